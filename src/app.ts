@@ -1,0 +1,228 @@
+/**
+ * Assembles the Rampart HTTP server from the platform and the modules. It opens nothing itself:
+ * the database and object store are given, so tests build the same app over PGlite or
+ * PostgreSQL and drive it with `inject`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import { publicUrl, tlsEnabled, type Config } from './config.js';
+import { AccountsService, accountsRoutes } from './modules/accounts/index.js';
+import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
+import { RecordsService, recordsRoutes } from './modules/records/index.js';
+import { systemRoutes } from './modules/system/index.js';
+import { WorkspacesService, workspacesRoutes } from './modules/workspaces/index.js';
+import { plainCodec, type ContentCodec } from './platform/content/codec.js';
+import type { Database } from './platform/db/types.js';
+import { RampartError } from './platform/errors.js';
+import { installAuth } from './platform/http/auth.js';
+import { installErrorHandling, sendError } from './platform/http/errors.js';
+import { assertJsonDepth } from './platform/http/json-guard.js';
+import { loggerOptions } from './platform/log.js';
+import type { ObjectStore } from './platform/storage/object-store.js';
+
+export const API_PREFIX = '/api/v1';
+export const OPENAPI_PATH = `${API_PREFIX}/openapi.json`;
+export const DOCS_PATH = `${API_PREFIX}/docs`;
+/** The console's build output; one level above both src/ and dist/. */
+export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../web/dist');
+
+export interface AppDeps {
+  readonly config: Config & { rootSecret: string };
+  readonly db: Database;
+  readonly objects: ObjectStore;
+  readonly codec?: ContentCodec;
+  /** A logger to use instead of building one from config (tests capture output this way). */
+  readonly logger?: FastifyBaseLogger;
+  /** Directory of the built console; null serves no console. */
+  readonly webRoot?: string | null;
+}
+
+export interface Services {
+  readonly accounts: AccountsService;
+  readonly workspaces: WorkspacesService;
+  readonly records: RecordsService;
+  readonly documents: DocumentsService;
+}
+
+export interface RampartApp {
+  readonly app: FastifyInstance;
+  readonly services: Services;
+}
+
+function tlsOptions(config: Config) {
+  if (!tlsEnabled(config)) return null;
+  return {
+    key: readFileSync(config.tlsKeyFile as string),
+    cert: readFileSync(config.tlsCertFile as string),
+    minVersion: 'TLSv1.2' as const,
+  };
+}
+
+/** A hop count trusts that many proxies nearest the server, as proxy-addr counts them. */
+function trustProxyOption(trust: Config['trustProxy']): FastifyServerOptions['trustProxy'] {
+  if (typeof trust === 'number') return (_address: string, hop: number) => hop < trust;
+  return trust;
+}
+
+export async function buildApp(deps: AppDeps): Promise<RampartApp> {
+  const { config, db, objects } = deps;
+  const codec = deps.codec ?? plainCodec;
+  const https = tlsOptions(config);
+  const secureOrigin = https !== null || publicUrl(config).startsWith('https://');
+
+  const options: FastifyServerOptions & { https?: typeof https } = {
+    ...(https ? { https } : {}),
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
+    // Request ids are ours; a client-sent x-request-id is not trusted into the logs.
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: trustProxyOption(config.trustProxy),
+  };
+  // With `https` set Fastify serves TLS; the instance's API is the same either way.
+  const app = Fastify(options).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandling(app);
+  // JSON only: a text/plain body (what a cross-site form can send without a preflight) is 415.
+  app.removeContentTypeParser('text/plain');
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        scriptSrcAttr: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        ...(secureOrigin ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    hsts: { maxAge: 63_072_000, includeSubDomains: true, preload: false },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  await app.register(fastifyCookie);
+  // preservePath: names arrive as sent, so path-like names are refused rather than silently cut.
+  await app.register(fastifyMultipart, { throwFileSizeLimit: true, preservePath: true });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Rampart API',
+        version: '1',
+        description:
+          'The Rampart trust layer. Errors are `{ "error": { "code", "message", "details", "requestId" } }` with the stable codes of docs/errors.md.',
+      },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_session' },
+          bearer: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ session: [] }, { bearer: [] }],
+    },
+    transform: (input) => {
+      const out = jsonSchemaTransform(input);
+      const access = (input.route.config as { access?: string } | undefined)?.access;
+      const schema = out.schema as Record<string, unknown>;
+      const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}) };
+      responses['4XX'] = { description: 'Client error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      responses['5XX'] = { description: 'Server error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+      return { ...out, schema: { ...schema, response: responses, ...(access === 'public' ? { security: [] } : {}) } };
+    },
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  await app.register(fastifySwaggerUi, {
+    routePrefix: DOCS_PATH,
+    uiConfig: { validatorUrl: null, deepLinking: false },
+    staticCSP: false,
+  });
+
+  const services: Services = {
+    accounts: new AccountsService(db, config),
+    workspaces: new WorkspacesService(db, config.regions),
+    records: new RecordsService(db, codec),
+    documents: new DocumentsService(db, objects, codec),
+  };
+  services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
+
+  installAuth(app, {
+    resolveSession: (token, kind) => services.accounts.resolveSession(token, kind),
+    resolveMembership: (principal, workspaceId) => services.workspaces.resolveMembership(principal, workspaceId),
+    csrfToken: (sessionId) => services.accounts.csrfToken(sessionId),
+  });
+
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== undefined) assertJsonDepth(request.body);
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
+    if (request.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(systemRoutes(db));
+  await app.register(accountsRoutes(services.accounts));
+  await app.register(workspacesRoutes(services.workspaces));
+  await app.register(recordsRoutes(services.records));
+  await app.register(documentsRoutes(services.documents, config.documentMaxBytes));
+
+  await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
+  return { app, services };
+}
+
+/** The console: static files, and its index.html for any other GET that is not the API. */
+async function serveConsole(app: FastifyInstance, webRoot: string | null): Promise<void> {
+  const index = webRoot ? path.join(webRoot, 'index.html') : null;
+  if (webRoot && index && existsSync(index)) {
+    await app.register(fastifyStatic, {
+      root: webRoot,
+      prefix: '/',
+      wildcard: false,
+      index: false,
+      cacheControl: false,
+      // Vite names assets by content hash: they never change under one name.
+      setHeaders: (reply, file) => {
+        reply.header('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
+      },
+    });
+  }
+  app.setNotFoundHandler((request, reply) => {
+    const wantsPage = request.method === 'GET' && !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
+    if (wantsPage && index && existsSync(index)) {
+      return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
+    }
+    return sendError(request, reply, new RampartError('not_found'));
+  });
+}

@@ -1,0 +1,252 @@
+/**
+ * One typed, validated configuration for Rampart.
+ *
+ * Sources, lowest precedence first: built-in defaults, an optional JSON file
+ * (`--config` / `RAMPART_CONFIG_FILE`), the environment, command-line flags. Every setting is
+ * described once in `SETTINGS`; the README's configuration table is checked against it.
+ *
+ * Unsafe settings refuse to start (`checkSafety`) unless development mode is explicitly on.
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.union([z.boolean(), z.enum(['1', 'true', 'yes', 'on', '0', 'false', 'no', 'off', ''])]).transform((v) =>
+  typeof v === 'boolean' ? v : ['1', 'true', 'yes', 'on'].includes(v),
+);
+const regionName = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a region is lowercase letters, digits and dashes');
+const postgresUrl = z
+  .string()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// or postgresql:// URL');
+
+/** `false`, a hop count, or a list of addresses/CIDRs whose X-Forwarded-For is believed. */
+const trustProxy = z.union([z.literal(false), z.number().int().min(1).max(10), z.array(z.string().min(1)).min(1)]);
+
+export const ConfigSchema = z.strictObject({
+  /** Development mode: allows the unsafe settings listed in checkSafety, loudly. */
+  dev: z.boolean().default(false),
+  /** Interface to listen on; loopback by default so nothing is exposed by accident. */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** TCP port. */
+  port: port.default(3000),
+  /** Where the embedded database, objects and generated secrets live. */
+  dataDir: z.string().min(1).default('.rampart'),
+  /** The URL users reach Rampart at; used in links. Defaults to http(s)://host:port. */
+  publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** PostgreSQL for the app (runtime). Unset: the embedded PGlite database under dataDir. */
+  databaseUrl: postgresUrl.optional(),
+  /** PostgreSQL login that owns the schema and runs migrations. Defaults to databaseUrl. */
+  databaseOwnerUrl: postgresUrl.optional(),
+  /** Connections in the runtime pool (PostgreSQL only). */
+  databasePoolSize: z.coerce.number().int().min(1).max(500).default(10),
+  /** Per-statement time limit inside tenant transactions, in milliseconds. */
+  statementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** Root secret (at least 32 characters) from which request-signing keys are derived. */
+  rootSecret: z.string().min(32, 'the root secret must be at least 32 characters').optional(),
+  /** PEM certificate chain and private key: with both, Rampart serves HTTPS (TLS 1.2 minimum). */
+  tlsCertFile: z.string().min(1).optional(),
+  tlsKeyFile: z.string().min(1).optional(),
+  /** Which proxies to believe for the client address: false, a hop count, or addresses/CIDRs. */
+  trustProxy: trustProxy.default(false),
+  /** Largest JSON request body, in bytes. */
+  bodyLimitBytes: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Largest document upload, in bytes. */
+  documentMaxBytes: z.coerce.number().int().min(1).max(1024 ** 4).default(25 * 1024 * 1024),
+  /** Object storage root for the local filesystem backend. Defaults to <dataDir>/objects. */
+  objectStorageDir: z.string().min(1).optional(),
+  /** Data regions a workspace may be placed in; the first is the default. */
+  regions: z.array(regionName).min(1).default(['local']),
+  /** Who may create an account once the first account exists. */
+  signup: z.enum(['open', 'closed']).default('open'),
+  /** Absolute session lifetime, in seconds. */
+  sessionTtlSeconds: z.coerce.number().int().min(60).max(90 * 86400).default(7 * 86400),
+  /** Argon2id memory cost in KiB (OWASP: 19456). */
+  argon2MemoryKib: z.coerce.number().int().min(8192).max(1024 * 1024).default(19456),
+  /** Log level. */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+type Key = keyof Config;
+
+interface Setting {
+  readonly key: Key;
+  readonly env: string;
+  readonly flag?: string;
+  readonly parse?: (raw: string) => unknown;
+  readonly doc: string;
+}
+
+const list = (raw: string): string[] =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+
+function parseTrustProxy(raw: string): unknown {
+  const v = raw.trim();
+  if (v === '' || v === 'false' || v === '0') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return list(v);
+}
+
+/** Every setting once: its environment variable, its flag, and the line the README shows. */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'dev', env: 'RAMPART_DEV', flag: 'dev', parse: (r) => bool.parse(r), doc: 'Development mode: permits unsafe settings, with warnings.' },
+  { key: 'host', env: 'HOST', flag: 'host', doc: 'Interface to listen on.' },
+  { key: 'port', env: 'PORT', flag: 'port', doc: 'TCP port.' },
+  { key: 'dataDir', env: 'RAMPART_DATA_DIR', flag: 'dataDir', doc: 'Embedded database, local objects and generated files.' },
+  { key: 'publicUrl', env: 'RAMPART_PUBLIC_URL', doc: 'External URL used in links; defaults to the listen address.' },
+  { key: 'databaseUrl', env: 'DATABASE_URL', doc: 'PostgreSQL URL for the server; unset means the embedded database.' },
+  { key: 'databaseOwnerUrl', env: 'DATABASE_OWNER_URL', doc: 'PostgreSQL URL of the schema owner, for migrations; defaults to DATABASE_URL.' },
+  { key: 'databasePoolSize', env: 'DATABASE_POOL_SIZE', doc: 'Connections in the pool (PostgreSQL).' },
+  { key: 'statementTimeoutMs', env: 'RAMPART_STATEMENT_TIMEOUT_MS', doc: 'Statement time limit inside tenant transactions.' },
+  { key: 'rootSecret', env: 'RAMPART_ROOT_SECRET', doc: 'Root secret, at least 32 characters (`rampart secret`). Required outside development.' },
+  { key: 'tlsCertFile', env: 'RAMPART_TLS_CERT_FILE', doc: 'PEM certificate chain; with the key, Rampart serves HTTPS (TLS ≥ 1.2).' },
+  { key: 'tlsKeyFile', env: 'RAMPART_TLS_KEY_FILE', doc: 'PEM private key for the certificate.' },
+  { key: 'trustProxy', env: 'RAMPART_TRUST_PROXY', parse: parseTrustProxy, doc: 'Proxies trusted for X-Forwarded-*: `false`, a hop count, or addresses/CIDRs.' },
+  { key: 'bodyLimitBytes', env: 'RAMPART_BODY_LIMIT_BYTES', doc: 'Largest JSON request body.' },
+  { key: 'documentMaxBytes', env: 'RAMPART_DOCUMENT_MAX_BYTES', doc: 'Largest document upload.' },
+  { key: 'objectStorageDir', env: 'RAMPART_OBJECT_STORAGE_DIR', doc: 'Local object storage root; defaults to `<dataDir>/objects`.' },
+  { key: 'regions', env: 'RAMPART_REGIONS', parse: list, doc: 'Comma-separated data regions; the first is the default.' },
+  { key: 'signup', env: 'RAMPART_SIGNUP', doc: '`open` or `closed`: whether anyone may sign up after the first account.' },
+  { key: 'sessionTtlSeconds', env: 'RAMPART_SESSION_TTL_SECONDS', doc: 'Absolute session lifetime.' },
+  { key: 'argon2MemoryKib', env: 'RAMPART_ARGON2_MEMORY_KIB', doc: 'Argon2id memory cost in KiB.' },
+  { key: 'logLevel', env: 'LOG_LEVEL', doc: 'fatal, error, warn, info, debug, trace or silent.' },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Rampart cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, already typed by the CLI. */
+  readonly flags?: Partial<Record<Key, unknown>>;
+  /** Path to a JSON configuration file. Defaults to RAMPART_CONFIG_FILE. */
+  readonly file?: string;
+}
+
+/** Reads, merges and validates configuration. Throws ConfigError with every problem at once. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const merged: Record<string, unknown> = {};
+
+  const file = options.file ?? env['RAMPART_CONFIG_FILE'];
+  if (file) Object.assign(merged, readConfigFile(file));
+
+  for (const s of SETTINGS) {
+    const raw = env[s.env];
+    if (raw === undefined || raw === '') continue;
+    merged[s.key] = s.parse ? s.parse(raw) : raw;
+  }
+  for (const [k, v] of Object.entries(options.flags ?? {})) {
+    if (v !== undefined) merged[k] = v;
+  }
+
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const key = i.path.join('.');
+        const setting = SETTINGS.find((s) => s.key === i.path[0]);
+        return `${key}${setting ? ` (${setting.env})` : ''}: ${i.message}`;
+      }),
+    );
+  }
+  const config = parsed.data;
+  const problems: string[] = [];
+  if (Boolean(config.tlsCertFile) !== Boolean(config.tlsKeyFile)) {
+    problems.push('tlsCertFile and tlsKeyFile (RAMPART_TLS_CERT_FILE, RAMPART_TLS_KEY_FILE) must be set together');
+  }
+  if (Array.isArray(config.trustProxy)) {
+    for (const entry of config.trustProxy) if (!isAddressOrCidr(entry)) problems.push(`trustProxy: "${entry}" is not an IP address or CIDR`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function readConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`cannot read configuration file ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ConfigError([`configuration file ${file} is not valid JSON`]);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError([`configuration file ${file} must hold a JSON object`]);
+  }
+  return value as Record<string, unknown>;
+}
+
+function isAddressOrCidr(value: string): boolean {
+  const [addr, bits, extra] = value.split('/');
+  if (extra !== undefined || addr === undefined) return false;
+  const family = isIP(addr);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+export function tlsEnabled(config: Config): boolean {
+  return Boolean(config.tlsCertFile && config.tlsKeyFile);
+}
+
+/** The URL users reach this instance at, without a trailing slash. */
+export function publicUrl(config: Config, boundPort?: number): string {
+  if (config.publicUrl) return config.publicUrl.replace(/\/+$/, '');
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return `${tlsEnabled(config) ? 'https' : 'http'}://${host}:${boundPort ?? config.port}`;
+}
+
+export function objectStorageDir(config: Config): string {
+  return path.resolve(config.objectStorageDir ?? path.join(config.dataDir, 'objects'));
+}
+
+export interface SafetyReport {
+  /** Settings that refuse to start outside development mode. */
+  readonly unsafe: readonly string[];
+}
+
+/**
+ * The settings that must not happen silently. Outside development mode any of them stops the
+ * start with a clear message; in development mode each is printed as a warning.
+ */
+export function checkSafety(config: Config): SafetyReport {
+  const unsafe: string[] = [];
+  if (!isLoopback(config.host) && !tlsEnabled(config)) {
+    const proxied = config.trustProxy !== false && (config.publicUrl ?? '').startsWith('https://');
+    if (!proxied) {
+      unsafe.push(
+        `listening on ${config.host} (not loopback) over plain HTTP: configure TLS (RAMPART_TLS_CERT_FILE, RAMPART_TLS_KEY_FILE), ` +
+          'or terminate TLS at a trusted proxy (RAMPART_TRUST_PROXY and an https RAMPART_PUBLIC_URL)',
+      );
+    }
+  }
+  if (!config.rootSecret) {
+    unsafe.push('no root secret: set RAMPART_ROOT_SECRET (generate one with `rampart secret`)');
+  }
+  if (config.publicUrl?.startsWith('http://') && !isLoopback(new URL(config.publicUrl).hostname)) {
+    unsafe.push(`the public URL ${config.publicUrl} is plain HTTP on a non-loopback host`);
+  }
+  return { unsafe };
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import { Id, page, PageQuery, WorkspaceParams } from '../../platform/http/schemas.js';
+
+export const COLLECTION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+/** Top-level fields a record may have; each scalar one is filterable. */
+export const MAX_FIELDS = 256;
+export const MAX_FILTERS = 8;
+
+const CollectionName = z
+  .string()
+  .regex(COLLECTION_NAME, 'a collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter');
+
+export const CollectionParams = WorkspaceParams.extend({ collection: CollectionName });
+export const RecordParams = CollectionParams.extend({ recordId: Id });
+
+export const RecordData = z
+  .record(z.string().min(1).max(256), z.json())
+  .refine((o) => Object.keys(o).length <= MAX_FIELDS, `at most ${MAX_FIELDS} top-level fields`)
+  .describe('The record: a JSON object. Its top-level scalar fields can be filtered on.');
+
+export const RecordBody = z.strictObject({ data: RecordData });
+
+export const CreateCollectionBody = z.strictObject({ name: CollectionName });
+
+export const Collection = z
+  .object({ id: Id, name: z.string(), createdAt: z.iso.datetime() })
+  .meta({ id: 'Collection' });
+
+export const RecordView = z
+  .object({
+    id: Id,
+    collection: z.string(),
+    data: z.record(z.string(), z.json()),
+    version: z.number().int().describe('Increases by one on every change; send as If-Match to update safely.'),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Record' });
+
+/**
+ * `filter[field]=value` matches records whose top-level `field` equals `value`. The value is read
+ * as JSON when it is a JSON number, boolean, null or quoted string, and as a plain string otherwise.
+ */
+export const ListRecordsQuery = z.looseObject(PageQuery).describe('Also: filter[field]=value, up to 8.');
+
+export const IfMatchHeaders = z.looseObject({
+  'if-match': z
+    .string()
+    .regex(/^(W\/)?"?\d{1,9}"?$/, 'If-Match must be a record version such as "3"')
+    .optional(),
+});
+
+export const RecordPage = page(RecordView);
+export type RecordViewT = z.infer<typeof RecordView>;
+export type CollectionViewT = z.infer<typeof Collection>;

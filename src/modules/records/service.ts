@@ -1,0 +1,170 @@
+/**
+ * The customer data store's records: JSON objects in named collections. Bodies are written and
+ * read through the content codec, so they can be encrypted without any change here or in the
+ * API; filters match digests of top-level scalar fields, never the bodies.
+ */
+import type { ContentBinding, ContentCodec } from '../../platform/content/codec.js';
+import type { Database, TenantContext, Tx } from '../../platform/db/types.js';
+import { RampartError } from '../../platform/errors.js';
+import { decodeCursor, paginate } from '../../platform/http/cursor.js';
+import { newId } from '../../platform/ids.js';
+import { MAX_FILTERS, type CollectionViewT, type RecordViewT } from './schemas.js';
+import * as store from './store.js';
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type RecordData = Record<string, JsonValue>;
+
+export interface ListOptions {
+  readonly limit: number;
+  readonly cursor?: string | undefined;
+  /** Top-level field → value to match exactly. */
+  readonly filters?: ReadonlyArray<readonly [string, JsonValue]>;
+}
+
+function isScalar(v: JsonValue): v is string | number | boolean | null {
+  return v === null || typeof v !== 'object';
+}
+
+/** Turns `filter[field]=raw` query parameters into typed filters. Other unknown keys are refused. */
+export function parseFilters(query: Record<string, unknown>, known: ReadonlySet<string>): Array<[string, JsonValue]> {
+  const filters: Array<[string, JsonValue]> = [];
+  for (const [key, raw] of Object.entries(query)) {
+    if (known.has(key)) continue;
+    const m = /^filter\[(.{1,256})\]$/s.exec(key);
+    if (!m) {
+      throw new RampartError('validation_failed', { details: { issues: [{ path: `querystring.${key}`, message: 'unknown parameter' }] } });
+    }
+    if (typeof raw !== 'string') throw new RampartError('invalid_filter', { message: `filter[${m[1]}] must be given once.` });
+    filters.push([m[1] as string, filterValue(raw)]);
+  }
+  if (filters.length > MAX_FILTERS) throw new RampartError('invalid_filter', { message: `At most ${MAX_FILTERS} filters.` });
+  return filters;
+}
+
+function filterValue(raw: string): JsonValue {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+  if (parsed === null || typeof parsed === 'string' || typeof parsed === 'number' || typeof parsed === 'boolean') return parsed;
+  throw new RampartError('invalid_filter', { message: 'A filter value must be a string, number, boolean or null.' });
+}
+
+export class RecordsService {
+  constructor(
+    private readonly db: Database,
+    private readonly codec: ContentCodec,
+  ) {}
+
+  private binding(ctx: TenantContext, rowId: string): ContentBinding {
+    return { tenantId: ctx.tenantId, table: 'records', rowId, field: 'body' };
+  }
+
+  private tokens(ctx: TenantContext, data: RecordData): string[] {
+    const tokens: string[] = [];
+    for (const [field, value] of Object.entries(data)) {
+      if (isScalar(value)) tokens.push(this.codec.filterToken(ctx.tenantId, field, JSON.stringify(value)));
+    }
+    return tokens;
+  }
+
+  private async seal(ctx: TenantContext, id: string, data: RecordData): Promise<store.StoredBody> {
+    const body = await this.codec.seal(this.binding(ctx, id), Buffer.from(JSON.stringify(data), 'utf8'));
+    return { body, format: this.codec.writeFormat, tokens: this.tokens(ctx, data) };
+  }
+
+  private async view(ctx: TenantContext, collection: string, row: store.RecordRow): Promise<RecordViewT> {
+    const plain = await this.codec.open(this.binding(ctx, row.id), row.body_format, row.body);
+    return {
+      id: row.id,
+      collection,
+      data: JSON.parse(plain.toString('utf8')) as RecordData,
+      version: row.version,
+      createdAt: row.created_at.toISOString(),
+      updatedAt: row.updated_at.toISOString(),
+    };
+  }
+
+  // Collections -------------------------------------------------------------------------------
+
+  listCollections(ctx: TenantContext): Promise<CollectionViewT[]> {
+    return this.db.withTenant(
+      ctx,
+      async (tx) => (await store.listCollections(tx)).map((c) => ({ id: c.id, name: c.name, createdAt: c.created_at.toISOString() })),
+      { readOnly: true },
+    );
+  }
+
+  async createCollection(ctx: TenantContext, actor: string, name: string): Promise<CollectionViewT> {
+    const row = await this.db.withTenant(ctx, (tx) => store.insertCollection(tx, { id: newId(), name, createdBy: actor }));
+    if (!row) throw new RampartError('collection_exists');
+    return { id: row.id, name: row.name, createdAt: row.created_at.toISOString() };
+  }
+
+  async deleteCollection(ctx: TenantContext, name: string): Promise<void> {
+    if (!(await this.db.withTenant(ctx, (tx) => store.deleteCollection(tx, name)))) throw new RampartError('collection_not_found');
+  }
+
+  // Records -----------------------------------------------------------------------------------
+
+  async list(ctx: TenantContext, collection: string, options: ListOptions): Promise<{ data: RecordViewT[]; nextCursor: string | null }> {
+    const afterId = decodeCursor(options.cursor);
+    const tokens = (options.filters ?? []).map(([field, value]) => this.codec.filterToken(ctx.tenantId, field, JSON.stringify(value)));
+    const rows = await this.db.withTenant(
+      ctx,
+      async (tx) => {
+        const c = await store.collectionByName(tx, collection);
+        if (!c) throw new RampartError('collection_not_found');
+        return store.listRecords(tx, { collectionId: c.id, afterId, tokens, limit: options.limit + 1 });
+      },
+      { readOnly: true },
+    );
+    const paged = paginate(rows, options.limit);
+    return { data: await Promise.all(paged.rows.map((r) => this.view(ctx, collection, r))), nextCursor: paged.nextCursor };
+  }
+
+  async get(ctx: TenantContext, collection: string, id: string): Promise<RecordViewT> {
+    const row = await this.db.withTenant(ctx, (tx) => store.getRecord(tx, collection, id), { readOnly: true });
+    if (!row) throw new RampartError('record_not_found');
+    return this.view(ctx, collection, row);
+  }
+
+  async create(ctx: TenantContext, actor: string, collection: string, data: RecordData): Promise<RecordViewT> {
+    const id = newId();
+    const stored = await this.seal(ctx, id, data);
+    const row = await this.db.withTenant(ctx, (tx) => store.insertRecord(tx, { collection, id, stored, actor }));
+    if (!row) throw new RampartError('collection_not_found');
+    return this.view(ctx, collection, row);
+  }
+
+  async replace(
+    ctx: TenantContext,
+    actor: string,
+    collection: string,
+    id: string,
+    data: RecordData,
+    expectedVersion: number | null,
+  ): Promise<RecordViewT> {
+    const stored = await this.seal(ctx, id, data);
+    const row = await this.db.withTenant(ctx, async (tx) => {
+      const updated = await store.replaceRecord(tx, { collection, id, stored, actor, expectedVersion });
+      if (!updated) await this.explainMiss(tx, collection, id, expectedVersion);
+      return updated as store.RecordRow;
+    });
+    return this.view(ctx, collection, row);
+  }
+
+  async delete(ctx: TenantContext, collection: string, id: string, expectedVersion: number | null): Promise<void> {
+    await this.db.withTenant(ctx, async (tx) => {
+      if (!(await store.deleteRecord(tx, collection, id, expectedVersion))) await this.explainMiss(tx, collection, id, expectedVersion);
+    });
+  }
+
+  /** A write matched nothing: the record is missing, or it exists at another version. */
+  private async explainMiss(tx: Tx, collection: string, id: string, expectedVersion: number | null): Promise<never> {
+    if (expectedVersion !== null && (await store.getRecord(tx, collection, id))) throw new RampartError('precondition_failed');
+    throw new RampartError('record_not_found');
+  }
+}

@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requireMembership, requirePrincipal } from '../../platform/http/context.js';
+import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
+import { CreateWorkspaceBody, DeleteWorkspaceBody, Member, RenameWorkspaceBody, Workspace } from './schemas.js';
+import type { WorkspacesService } from './service.js';
+
+const tags = ['workspaces'];
+
+export function workspacesRoutes(workspaces: WorkspacesService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get('/api/v1/workspaces', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'Workspaces I belong to', response: { 200: z.object({ data: z.array(Workspace) }) } },
+      handler: async (request) => ({ data: await workspaces.listMine(requirePrincipal(request)) }),
+    });
+
+    app.post('/api/v1/workspaces', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'Create a workspace; I become its owner', body: CreateWorkspaceBody, response: { 201: Workspace } },
+      handler: async (request, reply) => reply.status(201).send(await workspaces.create(requirePrincipal(request), request.body)),
+    });
+
+    app.get('/api/v1/workspaces/:workspaceId', {
+      config: { access: 'workspace' },
+      schema: { tags, summary: 'A workspace', params: WorkspaceParams, response: { 200: Workspace } },
+      handler: async (request) => workspaces.get(requireMembership(request).tenant, requirePrincipal(request).accountId),
+    });
+
+    app.patch('/api/v1/workspaces/:workspaceId', {
+      config: { access: 'workspace', role: 'owner' },
+      schema: { tags, summary: 'Rename a workspace (owner)', params: WorkspaceParams, body: RenameWorkspaceBody, response: { 200: Workspace } },
+      handler: async (request) =>
+        workspaces.rename(requireMembership(request).tenant, requirePrincipal(request).accountId, request.body.name),
+    });
+
+    app.delete('/api/v1/workspaces/:workspaceId', {
+      config: { access: 'workspace', role: 'owner' },
+      schema: {
+        tags,
+        summary: 'Delete a workspace and all its data (owner, confirmed by name)',
+        params: WorkspaceParams,
+        body: DeleteWorkspaceBody,
+        response: { 204: NoContent },
+      },
+      handler: async (request, reply) => {
+        await workspaces.delete(requireMembership(request).tenant, request.body.confirm);
+        return reply.status(204).send();
+      },
+    });
+
+    app.get('/api/v1/workspaces/:workspaceId/members', {
+      config: { access: 'workspace' },
+      schema: { tags, summary: 'Members of a workspace', params: WorkspaceParams, response: { 200: z.object({ data: z.array(Member) }) } },
+      handler: async (request) => ({ data: await workspaces.members(requireMembership(request).tenant) }),
+    });
+  };
+}

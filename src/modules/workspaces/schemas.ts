@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { Id } from '../../platform/http/schemas.js';
+
+const Name = z.string().trim().min(1).max(100).describe('Display name, 1–100 characters.');
+export const Role = z.enum(['owner', 'member']);
+
+export const CreateWorkspaceBody = z.strictObject({
+  name: Name,
+  region: z.string().max(32).optional().describe('Data region; one of the configured regions. Defaults to the first.'),
+});
+
+export const RenameWorkspaceBody = z.strictObject({ name: Name });
+
+export const DeleteWorkspaceBody = z.strictObject({
+  confirm: z.string().max(100).describe("The workspace's current name, typed to confirm deletion."),
+});
+
+export const Workspace = z
+  .object({ id: Id, name: z.string(), region: z.string(), role: Role, createdAt: z.iso.datetime() })
+  .meta({ id: 'Workspace' });
+
+export const Member = z
+  .object({ accountId: Id, email: z.string(), name: z.string(), role: Role, joinedAt: z.iso.datetime() })
+  .meta({ id: 'Member' });
+
+export type WorkspaceView = z.infer<typeof Workspace>;
+export type MemberView = z.infer<typeof Member>;

@@ -1,0 +1,83 @@
+/**
+ * SQL for workspaces and memberships. Every function takes a Tx already scoped by the caller.
+ * Row-level security confines each statement to the transaction's tenant; the statements also
+ * name `tenant_id = current_tenant_id()` themselves, so a policy lost by mistake would not
+ * widen what they touch.
+ */
+import type { Tx } from '../../platform/db/types.js';
+import type { WorkspaceRole } from '../../platform/http/context.js';
+
+export type WorkspaceRow = { tenant_id: string; name: string; region: string; created_at: Date; role: WorkspaceRole };
+export type MemberRow = { account_id: string; email: string; name: string; role: WorkspaceRole; created_at: Date };
+
+export async function insertWorkspace(
+  tx: Tx,
+  w: { tenantId: string; name: string; region: string; createdBy: string },
+): Promise<void> {
+  await tx.query('INSERT INTO workspaces (tenant_id, name, region, created_by) VALUES ($1, $2, $3, $4)', [
+    w.tenantId,
+    w.name,
+    w.region,
+    w.createdBy,
+  ]);
+}
+
+export async function insertMembership(tx: Tx, m: { tenantId: string; accountId: string; role: WorkspaceRole }): Promise<void> {
+  await tx.query(
+    `INSERT INTO memberships (tenant_id, account_id, role) VALUES ($1, $2, $3)
+     ON CONFLICT (tenant_id, account_id) DO UPDATE SET role = EXCLUDED.role`,
+    [m.tenantId, m.accountId, m.role],
+  );
+}
+
+/** Under withAccount: the account's own memberships, through the own_membership_read policy. */
+export async function workspacesOfAccount(tx: Tx, accountId: string): Promise<WorkspaceRow[]> {
+  const { rows } = await tx.query<WorkspaceRow>(
+    `SELECT w.tenant_id, w.name, w.region, w.created_at, m.role
+       FROM memberships m JOIN workspaces w ON w.tenant_id = m.tenant_id
+      WHERE m.account_id = $1
+      ORDER BY w.created_at, w.tenant_id`,
+    [accountId],
+  );
+  return rows;
+}
+
+/** Under withTenant: the account's membership of this tenant, with the workspace's region. */
+export async function membershipOf(tx: Tx, accountId: string): Promise<{ role: WorkspaceRole; region: string } | null> {
+  const { rows } = await tx.query<{ role: WorkspaceRole; region: string }>(
+    `SELECT m.role, w.region FROM memberships m JOIN workspaces w ON w.tenant_id = m.tenant_id
+      WHERE m.tenant_id = current_tenant_id() AND m.account_id = $1`,
+    [accountId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function workspace(tx: Tx, accountId: string): Promise<WorkspaceRow | null> {
+  const { rows } = await tx.query<WorkspaceRow>(
+    `SELECT w.tenant_id, w.name, w.region, w.created_at, m.role
+       FROM workspaces w JOIN memberships m ON m.tenant_id = w.tenant_id AND m.account_id = $1
+      WHERE w.tenant_id = current_tenant_id()`,
+    [accountId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function renameWorkspace(tx: Tx, name: string): Promise<void> {
+  await tx.query('UPDATE workspaces SET name = $1, updated_at = now() WHERE tenant_id = current_tenant_id()', [name]);
+}
+
+/** Deletes the tenant's workspace row; foreign keys cascade to all of its data. */
+export async function deleteWorkspace(tx: Tx, expectedName: string): Promise<{ region: string } | null> {
+  const { rows } = await tx.query<{ region: string }>('DELETE FROM workspaces WHERE tenant_id = current_tenant_id() AND name = $1 RETURNING region', [expectedName]);
+  return rows[0] ?? null;
+}
+
+export async function members(tx: Tx): Promise<MemberRow[]> {
+  const { rows } = await tx.query<MemberRow>(
+    `SELECT m.account_id, a.email, a.name, m.role, m.created_at
+       FROM memberships m JOIN accounts a ON a.id = m.account_id
+      WHERE m.tenant_id = current_tenant_id()
+      ORDER BY m.created_at, m.account_id`,
+  );
+  return rows;
+}

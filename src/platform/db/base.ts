@@ -1,0 +1,84 @@
+import { isUuid } from '../ids.js';
+import { latestVersion, loadMigrations, runMigrations, type OwnerTx } from './migrate.js';
+import {
+  APP_ROLE,
+  SCHEMA,
+  type Database,
+  type MigrationReport,
+  type TenantContext,
+  type Tx,
+  type TxOptions,
+} from './types.js';
+
+/** What a runtime transaction is scoped to; empty strings mean "none". */
+export interface Scope {
+  readonly tenantId: string;
+  readonly accountId: string;
+}
+
+/**
+ * The first statement of every runtime transaction. `set_config(…, true)` is transaction-local:
+ * on COMMIT or ROLLBACK PostgreSQL restores the previous values, so nothing survives on the
+ * connection. The role switch makes row-level security apply even when the login is the owner.
+ */
+export const PREAMBLE_SQL =
+  `SELECT set_config('role', $1, true), set_config('search_path', $2, true), ` +
+  `set_config('rampart.tenant_id', $3, true), set_config('rampart.account_id', $4, true), ` +
+  `set_config('statement_timeout', $5, true)`;
+
+export function preambleParams(scope: Scope, statementTimeoutMs: number): string[] {
+  return [APP_ROLE, SCHEMA, scope.tenantId, scope.accountId, String(statementTimeoutMs)];
+}
+
+/** A Tx that refuses use once its transaction has ended, so a leaked handle cannot run queries. */
+export function scopedTx(inner: Tx): { tx: Tx; end: () => void } {
+  let open = true;
+  return {
+    tx: {
+      query(sql, params) {
+        if (!open) return Promise.reject(new Error('transaction handle used after its transaction ended'));
+        return inner.query(sql, params);
+      },
+    },
+    end: () => {
+      open = false;
+    },
+  };
+}
+
+export abstract class BaseDatabase implements Database {
+  abstract readonly kind: 'postgres' | 'pglite';
+
+  constructor(protected readonly statementTimeoutMs: number) {}
+
+  /** Runs fn in one app-role transaction whose first statement is the preamble for scope. */
+  protected abstract appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T>;
+  /** Runs fn in one transaction as the login that owns the schema (migrations only). */
+  protected abstract ownerTransaction<T>(fn: (tx: OwnerTx) => Promise<T>): Promise<T>;
+  /** One query outside any tenant, as the runtime login, for readiness. */
+  protected abstract probe(sql: string): Promise<Array<Record<string, unknown>>>;
+  abstract close(): Promise<void>;
+
+  withTenant<T>(ctx: TenantContext, fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    return this.appTransaction({ tenantId: ctx.tenantId, accountId: ctx.accountId ?? '' }, fn, options);
+  }
+
+  withAccount<T>(accountId: string, fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    if (!isUuid(accountId)) return Promise.reject(new TypeError('account id must be a lowercase UUID'));
+    return this.appTransaction({ tenantId: '', accountId }, fn, options);
+  }
+
+  withGlobal<T>(fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
+    return this.appTransaction({ tenantId: '', accountId: '' }, fn, options);
+  }
+
+  migrate(): Promise<MigrationReport> {
+    return this.ownerTransaction((tx) => runMigrations(tx, loadMigrations()));
+  }
+
+  async ready(): Promise<void> {
+    const rows = await this.probe(`SELECT max(version) AS version FROM ${SCHEMA}.schema_migrations`);
+    const version = rows[0]?.['version'];
+    if (version !== latestVersion()) throw new Error(`database schema is at ${String(version)}, expected ${latestVersion()}`);
+  }
+}

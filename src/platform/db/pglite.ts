@@ -1,0 +1,142 @@
+/**
+ * Embedded driver: PGlite (PostgreSQL compiled to WebAssembly, in process). The same migrations,
+ * roles and policies as on the server: PGlite runs one session as its superuser, and every
+ * runtime transaction drops to the app role with the same preamble, so row-level security binds.
+ * PGlite serialises transactions itself; one instance serves the whole process.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import { BaseDatabase, PREAMBLE_SQL, preambleParams, scopedTx, type Scope } from './base.js';
+import type { OwnerTx } from './migrate.js';
+import type { QueryResult, Row, Tx, TxOptions } from './types.js';
+
+/** Same shapes as the pg driver: bytea as Buffer, int8 as number. */
+const parsers = {
+  [types.BYTEA]: (v: string) => Buffer.from(v.slice(2), 'hex'),
+  [types.INT8]: (v: string) => Number(v),
+};
+
+export interface PgliteOptions {
+  /** Directory for the database files; undefined keeps everything in memory. */
+  readonly dataDir?: string | undefined;
+  /** A dump made by `dumpDataDir`, to start from (tests use a migrated template). */
+  readonly loadDataDir?: Blob | undefined;
+  readonly statementTimeoutMs: number;
+}
+
+export class PgliteDatabase extends BaseDatabase {
+  readonly kind = 'pglite' as const;
+
+  private constructor(
+    readonly pg: PGlite,
+    statementTimeoutMs: number,
+    private readonly releaseLock: () => void,
+  ) {
+    super(statementTimeoutMs);
+  }
+
+  static async open(options: PgliteOptions): Promise<PgliteDatabase> {
+    let releaseLock = (): void => {};
+    if (options.dataDir) {
+      mkdirSync(path.dirname(path.resolve(options.dataDir)), { recursive: true, mode: 0o700 });
+      releaseLock = acquireDirLock(options.dataDir);
+    }
+    try {
+      const pg = await PGlite.create({
+        ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+        ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+        parsers,
+      });
+      return new PgliteDatabase(pg, options.statementTimeoutMs, releaseLock);
+    } catch (err) {
+      releaseLock();
+      throw err;
+    }
+  }
+
+  protected appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
+    return this.pg.transaction(async (t) => {
+      if (options.readOnly) await t.query('SET TRANSACTION READ ONLY');
+      await t.query(PREAMBLE_SQL, preambleParams(scope, this.statementTimeoutMs));
+      const { tx, end } = scopedTx(transactionTx(t));
+      try {
+        return await fn(tx);
+      } finally {
+        end();
+      }
+    });
+  }
+
+  protected ownerTransaction<T>(fn: (tx: OwnerTx) => Promise<T>): Promise<T> {
+    return this.pg.transaction((t) =>
+      fn({
+        query: async <R extends Row>(sql: string, params?: readonly unknown[]) => ({
+          rows: (await t.query<R>(sql, params as unknown[] | undefined)).rows,
+        }),
+        exec: async (sql: string) => {
+          await t.exec(sql);
+        },
+      }),
+    );
+  }
+
+  protected async probe(sql: string): Promise<Array<Record<string, unknown>>> {
+    return (await this.pg.query<Record<string, unknown>>(sql)).rows;
+  }
+
+  /** A tarball of the whole database, for templates and backups of the embedded store. */
+  dump(): Promise<Blob> {
+    return this.pg.dumpDataDir('none');
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (!this.pg.closed) await this.pg.close();
+    } finally {
+      this.releaseLock();
+    }
+  }
+}
+
+function transactionTx(t: Transaction): Tx {
+  return {
+    async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+      const r = await t.query<R>(sql, params as unknown[] | undefined);
+      return { rows: r.rows, rowCount: r.rows.length > 0 ? r.rows.length : (r.affectedRows ?? 0) };
+    },
+  };
+}
+
+/**
+ * PGlite is single-process: two processes on one data directory would corrupt it. An exclusive
+ * lock file with our pid refuses the second; a lock left by a dead process is taken over.
+ */
+function acquireDirLock(dir: string): () => void {
+  const file = `${path.resolve(dir)}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new Error(`the embedded database in ${dir} is in use by process ${pid}`, { cause: err });
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`cannot lock the embedded database in ${dir}`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The one database interface Rampart's modules see, implemented over `pg` (PostgreSQL server) and
+ * PGlite (embedded). Every transaction runs as the application role, which is neither superuser
+ * nor BYPASSRLS and owns nothing; the tenant and account are set with `set_config(…, true)`, so
+ * they live exactly as long as the transaction and never stay on a pooled connection.
+ */
+
+import { isUuid } from '../ids.js';
+
+/** The app role every runtime transaction runs as. Created by the first migration. */
+export const APP_ROLE = 'rampart_app';
+/** The schema that holds Rampart's tables. */
+export const SCHEMA = 'rampart';
+
+export type Row = Record<string, unknown>;
+
+export interface QueryResult<R> {
+  readonly rows: R[];
+  /** Rows returned or affected. */
+  readonly rowCount: number;
+}
+
+/** A transaction handle; valid only inside the callback that received it. */
+export interface Tx {
+  query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+declare const tenantBrand: unique symbol;
+
+/**
+ * Who a tenant transaction runs for. Made only by `tenantContext`, after the caller has proved
+ * membership (the HTTP layer) or created the tenant; the brand keeps a bare string out.
+ */
+export interface TenantContext {
+  readonly tenantId: string;
+  readonly accountId: string | null;
+  readonly [tenantBrand]: true;
+}
+
+export function tenantContext(tenantId: string, accountId: string | null): TenantContext {
+  if (!isUuid(tenantId)) throw new TypeError('tenant id must be a lowercase UUID');
+  if (accountId !== null && !isUuid(accountId)) throw new TypeError('account id must be a lowercase UUID');
+  return { tenantId, accountId } as TenantContext;
+}
+
+export interface TxOptions {
+  /** Read-only transactions are refused any write by PostgreSQL itself. */
+  readonly readOnly?: boolean;
+}
+
+export interface Database {
+  readonly kind: 'postgres' | 'pglite';
+  /**
+   * Runs `fn` in one transaction as the app role with the tenant set. Row-level security limits
+   * every tenant table to this tenant's rows, for reads and writes.
+   */
+  withTenant<T>(ctx: TenantContext, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
+  /**
+   * Runs `fn` as the app role for one signed-in account and no tenant: global tables (accounts,
+   * sessions) plus only the tenant rows a policy grants to that account (its own memberships).
+   */
+  withAccount<T>(accountId: string, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
+  /** Runs `fn` as the app role with no tenant and no account: global tables only. */
+  withGlobal<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
+  /** Applies pending migrations as the schema owner. */
+  migrate(): Promise<MigrationReport>;
+  /** Throws unless the database answers and every migration is applied. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface MigrationReport {
+  readonly applied: readonly string[];
+  readonly current: string | null;
+}
+
+/** Raised when a migration already applied has changed on disk, or the database is ahead. */
+export class MigrationError extends Error {
+  override name = 'MigrationError';
+}

@@ -1,0 +1,109 @@
+/**
+ * The one error family of Rampart.
+ *
+ * Every error a client can see has a stable snake_case `code`, an HTTP status and a safe public
+ * message. An optional internal detail and cause are logged, never sent. `docs/errors.md`, this
+ * table and the OpenAPI `Error` schema are kept in step by `test/errors-catalog.test.ts`.
+ */
+
+interface ErrorSpec {
+  readonly status: number;
+  /** Public message, written for the client; it never carries secrets or internals. */
+  readonly message: string;
+}
+
+export const ERROR_CATALOG = {
+  // 400
+  validation_failed: { status: 400, message: 'The request did not match the expected shape.' },
+  invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
+  invalid_id: { status: 400, message: 'An identifier in the request is malformed.' },
+  invalid_cursor: { status: 400, message: 'The pagination cursor is invalid.' },
+  invalid_filter: { status: 400, message: 'The filter is invalid.' },
+  invalid_document_name: { status: 400, message: 'The document name is not allowed.' },
+  confirmation_required: { status: 400, message: 'This action needs an explicit confirmation.' },
+  weak_password: { status: 400, message: 'The password does not meet the password policy.' },
+  bad_request: { status: 400, message: 'The request could not be processed.' },
+  // 401
+  unauthenticated: { status: 401, message: 'Authentication is required.' },
+  invalid_credentials: { status: 401, message: 'Invalid credentials.' },
+  // 403
+  forbidden: { status: 403, message: 'You are not allowed to do this.' },
+  csrf_failed: { status: 403, message: 'The request failed cross-site request forgery checks.' },
+  setup_token_invalid: { status: 403, message: 'The setup link is invalid or has expired.' },
+  signup_closed: { status: 403, message: 'Sign-up is closed on this instance.' },
+  // 404
+  not_found: { status: 404, message: 'The resource was not found.' },
+  workspace_not_found: { status: 404, message: 'The workspace was not found.' },
+  collection_not_found: { status: 404, message: 'The collection was not found.' },
+  record_not_found: { status: 404, message: 'The record was not found.' },
+  document_not_found: { status: 404, message: 'The document was not found.' },
+  // 405, 406, 409, 412, 413, 415
+  method_not_allowed: { status: 405, message: 'The method is not allowed on this resource.' },
+  not_acceptable: { status: 406, message: 'The requested representation is not available.' },
+  account_exists: { status: 409, message: 'An account with this email already exists.' },
+  collection_exists: { status: 409, message: 'A collection with this name already exists.' },
+  conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  precondition_failed: { status: 412, message: 'The resource has changed since it was read.' },
+  payload_too_large: { status: 413, message: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
+  // 429
+  rate_limited: { status: 429, message: 'Too many requests; try again later.' },
+  // 5xx
+  internal_error: { status: 500, message: 'An internal error occurred.' },
+  not_ready: { status: 503, message: 'The service is not ready.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(ERROR_CATALOG, value);
+}
+
+export interface RampartErrorOptions {
+  /** A safer, more specific public message than the catalog's default. Never include secrets. */
+  readonly message?: string;
+  /** Structured, public details (for example which field failed validation). */
+  readonly details?: unknown;
+  /** Private detail for the log; never sent to the client. */
+  readonly internal?: string;
+  readonly cause?: unknown;
+}
+
+export class RampartError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  readonly internal: string | undefined;
+
+  constructor(code: ErrorCode, options: RampartErrorOptions = {}) {
+    const spec: ErrorSpec = ERROR_CATALOG[code];
+    super(options.message ?? spec.message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'RampartError';
+    this.code = code;
+    this.status = spec.status;
+    this.details = options.details;
+    this.internal = options.internal;
+  }
+
+  /** Only errors below 500 explain themselves to the client. */
+  get expose(): boolean {
+    return this.status < 500;
+  }
+
+  toBody(requestId: string): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.expose ? this.message : ERROR_CATALOG[this.code].message,
+        details: this.expose ? (this.details ?? null) : null,
+        requestId,
+      },
+    };
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details: unknown; requestId: string };
+}

@@ -1,0 +1,115 @@
+/**
+ * Authentication, CSRF and tenant context for every request, before its body is read.
+ *
+ * 1. Every route under /api declares `config.access`; registering one without it throws, so the
+ *    server refuses to start (deny by default). `workspace` routes must carry `:workspaceId`.
+ * 2. The principal comes from `Authorization: Bearer` (API clients) or the `__Host-` session
+ *    cookie (the console). A token is only accepted in the form it was issued for.
+ * 3. Cookie-authenticated writes must echo the session's CSRF token in `x-csrf-token`; any
+ *    unsafe request a browser labels cross-site is refused.
+ * 4. The tenant of a workspace route is the path's workspace, only if the principal is a member;
+ *    otherwise 404, exactly as for a workspace that does not exist.
+ */
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { RampartError } from '../errors.js';
+import { isUuid, safeEqual } from '../ids.js';
+import type { Membership, Principal } from './context.js';
+
+export const SESSION_COOKIE = '__Host-rampart_session';
+export const CSRF_HEADER = 'x-csrf-token';
+
+export interface AuthBackend {
+  /** The live session behind a presented token, or null (unknown, expired, revoked, wrong kind). */
+  resolveSession(token: string, kind: Principal['sessionKind']): Promise<Principal | null>;
+  /** The principal's membership of a workspace, or null when it is not a member. */
+  resolveMembership(principal: Principal, workspaceId: string): Promise<Membership | null>;
+  /** The CSRF token bound to a cookie session. */
+  csrfToken(sessionId: string): string;
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Checks each route's declaration as it is registered. */
+export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method' | 'config'>): void {
+  if (!route.url.startsWith('/api/')) return;
+  const access = route.config?.access;
+  const where = `${String(route.method)} ${route.url}`;
+  if (access !== 'public' && access !== 'account' && access !== 'workspace') {
+    throw new Error(`route ${where} declares no access (config.access: public | account | workspace)`);
+  }
+  if (access === 'workspace' && !route.url.includes(':workspaceId')) {
+    throw new Error(`route ${where} is a workspace route without :workspaceId`);
+  }
+  if (route.config?.role && access !== 'workspace') {
+    throw new Error(`route ${where} requires a workspace role but is not a workspace route`);
+  }
+}
+
+function presentedToken(request: FastifyRequest): { token: string; kind: Principal['sessionKind'] } | null {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9_-]{16,200})$/.exec(header);
+    if (!match) throw new RampartError('unauthenticated', { message: 'The Authorization header is malformed.' });
+    return { token: match[1] as string, kind: 'bearer' };
+  }
+  const cookie = request.cookies[SESSION_COOKIE];
+  if (cookie) return { token: cookie, kind: 'cookie' };
+  return null;
+}
+
+export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('membership', null);
+  app.addHook('onRoute', assertRouteDeclaration);
+
+  app.addHook('onRequest', async (request) => {
+    const { access, role } = request.routeOptions.config;
+    if (access === undefined) return;
+
+    const unsafe = UNSAFE.has(request.method);
+    if (unsafe && request.headers['sec-fetch-site'] === 'cross-site') {
+      throw new RampartError('csrf_failed', { internal: 'cross-site unsafe request' });
+    }
+    if (access === 'public') {
+      await authenticate(request, backend, false);
+      return;
+    }
+
+    const principal = await authenticate(request, backend, true);
+    if (!principal) throw new RampartError('unauthenticated');
+    if (unsafe && principal.sessionKind === 'cookie') {
+      const sent = request.headers[CSRF_HEADER];
+      if (typeof sent !== 'string' || !safeEqual(sent, backend.csrfToken(principal.sessionId))) {
+        throw new RampartError('csrf_failed');
+      }
+    }
+    if (access !== 'workspace') return;
+
+    const workspaceId = (request.params as Record<string, string | undefined>)['workspaceId'] ?? '';
+    if (!isUuid(workspaceId)) throw new RampartError('invalid_id', { details: { param: 'workspaceId' } });
+    const membership = await backend.resolveMembership(principal, workspaceId);
+    if (!membership) throw new RampartError('workspace_not_found');
+    if (role === 'owner' && membership.role !== 'owner') {
+      throw new RampartError('forbidden', { message: 'Only a workspace owner can do this.' });
+    }
+    request.membership = membership;
+  });
+}
+
+/**
+ * Resolves the principal. On public routes a stale cookie is ignored (so sign-in still works);
+ * elsewhere an invalid token is a 401 that says no more than that.
+ */
+async function authenticate(request: FastifyRequest, backend: AuthBackend, required: boolean): Promise<Principal | null> {
+  let presented: ReturnType<typeof presentedToken>;
+  try {
+    presented = presentedToken(request);
+  } catch (err) {
+    if (required) throw err;
+    return null;
+  }
+  if (!presented) return null;
+  const principal = await backend.resolveSession(presented.token, presented.kind);
+  request.principal = principal;
+  return principal;
+}

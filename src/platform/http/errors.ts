@@ -1,0 +1,95 @@
+/**
+ * Turns anything thrown while serving a request into the one error body:
+ * `{ "error": { "code", "message", "details", "requestId" } }`. Known framework errors map to
+ * stable codes; anything unknown is a 500 `internal_error` whose cause is logged, never sent.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { ERROR_CODES, RampartError, type ErrorCode } from '../errors.js';
+
+export const ErrorBodySchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]).describe('Stable error code; see docs/errors.md.'),
+      message: z.string().describe('Human-readable, safe to show.'),
+      details: z.unknown().describe('Structured details, such as the fields that failed validation; null when none.'),
+      requestId: z.string().describe('Quote this when reporting a problem.'),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+/** Framework error codes with a meaning of their own. */
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
+  FST_PARTS_LIMIT: 'payload_too_large',
+  FST_FILES_LIMIT: 'payload_too_large',
+  FST_FIELDS_LIMIT: 'payload_too_large',
+  FST_PROTO_VIOLATION: 'validation_failed',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'unsupported_media_type',
+  FST_MP_PREMATURE_CLOSE: 'bad_request',
+  FST_ERR_NOT_FOUND: 'not_found',
+};
+
+/** Otherwise, a client error is classified by its status. */
+const STATUS_CODES: Record<number, ErrorCode> = {
+  400: 'bad_request',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  406: 'not_acceptable',
+  409: 'conflict',
+  412: 'precondition_failed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+};
+
+interface Issue {
+  readonly path: string;
+  readonly message: string;
+}
+
+export function toRampartError(err: unknown): RampartError {
+  if (err instanceof RampartError) return err;
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const issues: Issue[] = err.validation.map((v) => ({
+      path: [err.validationContext ?? 'request', ...v.instancePath.split('/').filter(Boolean)].join('.'),
+      message: v.message ?? 'invalid',
+    }));
+    const code: ErrorCode = err.validationContext === 'params' ? 'invalid_id' : 'validation_failed';
+    return new RampartError(code, { details: { issues } });
+  }
+  if (isResponseSerializationError(err)) {
+    return new RampartError('internal_error', { internal: 'response failed its schema', cause: err });
+  }
+  const fe = err as Partial<FastifyError>;
+  const mapped = typeof fe.code === 'string' ? FRAMEWORK_CODES[fe.code] : undefined;
+  if (mapped) return new RampartError(mapped, { internal: fe.message, cause: err });
+  const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    return new RampartError(STATUS_CODES[status] ?? 'bad_request', { internal: fe.message, cause: err });
+  }
+  return new RampartError('internal_error', { cause: err });
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, error: RampartError): FastifyReply {
+  if (error.status >= 500) {
+    request.log.error({ err: error.cause ?? error, code: error.code, detail: error.internal }, 'request failed');
+  } else {
+    request.log.info({ code: error.code, detail: error.internal }, 'request refused');
+  }
+  // An error must never leave a session cookie or a cached copy behind.
+  reply.header('cache-control', 'no-store');
+  return reply.status(error.status).type('application/json; charset=utf-8').send(error.toBody(request.id));
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, toRampartError(err)));
+}

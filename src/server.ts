@@ -1,0 +1,96 @@
+/**
+ * Starting Rampart: check the configuration's safety, open and migrate the database, build the
+ * app, listen, and print the one-time setup link while no account exists.
+ */
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { buildApp, type RampartApp } from './app.js';
+import { checkSafety, ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
+import { openDatabase } from './platform/db/index.js';
+import type { Database } from './platform/db/types.js';
+import { LocalObjectStore } from './platform/storage/object-store.js';
+
+export interface RunningServer extends RampartApp {
+  readonly db: Database;
+  readonly url: string;
+  readonly setupLink: string | null;
+  close(): Promise<void>;
+}
+
+export type Print = (line: string) => void;
+
+/**
+ * The root secret: configured, or in development a generated one kept under the data directory
+ * (0600) so sessions survive restarts. Outside development a missing secret never gets here.
+ */
+export function resolveRootSecret(config: Config, print: Print): string {
+  if (config.rootSecret) return config.rootSecret;
+  const file = path.resolve(config.dataDir, 'dev-root-secret');
+  if (!existsSync(file)) {
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600, flag: 'wx' });
+    print(`development mode: generated a root secret in ${file}; set RAMPART_ROOT_SECRET outside development`);
+  }
+  chmodSync(file, 0o600);
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Refuses unsafe settings outside development; in development prints each one. */
+export function enforceSafety(config: Config, print: Print): void {
+  const { unsafe } = checkSafety(config);
+  if (unsafe.length === 0) return;
+  if (!config.dev) {
+    throw new ConfigError([...unsafe, 'for local development only, pass --dev (RAMPART_DEV=1) to allow these']);
+  }
+  for (const problem of unsafe) print(`WARNING (development mode): ${problem}`);
+}
+
+export async function startServer(config: Config, print: Print = (line) => process.stdout.write(`${line}\n`)): Promise<RunningServer> {
+  enforceSafety(config, print);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const rootSecret = resolveRootSecret(config, print);
+
+  const db = await openDatabase(config);
+  let started: RampartApp | undefined;
+  try {
+    const report = await db.migrate();
+    if (report.applied.length > 0) print(`database migrated: ${report.applied.join(', ')}`);
+    started = await buildApp({ config: { ...config, rootSecret }, db, objects: new LocalObjectStore(objectStorageDir(config)) });
+    await started.app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await started?.app.close().catch(() => {});
+    await db.close().catch(() => {});
+    throw err;
+  }
+  const { app, services } = started;
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : config.port;
+  const url = publicUrl(config, boundPort);
+  print(`Rampart is listening on ${url} (${db.kind === 'pglite' ? `embedded database in ${path.resolve(config.dataDir)}` : 'PostgreSQL'})`);
+
+  const token = await services.accounts.issueSetupToken();
+  // The token travels in the fragment, which browsers never send to the server or its logs.
+  const setupLink = token ? `${url}/setup#token=${token}` : null;
+  if (setupLink) {
+    print('');
+    print('  No account exists yet. Create the first one with this one-time link (valid 24 hours):');
+    print(`  ${setupLink}`);
+    print('');
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    db,
+    url,
+    setupLink,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

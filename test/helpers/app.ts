@@ -1,0 +1,133 @@
+/** Builds the real app over a test database, with a captured log, and drives it in process. */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import pino from 'pino';
+import { buildApp, type Services } from '../../src/app.js';
+import { loadConfig, type Config } from '../../src/config.js';
+import { loggerOptions } from '../../src/platform/log.js';
+import { LocalObjectStore } from '../../src/platform/storage/object-store.js';
+import type { Backend, TestDatabase } from './backends.js';
+
+export interface TestApp {
+  readonly app: FastifyInstance;
+  readonly services: Services;
+  readonly database: TestDatabase;
+  readonly config: Config & { rootSecret: string };
+  readonly objectsDir: string;
+  /** Every log line written so far. */
+  readonly logs: string[];
+  close(): Promise<void>;
+}
+
+export async function buildTestApp(
+  backend: Backend,
+  overrides: Partial<Config> = {},
+  options: { webRoot?: string | null; poolSize?: number } = {},
+): Promise<TestApp> {
+  const database = await backend.open(options.poolSize ? { poolSize: options.poolSize } : {});
+  const objectsDir = mkdtempSync(path.join(tmpdir(), 'rampart-objects-'));
+  const config = {
+    ...loadConfig({ env: {} }),
+    rootSecret: randomBytes(32).toString('base64url'),
+    regions: ['eu', 'us'],
+    documentMaxBytes: 64 * 1024,
+    argon2MemoryKib: 8192,
+    logLevel: 'info' as const,
+    ...overrides,
+  } as Config & { rootSecret: string };
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = pino(loggerOptions(config.logLevel), sink);
+  const { app, services } = await buildApp({
+    config,
+    db: database.db,
+    objects: new LocalObjectStore(objectsDir),
+    logger,
+    webRoot: options.webRoot ?? null,
+  });
+  await app.ready();
+  return {
+    app,
+    services,
+    database,
+    config,
+    objectsDir,
+    logs,
+    async close() {
+      await app.close();
+      await database.close();
+      rmSync(objectsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Caller {
+  readonly accountId: string;
+  readonly email: string;
+  readonly password: string;
+  /** Headers that authenticate as this caller with a bearer token. */
+  readonly bearer: Record<string, string>;
+  /** Headers that authenticate with the session cookie, CSRF token included. */
+  readonly cookie: Record<string, string>;
+  readonly token: string;
+}
+
+let counter = 0;
+
+/** Creates an account (the first one through the setup token) and signs it in both ways. */
+export async function signUp(t: TestApp, name = 'user'): Promise<Caller> {
+  counter += 1;
+  const email = `${name}-${counter}-${randomBytes(3).toString('hex')}@example.test`;
+  const password = `pw-${randomBytes(12).toString('base64url')}`;
+  const setupToken = (await t.services.accounts.setupRequired()) ? ((await t.services.accounts.issueSetupToken()) ?? undefined) : undefined;
+  const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/sign-up', payload: { email, password, name, setupToken } });
+  if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
+  const body = res.json<{ account: { id: string }; csrfToken: string }>();
+  const cookie = sessionCookie(res);
+  const tokenRes = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { email, password } });
+  if (tokenRes.statusCode !== 201) throw new Error(`token failed: ${tokenRes.statusCode} ${tokenRes.body}`);
+  const token = tokenRes.json<{ token: string }>().token;
+  return {
+    accountId: body.account.id,
+    email,
+    password,
+    token,
+    bearer: { authorization: `Bearer ${token}` },
+    cookie: { cookie: `__Host-rampart_session=${cookie}`, 'x-csrf-token': body.csrfToken },
+  };
+}
+
+export function sessionCookie(res: LightMyRequestResponse): string {
+  const c = res.cookies.find((x) => x.name === '__Host-rampart_session');
+  if (!c) throw new Error('no session cookie set');
+  return c.value;
+}
+
+export async function createWorkspace(t: TestApp, caller: Caller, name = 'Acme'): Promise<{ id: string; name: string; region: string }> {
+  const res = await t.app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: caller.bearer, payload: { name } });
+  if (res.statusCode !== 201) throw new Error(`create workspace failed: ${res.statusCode} ${res.body}`);
+  return res.json();
+}
+
+/** A multipart/form-data body with one file part. */
+export function multipart(filename: string, content: Buffer | string, contentType = 'application/octet-stream', field = 'file') {
+  const boundary = `----rampart${randomBytes(8).toString('hex')}`;
+  const head = Buffer.from(
+    // As browsers do (HTML multipart/form-data encoding): quotes and line breaks percent-encoded.
+    `--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}"\r\nContent-Type: ${contentType}\r\n\r\n`,
+  );
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return {
+    payload: Buffer.concat([head, Buffer.isBuffer(content) ? content : Buffer.from(content), tail]),
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+  };
+}
