@@ -29,6 +29,7 @@ import { systemRoutes } from './modules/system/index.js';
 import { WorkspacesService, workspacesRoutes } from './modules/workspaces/index.js';
 import { plainCodec, type ContentCodec } from './platform/content/codec.js';
 import type { Database } from './platform/db/types.js';
+import type { Access, WorkspaceRole } from './platform/http/context.js';
 import { RampartError } from './platform/errors.js';
 import { installAuth } from './platform/http/auth.js';
 import { installErrorHandling, sendError } from './platform/http/errors.js';
@@ -60,9 +61,21 @@ export interface Services {
   readonly documents: DocumentsService;
 }
 
+/** A registered route, as the route table knows it (tests enumerate these). */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly access: Access | undefined;
+  readonly role: WorkspaceRole | undefined;
+  /** Whether the route validates a JSON body. */
+  readonly jsonBody: boolean;
+  readonly hidden: boolean;
+}
+
 export interface RampartApp {
   readonly app: FastifyInstance;
   readonly services: Services;
+  readonly routes: readonly RouteEntry[];
 }
 
 function tlsOptions(config: Config) {
@@ -99,6 +112,19 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   // With `https` set Fastify serves TLS; the instance's API is the same either way.
   const app = Fastify(options).withTypeProvider<ZodTypeProvider>();
 
+  const routes: RouteEntry[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of Array.isArray(route.method) ? route.method : [route.method]) {
+      routes.push({
+        method,
+        url: route.url,
+        access: route.config?.access,
+        role: route.config?.role,
+        jsonBody: route.schema?.body !== undefined,
+        hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true,
+      });
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
@@ -199,7 +225,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(documentsRoutes(services.documents, config.documentMaxBytes));
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
-  return { app, services };
+  return { app, services, routes };
 }
 
 /** The console: static files, and its index.html for any other GET that is not the API. */

@@ -62,7 +62,7 @@ export async function startServer(config: Config, print: Print = (line) => proce
     await db.close().catch(() => {});
     throw err;
   }
-  const { app, services } = started;
+  const { app, services, routes } = started;
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : config.port;
   const url = publicUrl(config, boundPort);
@@ -82,6 +82,7 @@ export async function startServer(config: Config, print: Print = (line) => proce
   return {
     app,
     services,
+    routes,
     db,
     url,
     setupLink,

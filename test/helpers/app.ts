@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
-import { buildApp, type Services } from '../../src/app.js';
+import { buildApp, type RouteEntry, type Services } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { loggerOptions } from '../../src/platform/log.js';
 import { LocalObjectStore } from '../../src/platform/storage/object-store.js';
@@ -15,6 +15,7 @@ import type { Backend, TestDatabase } from './backends.js';
 export interface TestApp {
   readonly app: FastifyInstance;
   readonly services: Services;
+  readonly routes: readonly RouteEntry[];
   readonly database: TestDatabase;
   readonly config: Config & { rootSecret: string };
   readonly objectsDir: string;
@@ -47,7 +48,7 @@ export async function buildTestApp(
     },
   });
   const logger = pino(loggerOptions(config.logLevel), sink);
-  const { app, services } = await buildApp({
+  const { app, services, routes } = await buildApp({
     config,
     db: database.db,
     objects: new LocalObjectStore(objectsDir),
@@ -58,6 +59,7 @@ export async function buildTestApp(
   return {
     app,
     services,
+    routes,
     database,
     config,
     objectsDir,

@@ -14,6 +14,8 @@ export interface TestDatabase {
   readonly db: Database;
   /** Runs SQL outside Rampart's data layer, as the given login, for checks the app must not do. */
   raw<R extends Row = Row>(sql: string, params?: readonly unknown[], as?: 'superuser' | 'app-login'): Promise<R[]>;
+  /** Runs statements one after another in one fresh session (one transaction on PGlite) as the app login. */
+  appSession<R extends Row = Row>(statements: readonly string[]): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,15 @@ const pglite: Backend = {
           await t.query('SET LOCAL ROLE rampart_app');
           await t.query('SET LOCAL search_path TO rampart');
           return (await t.query<R>(sql, params as unknown[] | undefined)).rows;
+        });
+      },
+      appSession<R extends Row>(statements: readonly string[]) {
+        return db.pg.transaction(async (t) => {
+          await t.query('SET LOCAL ROLE rampart_app');
+          await t.query('SET LOCAL search_path TO rampart');
+          let rows: R[] = [];
+          for (const sql of statements) rows = (await t.query<R>(sql)).rows;
+          return rows;
         });
       },
       close: () => db.close(),
@@ -111,6 +122,18 @@ const postgres = (adminUrl: string): Backend => ({
           return (await client.query<R>(sql, params as unknown[] | undefined)).rows;
         } finally {
           client.release();
+        }
+      },
+      async appSession<R extends Row>(statements: readonly string[]) {
+        const client = new pg.Client({ connectionString: appUrl });
+        await client.connect();
+        try {
+          await client.query('SET search_path TO rampart');
+          let rows: R[] = [];
+          for (const sql of statements) rows = (await client.query<R>(sql)).rows;
+          return rows;
+        } finally {
+          await client.end();
         }
       },
       async close() {

@@ -6,6 +6,13 @@ export const COLLECTION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 export const MAX_FIELDS = 256;
 export const MAX_FILTERS = 8;
 
+type JsonValueT = string | number | boolean | null | JsonValueT[] | { [key: string]: JsonValueT };
+
+/** Any JSON value; named so the OpenAPI document can refer to its recursive definition. */
+const Json: z.ZodType<JsonValueT> = z
+  .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(Json), z.record(z.string(), Json)]))
+  .meta({ id: 'JsonValue' });
+
 const CollectionName = z
   .string()
   .regex(COLLECTION_NAME, 'a collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter');
@@ -14,7 +21,7 @@ export const CollectionParams = WorkspaceParams.extend({ collection: CollectionN
 export const RecordParams = CollectionParams.extend({ recordId: Id });
 
 export const RecordData = z
-  .record(z.string().min(1).max(256), z.json())
+  .record(z.string().min(1).max(256), Json)
   .refine((o) => Object.keys(o).length <= MAX_FIELDS, `at most ${MAX_FIELDS} top-level fields`)
   .describe('The record: a JSON object. Its top-level scalar fields can be filtered on.');
 
@@ -30,7 +37,7 @@ export const RecordView = z
   .object({
     id: Id,
     collection: z.string(),
-    data: z.record(z.string(), z.json()),
+    data: z.record(z.string(), Json),
     version: z.number().int().describe('Increases by one on every change; send as If-Match to update safely.'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),

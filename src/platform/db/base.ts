@@ -1,5 +1,5 @@
 import { isUuid } from '../ids.js';
-import { latestVersion, loadMigrations, runMigrations, type OwnerTx } from './migrate.js';
+import { latestVersion, loadMigrations, runMigrations, type Migration, type OwnerTx } from './migrate.js';
 import {
   APP_ROLE,
   SCHEMA,
@@ -20,30 +20,59 @@ export interface Scope {
  * The first statement of every runtime transaction. `set_config(…, true)` is transaction-local:
  * on COMMIT or ROLLBACK PostgreSQL restores the previous values, so nothing survives on the
  * connection. The role switch makes row-level security apply even when the login is the owner.
+ * Read-only transactions also become read-only on the server, so no write can slip through.
  */
-export const PREAMBLE_SQL =
+const PREAMBLE_SQL =
   `SELECT set_config('role', $1, true), set_config('search_path', $2, true), ` +
   `set_config('rampart.tenant_id', $3, true), set_config('rampart.account_id', $4, true), ` +
   `set_config('statement_timeout', $5, true)`;
+const READ_ONLY_PREAMBLE_SQL = `${PREAMBLE_SQL}, set_config('transaction_read_only', 'on', true)`;
 
-export function preambleParams(scope: Scope, statementTimeoutMs: number): string[] {
-  return [APP_ROLE, SCHEMA, scope.tenantId, scope.accountId, String(statementTimeoutMs)];
+export interface Preamble {
+  readonly text: string;
+  readonly values: readonly string[];
 }
 
-/** A Tx that refuses use once its transaction has ended, so a leaked handle cannot run queries. */
-export function scopedTx(inner: Tx): { tx: Tx; end: () => void } {
+export function preamble(scope: Scope, statementTimeoutMs: number, readOnly = false): Preamble {
+  return {
+    text: readOnly ? READ_ONLY_PREAMBLE_SQL : PREAMBLE_SQL,
+    values: [APP_ROLE, SCHEMA, scope.tenantId, scope.accountId, String(statementTimeoutMs)],
+  };
+}
+
+/**
+ * Wraps a driver's Tx: refuses use once the transaction has ended (a leaked handle cannot run
+ * queries), and remembers whether any statement failed — such a transaction never commits, even
+ * if the callback caught the error and returned normally.
+ */
+export function scopedTx(inner: Tx): { tx: Tx; end: () => void; failed: () => unknown } {
   let open = true;
+  let failure: unknown = null;
   return {
     tx: {
-      query(sql, params) {
-        if (!open) return Promise.reject(new Error('transaction handle used after its transaction ended'));
-        return inner.query(sql, params);
+      async query(sql, params) {
+        if (!open) throw new Error('transaction handle used after its transaction ended');
+        try {
+          return await inner.query(sql, params);
+        } catch (err) {
+          failure ??= err;
+          throw err;
+        }
       },
     },
     end: () => {
       open = false;
     },
+    failed: () => failure,
   };
+}
+
+/** Thrown when a callback returns normally from a transaction in which a statement failed. */
+export class RolledBackError extends Error {
+  override name = 'RolledBackError';
+  constructor(cause: unknown) {
+    super('a statement failed in this transaction, so it was rolled back', { cause });
+  }
 }
 
 export abstract class BaseDatabase implements Database {
@@ -72,8 +101,8 @@ export abstract class BaseDatabase implements Database {
     return this.appTransaction({ tenantId: '', accountId: '' }, fn, options);
   }
 
-  migrate(): Promise<MigrationReport> {
-    return this.ownerTransaction((tx) => runMigrations(tx, loadMigrations()));
+  migrate(migrations: readonly Migration[] = loadMigrations()): Promise<MigrationReport> {
+    return this.ownerTransaction((tx) => runMigrations(tx, migrations));
   }
 
   async ready(): Promise<void> {

@@ -7,7 +7,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
-import { BaseDatabase, PREAMBLE_SQL, preambleParams, scopedTx, type Scope } from './base.js';
+import { BaseDatabase, preamble, RolledBackError, scopedTx, type Scope } from './base.js';
 import type { OwnerTx } from './migrate.js';
 import type { QueryResult, Row, Tx, TxOptions } from './types.js';
 
@@ -57,11 +57,13 @@ export class PgliteDatabase extends BaseDatabase {
 
   protected appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
     return this.pg.transaction(async (t) => {
-      if (options.readOnly) await t.query('SET TRANSACTION READ ONLY');
-      await t.query(PREAMBLE_SQL, preambleParams(scope, this.statementTimeoutMs));
-      const { tx, end } = scopedTx(transactionTx(t));
+      const first = preamble(scope, this.statementTimeoutMs, options.readOnly);
+      await t.query(first.text, [...first.values]);
+      const { tx, end, failed } = scopedTx(transactionTx(t));
       try {
-        return await fn(tx);
+        const result = await fn(tx);
+        if (failed()) throw new RolledBackError(failed());
+        return result;
       } finally {
         end();
       }

@@ -4,7 +4,8 @@
  * tenant transaction-locally, so a pooled connection carries nothing into its next use.
  */
 import pg from 'pg';
-import { BaseDatabase, PREAMBLE_SQL, preambleParams, scopedTx, type Scope } from './base.js';
+import { BaseDatabase, preamble, RolledBackError, scopedTx, type Scope } from './base.js';
+import { runBatch, type BatchResult } from './pg-batch.js';
 import type { OwnerTx } from './migrate.js';
 import type { QueryResult, Row, Tx, TxOptions } from './types.js';
 
@@ -46,31 +47,54 @@ export class PostgresDatabase extends BaseDatabase {
     this.pool.on('error', () => {});
   }
 
+  /**
+   * Read-only: each statement goes out in one round trip together with the preamble, as its own
+   * implicit transaction (under READ COMMITTED every statement takes its own snapshot anyway).
+   * Read-write: BEGIN, the preamble and the first statement go out together; COMMIT at the end.
+   */
   protected async appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
+    const first = preamble(scope, this.statementTimeoutMs, options.readOnly);
     const client = await this.pool.connect();
     // A connection whose state we cannot vouch for is destroyed instead of returned to the pool.
     let broken: Error | undefined;
+    let begun = false;
+    const send = async <R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
+      const statement = { text: sql, values: params };
+      if (options.readOnly) return last<R>(await runBatch(client, [first, statement], pgTypes));
+      if (begun) return clientQuery<R>(client, sql, params);
+      begun = true;
+      return last<R>(await runBatch(client, [{ text: 'BEGIN' }, first, statement], pgTypes));
+    };
+    const inner: Tx = {
+      query: async <R extends Row>(sql: string, params?: readonly unknown[]) => {
+        try {
+          return await send<R>(sql, params);
+        } catch (err) {
+          // The server reports its own errors; anything else means the link itself failed.
+          if (!(err instanceof pg.DatabaseError)) broken = asError(err);
+          throw err;
+        }
+      },
+    };
+    const { tx, end, failed } = scopedTx(inner);
     try {
-      try {
-        await client.query(options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
-        await client.query(PREAMBLE_SQL, preambleParams(scope, this.statementTimeoutMs));
-      } catch (err) {
-        broken = asError(err);
-        throw err;
+      const result = await fn(tx);
+      end();
+      if (begun) {
+        if (failed()) throw new RolledBackError(failed());
+        const commit = await client.query('COMMIT');
+        // COMMIT of a transaction the server already aborted answers ROLLBACK, not an error.
+        if (commit.command !== 'COMMIT') throw new RolledBackError(failed());
       }
-      const { tx, end } = scopedTx(clientTx(client));
-      try {
-        const result = await fn(tx);
-        end();
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        end();
+      return result;
+    } catch (err) {
+      end();
+      if (begun) {
         await client.query('ROLLBACK').catch((e: unknown) => {
           broken = asError(e);
         });
-        throw err;
       }
+      throw err;
     } finally {
       client.release(broken);
     }
@@ -111,13 +135,15 @@ export class PostgresDatabase extends BaseDatabase {
   }
 }
 
-function clientTx(client: pg.PoolClient): Tx {
-  return {
-    async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-      const r = await client.query<R>(sql, params as unknown[] | undefined);
-      return { rows: r.rows, rowCount: r.rowCount ?? r.rows.length };
-    },
-  };
+async function clientQuery<R extends Row>(client: pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
+  const r = await client.query<R>(sql, params as unknown[] | undefined);
+  return { rows: r.rows, rowCount: r.rowCount ?? r.rows.length };
+}
+
+function last<R extends Row>(results: BatchResult[]): QueryResult<R> {
+  const r = results.at(-1);
+  if (!r) throw new Error('batch returned no result');
+  return { rows: r.rows as R[], rowCount: r.rowCount };
 }
 
 function asError(err: unknown): Error {

@@ -6,6 +6,7 @@
  */
 
 import { isUuid } from '../ids.js';
+import type { Migration } from './migrate.js';
 
 /** The app role every runtime transaction runs as. Created by the first migration. */
 export const APP_ROLE = 'rampart_app';
@@ -62,8 +63,8 @@ export interface Database {
   withAccount<T>(accountId: string, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
   /** Runs `fn` as the app role with no tenant and no account: global tables only. */
   withGlobal<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T>;
-  /** Applies pending migrations as the schema owner. */
-  migrate(): Promise<MigrationReport>;
+  /** Applies pending migrations (by default those in migrations/) as the schema owner. */
+  migrate(migrations?: readonly Migration[]): Promise<MigrationReport>;
   /** Throws unless the database answers and every migration is applied. */
   ready(): Promise<void>;
   close(): Promise<void>;

@@ -1,0 +1,145 @@
+/**
+ * Several statements sent to PostgreSQL together and answered together: one round trip.
+ *
+ * node-postgres sends a Sync after every statement, so "set the tenant, then query" costs two
+ * round trips (four with BEGIN and COMMIT). A Batch writes Parse/Bind/Describe/Execute for each
+ * statement and a single Sync at the end. Everything before a Sync is one transaction on the
+ * server (an implicit one, unless a statement opened an explicit one with BEGIN); if a statement
+ * fails, the server skips the rest and rolls back at the Sync. This is the extended-query
+ * pipelining the protocol describes, done through node-postgres's documented extension point
+ * (an object with `submit(connection)` passed to `client.query`), as pg-cursor does.
+ */
+import pg from 'pg';
+
+export interface Statement {
+  readonly text: string;
+  readonly values?: readonly unknown[] | undefined;
+}
+
+/** The part of pg's Connection a submittable drives (pg does not type it). */
+interface WireConnection {
+  parse(query: { text: string; name: string; types: number[] }): void;
+  bind(config: { portal: string; statement: string; values: readonly unknown[]; binary: boolean; valueMapper: (v: unknown) => unknown }): void;
+  describe(message: { type: 'P'; name: string }): void;
+  execute(config: { portal: string; rows: number }): void;
+  sync(): void;
+  sendCopyFail(message: string): void;
+  stream: { cork?: () => void; uncork?: () => void };
+}
+
+interface FieldDescription {
+  name: string;
+  dataTypeID: number;
+  format: string;
+}
+
+interface PgResult {
+  rows: Record<string, unknown>[];
+  rowCount: number | null;
+  command: string | null;
+  addFields(fields: FieldDescription[]): void;
+  parseRow(values: unknown[]): Record<string, unknown>;
+  addRow(row: Record<string, unknown>): void;
+  addCommandComplete(message: unknown): void;
+}
+
+type ResultCtor = new (rowMode: undefined, types: pg.CustomTypesConfig) => PgResult;
+const Result = (pg as unknown as { Result: ResultCtor }).Result;
+const prepareValue = (pg as unknown as { utils: { prepareValue: (v: unknown) => unknown } }).utils.prepareValue;
+
+export interface BatchResult {
+  readonly rows: Record<string, unknown>[];
+  readonly rowCount: number;
+  readonly command: string | null;
+}
+
+class Batch {
+  private readonly results: BatchResult[] = [];
+  private current: PgResult | null = null;
+  private parseError: Error | null = null;
+
+  constructor(
+    private readonly statements: readonly Statement[],
+    private readonly types: pg.CustomTypesConfig,
+    public callback: (err: Error | null, results?: BatchResult[]) => void,
+  ) {}
+
+  submit(connection: WireConnection): Error | null {
+    // Map every value before writing anything: a value that cannot be sent must not leave half a
+    // batch on the wire.
+    let values: unknown[][];
+    try {
+      values = this.statements.map((s) => (s.values ?? []).map((v) => prepareValue(v)));
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
+    connection.stream.cork?.();
+    try {
+      for (const [i, s] of this.statements.entries()) {
+        connection.parse({ text: s.text, name: '', types: [] });
+        connection.bind({ portal: '', statement: '', values: values[i] ?? [], binary: false, valueMapper: (v) => v });
+        connection.describe({ type: 'P', name: '' });
+        connection.execute({ portal: '', rows: 0 });
+      }
+      connection.sync();
+    } finally {
+      connection.stream.uncork?.();
+    }
+    return null;
+  }
+
+  handleRowDescription(message: { fields: FieldDescription[] }): void {
+    this.current = new Result(undefined, this.types);
+    this.current.addFields(message.fields);
+  }
+
+  handleDataRow(message: { fields: unknown[] }): void {
+    if (!this.current || this.parseError) return;
+    try {
+      this.current.addRow(this.current.parseRow(message.fields));
+    } catch (err) {
+      this.parseError = err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  handleCommandComplete(message: unknown): void {
+    const r = this.current ?? new Result(undefined, this.types);
+    r.addCommandComplete(message);
+    this.results.push({ rows: r.rows, rowCount: r.rowCount ?? r.rows.length, command: r.command });
+    this.current = null;
+  }
+
+  handleEmptyQuery(): void {
+    this.results.push({ rows: [], rowCount: 0, command: null });
+  }
+
+  handlePortalSuspended(): void {}
+
+  /** The server skips everything up to our Sync and answers it; pg moves on at that ReadyForQuery. */
+  handleError(err: Error): void {
+    const callback = this.callback;
+    this.callback = () => {};
+    callback(err);
+  }
+
+  handleReadyForQuery(): void {
+    const callback = this.callback;
+    this.callback = () => {};
+    if (this.parseError) callback(this.parseError);
+    else callback(null, this.results);
+  }
+
+  handleCopyInResponse(connection: WireConnection): void {
+    connection.sendCopyFail('COPY is not supported in a batch');
+  }
+
+  handleCopyData(): void {}
+}
+
+/** Runs the statements in one round trip; resolves with one result per statement. */
+export function runBatch(client: pg.ClientBase, statements: readonly Statement[], types: pg.CustomTypesConfig): Promise<BatchResult[]> {
+  return new Promise((resolve, reject) => {
+    const batch = new Batch(statements, types, (err, results) => (err ? reject(err) : resolve(results ?? [])));
+    (client as unknown as { query(submittable: Batch): void }).query(batch);
+  });
+}

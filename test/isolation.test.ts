@@ -1,0 +1,213 @@
+/**
+ * Tenant isolation, route by route. Two tenants; every route of the route table (enumerated from
+ * the running app, so a new route joins by existing) with each of its methods; tenant B's
+ * credentials against tenant A's ids. Afterwards tenant A's rows and objects are byte-for-byte
+ * what they were (0 written) and no response to B carried anything of A's (0 read). Then the
+ * same below HTTP: SQL as the app role with B's tenant naming A's rows, and a pooled connection
+ * reused after a failed transaction. Runs on PGlite and on PostgreSQL.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantContext } from '../src/platform/db/types.js';
+import { newId } from '../src/platform/ids.js';
+import { BACKENDS } from './helpers/backends.js';
+import { buildTestApp, createWorkspace, multipart, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { bodySchema, sample, type OpenApi } from './helpers/samples.js';
+
+const TENANT_TABLES = ['workspaces', 'memberships', 'collections', 'records', 'documents'];
+const SECRET_MARKER = 'tenant-a-secret-7f3c';
+
+interface TenantA {
+  workspaceId: string;
+  workspaceName: string;
+  recordId: string;
+  documentId: string;
+  documentName: string;
+}
+
+describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
+  let t: TestApp;
+  let alice: Caller;
+  let bob: Caller;
+  let a: TenantA;
+  let bWorkspace: string;
+  let spec: OpenApi;
+
+  async function snapshotA(): Promise<string> {
+    const h = createHash('sha256');
+    for (const table of TENANT_TABLES) {
+      const rows = await t.database.raw<{ row: string }>(`SELECT t::text AS row FROM ${table} t WHERE tenant_id = $1 ORDER BY 1`, [a.workspaceId]);
+      h.update(`${table}:${rows.map((r) => r.row).join('\n')}\n`);
+    }
+    const dir = path.join(t.objectsDir, 'eu', a.workspaceId);
+    for (const f of existsSync(dir) ? readdirSync(dir).sort() : []) h.update(`${f}:${createHash('sha256').update(readFileSync(path.join(dir, f))).digest('hex')}\n`);
+    return h.digest('hex');
+  }
+
+  /** Everything of tenant A's that must never appear in a response to tenant B. */
+  function aTraces(): string[] {
+    return [a.workspaceId, a.workspaceName, a.recordId, a.documentId, a.documentName, SECRET_MARKER, alice.email, alice.accountId];
+  }
+
+  beforeAll(async () => {
+    t = await buildTestApp(backend);
+    alice = await signUp(t, 'alice');
+    bob = await signUp(t, 'bob');
+    const wa = await createWorkspace(t, alice, `Alpha ${SECRET_MARKER}`);
+    const base = `/api/v1/workspaces/${wa.id}`;
+    await t.app.inject({ method: 'POST', url: `${base}/collections`, headers: alice.bearer, payload: { name: 'secrets' } });
+    const rec = await t.app.inject({ method: 'POST', url: `${base}/collections/secrets/records`, headers: alice.bearer, payload: { data: { note: SECRET_MARKER, status: 'open' } } });
+    const doc = multipart(`plan-${SECRET_MARKER}.txt`, `document body ${SECRET_MARKER}`);
+    const up = await t.app.inject({ method: 'POST', url: `${base}/documents`, headers: { ...alice.bearer, ...doc.headers }, payload: doc.payload });
+    expect(up.statusCode).toBe(201);
+    a = { workspaceId: wa.id, workspaceName: wa.name, recordId: rec.json().id, documentId: up.json().id, documentName: up.json().name };
+    bWorkspace = (await createWorkspace(t, bob, 'Beta')).id;
+    await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${bWorkspace}/collections`, headers: bob.bearer, payload: { name: 'secrets' } });
+    spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+  });
+  afterAll(async () => t?.close());
+
+  function routesUnderTest() {
+    return t.routes.filter((r) => r.url.startsWith('/api/') && r.method !== 'HEAD' && !r.url.startsWith('/api/v1/docs'));
+  }
+
+  function fill(url: string, workspaceId: string): string {
+    return url
+      .replace(':workspaceId', workspaceId)
+      .replace(':collection', 'secrets')
+      .replace(':recordId', a.recordId)
+      .replace(':documentId', a.documentId);
+  }
+
+  function payloadFor(method: string, url: string): { payload?: unknown; headers: Record<string, string> } {
+    if (method === 'POST' && url.endsWith('/documents')) {
+      const m = multipart('from-b.txt', 'b');
+      return { payload: m.payload, headers: m.headers };
+    }
+    const schema = bodySchema(spec, method, url);
+    return schema ? { payload: sample(schema, spec), headers: {} } : { headers: {} };
+  }
+
+  it('the route table has the routes this suite must cover', () => {
+    const routes = routesUnderTest();
+    expect(routes.filter((r) => r.access === 'workspace').length).toBeGreaterThanOrEqual(15);
+    for (const r of routes) expect(r.access, `${r.method} ${r.url}`).toMatch(/^(public|account|workspace)$/);
+  });
+
+  it("B, with its own credentials on A's workspace, reads nothing and writes nothing, on every route", async () => {
+    const before = await snapshotA();
+    const checked: string[] = [];
+    for (const route of routesUnderTest().filter((r) => r.access === 'workspace')) {
+      for (const auth of [bob.bearer, bob.cookie]) {
+        const { payload, headers } = payloadFor(route.method, route.url);
+        const res = await t.app.inject({
+          method: route.method as 'GET',
+          url: fill(route.url, a.workspaceId),
+          headers: { ...auth, ...headers },
+          ...(payload === undefined ? {} : Buffer.isBuffer(payload) ? { payload } : { payload: payload as object }),
+        });
+        const where = `${route.method} ${route.url}`;
+        expect(res.statusCode, where).toBe(404);
+        expect(res.json().error.code, where).toBe('workspace_not_found');
+        for (const trace of aTraces()) expect(res.body, where).not.toContain(trace);
+        checked.push(where);
+      }
+    }
+    expect(checked.length).toBeGreaterThanOrEqual(30);
+    expect(await snapshotA()).toBe(before);
+  });
+
+  it("B, in its own workspace, addressing A's records and documents by id, reads nothing and writes nothing", async () => {
+    const before = await snapshotA();
+    for (const route of routesUnderTest().filter((r) => r.access === 'workspace')) {
+      if (!route.url.includes(':recordId') && !route.url.includes(':documentId')) continue;
+      const { payload, headers } = payloadFor(route.method, route.url);
+      const res = await t.app.inject({
+        method: route.method as 'GET',
+        url: fill(route.url, bWorkspace),
+        headers: { ...bob.bearer, ...headers },
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      });
+      const where = `${route.method} ${route.url}`;
+      expect(res.statusCode, where).toBe(404);
+      expect(res.json().error.code, where).toMatch(/^(record|document)_not_found$/);
+      for (const trace of aTraces()) expect(res.body, where).not.toContain(trace);
+    }
+    expect(await snapshotA()).toBe(before);
+  });
+
+  it("B's lists, in B's workspace and across its account, contain nothing of A's", async () => {
+    const before = await snapshotA();
+    for (const route of routesUnderTest().filter((r) => r.method === 'GET')) {
+      const url = fill(route.url, bWorkspace).replace(a.recordId, '018f0000-0000-7000-8000-000000000000').replace(a.documentId, '018f0000-0000-7000-8000-000000000000');
+      const res = await t.app.inject({ method: 'GET', url, headers: bob.bearer });
+      expect(res.statusCode, route.url).toBeLessThan(500);
+      for (const trace of aTraces()) expect(res.body, route.url).not.toContain(trace);
+    }
+    expect(await snapshotA()).toBe(before);
+  });
+
+  it('account and public routes called by B touch nothing of A', async () => {
+    const before = await snapshotA();
+    for (const route of routesUnderTest().filter((r) => r.access !== 'workspace')) {
+      if (route.url.endsWith('/sign-out')) continue; // would end B's session for the rest of the suite
+      const { payload } = payloadFor(route.method, route.url);
+      const res = await t.app.inject({
+        method: route.method as 'GET',
+        url: route.url,
+        headers: bob.bearer,
+        ...(payload === undefined ? {} : { payload: payload as object }),
+      });
+      expect(res.statusCode, route.url).toBeLessThan(500);
+      for (const trace of aTraces()) expect(res.body, `${route.method} ${route.url}`).not.toContain(trace);
+    }
+    expect(await snapshotA()).toBe(before);
+  });
+
+  it("SQL as the app role with B's tenant reads and writes none of A's rows", async () => {
+    const before = await snapshotA();
+    const ctxB = tenantContext(bWorkspace, bob.accountId);
+    const outcome = await t.database.db.withTenant(ctxB, async (tx) => {
+      const out: Record<string, number> = {};
+      for (const table of TENANT_TABLES) {
+        out[`select ${table}`] = (await tx.query(`SELECT 1 FROM ${table} WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
+        out[`update ${table}`] = (await tx.query(`UPDATE ${table} SET tenant_id = tenant_id WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
+        out[`delete ${table}`] = (await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
+      }
+      return out;
+    });
+    for (const [op, n] of Object.entries(outcome)) expect(n, op).toBe(0);
+    // Direct, without Rampart's transaction at all: no tenant, no rows.
+    for (const table of TENANT_TABLES) expect(await t.database.raw(`SELECT * FROM ${table}`, [], 'app-login'), table).toEqual([]);
+    expect(await snapshotA()).toBe(before);
+  });
+
+  it("a pooled connection reused after A's failed transaction carries nothing into B's", async () => {
+    const single = await backend.open({ poolSize: 1 });
+    try {
+      const db = single.db;
+      const ta = newId();
+      const tb = newId();
+      await db.withTenant(tenantContext(ta, null), (tx) => tx.query(`INSERT INTO workspaces (tenant_id, name, region) VALUES ($1, 'A', 'eu')`, [ta]));
+      await db.withTenant(tenantContext(tb, null), (tx) => tx.query(`INSERT INTO workspaces (tenant_id, name, region) VALUES ($1, 'B', 'eu')`, [tb]));
+      for (const readOnly of [false, true]) {
+        await expect(
+          db.withTenant(
+            tenantContext(ta, null),
+            async (tx) => {
+              await tx.query('SELECT * FROM workspaces');
+              await tx.query('SELECT * FROM no_such_table');
+            },
+            { readOnly },
+          ),
+        ).rejects.toThrow();
+        const seen = await db.withTenant(tenantContext(tb, null), (tx) => tx.query<{ tenant_id: string }>('SELECT tenant_id FROM workspaces'), { readOnly });
+        expect(seen.rows.map((r) => r.tenant_id)).toEqual([tb]);
+      }
+    } finally {
+      await single.close();
+    }
+  });
+});

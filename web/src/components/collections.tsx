@@ -1,0 +1,95 @@
+/** The collections of a workspace: a list of links and a form to create one. */
+import { useState } from 'preact/hooks';
+import { api, errorMessage, type Collection } from '../api';
+import { Link, navigate } from '../router';
+import { ErrorMessage, Panel } from './ui';
+
+/** The server's rule for collection names, checked here first for a quicker answer. */
+export const COLLECTION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+
+export function collectionPath(workspaceId: string, name: string): string {
+  return `/w/${encodeURIComponent(workspaceId)}/c/${encodeURIComponent(name)}`;
+}
+
+export function CollectionsPanel(props: {
+  workspaceId: string;
+  collections: Collection[] | null;
+  loadError: string | null;
+  selected: string | null;
+  onCreated: (collection: Collection) => void;
+}) {
+  const { workspaceId, collections, selected } = props;
+  const [name, setName] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const create = async () => {
+    const wanted = name.trim();
+    if (!COLLECTION_NAME.test(wanted)) {
+      setError('A collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter.');
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const created = await api.createCollection(workspaceId, wanted);
+      setName('');
+      props.onCreated(created);
+      navigate(collectionPath(workspaceId, created.name));
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Panel title="Collections" titleId="collections-title" testId="collections-panel">
+      <ErrorMessage error={props.loadError} />
+      {collections === null && !props.loadError && <p role="status">Loading…</p>}
+      {collections !== null && collections.length === 0 && <p class="empty" data-testid="collections-empty">No collections yet.</p>}
+      {collections !== null && collections.length > 0 && (
+        <ul class="nav-list" data-testid="collections">
+          {collections.map((c) => (
+            <li key={c.id}>
+              <Link
+                href={collectionPath(workspaceId, c.name)}
+                data-testid="collection-link"
+                aria-current={c.name === selected ? 'page' : undefined}
+                class={c.name === selected ? 'current' : undefined}
+              >
+                {c.name}
+              </Link>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form
+        class="inline-form"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void create();
+        }}
+      >
+        <label>
+          New collection name
+          <input
+            type="text"
+            name="collection"
+            required
+            maxLength={63}
+            autocomplete="off"
+            spellcheck={false}
+            placeholder="tickets"
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+        </label>
+        <button type="submit" disabled={busy}>
+          Create collection
+        </button>
+      </form>
+      <ErrorMessage error={error} />
+    </Panel>
+  );
+}

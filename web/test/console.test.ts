@@ -1,0 +1,458 @@
+/**
+ * The console in a real browser (Debian Chromium through playwright-core) against the real
+ * server, in process, over its embedded database: setup, workspaces, collections, records,
+ * documents, sign-out and sign-in, isolation between accounts, and the API docs, all under the
+ * server's Content-Security-Policy with no violation and no script error anywhere.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+const WEB = fileURLToPath(new URL('..', import.meta.url));
+const REPO = path.resolve(WEB, '..');
+const INDEX = path.join(WEB, 'dist', 'index.html');
+
+/** Newest modification time under the console's sources. */
+function newestSource(): number {
+  const walk = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+      const full = path.join(dir, entry.name);
+      return Math.max(newest, entry.isDirectory() ? walk(full) : statSync(full).mtimeMs);
+    }, 0);
+  return Math.max(walk(path.join(WEB, 'src')), walk(path.join(WEB, 'public')), statSync(path.join(WEB, 'index.html')).mtimeMs);
+}
+
+/** Builds the console unless web/dist is present and newer than its sources. */
+function ensureBuilt(): void {
+  if (existsSync(INDEX) && statSync(INDEX).mtimeMs >= newestSource()) return;
+  execFileSync('npm', ['run', 'build:web'], { cwd: REPO, stdio: 'pipe' });
+}
+
+interface Problem {
+  readonly page: string;
+  readonly kind: string;
+  readonly text: string;
+}
+
+/** Failed requests the scenario provokes on purpose (signed-out session check, not-found, conflict). */
+const EXPECTED_HTTP_FAILURE = /^Failed to load resource: the server responded with a status of (401|404|412)\b/;
+
+const PASSWORD = 'correct horse battery staple';
+const ALICE = 'alice@example.test';
+const BOB = 'bob@example.test';
+
+describe('console in Chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let dataDir: string;
+  const downloadsDir = mkdtempSync(path.join(tmpdir(), 'rampart-downloads-'));
+  const problems: Problem[] = [];
+  const cspViolations: Problem[] = [];
+  const requestedUrls: string[] = [];
+  const contexts: BrowserContext[] = [];
+
+  /** A fresh browser context whose pages report console errors, script errors and CSP violations. */
+  async function newContext(label: string): Promise<BrowserContext> {
+    const context = await browser.newContext({ acceptDownloads: true });
+    contexts.push(context);
+    await context.exposeBinding('__rampartCspViolation', ({ page }, violation: { directive: string; blocked: string; sample: string }) => {
+      cspViolations.push({ page: `${label} ${page.url()}`, kind: violation.directive, text: `${violation.blocked} ${violation.sample}` });
+    });
+    await context.addInitScript(() => {
+      document.addEventListener('securitypolicyviolation', (event) => {
+        const report = (window as unknown as { __rampartCspViolation: (v: unknown) => void }).__rampartCspViolation;
+        report({ directive: event.violatedDirective, blocked: event.blockedURI, sample: event.sample });
+      });
+    });
+    context.on('page', (page) => watch(page, label));
+    context.on('request', (request) => requestedUrls.push(request.url()));
+    return context;
+  }
+
+  function watch(page: Page, label: string): void {
+    page.on('console', (message) => {
+      const text = message.text();
+      if (/Refused to|Content Security Policy/i.test(text)) cspViolations.push({ page: label, kind: 'console', text });
+      else if (message.type() === 'error' && !EXPECTED_HTTP_FAILURE.test(text)) problems.push({ page: label, kind: 'console.error', text });
+    });
+    page.on('pageerror', (error) => problems.push({ page: label, kind: 'pageerror', text: error.message }));
+  }
+
+  /** Calls the API from inside the page, as the console would, with the session's CSRF token. */
+  async function apiCall(page: Page, method: string, url: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+    return page.evaluate(
+      async ({ method, url, body }) => {
+        const session = (await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string };
+        const res = await fetch(url, {
+          method,
+          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await res.text();
+        return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
+      },
+      { method, url, body },
+    );
+  }
+
+  function workspaceIdOf(page: Page): string {
+    const match = /\/w\/([0-9a-f-]{36})/.exec(new URL(page.url()).pathname);
+    if (!match) throw new Error(`not on a workspace page: ${page.url()}`);
+    return match[1]!;
+  }
+
+  async function switcherLabels(page: Page): Promise<string[]> {
+    return page.getByTestId('workspace-switcher').locator('option:not([disabled])').allTextContents();
+  }
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'rampart-console-'));
+    const config = {
+      ...loadConfig({ env: {}, flags: { dev: true, port: 0, dataDir, logLevel: 'warn' } }),
+      rootSecret: randomBytes(32).toString('base64url'),
+      argon2MemoryKib: 8192,
+    };
+    server = await startServer(config, () => {});
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+    await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    rmSync(downloadsDir, { recursive: true, force: true });
+  });
+
+  describe('as the first account', () => {
+    let page: Page;
+    let acmeId: string;
+    let betaId: string;
+    let firstRecordId: string;
+
+    beforeAll(async () => {
+      page = await (await newContext('alice')).newPage();
+    });
+
+    it('serves the built console with no inline script or style', async () => {
+      const html = readFileSync(INDEX, 'utf8');
+      expect(html).toMatch(/<script type="module"[^>]* src="\/assets\/[^"]+\.js"><\/script>/);
+      expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+      expect(html).not.toMatch(/<style|\sstyle=/);
+      const res = await fetch(`${server.url}/w/anything`, { headers: { accept: 'text/html' } });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
+      expect(await res.text()).toBe(html);
+    });
+
+    it('explains the setup link when no account exists and the link was not used', async () => {
+      await page.goto(`${server.url}/`);
+      await expect.poll(() => new URL(page.url()).pathname).toBe('/setup');
+      await page.getByTestId('setup-needs-link').waitFor();
+    });
+
+    it('creates the first account from the setup link and lands in the console', async () => {
+      if (!server.setupLink) throw new Error('the server printed no setup link');
+      const token = new URL(server.setupLink).hash.replace('#token=', '');
+      expect(token).toMatch(/^rsu_/);
+      await page.goto(server.setupLink);
+      await page.getByRole('heading', { name: 'Create the first account' }).waitFor();
+      // The token is taken out of the address bar as soon as it is read.
+      expect(new URL(page.url()).hash).toBe('');
+      await page.getByLabel('Email').fill(ALICE);
+      await page.getByLabel('Name (optional)').fill('Alice');
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await expect.poll(() => page.getByTestId('account-email').textContent()).toBe(ALICE);
+      await page.getByTestId('no-workspaces').waitFor();
+      expect(new URL(page.url()).pathname).toBe('/');
+      // The token went only into the sign-up body, never into a URL.
+      expect(requestedUrls.filter((u) => u.includes(token))).toEqual([]);
+      // The setup link works once.
+      const status = (await (await fetch(`${server.url}/api/v1/setup`)).json()) as { setupRequired: boolean };
+      expect(status.setupRequired).toBe(false);
+    });
+
+    it('creates workspaces, each with its own collections, and switches between them', async () => {
+      await page.getByLabel('New workspace name').fill('Acme');
+      await page.getByRole('button', { name: 'Create workspace' }).click();
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
+      acmeId = workspaceIdOf(page);
+      await page.getByTestId('collections-empty').waitFor();
+
+      // A collection name the server would refuse is caught before any request.
+      await page.getByLabel('New collection name').fill('Bad Name');
+      await page.getByRole('button', { name: 'Create collection' }).click();
+      await expect.poll(() => page.getByTestId('collections-panel').getByRole('alert').textContent()).toContain('lowercase');
+
+      await page.getByLabel('New collection name').fill('tickets');
+      await page.getByRole('button', { name: 'Create collection' }).click();
+      await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['tickets']);
+      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}/c/tickets`);
+
+      // A duplicate is refused by the server, and its message is shown.
+      await page.getByLabel('New collection name').fill('tickets');
+      await page.getByRole('button', { name: 'Create collection' }).click();
+      await expect.poll(() => page.getByTestId('collections-panel').getByRole('alert').textContent()).toContain('already exists');
+
+      await page.getByLabel('New workspace name').fill('Beta');
+      await page.getByRole('button', { name: 'Create workspace' }).click();
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Beta');
+      betaId = workspaceIdOf(page);
+      expect(betaId).not.toBe(acmeId);
+      await page.getByTestId('collections-empty').waitFor();
+      await page.getByLabel('New collection name').fill('leads');
+      await page.getByRole('button', { name: 'Create collection' }).click();
+      await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['leads']);
+
+      expect(await switcherLabels(page)).toEqual(['Acme', 'Beta']);
+      await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Acme' });
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
+      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}`);
+      await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['tickets']);
+      await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Beta' });
+      await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['leads']);
+      await page.goBack();
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
+      await expect.poll(() => page.getByTestId('workspace-switcher').inputValue()).toBe(acmeId);
+    });
+
+    it('creates records from JSON, validating it first, and lists them', async () => {
+      await page.getByTestId('collection-link').filter({ hasText: 'tickets' }).click();
+      await page.getByTestId('records-empty').waitFor();
+      const json = page.getByLabel('New record (JSON)');
+      const create = page.getByRole('button', { name: 'Create record' });
+
+      await json.fill('{"title": ');
+      await create.click();
+      await expect.poll(() => page.getByTestId('new-record-error').textContent()).toContain('Invalid JSON');
+      await json.fill('[1, 2]');
+      await create.click();
+      await expect.poll(() => page.getByTestId('new-record-error').textContent()).toContain('must be a JSON object');
+      await expect.poll(() => page.getByTestId('record').count()).toBe(0);
+
+      await json.fill('{"title": "Printer on fire", "status": "open"}');
+      await create.click();
+      await expect.poll(() => page.getByTestId('record').count()).toBe(1);
+      await json.fill('{"title": "Coffee machine"}');
+      await create.click();
+      await expect.poll(() => page.getByTestId('record').count()).toBe(2);
+      expect(await page.getByTestId('new-record-error').count()).toBe(0);
+
+      const first = page.getByTestId('record').first();
+      firstRecordId = (await first.getAttribute('data-record-id'))!;
+      expect(await first.getByTestId('record-version').textContent()).toBe('v1');
+      expect(JSON.parse((await first.getByTestId('record-data').textContent())!)).toEqual({ title: 'Printer on fire', status: 'open' });
+
+      // They are stored: a reload shows them again, oldest first.
+      await page.reload();
+      await expect.poll(() => page.getByTestId('record-data').allTextContents()).toEqual([
+        JSON.stringify({ title: 'Printer on fire', status: 'open' }, null, 2),
+        JSON.stringify({ title: 'Coffee machine' }, null, 2),
+      ]);
+    });
+
+    it('edits a record, saving over the version shown, and refuses to overwrite a newer one', async () => {
+      const row = page.locator(`[data-record-id="${firstRecordId}"]`);
+      await row.getByRole('button', { name: 'Edit' }).click();
+      const editor = row.getByLabel('Record JSON');
+      expect(JSON.parse(await editor.inputValue())).toEqual({ title: 'Printer on fire', status: 'open' });
+
+      await editor.fill('{"title": "Printer on fire", "status": ');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => row.getByRole('alert').textContent()).toContain('Invalid JSON');
+
+      await editor.fill('{"title": "Printer on fire", "status": "closed"}');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => row.getByTestId('record-version').textContent()).toBe('v2');
+      expect(JSON.parse((await row.getByTestId('record-data').textContent())!)).toEqual({ title: 'Printer on fire', status: 'closed' });
+      const stored = await apiCall(page, 'GET', `/api/v1/workspaces/${acmeId}/collections/tickets/records/${firstRecordId}`);
+      expect(stored.json).toMatchObject({ version: 2, data: { status: 'closed' } });
+
+      // Someone else changes it meanwhile: saving over v2 must fail and change nothing.
+      const other = await apiCall(page, 'PUT', `/api/v1/workspaces/${acmeId}/collections/tickets/records/${firstRecordId}`, {
+        data: { title: 'Printer on fire', status: 'reopened' },
+      });
+      expect(other).toMatchObject({ status: 200, json: { version: 3 } });
+      await row.getByRole('button', { name: 'Edit' }).click();
+      await row.getByLabel('Record JSON').fill('{"title": "mine"}');
+      await row.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => row.getByRole('alert').textContent()).toContain('has changed since it was read');
+      const after = await apiCall(page, 'GET', `/api/v1/workspaces/${acmeId}/collections/tickets/records/${firstRecordId}`);
+      expect(after.json).toMatchObject({ version: 3, data: { status: 'reopened' } });
+      await row.getByRole('button', { name: 'Cancel' }).click();
+      expect(await row.getByTestId('record-version').textContent()).toBe('v2');
+
+      await page.reload();
+      await expect.poll(() => page.locator(`[data-record-id="${firstRecordId}"]`).getByTestId('record-version').textContent()).toBe('v3');
+    });
+
+    it('deletes a record after confirmation', async () => {
+      const second = page.getByTestId('record').nth(1);
+      const secondId = (await second.getAttribute('data-record-id'))!;
+      await second.getByTestId('delete-record').click();
+      // The first click only asks.
+      expect(await page.getByTestId('record').count()).toBe(2);
+      await second.getByTestId('delete-record-confirm').click();
+      await expect.poll(() => page.getByTestId('record').count()).toBe(1);
+      const gone = await apiCall(page, 'GET', `/api/v1/workspaces/${acmeId}/collections/tickets/records/${secondId}`);
+      expect(gone.status).toBe(404);
+      await page.reload();
+      await expect.poll(() => page.getByTestId('record').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-record-id')))).toEqual([
+        firstRecordId,
+      ]);
+    });
+
+    it('pages through records with "load more"', async () => {
+      for (let i = 0; i < 55; i += 1) {
+        const res = await apiCall(page, 'POST', `/api/v1/workspaces/${acmeId}/collections/tickets/records`, { data: { n: i } });
+        expect(res.status).toBe(201);
+      }
+      await page.reload();
+      await expect.poll(() => page.getByTestId('record').count()).toBe(50);
+      await page.getByRole('button', { name: 'Load more records' }).click();
+      await expect.poll(() => page.getByTestId('record').count()).toBe(56);
+      expect(await page.getByRole('button', { name: 'Load more records' }).count()).toBe(0);
+      const ids = await page.getByTestId('record').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-record-id')));
+      expect(new Set(ids).size).toBe(56);
+      expect(ids[0]).toBe(firstRecordId);
+      expect(JSON.parse((await page.getByTestId('record-data').last().textContent())!)).toEqual({ n: 54 });
+    });
+
+    it('uploads, lists, downloads and deletes documents', async () => {
+      const content = `Quarterly notes\nline 2 ${randomBytes(4).toString('hex')}\n`;
+      await page.getByTestId('documents-empty').waitFor();
+      await page.getByLabel('Document file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(content) });
+      await page.getByRole('button', { name: 'Upload' }).click();
+      const row = page.getByTestId('document').filter({ hasText: 'notes.txt' });
+      await row.waitFor();
+      expect(await row.textContent()).toContain('text/plain');
+      expect(await row.textContent()).toContain(`${Buffer.byteLength(content)} B`);
+
+      const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: 'Download notes.txt' }).click()]);
+      expect(download.suggestedFilename()).toBe('notes.txt');
+      const saved = path.join(downloadsDir, 'notes.txt');
+      await download.saveAs(saved);
+      expect(readFileSync(saved, 'utf8')).toBe(content);
+
+      await page.getByLabel('Document file').setInputFiles({ name: 'scratch.txt', mimeType: 'text/plain', buffer: Buffer.from('scratch') });
+      await page.getByRole('button', { name: 'Upload' }).click();
+      await expect.poll(() => page.getByTestId('document-name').allTextContents()).toEqual(['notes.txt', 'scratch.txt']);
+      const scratch = page.getByTestId('document').filter({ hasText: 'scratch.txt' });
+      await scratch.getByTestId('delete-document').click();
+      await scratch.getByTestId('delete-document-confirm').click();
+      await expect.poll(() => page.getByTestId('document-name').allTextContents()).toEqual(['notes.txt']);
+
+      await page.reload();
+      await expect.poll(() => page.getByTestId('document-name').allTextContents()).toEqual(['notes.txt']);
+      // Documents belong to their workspace.
+      await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Beta' });
+      await page.getByTestId('documents-empty').waitFor();
+      await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Acme' });
+      await expect.poll(() => page.getByTestId('document-name').allTextContents()).toEqual(['notes.txt']);
+    });
+
+    it('signs out, refuses a wrong password, and signs back in to where it was sent', async () => {
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await expect.poll(() => new URL(page.url()).pathname).toBe('/sign-in');
+      const session = await fetch(`${server.url}/api/v1/auth/session`);
+      expect(session.status).toBe(401);
+      const stillSignedIn = await page.evaluate(async () => (await fetch('/api/v1/auth/session')).status);
+      expect(stillSignedIn).toBe(401);
+
+      await page.goto(`${server.url}/w/${acmeId}/c/tickets`);
+      await expect.poll(() => new URL(page.url()).pathname).toBe('/sign-in');
+      expect(new URL(page.url()).searchParams.get('next')).toBe(`/w/${acmeId}/c/tickets`);
+
+      await page.getByLabel('Email').fill(ALICE);
+      await page.getByLabel('Password').fill('not the password at all');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.getByRole('alert').textContent()).toBe('Invalid credentials.');
+
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
+      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}/c/tickets`);
+      expect(await switcherLabels(page)).toEqual(['Acme', 'Beta']);
+      await expect.poll(() => page.getByTestId('record').count()).toBe(50);
+    });
+
+    describe('and a second account', () => {
+      let bob: Page;
+
+      beforeAll(async () => {
+        bob = await (await newContext('bob')).newPage();
+      });
+
+      it('signs up at /sign-up and sees none of the first account’s workspaces', async () => {
+        await bob.goto(`${server.url}/setup`);
+        await bob.getByTestId('setup-done').waitFor();
+        await bob.goto(`${server.url}/sign-up`);
+        await bob.getByLabel('Email').fill(BOB);
+        await bob.getByLabel('Password').fill(PASSWORD);
+        await bob.getByRole('button', { name: 'Create account' }).click();
+        await expect.poll(() => bob.getByTestId('account-email').textContent()).toBe(BOB);
+        await bob.getByTestId('no-workspaces').waitFor();
+        expect(await switcherLabels(bob)).toEqual([]);
+        expect(await bob.getByTestId('workspace-switcher').textContent()).not.toContain('Acme');
+      });
+
+      it('gets "not found", and no data, for a workspace it is not a member of', async () => {
+        const before = requestedUrls.length;
+        for (const url of [`/w/${acmeId}`, `/w/${acmeId}/c/tickets`]) {
+          await bob.goto(`${server.url}${url}`);
+          await bob.getByTestId('workspace-not-found').waitFor();
+          expect(await bob.getByTestId('workspace').count()).toBe(0);
+          expect(await bob.locator('body').textContent()).not.toMatch(/Acme|tickets|Printer|notes\.txt/);
+        }
+        // Only the membership check was asked for: no collections, records or documents.
+        const asked = requestedUrls.slice(before).filter((u) => u.includes('/api/') && u.includes(acmeId));
+        expect(asked.length).toBeGreaterThan(0);
+        for (const u of asked) expect(new URL(u).pathname).toBe(`/api/v1/workspaces/${acmeId}`);
+
+        await bob.goto(`${server.url}/w/not-a-workspace-id`);
+        await bob.getByTestId('workspace-not-found').waitFor();
+        await bob.goto(`${server.url}/no/such/page`);
+        await bob.getByTestId('page-not-found').waitFor();
+
+        // Its own workspace works as usual, and Alice still does not see it.
+        await bob.getByLabel('New workspace name').fill('Bob Co');
+        await bob.getByRole('button', { name: 'Create workspace' }).click();
+        await expect.poll(() => bob.getByTestId('workspace-name').textContent()).toBe('Bob Co');
+        expect(await switcherLabels(bob)).toEqual(['Bob Co']);
+        await page.reload();
+        await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
+        expect(await switcherLabels(page)).toEqual(['Acme', 'Beta']);
+      });
+    });
+  });
+
+  it('renders the API docs (Swagger UI) under the CSP', async () => {
+    const page = await (await newContext('docs')).newPage();
+    const res = await page.goto(`${server.url}/api/v1/docs`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
+    await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
+    expect(await page.locator('.opblock').count()).toBeGreaterThan(10);
+    expect(await page.locator('.opblock-summary-path').allTextContents()).toContain('/api/v1/workspaces/{workspaceId}/collections/{collection}/records');
+    await page.locator('.opblock-summary-path', { hasText: /^\/api\/v1\/workspaces$/ }).first().click();
+    await page.locator('.opblock.is-open').first().waitFor();
+  });
+
+  // Checked after every step, so a violation is reported with the step that caused it.
+  afterEach(() => {
+    expect(cspViolations).toEqual([]);
+    expect(problems).toEqual([]);
+  });
+});
