@@ -32,8 +32,8 @@ import type { Database } from './platform/db/types.js';
 import type { Access, WorkspaceRole } from './platform/http/context.js';
 import { RampartError } from './platform/errors.js';
 import { installAuth } from './platform/http/auth.js';
-import { installErrorHandling, sendError } from './platform/http/errors.js';
-import { assertJsonDepth } from './platform/http/json-guard.js';
+import { installErrorHandling, sendError, toRampartError } from './platform/http/errors.js';
+import { assertSafeJson } from './platform/http/json-guard.js';
 import { loggerOptions } from './platform/log.js';
 import type { ObjectStore } from './platform/storage/object-store.js';
 
@@ -108,6 +108,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
+    // Errors raised before routing (an undecodable URL, an over-long path segment) get the same body.
+    frameworkErrors: (error, request, reply) => sendError(request, reply, toRampartError(error)),
   };
   // With `https` set Fastify serves TLS; the instance's API is the same either way.
   const app = Fastify(options).withTypeProvider<ZodTypeProvider>();
@@ -208,7 +210,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   });
 
   app.addHook('preValidation', async (request) => {
-    if (request.body !== undefined) assertJsonDepth(request.body);
+    if (request.body !== undefined) assertSafeJson(request.body);
   });
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('x-request-id', request.id);

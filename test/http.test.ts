@@ -95,6 +95,23 @@ describe('HTTP platform', () => {
       expect(form.statusCode).toBe(415);
     });
 
+    it('a NUL character anywhere in the JSON', async () => {
+      for (const body of ['{"name":"a\\u0000b"}', '{"name":"ok","x\\u0000":1}']) {
+        const res = await post(body);
+        expect(res.statusCode, body).toBe(400);
+        expect(res.json().error.code).toBe('validation_failed');
+      }
+    });
+
+    it('an undecodable URL, and a path segment longer than any id', async () => {
+      const bad = await t.app.inject({ method: 'GET', url: '/api/v1/workspaces/%E0%A4%A', headers: alice.bearer });
+      expect(bad.statusCode).toBe(400);
+      expect(bad.json().error.code).toBe('bad_request');
+      const long = await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${'a'.repeat(300)}`, headers: alice.bearer });
+      expect(long.statusCode).toBe(414);
+      expect(long.json().error.code).toBe('uri_too_long');
+    });
+
     it('an unknown route', async () => {
       const res = await t.app.inject({ method: 'GET', url: '/api/v1/nothing-here' });
       expect(res.statusCode).toBe(404);

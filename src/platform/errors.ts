@@ -45,6 +45,7 @@ export const ERROR_CATALOG = {
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
   precondition_failed: { status: 412, message: 'The resource has changed since it was read.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
+  uri_too_long: { status: 414, message: 'The request URL is too long.' },
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
   // 429
   rate_limited: { status: 429, message: 'Too many requests; try again later.' },

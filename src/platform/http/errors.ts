@@ -34,6 +34,14 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 'unsupported_media_type',
   FST_MP_PREMATURE_CLOSE: 'bad_request',
   FST_ERR_NOT_FOUND: 'not_found',
+  FST_ERR_BAD_URL: 'bad_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'uri_too_long',
+};
+
+/** PostgreSQL data exceptions that only bad input can cause (a NUL character, say). */
+const SQLSTATE_CODES: Record<string, ErrorCode> = {
+  '22021': 'validation_failed', // character_not_in_repertoire
+  '22P05': 'validation_failed', // untranslatable_character
 };
 
 /** Otherwise, a client error is classified by its status. */
@@ -47,6 +55,7 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   409: 'conflict',
   412: 'precondition_failed',
   413: 'payload_too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'rate_limited',
 };
@@ -70,7 +79,7 @@ export function toRampartError(err: unknown): RampartError {
     return new RampartError('internal_error', { internal: 'response failed its schema', cause: err });
   }
   const fe = err as Partial<FastifyError>;
-  const mapped = typeof fe.code === 'string' ? FRAMEWORK_CODES[fe.code] : undefined;
+  const mapped = typeof fe.code === 'string' ? (FRAMEWORK_CODES[fe.code] ?? SQLSTATE_CODES[fe.code]) : undefined;
   if (mapped) return new RampartError(mapped, { internal: fe.message, cause: err });
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {
