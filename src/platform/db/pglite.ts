@@ -125,7 +125,7 @@ function acquireDirLock(dir: string): () => void {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
         throw new Error(`the embedded database in ${dir} is in use by process ${pid}`, { cause: err });
       }
       rmSync(file, { force: true });
