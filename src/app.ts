@@ -109,7 +109,9 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
     // Errors raised before routing (an undecodable URL, an over-long path segment) get the same body.
-    frameworkErrors: (error, request, reply) => sendError(request, reply, toRampartError(error)),
+    frameworkErrors: (error, request, reply) => {
+      void sendError(request, reply, toRampartError(error));
+    },
   };
   // With `https` set Fastify serves TLS; the instance's API is the same either way.
   const app = Fastify(options).withTypeProvider<ZodTypeProvider>();
@@ -123,7 +125,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
         access: route.config?.access,
         role: route.config?.role,
         jsonBody: route.schema?.body !== undefined,
-        hidden: (route.schema as { hide?: boolean } | undefined)?.hide === true,
+        hidden: route.schema?.hide === true,
       });
     }
   });

@@ -104,3 +104,13 @@ describe('unsafe settings', () => {
     expect(printed.every((l) => l.startsWith('WARNING (development mode)'))).toBe(true);
   });
 });
+
+describe('README configuration table', () => {
+  it('is exactly what SETTINGS renders (run `npm run docs:config` after changing a setting)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderConfigTable, CONFIG_TABLE_START, CONFIG_TABLE_END } = await import('./config-docs.js');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf(CONFIG_TABLE_START) + CONFIG_TABLE_START.length, readme.indexOf(CONFIG_TABLE_END)).trim();
+    expect(table).toBe(renderConfigTable());
+  });
+});
