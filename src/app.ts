@@ -193,7 +193,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
 
   await app.register(fastifySwaggerUi, {
     routePrefix: DOCS_PATH,
-    uiConfig: { validatorUrl: null, deepLinking: false },
+    // BaseLayout: the default top bar draws an SVG logo with an inline <style>, which the CSP refuses.
+    uiConfig: { validatorUrl: null, deepLinking: false, layout: 'BaseLayout' },
     staticCSP: false,
   });
 

@@ -9,6 +9,7 @@ import { newId } from '../src/platform/ids.js';
 import { loadMigrations } from '../src/platform/db/migrate.js';
 import { PgliteDatabase } from '../src/platform/db/pglite.js';
 import { PostgresDatabase } from '../src/platform/db/postgres.js';
+import { statementName } from '../src/platform/db/pg-batch.js';
 import { MigrationError, tenantContext, type Database, type Tx } from '../src/platform/db/types.js';
 import { BACKENDS, type TestDatabase } from './helpers/backends.js';
 
@@ -214,6 +215,27 @@ describe.each(BACKENDS)('data layer on $name', (backend) => {
         await tx.query('SELECT pg_sleep(2)');
       }),
     ).rejects.toThrow(/statement timeout/);
+  });
+
+  // Plan caching is the pg driver's (PGlite has no separate planner cost to save).
+  it.skipIf(backend.name === 'pglite')('prepares each statement once per connection, and survives statements that fail (PostgreSQL server only)', async () => {
+    const sql = 'SELECT count(*)::int AS n FROM records WHERE tenant_id = current_tenant_id()';
+    for (const readOnly of [true, false]) {
+      await db.withTenant(ctxA(), (tx) => tx.query(sql), { readOnly });
+      await db.withTenant(ctxA(), (tx) => tx.query(sql), { readOnly });
+    }
+    const prepared = (await (db as PostgresDatabase).pool.query<{ name: string; statement: string }>('SELECT name, statement FROM pg_prepared_statements')).rows;
+    expect(prepared.filter((p) => p.statement === sql).map((p) => p.name)).toEqual([statementName(sql)]);
+    // Fails at execution, after a successful parse: later uses still work.
+    const divide = 'SELECT 10 / $1::int AS q';
+    await expect(db.withTenant(ctxA(), (tx) => tx.query(divide, [0]), { readOnly: true })).rejects.toThrow(/division by zero/);
+    expect((await db.withTenant(ctxA(), (tx) => tx.query(divide, [5]), { readOnly: true })).rows).toEqual([{ q: 2 }]);
+    // Fails to parse: never recorded as prepared, so the next attempt fails the same way.
+    for (let i = 0; i < 2; i++) {
+      await expect(db.withTenant(ctxA(), (tx) => tx.query('SELECT * FROM no_such_table'), { readOnly: true })).rejects.toThrow(/relation "no_such_table" does not exist/);
+      await expect(db.withTenant(ctxA(), (tx) => tx.query('SELEC 1'))).rejects.toThrow(/syntax error/);
+    }
+    expect((await db.withTenant(ctxA(), (tx) => tx.query(sql), { readOnly: true })).rows[0]).toEqual({ n: 1 });
   });
 
   it('rejects a tenant context that is not a UUID', () => {

@@ -9,11 +9,30 @@
  * pipelining the protocol describes, done through node-postgres's documented extension point
  * (an object with `submit(connection)` passed to `client.query`), as pg-cursor does.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 
 export interface Statement {
   readonly text: string;
   readonly values?: readonly unknown[] | undefined;
+}
+
+/**
+ * Statements are prepared once per connection under a name derived from their text, so
+ * PostgreSQL plans them once (row-level security adds planning work to every statement). The
+ * number of distinct statements is small (store SQL is fixed text); past this many on one
+ * connection, further statements go unnamed instead of growing the server's cache.
+ */
+export const MAX_PREPARED_PER_CONNECTION = 256;
+
+const names = new Map<string, string>();
+export function statementName(text: string): string {
+  let name = names.get(text);
+  if (!name) {
+    name = `rampart_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    if (names.size < 10_000) names.set(text, name);
+  }
+  return name;
 }
 
 /** The part of pg's Connection a submittable drives (pg does not type it). */
@@ -25,6 +44,10 @@ interface WireConnection {
   sync(): void;
   sendCopyFail(message: string): void;
   stream: { cork?: () => void; uncork?: () => void };
+  /** pg's own record of the named statements this connection has prepared (name → text). */
+  parsedStatements: Record<string, string>;
+  on(event: 'parseComplete', listener: () => void): void;
+  off(event: 'parseComplete', listener: () => void): void;
 }
 
 interface FieldDescription {
@@ -57,6 +80,13 @@ class Batch {
   private readonly results: BatchResult[] = [];
   private current: PgResult | null = null;
   private parseError: Error | null = null;
+  private connection: WireConnection | null = null;
+  /** Names (or null for unnamed) of the Parse messages sent, in order, awaiting ParseComplete. */
+  private readonly parsing: Array<{ name: string; text: string } | null> = [];
+  private readonly onParseComplete = (): void => {
+    const parsed = this.parsing.shift();
+    if (parsed && this.connection) this.connection.parsedStatements[parsed.name] = parsed.text;
+  };
 
   constructor(
     private readonly statements: readonly Statement[],
@@ -73,11 +103,20 @@ class Batch {
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));
     }
+    this.connection = connection;
+    connection.on('parseComplete', this.onParseComplete);
+    const prepared = Object.keys(connection.parsedStatements).length;
     connection.stream.cork?.();
     try {
       for (const [i, s] of this.statements.entries()) {
-        connection.parse({ text: s.text, name: '', types: [] });
-        connection.bind({ portal: '', statement: '', values: values[i] ?? [], binary: false, valueMapper: (v) => v });
+        const name = statementName(s.text);
+        const known = connection.parsedStatements[name] === s.text;
+        const statement = known || prepared < MAX_PREPARED_PER_CONNECTION ? name : '';
+        if (!known) {
+          connection.parse({ text: s.text, name: statement, types: [] });
+          this.parsing.push(statement ? { name: statement, text: s.text } : null);
+        }
+        connection.bind({ portal: '', statement, values: values[i] ?? [], binary: false, valueMapper: (v) => v });
         connection.describe({ type: 'P', name: '' });
         connection.execute({ portal: '', rows: 0 });
       }
@@ -115,14 +154,20 @@ class Batch {
 
   handlePortalSuspended(): void {}
 
+  private detach(): void {
+    this.connection?.off('parseComplete', this.onParseComplete);
+  }
+
   /** The server skips everything up to our Sync and answers it; pg moves on at that ReadyForQuery. */
   handleError(err: Error): void {
+    this.detach();
     const callback = this.callback;
     this.callback = () => {};
     callback(err);
   }
 
   handleReadyForQuery(): void {
+    this.detach();
     const callback = this.callback;
     this.callback = () => {};
     if (this.parseError) callback(this.parseError);

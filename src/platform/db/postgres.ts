@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { BaseDatabase, preamble, RolledBackError, scopedTx, type Scope } from './base.js';
-import { runBatch, type BatchResult } from './pg-batch.js';
+import { MAX_PREPARED_PER_CONNECTION, runBatch, statementName, type BatchResult } from './pg-batch.js';
 import type { OwnerTx } from './migrate.js';
 import type { QueryResult, Row, Tx, TxOptions } from './types.js';
 
@@ -135,8 +135,12 @@ export class PostgresDatabase extends BaseDatabase {
   }
 }
 
+/** One statement, prepared under the same per-connection names the batches use. */
 async function clientQuery<R extends Row>(client: pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-  const r = await client.query<R>(sql, params as unknown[] | undefined);
+  const parsed = (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
+  const name = statementName(sql);
+  const useName = parsed[name] === sql || Object.keys(parsed).length < MAX_PREPARED_PER_CONNECTION;
+  const r = await client.query<R>({ text: sql, values: params as unknown[] | undefined, ...(useName ? { name } : {}) });
   return { rows: r.rows, rowCount: r.rowCount ?? r.rows.length };
 }
 

@@ -112,9 +112,19 @@ function takeSetupToken(): string | null {
 }
 
 export function SetupPage({ onSignedIn }: AuthPageProps) {
-  const [token] = useState(takeSetupToken);
+  const [token, setToken] = useState(takeSetupToken);
   const [required, setRequired] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
+
+  // Opening the link while already on /setup changes only the fragment: no new page load.
+  useEffect(() => {
+    const onHashChange = () => {
+      const fresh = takeSetupToken();
+      if (fresh) setToken(fresh);
+    };
+    window.addEventListener('hashchange', onHashChange);
+    return () => window.removeEventListener('hashchange', onHashChange);
+  }, []);
 
   useEffect(() => {
     api
@@ -159,7 +169,7 @@ export function SetupPage({ onSignedIn }: AuthPageProps) {
   }
   return (
     <AuthLayout title="Create the first account">
-      <p>This account will be able to create workspaces and invite others. The setup link works once.</p>
+      <p>This is the first account of this Rampart instance. The setup link works only once.</p>
       <CredentialsForm
         submitLabel="Create account"
         withName

@@ -1,0 +1,207 @@
+/**
+ * `npm run bench`: P1 (row-level security on PostgreSQL) then P2 (an authenticated HTTP read),
+ * each as ratios against the same work done bare and against a named peer, in one run. Prints a
+ * report on stdout (progress goes to stderr) and writes it as JSON to .bench/results.json.
+ *
+ * Env: BENCH_DATABASE_URL  superuser URL (default postgres://postgres@127.0.0.1:5432/postgres)
+ *      BENCH_SECONDS       length of each measured round (default P1 5 s, P2 10 s)
+ *      BENCH_WARMUP_SECONDS warmup per side (default P1 2 s, P2 3 s; never longer than a round)
+ *      BENCH_ROUNDS        measured rounds per side (default P1 3, P2 2)
+ *      BENCH_ONLY          p1 or p2 to run one part
+ *      BENCH_STRICT=1      exit 1 when a goal is missed, not only when the harness fails
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runP1, type P1Result } from './p1-tenant-query.js';
+import { runP2, type P2Result } from './p2-http.js';
+import { formatGoal, formatNumber, summaryTable, table, type Measure } from './report.js';
+import { progress, readSettings, ROOT, run, withClient, type BenchSettings } from './util.js';
+
+interface Machine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly node: string;
+  readonly postgres: string;
+  readonly postgresSettings: Record<string, string>;
+  readonly git: string;
+}
+
+function git(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' (with uncommitted changes)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function machine(settings: BenchSettings): Promise<Machine> {
+  const pg = await withClient(settings.adminUrl, async (c) => {
+    const { rows } = await c.query<{ version: string; shared_buffers: string; max_connections: string; jit: string }>(
+      `SELECT current_setting('server_version') AS version, current_setting('shared_buffers') AS shared_buffers,
+              current_setting('max_connections') AS max_connections, current_setting('jit') AS jit`,
+    );
+    return rows[0]!;
+  });
+  const { version, ...postgresSettings } = pg;
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: os.totalmem() / 1024 ** 3,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    postgres: version,
+    postgresSettings,
+    git: git(),
+  };
+}
+
+function printP1(p1: P1Result, out: string[]): void {
+  const t = p1.timing;
+  out.push(
+    `P1 — list ${p1.dataset.page} records of one random tenant (${formatNumber(p1.dataset.records)} rows over ${formatNumber(p1.dataset.tenants)} tenants),` +
+      ` ${t.concurrency} concurrent loops, ${t.rounds} rounds × ${t.seconds} s per side (after ${t.warmupSeconds} s warmup each)`,
+  );
+  const bare = p1.sides.find((s) => s.key === 'bare')!;
+  out.push(
+    table(
+      ['side', 'qps (median)', 'rounds (qps)', 'vs bare', 'p50 ms', 'p99 ms', 'client CPU µs/q', 'PG CPU µs/q', 'queries'],
+      p1.sides.map((s) => [
+        s.label,
+        formatNumber(s.qps),
+        s.roundsQps.map((q) => formatNumber(q)).join(' / '),
+        `${(s.qps / bare.qps).toFixed(3)}×`,
+        formatNumber(s.p50Ms, 2),
+        formatNumber(s.p99Ms, 2),
+        formatNumber(s.clientCpuUsPerQuery),
+        formatNumber(s.pgCpuUsPerQuery),
+        formatNumber(s.queries),
+      ]),
+    ),
+  );
+  for (const s of p1.sides) out.push(`  ${s.label}: ${s.how}`);
+  out.push('  p50/p99 over every measured query; CPU per query over the measured rounds (client = this process, PG = all postgres processes)');
+  for (const c of p1.checks) out.push(`  check: ${c}`);
+  out.push('');
+  for (const plan of p1.plans) {
+    out.push(`P1 plan — ${plan.side === 'rls' ? 'withTenant (RLS)' : 'bare'}, as ${plan.role}:`);
+    out.push(`  ${plan.sql.replace(/\s+/g, ' ')}`);
+    out.push(...plan.plan.split('\n').map((l) => `    ${l}`));
+    out.push('');
+  }
+  for (const n of p1.planNotes) out.push(`  plan: ${n}`);
+  out.push('');
+}
+
+function printP2(p2: P2Result, out: string[]): void {
+  const t = p2.timing;
+  out.push(
+    `P2 — authenticated GET of one record over HTTP, autocannon ${t.connections} connections, pipelining 1,` +
+      ` ${t.rounds} rounds × ${t.seconds} s per side, alternating (after ${t.warmupSeconds} s warmup each)`,
+  );
+  const bare = p2.sides.find((s) => s.key === 'bare')!;
+  out.push(
+    table(
+      ['side', 'req/s (best)', 'rounds (req/s)', 'vs bare', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'PG CPU µs/req', 'failed', 'RSS idle', 'RSS max load', 'RSS peak'],
+      p2.sides.map((s) => [
+        s.label,
+        formatNumber(s.best.rps),
+        s.rounds.map((r) => formatNumber(r.rps)).join(' / '),
+        `${(s.best.rps / bare.best.rps).toFixed(3)}×`,
+        formatNumber(s.best.p50Ms, 2),
+        formatNumber(s.best.p99Ms, 2),
+        formatNumber(s.best.serverCpuUsPerRequest),
+        formatNumber(s.best.pgCpuUsPerRequest),
+        formatNumber(s.failures.non2xx + s.failures.errors + s.failures.timeouts + s.failures.mismatches),
+        `${formatNumber(s.rssIdleMb, 1)} MB`,
+        `${formatNumber(s.rssLoadedMaxMb, 1)} MB`,
+        `${formatNumber(s.rssPeakMb, 1)} MB`,
+      ]),
+    ),
+  );
+  for (const s of p2.sides) out.push(`  ${s.label}: ${s.how}`);
+  out.push('  failed = non-2xx + errors + timeouts + body mismatches over every run, warmup included (must be 0)');
+  out.push('  p50/p99 and CPU per request are from the best round; RSS max load is the largest of the 100 ms VmRSS samples over all load; RSS peak is VmHWM');
+  for (const c of p2.checks) out.push(`  check: ${c}`);
+  out.push('');
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const settings = readSettings();
+  const info = await machine(settings);
+  const errors: Array<{ part: string; error: string }> = [];
+
+  let p1: P1Result | null = null;
+  let p2: P2Result | null = null;
+  if (settings.only !== 'p2') {
+    try {
+      progress('P1: row-level security on the hot path');
+      p1 = await runP1(settings);
+    } catch (err) {
+      errors.push({ part: 'P1', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P1 failed: ${String(err)}`);
+    }
+  }
+  if (settings.only !== 'p1') {
+    try {
+      progress('P2: building the server (npm run build:server)');
+      await run('npm', ['run', '--silent', 'build:server'], ROOT);
+      progress('P2: authenticated HTTP read');
+      p2 = await runP2(settings);
+    } catch (err) {
+      errors.push({ part: 'P2', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P2 failed: ${String(err)}`);
+    }
+  }
+
+  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? [])];
+  const wallSeconds = (performance.now() - t0) / 1000;
+
+  const out: string[] = [];
+  out.push(`Rampart benchmark — ${startedAt.toISOString()} — git ${info.git}`);
+  out.push(
+    `Machine: ${info.cpus} CPUs (${info.cpuModel}), ${info.memoryGiB.toFixed(1)} GiB RAM, ${info.os}; Node ${info.node}; ` +
+      `PostgreSQL ${info.postgres} (${Object.entries(info.postgresSettings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')})`,
+  );
+  out.push('');
+  if (p1) printP1(p1, out);
+  if (p2) printP2(p2, out);
+  out.push('Summary');
+  out.push(measures.length > 0 ? summaryTable(measures) : '(no measures)');
+  for (const m of measures) {
+    if (m.goal.source !== 'project brief') out.push(`  goal of "${m.title}" (${formatGoal(m.goal)}): ${m.goal.source}`);
+    if (m.note) out.push(`  ${m.verdict} "${m.title}": ${m.note}`);
+  }
+  for (const e of errors) out.push(`  ${e.part} FAILED: ${e.error.split('\n').slice(0, 6).join('\n    ')}`);
+  out.push('');
+  out.push(`Wall time: ${wallSeconds.toFixed(1)} s`);
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  const dir = path.join(ROOT, '.bench');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'results.json');
+  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, adminUrl: undefined }, measures, p1, p2, errors };
+  writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  progress(`results written to ${path.relative(ROOT, file)}`);
+
+  const broken = errors.length > 0 || measures.some((m) => m.verdict === 'INVALID');
+  const missed = measures.some((m) => m.verdict === 'MISS');
+  return broken || (settings.strict && missed) ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
