@@ -134,7 +134,8 @@ async function load(target: Target, seconds: number): Promise<Run> {
 
 /** Starts Rampart on a fresh database; resolves with its URL and the one-time setup token. */
 async function startRampart(dbUrl: string, dataDir: string, started: Child[]): Promise<{ child: Child; url: string; setupToken: string }> {
-  const child = new Child('rampart', process.execPath, [path.join(ROOT, 'bin', 'rampart.js'), 'start'], {
+  const prof = process.env['PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
+  const child = new Child('rampart', process.execPath, [...prof, path.join(ROOT, 'bin', 'rampart.js'), 'start'], {
     cwd: ROOT,
     env: childEnv({
       DATABASE_URL: dbUrl,

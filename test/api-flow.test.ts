@@ -5,6 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantContext } from '../src/platform/db/types.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, multipart, sessionCookie, signUp, type Caller, type TestApp } from './helpers/app.js';
 
@@ -156,11 +157,7 @@ describe.each(BACKENDS)('API on $name', (backend) => {
     it('renames and deletes (owner only, confirmed by name); a member can read but not rename or delete', async () => {
       const ws = await createWorkspace(t, alice, 'Temp');
       const member = await signUp(t, 'member');
-      await t.services.workspaces.addMember(
-        (await t.services.workspaces.resolveMembership({ accountId: alice.accountId, sessionId: 'x', sessionKind: 'bearer' }, ws.id))!.tenant,
-        member.accountId,
-        'member',
-      );
+      await t.services.workspaces.addMember(tenantContext(ws.id, alice.accountId), member.accountId, 'member');
       const url = `/api/v1/workspaces/${ws.id}`;
       expect((await t.app.inject({ method: 'GET', url, headers: member.bearer })).json()).toMatchObject({ role: 'member' });
       const memberRename = await t.app.inject({ method: 'PATCH', url, headers: member.bearer, payload: { name: 'Mine now' } });

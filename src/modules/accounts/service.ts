@@ -119,12 +119,6 @@ export class AccountsService {
     return { account: accountView(account), sessionId: row.id, token, kind, expiresAt: row.expires_at };
   }
 
-  async resolveSession(token: string, kind: Principal['sessionKind']): Promise<Principal | null> {
-    const row = await this.db.withGlobal((tx) => store.liveSessionByTokenHash(tx, sha256(token)), { readOnly: true });
-    if (!row || row.kind !== kind) return null;
-    return { accountId: row.account_id, sessionId: row.id, sessionKind: row.kind };
-  }
-
   async describeSession(principal: Principal): Promise<{ account: AccountView; expiresAt: Date }> {
     return this.db.withAccount(
       principal.accountId,

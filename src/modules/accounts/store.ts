@@ -49,15 +49,6 @@ export async function insertSession(
   return rows[0] as SessionRow;
 }
 
-export async function liveSessionByTokenHash(tx: Tx, tokenHash: Buffer): Promise<SessionRow | null> {
-  const { rows } = await tx.query<SessionRow>(
-    `SELECT id, account_id, kind, expires_at FROM sessions
-     WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()`,
-    [tokenHash],
-  );
-  return rows[0] ?? null;
-}
-
 export async function sessionById(tx: Tx, id: string): Promise<SessionRow | null> {
   const { rows } = await tx.query<SessionRow>(
     'SELECT id, account_id, kind, expires_at FROM sessions WHERE id = $1 AND revoked_at IS NULL AND expires_at > now()',

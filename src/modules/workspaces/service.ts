@@ -4,7 +4,7 @@
  */
 import { tenantContext, type Database, type TenantContext } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import type { Membership, Principal, WorkspaceRole } from '../../platform/http/context.js';
+import type { Principal, WorkspaceRole } from '../../platform/http/context.js';
 import { newId } from '../../platform/ids.js';
 import type { MemberView, WorkspaceView } from './schemas.js';
 import * as store from './store.js';
@@ -57,16 +57,6 @@ export class WorkspacesService {
       async (tx) => (await store.workspacesOfAccount(tx, principal.accountId)).map(view),
       { readOnly: true },
     );
-  }
-
-  /**
-   * The principal's membership of a workspace, or null if it is not a member — including when the
-   * workspace does not exist; callers cannot tell the two apart.
-   */
-  async resolveMembership(principal: Principal, workspaceId: string): Promise<Membership | null> {
-    const tenant = tenantContext(workspaceId, principal.accountId);
-    const found = await this.db.withTenant(tenant, (tx) => store.membershipOf(tx, principal.accountId), { readOnly: true });
-    return found ? { tenant, role: found.role, region: found.region } : null;
   }
 
   async get(ctx: TenantContext, accountId: string): Promise<WorkspaceView> {

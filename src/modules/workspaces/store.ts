@@ -42,16 +42,6 @@ export async function workspacesOfAccount(tx: Tx, accountId: string): Promise<Wo
   return rows;
 }
 
-/** Under withTenant: the account's membership of this tenant, with the workspace's region. */
-export async function membershipOf(tx: Tx, accountId: string): Promise<{ role: WorkspaceRole; region: string } | null> {
-  const { rows } = await tx.query<{ role: WorkspaceRole; region: string }>(
-    `SELECT m.role, w.region FROM memberships m JOIN workspaces w ON w.tenant_id = m.tenant_id
-      WHERE m.tenant_id = current_tenant_id() AND m.account_id = $1`,
-    [accountId],
-  );
-  return rows[0] ?? null;
-}
-
 export async function workspace(tx: Tx, accountId: string): Promise<WorkspaceRow | null> {
   const { rows } = await tx.query<WorkspaceRow>(
     `SELECT w.tenant_id, w.name, w.region, w.created_at, m.role

@@ -11,10 +11,17 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { serialize } from 'pg-protocol';
+
+const DESCRIBE_PORTAL = serialize.describe({ type: 'P', name: '' });
+const EXECUTE_ALL = serialize.execute({ portal: '', rows: 0 });
+const SYNC = serialize.sync();
 
 export interface Statement {
   readonly text: string;
   readonly values?: readonly unknown[] | undefined;
+  /** Only its effect matters: rows it returns are not described or parsed. */
+  readonly discardRows?: boolean;
 }
 
 /**
@@ -37,13 +44,8 @@ export function statementName(text: string): string {
 
 /** The part of pg's Connection a submittable drives (pg does not type it). */
 interface WireConnection {
-  parse(query: { text: string; name: string; types: number[] }): void;
-  bind(config: { portal: string; statement: string; values: readonly unknown[]; binary: boolean; valueMapper: (v: unknown) => unknown }): void;
-  describe(message: { type: 'P'; name: string }): void;
-  execute(config: { portal: string; rows: number }): void;
-  sync(): void;
   sendCopyFail(message: string): void;
-  stream: { cork?: () => void; uncork?: () => void };
+  stream: { writable: boolean; write(chunk: Buffer): boolean };
   /** pg's own record of the named statements this connection has prepared (name → text). */
   parsedStatements: Record<string, string>;
   on(event: 'parseComplete', listener: () => void): void;
@@ -106,24 +108,24 @@ class Batch {
     this.connection = connection;
     connection.on('parseComplete', this.onParseComplete);
     const prepared = Object.keys(connection.parsedStatements).length;
-    connection.stream.cork?.();
-    try {
-      for (const [i, s] of this.statements.entries()) {
-        const name = statementName(s.text);
-        const known = connection.parsedStatements[name] === s.text;
-        const statement = known || prepared < MAX_PREPARED_PER_CONNECTION ? name : '';
-        if (!known) {
-          connection.parse({ text: s.text, name: statement, types: [] });
-          this.parsing.push(statement ? { name: statement, text: s.text } : null);
-        }
-        connection.bind({ portal: '', statement, values: values[i] ?? [], binary: false, valueMapper: (v) => v });
-        connection.describe({ type: 'P', name: '' });
-        connection.execute({ portal: '', rows: 0 });
+    // Every message of the batch in one buffer and one write: one system call, however many
+    // statements (each separate write costs a syscall, and they dominate at high request rates).
+    const parts: Buffer[] = [];
+    for (const [i, s] of this.statements.entries()) {
+      const name = statementName(s.text);
+      const known = connection.parsedStatements[name] === s.text;
+      const statement = known || prepared < MAX_PREPARED_PER_CONNECTION ? name : '';
+      if (!known) {
+        parts.push(serialize.parse({ text: s.text, name: statement, types: [] }));
+        this.parsing.push(statement ? { name: statement, text: s.text } : null);
       }
-      connection.sync();
-    } finally {
-      connection.stream.uncork?.();
+      parts.push(serialize.bind({ portal: '', statement, values: values[i] ?? [], binary: false }));
+      if (!s.discardRows) parts.push(DESCRIBE_PORTAL);
+      parts.push(EXECUTE_ALL);
     }
+    parts.push(SYNC);
+    if (!connection.stream.writable) return new Error('the database connection is closed');
+    connection.stream.write(Buffer.concat(parts));
     return null;
   }
 

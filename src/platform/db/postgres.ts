@@ -53,7 +53,7 @@ export class PostgresDatabase extends BaseDatabase {
    * Read-write: BEGIN, the preamble and the first statement go out together; COMMIT at the end.
    */
   protected async appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
-    const first = preamble(scope, this.statementTimeoutMs, options.readOnly);
+    const first = { ...preamble(scope, this.statementTimeoutMs, options.readOnly), discardRows: true };
     const client = await this.pool.connect();
     // A connection whose state we cannot vouch for is destroyed instead of returned to the pool.
     let broken: Error | undefined;

@@ -19,10 +19,15 @@ export const SESSION_COOKIE = '__Host-rampart_session';
 export const CSRF_HEADER = 'x-csrf-token';
 
 export interface AuthBackend {
-  /** The live session behind a presented token, or null (unknown, expired, revoked, wrong kind). */
-  resolveSession(token: string, kind: Principal['sessionKind']): Promise<Principal | null>;
-  /** The principal's membership of a workspace, or null when it is not a member. */
-  resolveMembership(principal: Principal, workspaceId: string): Promise<Membership | null>;
+  /**
+   * The live session behind a presented token, or null (unknown, expired, revoked, wrong kind),
+   * with its membership of `workspaceId` when one is given (null when not a member).
+   */
+  resolve(
+    token: string,
+    kind: Principal['sessionKind'],
+    workspaceId: string | null,
+  ): Promise<{ principal: Principal; membership: Membership | null } | null>;
   /** The CSRF token bound to a cookie session. */
   csrfToken(sessionId: string): string;
 }
@@ -70,13 +75,17 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
     if (unsafe && request.headers['sec-fetch-site'] === 'cross-site') {
       throw new RampartError('csrf_failed', { internal: 'cross-site unsafe request' });
     }
-    if (access === 'public') {
-      await authenticate(request, backend, false);
-      return;
+    // A workspace route's id is checked before anything is looked up with it.
+    let workspaceId: string | null = null;
+    if (access === 'workspace') {
+      workspaceId = (request.params as Record<string, string | undefined>)['workspaceId'] ?? '';
+      if (!isUuid(workspaceId)) throw new RampartError('invalid_id', { details: { param: 'workspaceId' } });
     }
+    const resolved = await authenticate(request, backend, access !== 'public', workspaceId);
+    if (access === 'public') return;
 
-    const principal = await authenticate(request, backend, true);
-    if (!principal) throw new RampartError('unauthenticated');
+    if (!resolved) throw new RampartError('unauthenticated');
+    const { principal, membership } = resolved;
     if (unsafe && principal.sessionKind === 'cookie') {
       const sent = request.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || !safeEqual(sent, backend.csrfToken(principal.sessionId))) {
@@ -84,10 +93,6 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
       }
     }
     if (access !== 'workspace') return;
-
-    const workspaceId = (request.params as Record<string, string | undefined>)['workspaceId'] ?? '';
-    if (!isUuid(workspaceId)) throw new RampartError('invalid_id', { details: { param: 'workspaceId' } });
-    const membership = await backend.resolveMembership(principal, workspaceId);
     if (!membership) throw new RampartError('workspace_not_found');
     if (role === 'owner' && membership.role !== 'owner') {
       throw new RampartError('forbidden', { message: 'Only a workspace owner can do this.' });
@@ -97,10 +102,15 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
 }
 
 /**
- * Resolves the principal. On public routes a stale cookie is ignored (so sign-in still works);
- * elsewhere an invalid token is a 401 that says no more than that.
+ * Resolves the principal (and membership). On public routes a stale or malformed credential is
+ * ignored (so sign-in still works); elsewhere it is a 401 that says no more than that.
  */
-async function authenticate(request: FastifyRequest, backend: AuthBackend, required: boolean): Promise<Principal | null> {
+async function authenticate(
+  request: FastifyRequest,
+  backend: AuthBackend,
+  required: boolean,
+  workspaceId: string | null,
+): Promise<{ principal: Principal; membership: Membership | null } | null> {
   let presented: ReturnType<typeof presentedToken>;
   try {
     presented = presentedToken(request);
@@ -109,7 +119,7 @@ async function authenticate(request: FastifyRequest, backend: AuthBackend, requi
     return null;
   }
   if (!presented) return null;
-  const principal = await backend.resolveSession(presented.token, presented.kind);
-  request.principal = principal;
-  return principal;
+  const resolved = await backend.resolve(presented.token, presented.kind, workspaceId);
+  request.principal = resolved?.principal ?? null;
+  return resolved;
 }

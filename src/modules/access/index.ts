@@ -1,0 +1,1 @@
+export { AccessService, type Access } from './service.js';
