@@ -59,7 +59,7 @@ interface Tenant {
 type IdRow = { id: string };
 
 interface Side {
-  readonly key: 'bare' | 'rls' | 'peer';
+  readonly key: 'bare' | 'bare-prepared' | 'rls' | 'peer';
   readonly label: string;
   readonly how: string;
   list(t: Tenant): Promise<readonly IdRow[]>;
@@ -230,6 +230,14 @@ function makeSides(bare: pg.Pool, db: PostgresDatabase, peer: pg.Pool): Side[] {
       label: 'bare',
       how: `pg.Pool as ${BARE_ROLE} (BYPASSRLS), explicit tenant_id = $1, no transaction`,
       list: async (t) => (await bare.query<IdRow>(BARE_SQL, [t.tenantId, t.collectionId, PAGE])).rows,
+    },
+    {
+      // withTenant prepares its statements (plans are cached per connection); this bare side
+      // does the same, so the comparison isolates what row-level security itself costs.
+      key: 'bare-prepared',
+      label: 'bare, prepared',
+      how: `as bare, but as a named prepared statement (plan cached per connection, as withTenant does)`,
+      list: async (t) => (await bare.query<IdRow>({ name: 'bench_bare_list', text: BARE_SQL, values: [t.tenantId, t.collectionId, PAGE] })).rows,
     },
     {
       key: 'rls',
@@ -443,6 +451,13 @@ export async function runP1(settings: BenchSettings): Promise<P1Result> {
         figure: qpsFigure(side('rls')),
         reference: qpsFigure(side('bare')),
         goal: { op: '>=', value: 0.95, unit: 'x', source: 'project brief' },
+      }),
+      measure({
+        id: 'p1.withTenant_vs_bare_prepared',
+        title: 'P1 list 50 of 1M rows: withTenant vs bare, prepared',
+        figure: qpsFigure(side('rls')),
+        reference: qpsFigure(side('bare-prepared')),
+        goal: { op: '>=', value: 0.95, unit: 'x', source: 'project brief, with plan caching on both sides' },
       }),
       measure({
         id: 'p1.withTenant_vs_peer',
