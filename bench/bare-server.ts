@@ -8,20 +8,13 @@
  */
 import Fastify from 'fastify';
 import pg from 'pg';
+import type { RecordRow } from '../src/modules/records/store.js';
 
 const COLLECTION = 'tickets';
 const SQL = `SELECT r.id, r.body, r.body_format, r.version, r.created_at, r.updated_at
   FROM rampart.records r JOIN rampart.collections c ON c.tenant_id = r.tenant_id AND c.id = r.collection_id
  WHERE r.tenant_id = $1 AND c.name = $2 AND r.id = $3`;
 
-interface RecordRow {
-  id: string;
-  body: Buffer;
-  body_format: number;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
 
 const url = process.env['BARE_DATABASE_URL'];
 if (!url) throw new Error('BARE_DATABASE_URL is required');

@@ -1,6 +1,7 @@
 /** The collections of a workspace: a list of links and a form to create one. */
 import { useState } from 'preact/hooks';
-import { api, errorMessage, type Collection } from '../api';
+import { api, type Collection } from '../api';
+import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
 import { ErrorMessage, Panel } from './ui';
 
@@ -20,8 +21,7 @@ export function CollectionsPanel(props: {
 }) {
   const { workspaceId, collections, selected } = props;
   const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
 
   const create = async () => {
     const wanted = name.trim();
@@ -29,18 +29,12 @@ export function CollectionsPanel(props: {
       setError('A collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const created = await api.createCollection(workspaceId, wanted);
       setName('');
       props.onCreated(created);
       navigate(collectionPath(workspaceId, created.name));
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

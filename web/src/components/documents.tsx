@@ -3,14 +3,14 @@
  * download links (a plain same-origin link: the session cookie authenticates the GET and the
  * server answers with an attachment), and delete.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, errorMessage, type DocumentItem } from '../api';
+import { useRef, useState } from 'preact/hooks';
+import { api, type DocumentItem } from '../api';
+import { useAction, usePagedList } from '../hooks';
 import { ConfirmButton, ErrorMessage, formatBytes, formatDate, Panel, Status } from './ui';
 
 function UploadForm(props: { workspaceId: string; onUploaded: (doc: DocumentItem) => void }) {
   const input = useRef<HTMLInputElement>(null);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
 
   const upload = async (form: HTMLFormElement) => {
     const file = input.current?.files?.[0];
@@ -18,17 +18,11 @@ function UploadForm(props: { workspaceId: string; onUploaded: (doc: DocumentItem
       setError('Choose a file to upload.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const created = await api.uploadDocument(props.workspaceId, file);
       form.reset();
       props.onUploaded(created);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -52,30 +46,16 @@ function UploadForm(props: { workspaceId: string; onUploaded: (doc: DocumentItem
 }
 
 export function DocumentsPanel({ workspaceId }: { workspaceId: string }) {
-  const [documents, setDocuments] = useState<DocumentItem[] | null>(null);
-  const [nextCursor, setNextCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // The panel is keyed by workspace, so the first page loads once per workspace.
+  const {
+    items: documents,
+    setItems: setDocuments,
+    nextCursor,
+    loading,
+    error,
+    load,
+  } = usePagedList((cursor) => api.documents(workspaceId, cursor));
   const [status, setStatus] = useState<string | null>(null);
-
-  const load = async (cursor: string | null) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const page = await api.documents(workspaceId, cursor);
-      setDocuments((previous) => (cursor && previous ? [...previous, ...page.data] : page.data));
-      setNextCursor(page.nextCursor);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setLoading(false);
-    }
-  };
-
-  useEffect(() => {
-    // The panel is keyed by workspace, so this runs once per workspace.
-    void load(null);
-  }, []);
 
   const titleId = 'documents-title';
   return (

@@ -3,8 +3,9 @@
  * create one, and per record an editor that saves only over the version it was read at
  * (If-Match), and a delete.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type JsonObject, type RecordItem, type Role } from '../api';
+import { useAction, usePagedList } from '../hooks';
 import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
 
 /** Parses a record's JSON text: it must be a JSON object. Returns the object or a message. */
@@ -40,8 +41,7 @@ function RecordRow(props: {
   const { workspaceId, collection, record } = props;
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction({ describeError: saveErrorMessage });
 
   const startEditing = () => {
     setText(pretty(record.data));
@@ -55,17 +55,11 @@ function RecordRow(props: {
       setError(parsed.error);
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const updated = await api.replaceRecord(workspaceId, collection, record.id, parsed.data, record.version);
       props.onChanged(updated);
       setEditing(false);
-    } catch (err) {
-      setError(saveErrorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const editorId = `record-editor-${record.id}`;
@@ -135,8 +129,7 @@ function RecordRow(props: {
 
 function NewRecordForm(props: { workspaceId: string; collection: string; onCreated: (record: RecordItem) => void }) {
   const [text, setText] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
 
   const create = async () => {
     const parsed = parseRecordJson(text);
@@ -144,17 +137,11 @@ function NewRecordForm(props: { workspaceId: string; collection: string; onCreat
       setError(parsed.error);
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const created = await api.createRecord(props.workspaceId, props.collection, parsed.data);
       setText('');
       props.onCreated(created);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -187,30 +174,16 @@ function NewRecordForm(props: { workspaceId: string; collection: string; onCreat
 
 export function RecordsPanel(props: { workspaceId: string; collection: string; role: Role; onCollectionDeleted: () => void }) {
   const { workspaceId, collection } = props;
-  const [records, setRecords] = useState<RecordItem[] | null>(null);
-  const [nextCursor, setNextCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // The panel is keyed by workspace and collection, so the first page loads once per collection.
+  const {
+    items: records,
+    setItems: setRecords,
+    nextCursor,
+    loading,
+    error,
+    load,
+  } = usePagedList((cursor) => api.records(workspaceId, collection, cursor));
   const [status, setStatus] = useState<string | null>(null);
-
-  const load = async (cursor: string | null) => {
-    setLoading(true);
-    setError(null);
-    try {
-      const page = await api.records(workspaceId, collection, cursor);
-      setRecords((previous) => (cursor && previous ? [...previous, ...page.data] : page.data));
-      setNextCursor(page.nextCursor);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setLoading(false);
-    }
-  };
-
-  useEffect(() => {
-    void load(null);
-    // The panel is keyed by workspace and collection, so this runs once per collection.
-  }, []);
 
   const titleId = 'records-title';
   return (

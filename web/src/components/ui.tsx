@@ -1,7 +1,7 @@
 /** Small shared pieces: error and status messages, a two-step confirm button, formatting. */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { errorMessage } from '../api';
+import { useAction } from '../hooks';
 
 /** An error for the person using the console; announced by screen readers. */
 export function ErrorMessage({ error, testId }: { error: string | null; testId?: string }) {
@@ -44,19 +44,11 @@ export function ConfirmButton(props: {
   testId?: string;
 }) {
   const [asking, setAsking] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // Success removes what the button stands in (a row, a collection), so it stays busy until then.
+  const { busy, error, setError, run } = useAction({ staysBusy: true });
 
   const act = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      await props.onConfirm();
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-      setAsking(false);
-    }
+    if (!(await run(() => props.onConfirm()))) setAsking(false);
   };
 
   return (

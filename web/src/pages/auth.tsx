@@ -9,6 +9,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, errorMessage, type Session } from '../api';
 import { ErrorMessage } from '../components/ui';
+import { useAction } from '../hooks';
 import { Link } from '../router';
 
 const PASSWORD_MIN = 12;
@@ -40,22 +41,15 @@ function CredentialsForm({ submitLabel, withName, newPassword, onSubmit }: Crede
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  // Success signs in and replaces this page, so the form stays busy until then.
+  const { busy, error, setError, run } = useAction({ staysBusy: true });
 
   const submit = async () => {
     if (newPassword && password.length < PASSWORD_MIN) {
       setError(`The password must be at least ${PASSWORD_MIN} characters.`);
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
-      await onSubmit({ email: email.trim(), password, name: name.trim() });
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    await run(() => onSubmit({ email: email.trim(), password, name: name.trim() }));
   };
 
   return (

@@ -11,6 +11,7 @@ import { CollectionsPanel } from '../components/collections';
 import { DocumentsPanel } from '../components/documents';
 import { RecordsPanel } from '../components/records';
 import { ErrorMessage, Panel, Status } from '../components/ui';
+import { useAction } from '../hooks';
 import { Link, matchRoute, navigate } from '../router';
 
 export function workspacePath(workspaceId: string): string {
@@ -20,8 +21,7 @@ export function workspacePath(workspaceId: string): string {
 function NewWorkspaceForm({ onCreated }: { onCreated: (workspace: Workspace) => void }) {
   const [name, setName] = useState('');
   const [region, setRegion] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
 
   const create = async () => {
     const wanted = name.trim();
@@ -29,19 +29,13 @@ function NewWorkspaceForm({ onCreated }: { onCreated: (workspace: Workspace) => 
       setError('Give the workspace a name.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const region_ = region.trim();
       const created = await api.createWorkspace({ name: wanted, ...(region_ ? { region: region_ } : {}) });
       setName('');
       setRegion('');
       onCreated(created);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
