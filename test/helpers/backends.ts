@@ -29,7 +29,7 @@ let template: Promise<Blob> | undefined;
 /** A migrated PGlite, dumped once per worker and loaded per test file (much faster than initdb). */
 function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
-    const db = await PgliteDatabase.open({ statementTimeoutMs: 30_000 });
+    const db = await PgliteDatabase.open({});
     await db.migrate();
     const dump = await db.dump();
     await db.close();
@@ -41,7 +41,7 @@ function pgliteTemplate(): Promise<Blob> {
 const pglite: Backend = {
   name: 'pglite',
   async open() {
-    const db = await PgliteDatabase.open({ loadDataDir: await pgliteTemplate(), statementTimeoutMs: 30_000 });
+    const db = await PgliteDatabase.open({ loadDataDir: await pgliteTemplate() });
     return {
       db,
       async raw<R extends Row>(sql: string, params?: readonly unknown[], as: 'superuser' | 'app-login' = 'superuser') {

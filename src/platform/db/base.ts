@@ -17,15 +17,13 @@ export interface Scope {
 }
 
 /**
- * The first statement of every runtime transaction. `set_config(…, true)` is transaction-local:
- * on COMMIT or ROLLBACK PostgreSQL restores the previous values, so nothing survives on the
- * connection. The role switch makes row-level security apply even when the login is the owner.
- * Read-only transactions also become read-only on the server, so no write can slip through.
+ * The first statement of every runtime transaction: what scopes it. `set_config(…, true)` is
+ * transaction-local — PostgreSQL restores the previous values at commit or rollback, so nothing
+ * survives on the connection. The role switch makes row-level security apply even when the login
+ * is the owner; read-only transactions also become read-only on the server. (Settings that are the
+ * same for every transaction — search_path, statement_timeout — are connection settings.)
  */
-const PREAMBLE_SQL =
-  `SELECT set_config('role', $1, true), set_config('search_path', $2, true), ` +
-  `set_config('rampart.tenant_id', $3, true), set_config('rampart.account_id', $4, true), ` +
-  `set_config('statement_timeout', $5, true)`;
+const PREAMBLE_SQL = `SELECT set_config('role', $1, true), set_config('rampart.tenant_id', $2, true), set_config('rampart.account_id', $3, true)`;
 const READ_ONLY_PREAMBLE_SQL = `${PREAMBLE_SQL}, set_config('transaction_read_only', 'on', true)`;
 
 export interface Preamble {
@@ -33,11 +31,8 @@ export interface Preamble {
   readonly values: readonly string[];
 }
 
-export function preamble(scope: Scope, statementTimeoutMs: number, readOnly = false): Preamble {
-  return {
-    text: readOnly ? READ_ONLY_PREAMBLE_SQL : PREAMBLE_SQL,
-    values: [APP_ROLE, SCHEMA, scope.tenantId, scope.accountId, String(statementTimeoutMs)],
-  };
+export function preamble(scope: Scope, readOnly = false): Preamble {
+  return { text: readOnly ? READ_ONLY_PREAMBLE_SQL : PREAMBLE_SQL, values: [APP_ROLE, scope.tenantId, scope.accountId] };
 }
 
 /**
@@ -77,8 +72,6 @@ export class RolledBackError extends Error {
 
 export abstract class BaseDatabase implements Database {
   abstract readonly kind: 'postgres' | 'pglite';
-
-  constructor(protected readonly statementTimeoutMs: number) {}
 
   /** Runs fn in one app-role transaction whose first statement is the preamble for scope. */
   protected abstract appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T>;

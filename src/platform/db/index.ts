@@ -21,5 +21,5 @@ export async function openDatabase(config: Config): Promise<Database> {
       statementTimeoutMs: config.statementTimeoutMs,
     });
   }
-  return PgliteDatabase.open({ dataDir: embeddedDatabaseDir(config), statementTimeoutMs: config.statementTimeoutMs });
+  return PgliteDatabase.open({ dataDir: embeddedDatabaseDir(config) });
 }

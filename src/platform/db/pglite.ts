@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
 import { BaseDatabase, preamble, RolledBackError, scopedTx, type Scope } from './base.js';
 import type { OwnerTx } from './migrate.js';
-import type { QueryResult, Row, Tx, TxOptions } from './types.js';
+import { SCHEMA, type QueryResult, type Row, type Tx, type TxOptions } from './types.js';
 
 /** Same shapes as the pg driver: bytea as Buffer, int8 as number. */
 const parsers = {
@@ -22,7 +22,6 @@ export interface PgliteOptions {
   readonly dataDir?: string | undefined;
   /** A dump made by `dumpDataDir`, to start from (tests use a migrated template). */
   readonly loadDataDir?: Blob | undefined;
-  readonly statementTimeoutMs: number;
 }
 
 export class PgliteDatabase extends BaseDatabase {
@@ -30,10 +29,9 @@ export class PgliteDatabase extends BaseDatabase {
 
   private constructor(
     readonly pg: PGlite,
-    statementTimeoutMs: number,
     private readonly releaseLock: () => void,
   ) {
-    super(statementTimeoutMs);
+    super();
   }
 
   static async open(options: PgliteOptions): Promise<PgliteDatabase> {
@@ -48,7 +46,10 @@ export class PgliteDatabase extends BaseDatabase {
         ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
         parsers,
       });
-      return new PgliteDatabase(pg, options.statementTimeoutMs, releaseLock);
+      // One session, so its search_path is set once. (No statement timeout: PGlite runs
+      // single-threaded in WebAssembly and cannot interrupt a statement.)
+      await pg.exec(`SET search_path TO ${SCHEMA}`);
+      return new PgliteDatabase(pg, releaseLock);
     } catch (err) {
       releaseLock();
       throw err;
@@ -57,7 +58,7 @@ export class PgliteDatabase extends BaseDatabase {
 
   protected appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
     return this.pg.transaction(async (t) => {
-      const first = preamble(scope, this.statementTimeoutMs, options.readOnly);
+      const first = preamble(scope, options.readOnly);
       await t.query(first.text, [...first.values]);
       const { tx, end, failed } = scopedTx(transactionTx(t));
       try {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { BaseDatabase, preamble, RolledBackError, scopedTx, type Scope } from './base.js';
 import { MAX_PREPARED_PER_CONNECTION, runBatch, statementName, type BatchResult } from './pg-batch.js';
 import type { OwnerTx } from './migrate.js';
-import type { QueryResult, Row, Tx, TxOptions } from './types.js';
+import { SCHEMA, type QueryResult, type Row, type Tx, type TxOptions } from './types.js';
 
 const INT8_OID = 20;
 
@@ -33,13 +33,18 @@ export class PostgresDatabase extends BaseDatabase {
   private readonly ownerUrl: string;
 
   constructor(private readonly options: PostgresOptions) {
-    super(options.statementTimeoutMs);
+    super();
     this.ownerUrl = options.ownerUrl ?? options.url;
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolSize,
       types: pgTypes,
       application_name: options.applicationName ?? 'rampart',
+      // The same for every transaction, so set once per connection (startup parameters). Behind
+      // pgBouncer, which does not forward them, set both on the runtime login instead:
+      // ALTER ROLE … SET search_path = rampart; ALTER ROLE … SET statement_timeout = '15s'.
+      options: `-c search_path=${SCHEMA}`,
+      statement_timeout: options.statementTimeoutMs,
       idleTimeoutMillis: 30_000,
       connectionTimeoutMillis: 10_000,
     });
@@ -53,7 +58,7 @@ export class PostgresDatabase extends BaseDatabase {
    * Read-write: BEGIN, the preamble and the first statement go out together; COMMIT at the end.
    */
   protected async appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
-    const first = { ...preamble(scope, this.statementTimeoutMs, options.readOnly), discardRows: true };
+    const first = { ...preamble(scope, options.readOnly), discardRows: true };
     const client = await this.pool.connect();
     // A connection whose state we cannot vouch for is destroyed instead of returned to the pool.
     let broken: Error | undefined;
