@@ -241,8 +241,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
 
 /** The console: static files, and its index.html for any other GET that is not the API. */
 async function serveConsole(app: FastifyInstance, webRoot: string | null): Promise<void> {
-  const index = webRoot ? path.join(webRoot, 'index.html') : null;
-  if (webRoot && index && existsSync(index)) {
+  const hasConsole = webRoot !== null && existsSync(path.join(webRoot, 'index.html'));
+  if (hasConsole) {
     await app.register(fastifyStatic, {
       root: webRoot,
       prefix: '/',
@@ -257,7 +257,7 @@ async function serveConsole(app: FastifyInstance, webRoot: string | null): Promi
   }
   app.setNotFoundHandler((request, reply) => {
     const wantsPage = request.method === 'GET' && !request.url.startsWith('/api/') && (request.headers.accept ?? '').includes('text/html');
-    if (wantsPage && index && existsSync(index)) {
+    if (hasConsole && wantsPage) {
       return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
     }
     return sendError(request, reply, new RampartError('not_found'));

@@ -48,7 +48,8 @@ function databaseLabel(c: Config): string {
   return c.databaseUrl ? redactUrl(c.databaseOwnerUrl ?? c.databaseUrl) : `embedded database in ${c.dataDir}`;
 }
 
-export function buildCli(io: Io = defaultIo): Command {
+/** `outcome.exitCode` is what a command that completed wants the process to exit with. */
+export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { exitCode: 0 }): Command {
   const program = new Command('rampart')
     .description('Rampart — the trust layer for multi-tenant SaaS')
     .version('0.1.0')
@@ -139,7 +140,7 @@ export function buildCli(io: Io = defaultIo): Command {
         io.out(ok ? 'configuration is valid' : 'configuration would refuse to start:');
         for (const u of unsafe) io.out(`  - ${u}`);
       }
-      if (!ok) process.exitCode = 1;
+      if (!ok) outcome.exitCode = 1;
     });
 
   return program;
@@ -147,10 +148,11 @@ export function buildCli(io: Io = defaultIo): Command {
 
 /** Runs the CLI; returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
-  const program = buildCli(io);
+  const outcome = { exitCode: 0 };
+  const program = buildCli(io, outcome);
   try {
     await program.parseAsync([...argv]);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return outcome.exitCode;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? 1;

@@ -23,12 +23,17 @@ describe.each(BACKENDS)('catalog audit on $name', (backend) => {
     expect(await auditCatalog(query)).toEqual([]);
   });
 
-  it('covers every table that has tenant_id', async () => {
-    const tables = await t.raw<{ relname: string }>(
-      `SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE n.nspname = 'rampart' AND c.relkind = 'r' AND c.relrowsecurity AND c.relforcerowsecurity ORDER BY 1`,
+  it('knows the tenant tables: every table with tenant_id, each with RLS enabled and forced', async () => {
+    const tables = await t.raw<{ table: string; enabled: boolean; forced: boolean }>(
+      `SELECT c.relname AS table, c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'rampart' AND c.relkind = 'r'
+          AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+        ORDER BY 1`,
     );
-    expect(tables.map((r) => r.relname)).toEqual(['collections', 'documents', 'memberships', 'records', 'workspaces']);
+    expect(tables).toEqual(
+      ['collections', 'documents', 'memberships', 'records', 'workspaces'].map((table) => ({ table, enabled: true, forced: true })),
+    );
   });
 
   describe('on a probe schema built with every mistake', () => {

@@ -58,7 +58,6 @@ describe('rampart CLI', () => {
     const report = JSON.parse(res.out);
     expect(report.ok).toBe(false);
     expect(report.unsafe).toHaveLength(2);
-    process.exitCode = 0;
   });
 
   it('secret prints a fresh 256-bit secret each time', async () => {

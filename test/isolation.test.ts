@@ -73,12 +73,13 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
     return t.routes.filter((r) => r.url.startsWith('/api/') && r.method !== 'HEAD' && !r.url.startsWith('/api/v1/docs'));
   }
 
-  function fill(url: string, workspaceId: string): string {
+  /** A route's URL with the given workspace and, unless told otherwise, A's record and document. */
+  function fill(url: string, workspaceId: string, ids: { recordId: string; documentId: string } = a): string {
     return url
       .replace(':workspaceId', workspaceId)
       .replace(':collection', 'secrets')
-      .replace(':recordId', a.recordId)
-      .replace(':documentId', a.documentId);
+      .replace(':recordId', ids.recordId)
+      .replace(':documentId', ids.documentId);
   }
 
   function payloadFor(method: string, url: string): { payload?: unknown; headers: Record<string, string> } {
@@ -141,7 +142,8 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
   it("B's lists, in B's workspace and across its account, contain nothing of A's", async () => {
     const before = await snapshotA();
     for (const route of routesUnderTest().filter((r) => r.method === 'GET')) {
-      const url = fill(route.url, bWorkspace).replace(a.recordId, '018f0000-0000-7000-8000-000000000000').replace(a.documentId, '018f0000-0000-7000-8000-000000000000');
+      const absent = '018f0000-0000-7000-8000-000000000000';
+      const url = fill(route.url, bWorkspace, { recordId: absent, documentId: absent });
       const res = await t.app.inject({ method: 'GET', url, headers: bob.bearer });
       expect(res.statusCode, route.url).toBeLessThan(500);
       for (const trace of aTraces()) expect(res.body, route.url).not.toContain(trace);

@@ -58,10 +58,6 @@ export type ErrorCode = keyof typeof ERROR_CATALOG;
 
 export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];
 
-export function isErrorCode(value: string): value is ErrorCode {
-  return Object.hasOwn(ERROR_CATALOG, value);
-}
-
 export interface RampartErrorOptions {
   /** A safer, more specific public message than the catalog's default. Never include secrets. */
   readonly message?: string;

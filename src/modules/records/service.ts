@@ -150,8 +150,7 @@ export class RecordsService {
     const stored = await this.seal(ctx, id, data);
     const row = await this.db.withTenant(ctx, async (tx) => {
       const updated = await store.replaceRecord(tx, { collection, id, stored, actor, expectedVersion });
-      if (!updated) await this.explainMiss(tx, collection, id, expectedVersion);
-      return updated as store.RecordRow;
+      return updated ?? this.explainMiss(tx, collection, id, expectedVersion);
     });
     return this.view(ctx, collection, row);
   }

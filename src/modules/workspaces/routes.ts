@@ -24,14 +24,13 @@ export function workspacesRoutes(workspaces: WorkspacesService): FastifyPluginAs
     app.get('/api/v1/workspaces/:workspaceId', {
       config: { access: 'workspace' },
       schema: { tags, summary: 'A workspace', params: WorkspaceParams, response: { 200: Workspace } },
-      handler: async (request) => workspaces.get(requireMembership(request).tenant, requirePrincipal(request).accountId),
+      handler: async (request) => workspaces.get(requireMembership(request).tenant),
     });
 
     app.patch('/api/v1/workspaces/:workspaceId', {
       config: { access: 'workspace', role: 'owner' },
       schema: { tags, summary: 'Rename a workspace (owner)', params: WorkspaceParams, body: RenameWorkspaceBody, response: { 200: Workspace } },
-      handler: async (request) =>
-        workspaces.rename(requireMembership(request).tenant, requirePrincipal(request).accountId, request.body.name),
+      handler: async (request) => workspaces.rename(requireMembership(request).tenant, request.body.name),
     });
 
     app.delete('/api/v1/workspaces/:workspaceId', {

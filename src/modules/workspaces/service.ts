@@ -45,7 +45,7 @@ export class WorkspacesService {
     return this.db.withTenant(tenantContext(tenantId, principal.accountId), async (tx) => {
       await store.insertWorkspace(tx, { tenantId, name: input.name, region, createdBy: principal.accountId });
       await store.insertMembership(tx, { tenantId, accountId: principal.accountId, role: 'owner' });
-      const row = await store.workspace(tx, principal.accountId);
+      const row = await store.workspace(tx);
       if (!row) throw new RampartError('internal_error', { internal: 'workspace not visible right after creating it' });
       return view(row);
     });
@@ -59,16 +59,17 @@ export class WorkspacesService {
     );
   }
 
-  async get(ctx: TenantContext, accountId: string): Promise<WorkspaceView> {
-    const row = await this.db.withTenant(ctx, (tx) => store.workspace(tx, accountId), { readOnly: true });
+  /** The workspace as the context's account sees it. */
+  async get(ctx: TenantContext): Promise<WorkspaceView> {
+    const row = await this.db.withTenant(ctx, (tx) => store.workspace(tx), { readOnly: true });
     if (!row) throw new RampartError('workspace_not_found');
     return view(row);
   }
 
-  async rename(ctx: TenantContext, accountId: string, name: string): Promise<WorkspaceView> {
+  async rename(ctx: TenantContext, name: string): Promise<WorkspaceView> {
     return this.db.withTenant(ctx, async (tx) => {
       await store.renameWorkspace(tx, name);
-      const row = await store.workspace(tx, accountId);
+      const row = await store.workspace(tx);
       if (!row) throw new RampartError('workspace_not_found');
       return view(row);
     });

@@ -42,12 +42,12 @@ export async function workspacesOfAccount(tx: Tx, accountId: string): Promise<Wo
   return rows;
 }
 
-export async function workspace(tx: Tx, accountId: string): Promise<WorkspaceRow | null> {
+/** The workspace as the transaction's account sees it (with that account's role). */
+export async function workspace(tx: Tx): Promise<WorkspaceRow | null> {
   const { rows } = await tx.query<WorkspaceRow>(
     `SELECT w.tenant_id, w.name, w.region, w.created_at, m.role
-       FROM workspaces w JOIN memberships m ON m.tenant_id = w.tenant_id AND m.account_id = $1
+       FROM workspaces w JOIN memberships m ON m.tenant_id = w.tenant_id AND m.account_id = current_account_id()
       WHERE w.tenant_id = current_tenant_id()`,
-    [accountId],
   );
   return rows[0] ?? null;
 }

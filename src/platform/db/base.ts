@@ -35,33 +35,6 @@ export function preamble(scope: Scope, readOnly = false): Preamble {
   return { text: readOnly ? READ_ONLY_PREAMBLE_SQL : PREAMBLE_SQL, values: [APP_ROLE, scope.tenantId, scope.accountId] };
 }
 
-/**
- * Wraps a driver's Tx: refuses use once the transaction has ended (a leaked handle cannot run
- * queries), and remembers whether any statement failed — such a transaction never commits, even
- * if the callback caught the error and returned normally.
- */
-export function scopedTx(inner: Tx): { tx: Tx; end: () => void; failed: () => unknown } {
-  let open = true;
-  let failure: unknown = null;
-  return {
-    tx: {
-      async query(sql, params) {
-        if (!open) throw new Error('transaction handle used after its transaction ended');
-        try {
-          return await inner.query(sql, params);
-        } catch (err) {
-          failure ??= err;
-          throw err;
-        }
-      },
-    },
-    end: () => {
-      open = false;
-    },
-    failed: () => failure,
-  };
-}
-
 /** Thrown when a callback returns normally from a transaction in which a statement failed. */
 export class RolledBackError extends Error {
   override name = 'RolledBackError';
@@ -73,7 +46,10 @@ export class RolledBackError extends Error {
 export abstract class BaseDatabase implements Database {
   abstract readonly kind: 'postgres' | 'pglite';
 
-  /** Runs fn in one app-role transaction whose first statement is the preamble for scope. */
+  /**
+   * Runs fn in an app-role transaction whose first statement is the preamble for scope. The
+   * driver owns the connection; `run` below owns the rules every driver shares.
+   */
   protected abstract appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T>;
   /** Runs fn in one transaction as the login that owns the schema (migrations only). */
   protected abstract ownerTransaction<T>(fn: (tx: OwnerTx) => Promise<T>): Promise<T>;
@@ -81,17 +57,51 @@ export abstract class BaseDatabase implements Database {
   protected abstract probe(sql: string): Promise<Array<Record<string, unknown>>>;
   abstract close(): Promise<void>;
 
+  /**
+   * The handle given to fn refuses use once the transaction has ended (a leaked handle cannot
+   * run queries), and a transaction in which any statement failed never commits — even if fn
+   * caught the error and returned normally.
+   */
+  private run<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
+    return this.appTransaction(
+      scope,
+      async (driverTx) => {
+        let open = true;
+        let failure: unknown = null;
+        const tx: Tx = {
+          async query(sql, params) {
+            if (!open) throw new Error('transaction handle used after its transaction ended');
+            try {
+              return await driverTx.query(sql, params);
+            } catch (err) {
+              failure ??= err;
+              throw err;
+            }
+          },
+        };
+        try {
+          const result = await fn(tx);
+          if (failure !== null) throw new RolledBackError(failure);
+          return result;
+        } finally {
+          open = false;
+        }
+      },
+      options,
+    );
+  }
+
   withTenant<T>(ctx: TenantContext, fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
-    return this.appTransaction({ tenantId: ctx.tenantId, accountId: ctx.accountId ?? '' }, fn, options);
+    return this.run({ tenantId: ctx.tenantId, accountId: ctx.accountId ?? '' }, fn, options);
   }
 
   withAccount<T>(accountId: string, fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
     if (!isUuid(accountId)) return Promise.reject(new TypeError('account id must be a lowercase UUID'));
-    return this.appTransaction({ tenantId: '', accountId }, fn, options);
+    return this.run({ tenantId: '', accountId }, fn, options);
   }
 
   withGlobal<T>(fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {
-    return this.appTransaction({ tenantId: '', accountId: '' }, fn, options);
+    return this.run({ tenantId: '', accountId: '' }, fn, options);
   }
 
   migrate(migrations: readonly Migration[] = loadMigrations()): Promise<MigrationReport> {

@@ -7,7 +7,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
-import { BaseDatabase, preamble, RolledBackError, scopedTx, type Scope } from './base.js';
+import { BaseDatabase, preamble, type Scope } from './base.js';
 import type { OwnerTx } from './migrate.js';
 import { SCHEMA, type QueryResult, type Row, type Tx, type TxOptions } from './types.js';
 
@@ -60,14 +60,7 @@ export class PgliteDatabase extends BaseDatabase {
     return this.pg.transaction(async (t) => {
       const first = preamble(scope, options.readOnly);
       await t.query(first.text, [...first.values]);
-      const { tx, end, failed } = scopedTx(transactionTx(t));
-      try {
-        const result = await fn(tx);
-        if (failed()) throw new RolledBackError(failed());
-        return result;
-      } finally {
-        end();
-      }
+      return fn(transactionTx(t));
     });
   }
 

@@ -4,8 +4,8 @@
  * tenant transaction-locally, so a pooled connection carries nothing into its next use.
  */
 import pg from 'pg';
-import { BaseDatabase, preamble, RolledBackError, scopedTx, type Scope } from './base.js';
-import { MAX_PREPARED_PER_CONNECTION, runBatch, statementName, type BatchResult } from './pg-batch.js';
+import { BaseDatabase, preamble, type Scope } from './base.js';
+import { runBatch } from './pg-batch.js';
 import type { OwnerTx } from './migrate.js';
 import { SCHEMA, type QueryResult, type Row, type Tx, type TxOptions } from './types.js';
 
@@ -63,17 +63,14 @@ export class PostgresDatabase extends BaseDatabase {
     // A connection whose state we cannot vouch for is destroyed instead of returned to the pool.
     let broken: Error | undefined;
     let begun = false;
-    const send = async <R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
-      const statement = { text: sql, values: params };
-      if (options.readOnly) return last<R>(await runBatch(client, [first, statement], pgTypes));
-      if (begun) return clientQuery<R>(client, sql, params);
-      begun = true;
-      return last<R>(await runBatch(client, [{ text: 'BEGIN' }, first, statement], pgTypes));
-    };
-    const inner: Tx = {
-      query: async <R extends Row>(sql: string, params?: readonly unknown[]) => {
+    const tx: Tx = {
+      query: async <R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
+        const statement = { text: sql, values: params };
+        const batch = options.readOnly ? [first, statement] : begun ? [statement] : [{ text: 'BEGIN' }, first, statement];
+        begun ||= !options.readOnly;
         try {
-          return await send<R>(sql, params);
+          const r = (await runBatch(client, batch, pgTypes)).at(-1);
+          return { rows: (r?.rows ?? []) as R[], rowCount: r?.rowCount ?? 0 };
         } catch (err) {
           // The server reports its own errors; anything else means the link itself failed.
           if (!(err instanceof pg.DatabaseError)) broken = asError(err);
@@ -81,19 +78,15 @@ export class PostgresDatabase extends BaseDatabase {
         }
       },
     };
-    const { tx, end, failed } = scopedTx(inner);
     try {
       const result = await fn(tx);
-      end();
       if (begun) {
-        if (failed()) throw new RolledBackError(failed());
         const commit = await client.query('COMMIT');
         // COMMIT of a transaction the server already aborted answers ROLLBACK, not an error.
-        if (commit.command !== 'COMMIT') throw new RolledBackError(failed());
+        if (commit.command !== 'COMMIT') throw new Error('the transaction was rolled back by the server');
       }
       return result;
     } catch (err) {
-      end();
       if (begun) {
         await client.query('ROLLBACK').catch((e: unknown) => {
           broken = asError(e);
@@ -138,21 +131,6 @@ export class PostgresDatabase extends BaseDatabase {
   async close(): Promise<void> {
     await this.pool.end();
   }
-}
-
-/** One statement, prepared under the same per-connection names the batches use. */
-async function clientQuery<R extends Row>(client: pg.PoolClient, sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
-  const parsed = (client as unknown as { connection: { parsedStatements: Record<string, string> } }).connection.parsedStatements;
-  const name = statementName(sql);
-  const useName = parsed[name] === sql || Object.keys(parsed).length < MAX_PREPARED_PER_CONNECTION;
-  const r = await client.query<R>({ text: sql, values: params as unknown[] | undefined, ...(useName ? { name } : {}) });
-  return { rows: r.rows, rowCount: r.rowCount ?? r.rows.length };
-}
-
-function last<R extends Row>(results: BatchResult[]): QueryResult<R> {
-  const r = results.at(-1);
-  if (!r) throw new Error('batch returned no result');
-  return { rows: r.rows as R[], rowCount: r.rowCount };
 }
 
 function asError(err: unknown): Error {

@@ -45,7 +45,11 @@ export function tenantContext(tenantId: string, accountId: string | null): Tenan
 }
 
 export interface TxOptions {
-  /** Read-only transactions are refused any write by PostgreSQL itself. */
+  /**
+   * Read-only transactions are refused any write by PostgreSQL itself. On the server each of
+   * their statements runs as its own transaction carrying the tenant (one round trip each);
+   * under READ COMMITTED that sees exactly what one transaction would.
+   */
   readonly readOnly?: boolean;
 }
 

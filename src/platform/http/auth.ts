@@ -75,15 +75,17 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
     if (unsafe && request.headers['sec-fetch-site'] === 'cross-site') {
       throw new RampartError('csrf_failed', { internal: 'cross-site unsafe request' });
     }
+    // Public routes act on no one's behalf: no session lookup, and a stale cookie cannot get in
+    // the way of signing in.
+    if (access === 'public') return;
+
     // A workspace route's id is checked before anything is looked up with it.
     let workspaceId: string | null = null;
     if (access === 'workspace') {
       workspaceId = (request.params as Record<string, string | undefined>)['workspaceId'] ?? '';
       if (!isUuid(workspaceId)) throw new RampartError('invalid_id', { details: { param: 'workspaceId' } });
     }
-    const resolved = await authenticate(request, backend, access !== 'public', workspaceId);
-    if (access === 'public') return;
-
+    const resolved = await authenticate(request, backend, workspaceId);
     if (!resolved) throw new RampartError('unauthenticated');
     const { principal, membership } = resolved;
     if (unsafe && principal.sessionKind === 'cookie') {
@@ -101,23 +103,13 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
   });
 }
 
-/**
- * Resolves the principal (and membership). On public routes a stale or malformed credential is
- * ignored (so sign-in still works); elsewhere it is a 401 that says no more than that.
- */
+/** Resolves the principal (and membership); a malformed Authorization header is a 401. */
 async function authenticate(
   request: FastifyRequest,
   backend: AuthBackend,
-  required: boolean,
   workspaceId: string | null,
 ): Promise<{ principal: Principal; membership: Membership | null } | null> {
-  let presented: ReturnType<typeof presentedToken>;
-  try {
-    presented = presentedToken(request);
-  } catch (err) {
-    if (required) throw err;
-    return null;
-  }
+  const presented = presentedToken(request);
   if (!presented) return null;
   const resolved = await backend.resolve(presented.token, presented.kind, workspaceId);
   request.principal = resolved?.principal ?? null;
