@@ -1,5 +1,6 @@
 /**
- * `npm run bench`: P1 (row-level security on PostgreSQL) then P2 (an authenticated HTTP read),
+ * `npm run bench`: P1 (row-level security on PostgreSQL), P2 (an authenticated HTTP read) and P6
+ * (password sign-ins against the argon2id limit),
  * each as ratios against the same work done bare and against a named peer, in one run. Prints a
  * report on stdout (progress goes to stderr) and writes it as JSON to .bench/results.json.
  *
@@ -7,7 +8,7 @@
  *      BENCH_SECONDS       length of each measured round (default P1 5 s, P2 10 s)
  *      BENCH_WARMUP_SECONDS warmup per side (default P1 2 s, P2 3 s; never longer than a round)
  *      BENCH_ROUNDS        measured rounds per side (default P1 3, P2 2)
- *      BENCH_ONLY          p1 or p2 to run one part
+ *      BENCH_ONLY          p1, p2 or p6 to run one part
  *      BENCH_STRICT=1      exit 1 when a goal is missed, not only when the harness fails
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runP1, type P1Result } from './p1-tenant-query.js';
 import { runP2, type P2Result } from './p2-http.js';
+import { runP6, type P6Result } from './p6-password.js';
 import { formatGoal, formatNumber, summaryTable, table, type Measure } from './report.js';
 import { progress, readSettings, ROOT, run, withClient, type BenchSettings } from './util.js';
 
@@ -131,6 +133,36 @@ function printP2(p2: P2Result, out: string[]): void {
   out.push('');
 }
 
+function printP6(p6: P6Result, out: string[]): void {
+  const t = p6.timing;
+  out.push(
+    `P6 — password sign-ins (POST /api/v1/auth/sign-in), ${t.clients} clients in closed loops, ${t.rounds} rounds × ${t.seconds} s (after ${t.warmupSeconds} s warmup)`,
+  );
+  out.push(
+    table(
+      ['argon2id', 'hash ms (median)', 'cores', 'limit /s', 'sign-ins /s (median)', 'rounds (/s)', 'vs limit', 'p50 ms', 'failed', 'RSS idle', 'RSS max load', 'RSS peak'],
+      [
+        [
+          `m=${p6.argon2.memoryKib} KiB t=${p6.argon2.timeCost} p=${p6.argon2.parallelism}`,
+          formatNumber(p6.hashMs, 1),
+          String(p6.cores),
+          formatNumber(p6.limitPerSecond, 1),
+          formatNumber(p6.signInsPerSecond, 1),
+          p6.roundsPerSecond.map((r) => formatNumber(r, 1)).join(' / '),
+          `${(p6.signInsPerSecond / p6.limitPerSecond).toFixed(3)}×`,
+          formatNumber(p6.p50Ms, 1),
+          formatNumber(p6.failures),
+          `${formatNumber(p6.rssIdleMb, 1)} MB`,
+          `${formatNumber(p6.rssLoadedMaxMb, 1)} MB`,
+          `${formatNumber(p6.rssPeakMb, 1)} MB`,
+        ],
+      ],
+    ),
+  );
+  out.push('  limit = cores ÷ the median time of one argon2id hash in this process with the same library and parameters');
+  out.push('');
+}
+
 async function main(): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
@@ -140,7 +172,8 @@ async function main(): Promise<number> {
 
   let p1: P1Result | null = null;
   let p2: P2Result | null = null;
-  if (settings.only !== 'p2') {
+  let p6: P6Result | null = null;
+  if (settings.only === undefined || settings.only === 'p1') {
     try {
       progress('P1: row-level security on the hot path');
       p1 = await runP1(settings);
@@ -150,9 +183,11 @@ async function main(): Promise<number> {
     }
   }
   if (settings.only !== 'p1') {
+    progress('building the server (npm run build:server)');
+    await run('npm', ['run', '--silent', 'build:server'], ROOT);
+  }
+  if (settings.only === undefined || settings.only === 'p2') {
     try {
-      progress('P2: building the server (npm run build:server)');
-      await run('npm', ['run', '--silent', 'build:server'], ROOT);
       progress('P2: authenticated HTTP read');
       p2 = await runP2(settings);
     } catch (err) {
@@ -161,7 +196,17 @@ async function main(): Promise<number> {
     }
   }
 
-  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? [])];
+  if (settings.only === undefined || settings.only === 'p6') {
+    try {
+      progress('P6: password sign-ins');
+      p6 = await runP6(settings);
+    } catch (err) {
+      errors.push({ part: 'P6', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P6 failed: ${String(err)}`);
+    }
+  }
+
+  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? []), ...(p6?.measures ?? [])];
   const wallSeconds = (performance.now() - t0) / 1000;
 
   const out: string[] = [];
@@ -175,6 +220,7 @@ async function main(): Promise<number> {
   out.push('');
   if (p1) printP1(p1, out);
   if (p2) printP2(p2, out);
+  if (p6) printP6(p6, out);
   out.push('Summary');
   out.push(measures.length > 0 ? summaryTable(measures) : '(no measures)');
   for (const m of measures) {
@@ -189,7 +235,7 @@ async function main(): Promise<number> {
   const dir = path.join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'results.json');
-  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, adminUrl: undefined }, measures, p1, p2, errors };
+  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, adminUrl: undefined }, measures, p1, p2, p6, errors };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   progress(`results written to ${path.relative(ROOT, file)}`);
 

@@ -24,6 +24,10 @@ import { randomUUID } from 'node:crypto';
 import { publicUrl, tlsEnabled, type Config } from './config.js';
 import { AccessService } from './modules/access/index.js';
 import { AccountsService, accountsRoutes } from './modules/accounts/index.js';
+import { AuthEvents } from './modules/events/index.js';
+import { mailRoutes } from './modules/mail/index.js';
+import { MfaService, mfaRoutes } from './modules/mfa/index.js';
+import { OidcService, oidcRoutes } from './modules/oidc/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { systemRoutes } from './modules/system/index.js';
@@ -35,6 +39,8 @@ import { RampartError } from './platform/errors.js';
 import { installAuth } from './platform/http/auth.js';
 import { installErrorHandling, sendError, toRampartError } from './platform/http/errors.js';
 import { assertSafeJson } from './platform/http/json-guard.js';
+import { Throttle } from './platform/http/throttle.js';
+import { Mailer } from './platform/mail/index.js';
 import { loggerOptions } from './platform/log.js';
 import type { ObjectStore } from './platform/storage/object-store.js';
 
@@ -53,10 +59,15 @@ export interface AppDeps {
   readonly logger?: FastifyBaseLogger;
   /** Directory of the built console; null serves no console. */
   readonly webRoot?: string | null;
+  /** Rate limits to use instead of building them from config (tests share or loosen them). */
+  readonly throttle?: Throttle;
 }
 
 export interface Services {
   readonly accounts: AccountsService;
+  readonly events: AuthEvents;
+  readonly mailer: Mailer;
+  readonly throttle: Throttle;
   readonly workspaces: WorkspacesService;
   readonly records: RecordsService;
   readonly documents: DocumentsService;
@@ -204,18 +215,52 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     staticCSP: false,
   });
 
+  const logger = app.log;
+  // Links in email point at the public URL; with port 0 (tests) at the port actually bound.
+  const baseUrl = () => {
+    const address = app.server.address();
+    return publicUrl(config, typeof address === 'object' && address ? address.port : undefined);
+  };
+  const events = new AuthEvents(db);
+  const mailer = new Mailer(db, { smtpUrl: config.smtpUrl, from: config.mailFrom, dev: config.dev, logger });
+  const throttle =
+    deps.throttle ??
+    Throttle.create({
+      redisUrl: config.redisUrl,
+      logger,
+      limits: {
+        ip: { points: config.rateLimitIpPerMinute, durationSeconds: 60 },
+        account: { points: config.rateLimitEmailPer5Minutes, durationSeconds: 300 },
+      },
+    });
+  const accounts = new AccountsService(db, config, {
+    mailer,
+    events,
+    throttle,
+    link: (p) => `${baseUrl()}${p}`,
+    onBackgroundError: (err) => logger.error({ err }, 'background work failed'),
+  });
   const services: Services = {
-    accounts: new AccountsService(db, config),
+    accounts,
+    events,
+    mailer,
+    throttle,
     workspaces: new WorkspacesService(db, config.regions),
     records: new RecordsService(db, codec),
     documents: new DocumentsService(db, objects, codec),
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
 
-  const access = new AccessService(db);
+  const access = new AccessService(db, config.sessionIdleSeconds);
   installAuth(app, {
     resolve: (token, kind, workspaceId) => access.resolve(token, kind, workspaceId),
-    csrfToken: (sessionId) => services.accounts.csrfToken(sessionId),
+    csrfToken: (sessionId) => accounts.csrfToken(sessionId),
+    touch: (principal) => accounts.touch(principal),
+  });
+  app.addHook('onClose', async () => {
+    await accounts.settle();
+    await mailer.stop();
+    await throttle.close();
   });
 
   app.addHook('preValidation', async (request) => {
@@ -230,7 +275,11 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   app.get(OPENAPI_PATH, { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 
   await app.register(systemRoutes(db));
-  await app.register(accountsRoutes(services.accounts));
+  await app.register(accountsRoutes(accounts, events));
+  await app.register(mfaRoutes(new MfaService({ db, config, accounts, events, throttle, baseUrl }), accounts));
+  await app.register(oidcRoutes(new OidcService({ db, config, accounts, events, throttle }), accounts));
+  // The development mailbox: only in development mode, and only when mail is not really sent.
+  if (config.dev && !config.smtpUrl) await app.register(mailRoutes(mailer));
   await app.register(workspacesRoutes(services.workspaces));
   await app.register(recordsRoutes(services.records));
   await app.register(documentsRoutes(services.documents, config.documentMaxBytes));

@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkSafety, ConfigError, loadConfig, publicUrl, type Config } from './config.js';
-import { AccountsService } from './modules/accounts/index.js';
+import { issueSetupToken } from './modules/accounts/index.js';
 import { openDatabase } from './platform/db/index.js';
 import { redactUrl } from './platform/log.js';
-import { resolveRootSecret, startServer } from './server.js';
+import { startServer } from './server.js';
 
 interface Io {
   readonly out: (line: string) => void;
@@ -108,8 +108,7 @@ export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { e
       const db = await openDatabase(c);
       try {
         await db.migrate();
-        const accounts = new AccountsService(db, { ...c, rootSecret: resolveRootSecret(c, io.err) });
-        const token = await accounts.issueSetupToken();
+        const token = await issueSetupToken(db);
         const link = token ? `${publicUrl(c)}/setup#token=${token}` : null;
         if (flags.json) io.out(JSON.stringify({ setupLink: link }));
         else io.out(link ?? 'an account already exists; sign in instead');

@@ -62,8 +62,38 @@ export const ConfigSchema = z.strictObject({
   signup: z.enum(['open', 'closed']).default('open'),
   /** Absolute session lifetime, in seconds. */
   sessionTtlSeconds: z.coerce.number().int().min(60).max(90 * 86400).default(7 * 86400),
+  /** A session unused for this long ends, in seconds. */
+  sessionIdleSeconds: z.coerce.number().int().min(60).max(90 * 86400).default(12 * 3600),
   /** Argon2id memory cost in KiB (OWASP: 19456). */
   argon2MemoryKib: z.coerce.number().int().min(8192).max(1024 * 1024).default(19456),
+  /** Argon2id iterations (OWASP: 2 at 19 MiB). */
+  argon2TimeCost: z.coerce.number().int().min(1).max(20).default(2),
+  /** Argon2id lanes (OWASP: 1). */
+  argon2Parallelism: z.coerce.number().int().min(1).max(16).default(1),
+  /** SMTP server for outgoing mail, as smtp:// or smtps:// URL. Unset: mail stays in the outbox. */
+  smtpUrl: z
+    .string()
+    .refine((v) => /^smtps?:\/\//.test(v), 'must be an smtp:// or smtps:// URL')
+    .optional(),
+  /** The From address of every message. */
+  mailFrom: z.string().min(3).max(254).default('Rampart <no-reply@localhost>'),
+  /** OpenID Connect sign-in ("Sign in with Google" or any provider): issuer URL. */
+  oidcIssuer: z.url({ protocol: /^https?$/ }).optional(),
+  oidcClientId: z.string().min(1).max(512).optional(),
+  oidcClientSecret: z.string().min(1).max(1024).optional(),
+  /** The name shown on the sign-in button. */
+  oidcDisplayName: z.string().min(1).max(64).default('Google'),
+  /** Redis for rate limits shared between instances. Unset: in-memory limits. */
+  redisUrl: z
+    .string()
+    .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Requests one address may make to the sign-in, email-link, reset and MFA endpoints per minute. */
+  rateLimitIpPerMinute: z.coerce.number().int().min(1).max(1_000_000).default(60),
+  /** Sign-in attempts naming one email address per 5 minutes. */
+  rateLimitEmailPer5Minutes: z.coerce.number().int().min(1).max(1_000_000).default(10),
+  /** Relying-party name passkey prompts show. */
+  webauthnRpName: z.string().min(1).max(64).default('Rampart'),
   /** Log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -114,7 +144,20 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'regions', env: 'RAMPART_REGIONS', parse: list, doc: 'Comma-separated data regions; the first is the default.' },
   { key: 'signup', env: 'RAMPART_SIGNUP', doc: '`open` or `closed`: whether anyone may sign up after the first account.' },
   { key: 'sessionTtlSeconds', env: 'RAMPART_SESSION_TTL_SECONDS', doc: 'Absolute session lifetime.' },
+  { key: 'sessionIdleSeconds', env: 'RAMPART_SESSION_IDLE_SECONDS', doc: 'A session unused this long ends.' },
   { key: 'argon2MemoryKib', env: 'RAMPART_ARGON2_MEMORY_KIB', doc: 'Argon2id memory cost in KiB.' },
+  { key: 'argon2TimeCost', env: 'RAMPART_ARGON2_TIME_COST', doc: 'Argon2id iterations.' },
+  { key: 'argon2Parallelism', env: 'RAMPART_ARGON2_PARALLELISM', doc: 'Argon2id lanes.' },
+  { key: 'smtpUrl', env: 'SMTP_URL', doc: 'SMTP server URL (`smtp://` or `smtps://`, credentials in the URL); unset keeps mail in the outbox.' },
+  { key: 'mailFrom', env: 'MAIL_FROM', doc: 'From address of outgoing mail.' },
+  { key: 'oidcIssuer', env: 'OIDC_ISSUER', doc: 'OpenID Connect issuer for "Sign in with …" (for Google: `https://accounts.google.com`).' },
+  { key: 'oidcClientId', env: 'OIDC_CLIENT_ID', doc: 'OpenID Connect client id.' },
+  { key: 'oidcClientSecret', env: 'OIDC_CLIENT_SECRET', doc: 'OpenID Connect client secret.' },
+  { key: 'oidcDisplayName', env: 'OIDC_DISPLAY_NAME', doc: 'Name on the sign-in button.' },
+  { key: 'redisUrl', env: 'REDIS_URL', doc: 'Redis URL for rate limits shared between instances; unset keeps them in memory.' },
+  { key: 'rateLimitIpPerMinute', env: 'RAMPART_RATE_LIMIT_IP_PER_MINUTE', doc: 'Requests per minute one address may make to the sign-in, email-link, reset and MFA endpoints (raise it behind a large NAT).' },
+  { key: 'rateLimitEmailPer5Minutes', env: 'RAMPART_RATE_LIMIT_EMAIL_PER_5_MINUTES', doc: 'Sign-in attempts naming one email per 5 minutes (repeated failures also lock it for 15 minutes).' },
+  { key: 'webauthnRpName', env: 'RAMPART_WEBAUTHN_RP_NAME', doc: 'Relying-party name shown by passkey prompts.' },
   { key: 'logLevel', env: 'LOG_LEVEL', doc: 'fatal, error, warn, info, debug, trace or silent.' },
 ];
 
@@ -164,6 +207,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const problems: string[] = [];
   if (Boolean(config.tlsCertFile) !== Boolean(config.tlsKeyFile)) {
     problems.push('tlsCertFile and tlsKeyFile (RAMPART_TLS_CERT_FILE, RAMPART_TLS_KEY_FILE) must be set together');
+  }
+  const oidc = [config.oidcIssuer, config.oidcClientId, config.oidcClientSecret].filter(Boolean).length;
+  if (oidc !== 0 && oidc !== 3) {
+    problems.push('oidcIssuer, oidcClientId and oidcClientSecret (OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET) must be set together');
+  }
+  if (config.oidcIssuer?.startsWith('http://') && !isLoopback(new URL(config.oidcIssuer).hostname)) {
+    problems.push(`oidcIssuer (OIDC_ISSUER): ${config.oidcIssuer} must be https (plain http only on loopback)`);
   }
   if (Array.isArray(config.trustProxy)) {
     for (const entry of config.trustProxy) if (!isAddressOrCidr(entry)) problems.push(`trustProxy: "${entry}" is not an IP address or CIDR`);
@@ -244,6 +294,9 @@ export function checkSafety(config: Config): SafetyReport {
   }
   if (!config.rootSecret) {
     unsafe.push('no root secret: set RAMPART_ROOT_SECRET (generate one with `rampart secret`)');
+  }
+  if (config.oidcIssuer && !config.publicUrl) {
+    unsafe.push('OpenID Connect is configured without RAMPART_PUBLIC_URL: the redirect URI registered at the provider must be built from the public URL');
   }
   if (config.publicUrl?.startsWith('http://') && !isLoopback(new URL(config.publicUrl).hostname)) {
     unsafe.push(`the public URL ${config.publicUrl} is plain HTTP on a non-loopback host`);

@@ -67,6 +67,14 @@ export async function startServer(config: Config, print: Print = (line) => proce
   const boundPort = typeof address === 'object' && address ? address.port : config.port;
   const url = publicUrl(config, boundPort);
   print(`Rampart is listening on ${url} (${db.kind === 'pglite' ? `embedded database in ${path.resolve(config.dataDir)}` : 'PostgreSQL'})`);
+  services.mailer.start();
+  if (!config.smtpUrl) {
+    print(
+      config.dev
+        ? `mail is not sent (no SMTP_URL): messages stay in the outbox; sign-in links are logged and shown at ${url}/dev/mailbox`
+        : 'mail is not sent (no SMTP_URL): messages stay in the outbox; set SMTP_URL to deliver them',
+    );
+  }
 
   const token = await services.accounts.issueSetupToken();
   // The token travels in the fragment, which browsers never send to the server or its logs.

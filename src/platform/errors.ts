@@ -22,26 +22,38 @@ export const ERROR_CATALOG = {
   invalid_document_name: { status: 400, message: 'The document name is not allowed.' },
   confirmation_required: { status: 400, message: 'This action needs an explicit confirmation.' },
   weak_password: { status: 400, message: 'The password does not meet the password policy.' },
+  invalid_link: { status: 400, message: 'The link is invalid or has expired.' },
+  link_other_browser: { status: 400, message: 'Open this link in the browser where you asked for it.' },
+  challenge_expired: { status: 400, message: 'The sign-in attempt is invalid or has expired; start again.' },
+  sign_in_failed: { status: 400, message: 'Sign-in with the identity provider failed.' },
   bad_request: { status: 400, message: 'The request could not be processed.' },
   // 401
   unauthenticated: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'Invalid credentials.' },
+  reauthentication_required: { status: 401, message: 'Confirm your password to do this.' },
   // 403
   forbidden: { status: 403, message: 'You are not allowed to do this.' },
   csrf_failed: { status: 403, message: 'The request failed cross-site request forgery checks.' },
   setup_token_invalid: { status: 403, message: 'The setup link is invalid or has expired.' },
   signup_closed: { status: 403, message: 'Sign-up is closed on this instance.' },
+  email_not_verified: { status: 403, message: 'Verify your email address first.' },
+  mfa_enrolment_required: { status: 403, message: 'This workspace requires multi-factor authentication; set it up first.' },
   // 404
   not_found: { status: 404, message: 'The resource was not found.' },
   workspace_not_found: { status: 404, message: 'The workspace was not found.' },
   collection_not_found: { status: 404, message: 'The collection was not found.' },
   record_not_found: { status: 404, message: 'The record was not found.' },
   document_not_found: { status: 404, message: 'The document was not found.' },
+  session_not_found: { status: 404, message: 'The session was not found.' },
+  factor_not_found: { status: 404, message: 'The authentication factor was not found.' },
+  provider_not_configured: { status: 404, message: 'Sign-in with an identity provider is not configured.' },
   // 405, 406, 409, 412, 413, 415
   method_not_allowed: { status: 405, message: 'The method is not allowed on this resource.' },
   not_acceptable: { status: 406, message: 'The requested representation is not available.' },
   account_exists: { status: 409, message: 'An account with this email already exists.' },
   collection_exists: { status: 409, message: 'A collection with this name already exists.' },
+  identity_in_use: { status: 409, message: 'This identity is already linked to another account.' },
+  mfa_already_enabled: { status: 409, message: 'This authentication factor is already set up.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
   precondition_failed: { status: 412, message: 'The resource has changed since it was read.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
@@ -66,6 +78,8 @@ export interface RampartErrorOptions {
   /** Private detail for the log; never sent to the client. */
   readonly internal?: string;
   readonly cause?: unknown;
+  /** For 429 and 503: seconds until a retry may succeed, sent as `Retry-After`. */
+  readonly retryAfterSeconds?: number;
 }
 
 export class RampartError extends Error {
@@ -73,6 +87,7 @@ export class RampartError extends Error {
   readonly status: number;
   readonly details: unknown;
   readonly internal: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, options: RampartErrorOptions = {}) {
     const spec: ErrorSpec = ERROR_CATALOG[code];
@@ -82,6 +97,7 @@ export class RampartError extends Error {
     this.status = spec.status;
     this.details = options.details;
     this.internal = options.internal;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 
   /** Only errors below 500 explain themselves to the client. */

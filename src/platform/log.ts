@@ -21,6 +21,13 @@ export const REDACT_PATHS = [
   'config.rootSecret',
   'config.databaseUrl',
   'config.databaseOwnerUrl',
+  'config.smtpUrl',
+  'config.oidcClientSecret',
+  'config.redisUrl',
+  '*.mfaToken',
+  '*.newPassword',
+  '*.currentPassword',
+  '*.recoveryCode',
 ];
 
 export function loggerOptions(level: string): LoggerOptions {

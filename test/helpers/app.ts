@@ -8,6 +8,7 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import { buildApp, type RouteEntry, type Services } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
+import { Throttle, type ThrottleLimits } from '../../src/platform/http/throttle.js';
 import { loggerOptions } from '../../src/platform/log.js';
 import { LocalObjectStore } from '../../src/platform/storage/object-store.js';
 import type { Backend, TestDatabase } from './backends.js';
@@ -27,7 +28,7 @@ export interface TestApp {
 export async function buildTestApp(
   backend: Backend,
   overrides: Partial<Config> = {},
-  options: { webRoot?: string | null; poolSize?: number } = {},
+  options: { webRoot?: string | null; poolSize?: number; limits?: Partial<ThrottleLimits>; redisUrl?: string | undefined } = {},
 ): Promise<TestApp> {
   const database = await backend.open(options.poolSize ? { poolSize: options.poolSize } : {});
   const objectsDir = mkdtempSync(path.join(tmpdir(), 'rampart-objects-'));
@@ -54,6 +55,8 @@ export async function buildTestApp(
     objects: new LocalObjectStore(objectsDir),
     logger,
     webRoot: options.webRoot ?? null,
+    // Many sign-ins from one address: limits loose unless a test sets its own.
+    throttle: Throttle.create({ redisUrl: options.redisUrl, keyPrefix: `t${randomBytes(4).toString('hex')}`, limits: { ...LOOSE_LIMITS, ...options.limits } }),
   });
   await app.ready();
   return {
@@ -72,6 +75,13 @@ export async function buildTestApp(
   };
 }
 
+const LOOSE_LIMITS: Partial<ThrottleLimits> = {
+  ip: { points: 100_000, durationSeconds: 60 },
+  account: { points: 1000, durationSeconds: 60 },
+  email_link: { points: 1000, durationSeconds: 60 },
+  mfa: { points: 1000, durationSeconds: 60 },
+};
+
 export interface Caller {
   readonly accountId: string;
   readonly email: string;
@@ -85,16 +95,41 @@ export interface Caller {
 
 let counter = 0;
 
-/** Creates an account (the first one through the setup token) and signs it in both ways. */
+/** The newest message held in the outbox for `to` (mail is not sent in tests without SMTP). */
+export async function latestMail(t: TestApp, to: string): Promise<{ template: string; subject: string; text: string; html: string }> {
+  await t.services.accounts.settle();
+  const [message] = await t.services.mailer.mailbox({ to, limit: 1 });
+  if (!message) throw new Error(`no mail for ${to}`);
+  return message;
+}
+
+/** The token of the newest email link sent to `to` (it travels in the URL fragment). */
+export async function latestLinkToken(t: TestApp, to: string): Promise<string> {
+  const { text } = await latestMail(t, to);
+  const match = /#token=([A-Za-z0-9_-]+)/.exec(text);
+  if (!match) throw new Error(`no link in the newest mail to ${to}`);
+  return match[1] as string;
+}
+
+/**
+ * Creates an account and signs it in both ways: the first through the setup token, the others
+ * through sign-up and the emailed verification link, as a user would.
+ */
 export async function signUp(t: TestApp, name = 'user'): Promise<Caller> {
   counter += 1;
   const email = `${name}-${counter}-${randomBytes(3).toString('hex')}@example.test`;
   const password = `pw-${randomBytes(12).toString('base64url')}`;
   const setupToken = (await t.services.accounts.setupRequired()) ? ((await t.services.accounts.issueSetupToken()) ?? undefined) : undefined;
   const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/sign-up', payload: { email, password, name, setupToken } });
-  if (res.statusCode !== 201) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
-  const body = res.json<{ account: { id: string }; csrfToken: string }>();
-  const cookie = sessionCookie(res);
+  if (res.statusCode !== 201 && res.statusCode !== 202) throw new Error(`sign-up failed: ${res.statusCode} ${res.body}`);
+  // Others verify their address with the emailed link, which also signs them in.
+  let signedIn = res;
+  if (res.statusCode === 202) {
+    signedIn = await t.app.inject({ method: 'POST', url: '/api/v1/auth/verify-email', payload: { token: await latestLinkToken(t, email) } });
+    if (signedIn.statusCode !== 200) throw new Error(`verification failed: ${signedIn.statusCode} ${signedIn.body}`);
+  }
+  const body = signedIn.json<{ account: { id: string }; csrfToken: string }>();
+  const cookie = sessionCookie(signedIn);
   const tokenRes = await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { email, password } });
   if (tokenRes.statusCode !== 201) throw new Error(`token failed: ${tokenRes.statusCode} ${tokenRes.body}`);
   const token = tokenRes.json<{ token: string }>().token;

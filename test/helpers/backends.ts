@@ -112,6 +112,9 @@ const postgres = (adminUrl: string): Backend => ({
     const appUrl = withDatabase(adminUrl, name, TEST_APP_LOGIN);
     const db = new PostgresDatabase({ url: appUrl, ownerUrl, poolSize: options.poolSize ?? 4, statementTimeoutMs: 30_000 });
     const appLogin = new pg.Pool({ connectionString: appUrl, max: 1 });
+    // An idle connection ended by the server (DROP DATABASE … WITH (FORCE) at teardown) must not
+    // surface as an uncaught error in whichever test runs next.
+    for (const pool of [superuser, appLogin]) pool.on('error', () => {});
     return {
       db,
       async raw<R extends Row>(sql: string, params?: readonly unknown[], as: 'superuser' | 'app-login' = 'superuser') {

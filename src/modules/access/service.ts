@@ -13,10 +13,15 @@ export interface Access {
   readonly principal: Principal;
   /** The membership of the requested workspace; null when none was requested or there is none. */
   readonly membership: Membership | null;
+  /** Whether the session's idle clock should be moved. */
+  readonly stale: boolean;
 }
 
 export class AccessService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly idleSeconds: number,
+  ) {}
 
   /**
    * Resolves a presented token. A token presented in another form than it was issued for
@@ -24,13 +29,16 @@ export class AccessService {
    */
   async resolve(token: string, kind: Principal['sessionKind'], workspaceId: string | null): Promise<Access | null> {
     const digest = sha256(token);
+    const read = (tx: Parameters<typeof store.sessionAndMembership>[0]) => store.sessionAndMembership(tx, digest, this.idleSeconds);
     const row = workspaceId
-      ? await this.db.withTenant(tenantContext(workspaceId, null), (tx) => store.sessionAndMembership(tx, digest), { readOnly: true })
-      : await this.db.withGlobal((tx) => store.sessionAndMembership(tx, digest), { readOnly: true });
+      ? await this.db.withTenant(tenantContext(workspaceId, null), read, { readOnly: true })
+      : await this.db.withGlobal(read, { readOnly: true });
     if (!row || row.kind !== kind) return null;
-    const principal: Principal = { accountId: row.account_id, sessionId: row.session_id, sessionKind: row.kind };
+    const principal: Principal = { accountId: row.account_id, sessionId: row.session_id, sessionKind: row.kind, mfaAt: row.mfa_at };
     const membership =
-      workspaceId && row.role && row.region ? { tenant: tenantContext(workspaceId, row.account_id), role: row.role, region: row.region } : null;
-    return { principal, membership };
+      workspaceId && row.role && row.region
+        ? { tenant: tenantContext(workspaceId, row.account_id), role: row.role, region: row.region, requireMfa: row.require_mfa === true }
+        : null;
+    return { principal, membership, stale: row.stale };
   }
 }

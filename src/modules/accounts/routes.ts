@@ -1,33 +1,31 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { requirePrincipal } from '../../platform/http/context.js';
-import { SESSION_COOKIE } from '../../platform/http/auth.js';
+import { z } from 'zod';
+import { requestMeta, requirePrincipal } from '../../platform/http/context.js';
 import { NoContent } from '../../platform/http/schemas.js';
-import { SessionResponse, SetupStatus, SignInBody, SignUpBody, TokenResponse } from './schemas.js';
-import type { AccountsService, IssuedSession, RequestMeta } from './service.js';
+import type { AuthEvents } from '../events/index.js';
+import { bindingOf, clearSessionCookie, ensureBinding, sessionBody, signInBody, startCookieSession } from './http.js';
+import {
+  Accepted,
+  AuthEventItem,
+  ChangePasswordBody,
+  EmailBody,
+  ResetBody,
+  SessionItem,
+  SessionParams,
+  SessionResponse,
+  SetupStatus,
+  SignInBody,
+  SignInResponse,
+  SignUpBody,
+  SignUpResponse,
+  TokenBody,
+  VerifyResponse,
+} from './schemas.js';
+import type { AccountsService } from './service.js';
 
 const tags = ['auth'];
 
-function meta(request: FastifyRequest): RequestMeta {
-  return { ip: request.ip, userAgent: request.headers['user-agent'] ?? null };
-}
-
-export function accountsRoutes(accounts: AccountsService): FastifyPluginAsyncZod {
-  function startCookieSession(reply: FastifyReply, issued: IssuedSession) {
-    reply.setCookie(SESSION_COOKIE, issued.token, {
-      path: '/',
-      secure: true,
-      httpOnly: true,
-      sameSite: 'lax',
-      expires: issued.expiresAt,
-    });
-    return {
-      account: issued.account,
-      session: { id: issued.sessionId, kind: issued.kind, expiresAt: issued.expiresAt.toISOString() },
-      csrfToken: accounts.csrfToken(issued.sessionId),
-    };
-  }
-
+export function accountsRoutes(accounts: AccountsService, events: AuthEvents): FastifyPluginAsyncZod {
   return async (app) => {
     app.get('/api/v1/setup', {
       config: { access: 'public' },
@@ -39,22 +37,56 @@ export function accountsRoutes(accounts: AccountsService): FastifyPluginAsyncZod
       config: { access: 'public' },
       schema: {
         tags,
-        summary: 'Create an account and sign in with a session cookie',
+        summary: 'Sign up. The first account (with the setup token) is signed in at once; others get a verification email.',
+        description: 'Answers `verification_sent` whether or not the email already has an account.',
         body: SignUpBody,
-        response: { 201: SessionResponse },
+        response: { 201: SignUpResponse, 202: SignUpResponse },
       },
       handler: async (request, reply) => {
-        const issued = await accounts.signUp(request.body, 'cookie', meta(request));
-        return reply.status(201).send(startCookieSession(reply, issued));
+        const binding = ensureBinding(request, reply);
+        const result = await accounts.signUp(request.body, 'cookie', requestMeta(request), binding);
+        if (result.status === 'verification_sent') return reply.status(202).send(result);
+        if (result.status !== 'signed_in') throw new Error('a new account has no second factor');
+        await startCookieSession(accounts, request, reply, result.issued);
+        return reply.status(201).send(sessionBody(accounts, result.issued));
+      },
+    });
+
+    app.post('/api/v1/auth/verify-email', {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Verify an email address with the token from its link; signs in when opened where sign-up happened',
+        body: TokenBody,
+        response: { 200: VerifyResponse },
+      },
+      handler: async (request, reply) => {
+        const result = await accounts.verifyEmail(request.body.token, 'cookie', requestMeta(request), bindingOf(request));
+        if (result.status === 'verified') return result;
+        return signInBody(accounts, request, reply, result);
+      },
+    });
+
+    app.post('/api/v1/auth/verify-email/resend', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'Send a new verification link to my address', response: { 202: Accepted } },
+      handler: async (request, reply) => {
+        await accounts.resendVerification(requirePrincipal(request), requestMeta(request), ensureBinding(request, reply));
+        return reply.status(202).send({ status: 'sent' as const });
       },
     });
 
     app.post('/api/v1/auth/sign-in', {
       config: { access: 'public' },
-      schema: { tags, summary: 'Sign in with a session cookie', body: SignInBody, response: { 200: SessionResponse } },
+      schema: {
+        tags,
+        summary: 'Sign in with email and password (session cookie); may ask for a second factor',
+        body: SignInBody,
+        response: { 200: SignInResponse },
+      },
       handler: async (request, reply) => {
-        const issued = await accounts.signIn(request.body, 'cookie', meta(request));
-        return reply.send(startCookieSession(reply, issued));
+        const result = await accounts.signIn(request.body, 'cookie', requestMeta(request));
+        return signInBody(accounts, request, reply, result);
       },
     });
 
@@ -62,19 +94,72 @@ export function accountsRoutes(accounts: AccountsService): FastifyPluginAsyncZod
       config: { access: 'public' },
       schema: {
         tags,
-        summary: 'Sign in and receive a bearer token for API clients',
+        summary: 'Sign in and receive a bearer token for API clients; may ask for a second factor',
         body: SignInBody,
-        response: { 201: TokenResponse },
+        response: { 200: SignInResponse, 201: SignInResponse },
       },
       handler: async (request, reply) => {
-        const issued = await accounts.signIn(request.body, 'bearer', meta(request));
-        reply.header('cache-control', 'no-store');
-        return reply.status(201).send({
-          account: issued.account,
-          token: issued.token,
-          tokenType: 'Bearer' as const,
-          expiresAt: issued.expiresAt.toISOString(),
-        });
+        const result = await accounts.signIn(request.body, 'bearer', requestMeta(request));
+        const body = await signInBody(accounts, request, reply, result);
+        return reply.status(body.status === 'signed_in' ? 201 : 200).send(body);
+      },
+    });
+
+    app.post('/api/v1/auth/magic-link', {
+      config: { access: 'public' },
+      schema: { tags, summary: 'Email me a sign-in link (valid 15 minutes, single use)', body: EmailBody, response: { 202: Accepted } },
+      handler: async (request, reply) => {
+        await accounts.requestMagicLink(request.body.email, requestMeta(request), ensureBinding(request, reply));
+        return reply.status(202).send({ status: 'sent' as const });
+      },
+    });
+
+    app.post('/api/v1/auth/magic-link/consume', {
+      config: { access: 'public' },
+      schema: { tags, summary: 'Sign in with the token from a sign-in link; may ask for a second factor', body: TokenBody, response: { 200: SignInResponse } },
+      handler: async (request, reply) => {
+        const result = await accounts.consumeMagicLink(request.body.token, 'cookie', requestMeta(request), bindingOf(request));
+        return signInBody(accounts, request, reply, result);
+      },
+    });
+
+    app.post('/api/v1/auth/password-reset', {
+      config: { access: 'public' },
+      schema: { tags, summary: 'Email me a password-reset link (valid 15 minutes, single use)', body: EmailBody, response: { 202: Accepted } },
+      handler: async (request, reply) => {
+        await accounts.requestPasswordReset(request.body.email, requestMeta(request), ensureBinding(request, reply));
+        return reply.status(202).send({ status: 'sent' as const });
+      },
+    });
+
+    app.post('/api/v1/auth/password-reset/complete', {
+      config: { access: 'public' },
+      schema: {
+        tags,
+        summary: 'Set a new password with the token from a reset link; ends every session, then signs in (second factor still asked)',
+        body: ResetBody,
+        response: { 200: SignInResponse },
+      },
+      handler: async (request, reply) => {
+        const { token, password } = request.body;
+        const result = await accounts.resetPassword(token, password, 'cookie', requestMeta(request), bindingOf(request));
+        return signInBody(accounts, request, reply, result);
+      },
+    });
+
+    app.post('/api/v1/auth/password', {
+      config: { access: 'account' },
+      schema: {
+        tags,
+        summary: 'Change my password; every other session ends and this one gets a new token',
+        body: ChangePasswordBody,
+        response: { 200: SessionResponse },
+      },
+      handler: async (request, reply) => {
+        const principal = requirePrincipal(request);
+        const issued = await accounts.changePassword(principal, request.body.currentPassword, request.body.newPassword, requestMeta(request));
+        if (issued.kind === 'cookie') await startCookieSession(accounts, request, reply, issued);
+        return sessionBody(accounts, issued);
       },
     });
 
@@ -83,10 +168,11 @@ export function accountsRoutes(accounts: AccountsService): FastifyPluginAsyncZod
       schema: { tags, summary: 'The current session', response: { 200: SessionResponse } },
       handler: async (request) => {
         const principal = requirePrincipal(request);
-        const { account, expiresAt } = await accounts.describeSession(principal);
+        const { account, session } = await accounts.describeSession(principal);
         return {
+          status: 'signed_in' as const,
           account,
-          session: { id: principal.sessionId, kind: principal.sessionKind, expiresAt: expiresAt.toISOString() },
+          session: { id: session.id, kind: session.kind, expiresAt: session.expires_at.toISOString(), mfa: session.mfa_at !== null },
           csrfToken: principal.sessionKind === 'cookie' ? accounts.csrfToken(principal.sessionId) : null,
         };
       },
@@ -96,10 +182,49 @@ export function accountsRoutes(accounts: AccountsService): FastifyPluginAsyncZod
       config: { access: 'account' },
       schema: { tags, summary: 'End the current session (cookie or bearer)', response: { 204: NoContent } },
       handler: async (request, reply) => {
-        await accounts.signOut(requirePrincipal(request));
-        reply.clearCookie(SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'lax' });
+        await accounts.signOut(requirePrincipal(request), requestMeta(request));
+        clearSessionCookie(reply);
         return reply.status(204).send();
       },
+    });
+
+    app.get('/api/v1/auth/sessions', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'My live sessions: device, place, last seen', response: { 200: z.object({ data: z.array(SessionItem) }) } },
+      handler: async (request) => ({ data: await accounts.listSessions(requirePrincipal(request)) }),
+    });
+
+    app.delete('/api/v1/auth/sessions/:sessionId', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'Revoke one of my sessions; it stops working at once', params: SessionParams, response: { 204: NoContent } },
+      handler: async (request, reply) => {
+        const principal = requirePrincipal(request);
+        await accounts.revokeSession(principal, request.params.sessionId, requestMeta(request));
+        if (request.params.sessionId === principal.sessionId) clearSessionCookie(reply);
+        return reply.status(204).send();
+      },
+    });
+
+    app.post('/api/v1/auth/sessions/revoke-others', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'Revoke all my sessions but this one', response: { 200: z.object({ revoked: z.number().int() }) } },
+      handler: async (request) => ({ revoked: await accounts.revokeOtherSessions(requirePrincipal(request), requestMeta(request)) }),
+    });
+
+    app.get('/api/v1/auth/events', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'Recent authentication events of my account', response: { 200: z.object({ data: z.array(AuthEventItem) }) } },
+      handler: async (request) => ({
+        data: (await events.forAccount(requirePrincipal(request).accountId)).map((e) => ({
+          id: e.id,
+          action: e.action,
+          outcome: e.outcome,
+          ip: e.ip,
+          userAgent: e.user_agent,
+          details: e.details,
+          createdAt: e.created_at.toISOString(),
+        })),
+      }),
     });
   };
 }

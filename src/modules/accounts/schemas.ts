@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { Id } from '../../platform/http/schemas.js';
+import { PASSWORD_MAX } from './passwords.js';
 
-export const PASSWORD_MIN = 12;
-/** Bounded so a huge password cannot make hashing a denial of service. */
-export const PASSWORD_MAX = 256;
+export { PASSWORD_MIN, PASSWORD_MAX } from './passwords.js';
 
 export const Email = z
   .string()
@@ -13,7 +12,10 @@ export const Email = z
   .transform((v) => v.toLowerCase())
   .describe('Email address; compared case-insensitively.');
 
-const Password = z.string().max(PASSWORD_MAX).describe(`At least ${PASSWORD_MIN} characters.`);
+/** Checked against the policy by the service (so the message can say why); bounded here. */
+const Password = z.string().min(1).max(PASSWORD_MAX).describe('At least 12 characters; not a common password.');
+/** Email-link, MFA and setup tokens: opaque, URL-safe. */
+export const OpaqueToken = z.string().min(16).max(200).regex(/^[A-Za-z0-9_-]+$/, 'malformed token');
 
 export const SignUpBody = z.strictObject({
   email: Email,
@@ -23,21 +25,38 @@ export const SignUpBody = z.strictObject({
 });
 
 export const SignInBody = z.strictObject({ email: Email, password: Password });
+export const EmailBody = z.strictObject({ email: Email });
+export const TokenBody = z.strictObject({ token: OpaqueToken });
+export const ResetBody = z.strictObject({ token: OpaqueToken, password: Password });
+export const ChangePasswordBody = z.strictObject({
+  currentPassword: Password.optional().describe('Required when the account has a password.'),
+  newPassword: Password,
+});
+export const SessionParams = z.strictObject({ sessionId: Id });
 
 export const Account = z
-  .object({ id: Id, email: z.string(), name: z.string(), createdAt: z.iso.datetime() })
+  .object({ id: Id, email: z.string(), name: z.string(), emailVerified: z.boolean(), createdAt: z.iso.datetime() })
   .meta({ id: 'Account' });
+
+const SessionInfo = z.object({
+  id: Id,
+  kind: z.enum(['cookie', 'bearer']),
+  expiresAt: z.iso.datetime(),
+  mfa: z.boolean().describe('Whether this session proved a second factor.'),
+});
 
 export const SessionResponse = z
   .object({
+    status: z.literal('signed_in'),
     account: Account,
-    session: z.object({ id: Id, kind: z.enum(['cookie', 'bearer']), expiresAt: z.iso.datetime() }),
+    session: SessionInfo,
     csrfToken: z.string().nullable().describe('Send as x-csrf-token on cookie-authenticated writes; null for bearer sessions.'),
   })
   .meta({ id: 'Session' });
 
 export const TokenResponse = z
   .object({
+    status: z.literal('signed_in'),
     account: Account,
     token: z.string().describe('Bearer token; shown once. Send as `Authorization: Bearer <token>`.'),
     tokenType: z.literal('Bearer'),
@@ -45,6 +64,59 @@ export const TokenResponse = z
   })
   .meta({ id: 'BearerToken' });
 
+export const SecondFactor = z.enum(['totp', 'webauthn', 'recovery_code']);
+
+export const MfaRequired = z
+  .object({
+    status: z.literal('mfa_required'),
+    mfaToken: z.string().describe('Present with a second factor to /api/v1/auth/mfa/…; valid for 5 minutes.'),
+    factors: z.array(SecondFactor),
+    expiresAt: z.iso.datetime(),
+  })
+  .meta({ id: 'MfaRequired' });
+
+export const SignInResponse = z.union([SessionResponse, TokenResponse, MfaRequired]);
+export const SignUpResponse = z.union([
+  SessionResponse,
+  z.object({ status: z.literal('verification_sent') }).meta({ id: 'VerificationSent' }),
+]);
+export const VerifyResponse = z.union([
+  SessionResponse,
+  TokenResponse,
+  MfaRequired,
+  z.object({ status: z.literal('verified') }).describe('Verified; sign in (this browser did not ask for the link).'),
+]);
+export const Accepted = z.object({ status: z.literal('sent') }).describe('Sent if the address has an account; the answer is the same either way.');
+
+export const SessionItem = z
+  .object({
+    id: Id,
+    kind: z.enum(['cookie', 'bearer']),
+    current: z.boolean(),
+    method: z.enum(['setup', 'password', 'email_link', 'oidc', 'passkey']),
+    mfa: z.boolean(),
+    device: z.string(),
+    ip: z.string().nullable(),
+    place: z.string(),
+    createdAt: z.iso.datetime(),
+    lastSeenAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime(),
+  })
+  .meta({ id: 'SessionItem' });
+
+export const AuthEventItem = z
+  .object({
+    id: Id,
+    action: z.string(),
+    outcome: z.enum(['success', 'failure', 'denied']),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'AuthEvent' });
+
 export const SetupStatus = z.object({ setupRequired: z.boolean() });
 
 export type AccountView = z.infer<typeof Account>;
+export type SessionView = z.infer<typeof SessionItem>;

@@ -1,111 +1,515 @@
 /**
- * Accounts and sessions: email + password (argon2id), opaque session tokens stored only as
- * SHA-256 digests, cookie sessions for the console and bearer sessions for API clients, and the
- * one-time setup link that guards the first account.
+ * Accounts and sessions.
+ *
+ * Every way in — password, email link, OpenID Connect, the setup link — ends in `beginSignIn`,
+ * the one gate that asks for a second factor when the account has one. Only a verified second
+ * factor (`completeMfa`) turns a pending sign-in into a session, so no path skips MFA.
+ *
+ * Sessions are opaque tokens stored as SHA-256 digests, with an absolute lifetime and an idle
+ * timeout; cookie sessions get a new token on every privilege change. Requests that could reveal
+ * whether an email has an account (sign-up, email links, reset) answer at once with the same
+ * body and do their work afterwards, so neither the body nor the timing tells.
  */
-import { hash, verify, type Algorithm, type Options as Argon2Options } from '@node-rs/argon2';
-import type { Database, Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import type { Principal } from '../../platform/http/context.js';
+import type { Database, Tx } from '../../platform/db/types.js';
+import type { Principal, RequestMeta } from '../../platform/http/context.js';
+import { throttleKey, type Throttle } from '../../platform/http/throttle.js';
 import { deriveKey, hmacSha256, newId, randomToken, sha256 } from '../../platform/ids.js';
-import { PASSWORD_MIN, type AccountView } from './schemas.js';
+import type { Mailer, MailMessage } from '../../platform/mail/index.js';
+import type { AuthEvents } from '../events/index.js';
+import { assertPasswordPolicy, Passwords, type PasswordParams } from './passwords.js';
+import type { AccountView, SessionView } from './schemas.js';
+import { describeDevice, describePlace } from './devices.js';
 import * as store from './store.js';
 
-export interface AccountsConfig {
+export interface AccountsConfig extends PasswordParams {
   readonly rootSecret: string;
   readonly sessionTtlSeconds: number;
+  readonly sessionIdleSeconds: number;
   readonly signup: 'open' | 'closed';
-  readonly argon2MemoryKib: number;
 }
 
-export interface RequestMeta {
-  readonly ip: string | null;
-  readonly userAgent: string | null;
+export interface AccountsDeps {
+  readonly mailer: Mailer;
+  readonly events: AuthEvents;
+  readonly throttle: Throttle;
+  /** An absolute URL of this instance for a console path (links in email). */
+  readonly link: (pathAndFragment: string) => string;
+  /** Where failures of background work are reported. */
+  readonly onBackgroundError: (err: unknown) => void;
+}
+
+export type SecondFactor = 'totp' | 'webauthn' | 'recovery_code';
+export type SessionKind = store.SessionKind;
+export type AuthMethod = store.AuthMethod;
+
+/** What the MFA module tells the gate: which second factors an account has (none: no MFA). */
+export interface MfaProvider {
+  factors(tx: Tx, accountId: string): Promise<SecondFactor[]>;
 }
 
 export interface IssuedSession {
   readonly account: AccountView;
   readonly sessionId: string;
   readonly token: string;
-  readonly kind: Principal['sessionKind'];
+  readonly kind: SessionKind;
   readonly expiresAt: Date;
+  readonly mfa: boolean;
 }
 
-/** Algorithm.Argon2id (a const enum, which isolated modules cannot import by name). */
-const ARGON2ID = 2 as Algorithm;
-/** How long the printed setup link stays valid. */
+export type SignInResult =
+  | { readonly status: 'signed_in'; readonly issued: IssuedSession }
+  | {
+      readonly status: 'mfa_required';
+      readonly mfaToken: string;
+      readonly factors: SecondFactor[];
+      readonly kind: SessionKind;
+      readonly expiresAt: Date;
+    };
+
+/** A sign-in waiting for its second factor. */
+export interface PendingSignIn {
+  readonly id: string;
+  readonly accountId: string;
+  readonly kind: SessionKind;
+  readonly method: 'password' | 'email_link' | 'oidc';
+  readonly webauthnChallenge: string | null;
+}
+
 const SETUP_TOKEN_TTL_SECONDS = 24 * 3600;
+export const EMAIL_LINK_TTL_SECONDS = 15 * 60;
+const PENDING_TTL_SECONDS = 5 * 60;
+/** How recent a sign-in must be to add a factor. */
+export const RECENT_SIGN_IN_SECONDS = 15 * 60;
+/** Wrong second-factor answers one pending sign-in survives. */
+export const PENDING_MAX_FAILURES = 5;
+/** The idle clock of a session moves at most this often (a write per request would cost). */
+const TOUCH_SLACK_SECONDS = 60;
 const SESSION_TOKEN_PREFIX = 'rs';
 const SETUP_TOKEN_PREFIX = 'rsu';
+const EMAIL_TOKEN_PREFIX = 'rel';
+const PENDING_TOKEN_PREFIX = 'rmf';
 
 export function accountView(row: store.AccountRow): AccountView {
-  return { id: row.id, email: row.email, name: row.name, createdAt: row.created_at.toISOString() };
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    emailVerified: row.email_verified_at !== null,
+    createdAt: row.created_at.toISOString(),
+  };
 }
 
+/** What a sign-in link was asked for from: the SHA-256 of the asking browser's binding cookie. */
+export type Binding = Buffer | null;
+
 export class AccountsService {
+  readonly passwords: Passwords;
   private readonly csrfKey: Buffer;
-  private readonly argon2: Argon2Options;
-  /** A real hash of a random password, verified against when an email is unknown (same cost). */
-  private dummyHash: Promise<string> | undefined;
+  private mfa: MfaProvider = { factors: async () => [] };
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Database,
     private readonly config: AccountsConfig,
+    private readonly deps: AccountsDeps,
   ) {
     this.csrfKey = deriveKey(config.rootSecret, 'csrf/v1');
-    this.argon2 = { algorithm: ARGON2ID, memoryCost: config.argon2MemoryKib, timeCost: 2, parallelism: 1 };
+    this.passwords = new Passwords(config);
   }
 
-  private hashPassword(password: string): Promise<string> {
-    return hash(password, this.argon2);
+  /** The MFA module registers itself here; until then no account has a second factor. */
+  setMfaProvider(provider: MfaProvider): void {
+    this.mfa = provider;
   }
 
-  private dummy(): Promise<string> {
-    this.dummyHash ??= this.hashPassword(randomToken('dummy'));
-    return this.dummyHash;
+  get idleSeconds(): number {
+    return this.config.sessionIdleSeconds;
   }
 
-  /** Creates an account and signs it in. The first account needs the setup token. */
+  // --- background work --------------------------------------------------------------------------
+
+  /** Runs work after the response; failures are reported, never thrown at the caller. */
+  private defer(work: () => Promise<void>): void {
+    const p = work()
+      .catch((err: unknown) => this.deps.onBackgroundError(err))
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  /** Resolves when the work deferred so far has finished (tests, shutdown). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  }
+
+  // --- sign-up and email verification --------------------------------------------------------------
+
+  /**
+   * Sign-up. The first account (with the setup token) is created and signed in at once. Anyone
+   * else gets `verification_sent` whatever the email: a new address receives a verification
+   * link, a taken one a note that it already has an account.
+   */
   async signUp(
     input: { email: string; password: string; name: string; setupToken?: string | undefined },
-    kind: Principal['sessionKind'],
+    kind: SessionKind,
     meta: RequestMeta,
-  ): Promise<IssuedSession> {
-    if (input.password.length < PASSWORD_MIN) {
-      throw new RampartError('weak_password', { message: `The password must be at least ${PASSWORD_MIN} characters.` });
-    }
-    const passwordHash = await this.hashPassword(input.password);
-    return this.db.withGlobal(async (tx) => {
-      if (!(await store.anyAccount(tx))) {
-        const token = input.setupToken;
-        if (!token || !(await store.consumeSetupToken(tx, sha256(token)))) {
-          throw new RampartError('setup_token_invalid', {
-            message: 'The first account needs the one-time setup link printed when Rampart started.',
-          });
+    binding: Binding,
+  ): Promise<SignInResult | { status: 'verification_sent' }> {
+    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    await assertPasswordPolicy(input.password, input.email);
+    if (!(await this.setupDone())) return this.signUpFirst(input, kind, meta);
+    if (this.config.signup === 'closed') throw new RampartError('signup_closed');
+    await this.deps.throttle.hit('email_link', throttleKey('email', input.email));
+    this.defer(async () => {
+      const passwordHash = await this.passwords.hash(input.password);
+      await this.db.withGlobal(async (tx) => {
+        const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name, passwordHash, emailVerified: false });
+        if (account) {
+          await this.sendEmailLink(tx, account, 'verify_email', binding);
+          await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'success', accountId: account.id }, meta);
+          return;
         }
-      } else if (this.config.signup === 'closed') {
-        throw new RampartError('signup_closed');
+        const existing = await store.credentialsByEmail(tx, input.email);
+        if (!existing) return;
+        await this.deps.mailer.enqueue(tx, {
+          template: 'signup_existing',
+          to: existing.email,
+          data: { name: existing.name, signInLink: this.deps.link('/sign-in'), resetLink: this.deps.link('/reset') },
+        });
+        await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'denied', accountId: existing.id, details: { reason: 'email_taken' } }, meta);
+      });
+    });
+    return { status: 'verification_sent' };
+  }
+
+  private async signUpFirst(
+    input: { email: string; password: string; name: string; setupToken?: string | undefined },
+    kind: SessionKind,
+    meta: RequestMeta,
+  ): Promise<SignInResult> {
+    const passwordHash = await this.passwords.hash(input.password);
+    return this.db.withGlobal(async (tx) => {
+      const token = input.setupToken;
+      if (!token || !(await store.consumeSetupToken(tx, sha256(token)))) {
+        throw new RampartError('setup_token_invalid', { message: 'The first account needs the one-time setup link printed when Rampart started.' });
       }
-      const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name, passwordHash });
-      if (!account) throw new RampartError('account_exists');
-      return this.issue(tx, account, kind, meta);
+      // The operator's own account, made with the setup link printed on the server: counted as
+      // verified, so an instance without SMTP yet is not locked out after the first session ends.
+      const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name, passwordHash, emailVerified: true });
+      if (!account) throw new RampartError('conflict');
+      await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'success', accountId: account.id, details: { first: true } }, meta);
+      return { status: 'signed_in' as const, issued: await this.issue(tx, account, kind, 'setup', false, meta) };
     });
   }
 
-  /** Verifies a password and opens a session. Unknown email and wrong password look alike. */
-  async signIn(input: { email: string; password: string }, kind: Principal['sessionKind'], meta: RequestMeta): Promise<IssuedSession> {
-    const found = await this.db.withGlobal((tx) => store.credentialsByEmail(tx, input.email), { readOnly: true });
-    const ok = await verify(found?.password_hash ?? (await this.dummy()), input.password).catch(() => false);
-    if (!found || !found.password_hash || !ok) throw new RampartError('invalid_credentials');
-    return this.db.withGlobal((tx) => this.issue(tx, found, kind, meta));
+  /** Creates a single-use link of `purpose` for the account and queues its email. */
+  private async sendEmailLink(tx: Tx, account: store.AccountRow, purpose: store.EmailPurpose, binding: Binding): Promise<void> {
+    const token = randomToken(EMAIL_TOKEN_PREFIX);
+    await store.insertEmailToken(tx, {
+      id: newId(),
+      purpose,
+      accountId: account.id,
+      email: account.email,
+      tokenHash: sha256(token),
+      bindingHash: binding,
+      ttlSeconds: EMAIL_LINK_TTL_SECONDS,
+    });
+    const path = { verify_email: '/verify', magic_link: '/magic', password_reset: '/reset' }[purpose];
+    // The token travels in the fragment: browsers never send it to a server or in a Referer.
+    const link = this.deps.link(`${path}#token=${token}`);
+    const expiresMinutes = EMAIL_LINK_TTL_SECONDS / 60;
+    const message: MailMessage =
+      purpose === 'verify_email'
+        ? { template: 'verify_email', to: account.email, data: { name: account.name, link, expiresMinutes } }
+        : purpose === 'magic_link'
+          ? { template: 'magic_link', to: account.email, data: { name: account.name, link, expiresMinutes } }
+          : { template: 'password_reset', to: account.email, data: { name: account.name, link, expiresMinutes } };
+    await this.deps.mailer.enqueue(tx, message);
   }
 
-  private async issue(
-    tx: Tx,
-    account: store.AccountRow,
-    kind: Principal['sessionKind'],
-    meta: RequestMeta,
-  ): Promise<IssuedSession> {
+  /**
+   * Consumes an email link of `purpose` in `tx`: the same `invalid_link` for an unknown, used,
+   * expired or superseded token; `link_other_browser` when a browser asked for it and this is
+   * not that browser.
+   */
+  private async consumeLink(tx: Tx, token: string, purpose: store.EmailPurpose, binding: Binding): Promise<{ accountId: string; bound: boolean }> {
+    const row = await store.emailTokenForUpdate(tx, sha256(token));
+    if (!row || row.purpose !== purpose || !row.live) throw new RampartError('invalid_link');
+    const bound = row.binding_hash !== null;
+    if (bound && (binding === null || !row.binding_hash?.equals(binding))) {
+      if (purpose !== 'verify_email') throw new RampartError('link_other_browser');
+      // Verifying an address works from anywhere; it signs in only where it was asked for.
+      await store.useEmailToken(tx, row.id);
+      await store.markEmailVerified(tx, row.account_id);
+      return { accountId: row.account_id, bound: false };
+    }
+    await store.useEmailToken(tx, row.id);
+    const firstProof = await store.markEmailVerified(tx, row.account_id);
+    if (firstProof && purpose === 'magic_link') {
+      // The address's owner proves control for the first time by signing in, not by the
+      // verification link: whoever signed up with it may not be them (account pre-hijacking).
+      // That sign-up's password goes; the owner sets their own.
+      await store.clearPassword(tx, row.account_id);
+      await store.revokeSessionsExcept(tx, row.account_id, null);
+    }
+    return { accountId: row.account_id, bound: true };
+  }
+
+  /** Verifies the email address; signs in when opened in the browser that signed up. */
+  async verifyEmail(token: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult | { status: 'verified' }> {
+    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    const result = await this.db.withGlobal(async (tx) => {
+      const { accountId, bound } = await this.consumeLink(tx, token, 'verify_email', binding);
+      await this.deps.events.recordIn(tx, { action: 'auth.email_verified', outcome: 'success', accountId }, meta);
+      if (!bound) return { status: 'verified' as const };
+      return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
+    }).catch(async (err: unknown) => {
+      await this.recordLinkFailure(err, 'auth.email_verified', meta);
+      throw err;
+    });
+    return result;
+  }
+
+  /** Sends a fresh verification link to a signed-in account whose address is not verified. */
+  async resendVerification(principal: Principal, meta: RequestMeta, binding: Binding): Promise<void> {
+    await this.db.withAccount(principal.accountId, async (tx) => {
+      const account = await store.accountById(tx, principal.accountId);
+      if (!account || account.email_verified_at) return;
+      await this.deps.throttle.hit('email_link', throttleKey('email', account.email));
+      await this.sendEmailLink(tx, account, 'verify_email', binding);
+    });
+    void meta;
+  }
+
+  private async recordLinkFailure(err: unknown, action: string, meta: RequestMeta): Promise<void> {
+    if (err instanceof RampartError && (err.code === 'invalid_link' || err.code === 'link_other_browser')) {
+      await this.deps.events.record({ action, outcome: 'failure', details: { reason: err.code } }, meta);
+    }
+  }
+
+  // --- magic links and password reset ------------------------------------------------------------
+
+  /** Asks for a sign-in link. Answers the same whether or not the address has an account. */
+  async requestMagicLink(email: string, meta: RequestMeta, binding: Binding): Promise<void> {
+    await this.requestLink(email, 'magic_link', meta, binding);
+  }
+
+  async requestPasswordReset(email: string, meta: RequestMeta, binding: Binding): Promise<void> {
+    await this.requestLink(email, 'password_reset', meta, binding);
+  }
+
+  private async requestLink(email: string, purpose: 'magic_link' | 'password_reset', meta: RequestMeta, binding: Binding): Promise<void> {
+    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    await this.deps.throttle.hit('email_link', throttleKey('email', email));
+    this.defer(() =>
+      this.db.withGlobal(async (tx) => {
+        const account = await store.credentialsByEmail(tx, email);
+        const action = purpose === 'magic_link' ? 'auth.magic_link_requested' : 'auth.password_reset_requested';
+        if (!account) {
+          await this.deps.events.recordIn(tx, { action, outcome: 'failure', email, details: { reason: 'unknown_email' } }, meta);
+          return;
+        }
+        await this.sendEmailLink(tx, account, purpose, binding);
+        await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: account.id }, meta);
+      }),
+    );
+  }
+
+  /** Signs in with a magic link (the second factor is still asked for). */
+  async consumeMagicLink(token: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult> {
+    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    return this.db
+      .withGlobal(async (tx) => {
+        const { accountId } = await this.consumeLink(tx, token, 'magic_link', binding);
+        return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
+      })
+      .catch(async (err: unknown) => {
+        await this.recordLinkFailure(err, 'auth.sign_in', meta);
+        throw err;
+      });
+  }
+
+  /** Sets a new password from a reset link: every session ends, then the sign-in gate runs. */
+  async resetPassword(token: string, newPassword: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult> {
+    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    if (newPassword.length > 1024) throw new RampartError('weak_password');
+    const passwordHash = await this.passwords.hash(newPassword);
+    return this.db
+      .withGlobal(async (tx) => {
+        const { accountId } = await this.consumeLink(tx, token, 'password_reset', binding);
+        const account = await store.accountById(tx, accountId);
+        if (!account) throw new RampartError('invalid_link');
+        await assertPasswordPolicy(newPassword, account.email);
+        await store.setPasswordHash(tx, accountId, passwordHash, true);
+        await store.revokeSessionsExcept(tx, accountId, null);
+        await this.notifyPasswordChanged(tx, account, meta);
+        await this.deps.events.recordIn(tx, { action: 'auth.password_reset', outcome: 'success', accountId }, meta);
+        return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
+      })
+      .catch(async (err: unknown) => {
+        await this.recordLinkFailure(err, 'auth.password_reset', meta);
+        throw err;
+      });
+  }
+
+  private async notifyPasswordChanged(tx: Tx, account: store.AccountRow, meta: RequestMeta): Promise<void> {
+    await this.deps.mailer.enqueue(tx, {
+      template: 'password_changed',
+      to: account.email,
+      data: { name: account.name, when: new Date().toISOString(), ip: meta.ip },
+    });
+  }
+
+  // --- password sign-in ---------------------------------------------------------------------------
+
+  /**
+   * Verifies a password. An unknown email, a wrong password and an account without a password
+   * all answer `invalid_credentials` after the same hashing work. Limits run per address and per
+   * email string, so unknown emails are limited exactly like real ones.
+   */
+  async signIn(input: { email: string; password: string }, kind: SessionKind, meta: RequestMeta): Promise<SignInResult> {
+    const emailKey = throttleKey('email', input.email);
+    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    await this.deps.throttle.hit('account', emailKey);
+    await this.deps.throttle.assertNotLocked(emailKey);
+    const found = await this.db.withGlobal((tx) => store.credentialsByEmail(tx, input.email), { readOnly: true });
+    const ok = await this.passwords.verify(found?.password_hash, input.password);
+    if (!found || !ok) {
+      const { lockedNow, lockSeconds } = await this.deps.throttle.recordFailure(emailKey);
+      await this.db.withGlobal(async (tx) => {
+        await this.deps.events.recordIn(
+          tx,
+          { action: 'auth.sign_in', outcome: 'failure', accountId: found?.id ?? null, email: input.email, details: { method: 'password' } },
+          meta,
+        );
+        if (lockedNow) {
+          await this.deps.events.recordIn(tx, { action: 'auth.lockout', outcome: 'denied', accountId: found?.id ?? null, email: input.email, details: { seconds: lockSeconds } }, meta);
+          if (found) {
+            await this.deps.mailer.enqueue(tx, {
+              template: 'account_locked',
+              to: found.email,
+              data: { name: found.name, minutes: Math.ceil(lockSeconds / 60), resetLink: this.deps.link('/reset') },
+            });
+          }
+        }
+      });
+      throw new RampartError('invalid_credentials');
+    }
+    await this.deps.throttle.recordSuccess(emailKey);
+    const hashToStore = found.password_hash && this.passwords.needsRehash(found.password_hash) ? await this.passwords.hash(input.password) : null;
+    return this.db.withGlobal(async (tx) => {
+      if (hashToStore) await store.setPasswordHash(tx, found.id, hashToStore, false);
+      if (!found.email_verified_at) {
+        await this.sendEmailLink(tx, found, 'verify_email', null);
+        await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'denied', accountId: found.id, details: { reason: 'email_not_verified' } }, meta);
+        return null;
+      }
+      return this.beginSignInIn(tx, found.id, 'password', kind, meta);
+    }).then((result) => {
+      // Outside the transaction, so the fresh verification link commits with it.
+      if (!result) throw new RampartError('email_not_verified', { message: 'Verify your email address first; we sent a new link.' });
+      return result;
+    });
+  }
+
+  /** Checks an account's current password (re-authentication for sensitive changes). */
+  async verifyPassword(accountId: string, password: string): Promise<boolean> {
+    const found = await this.db.withAccount(accountId, (tx) => store.credentialsById(tx, accountId), { readOnly: true });
+    return this.passwords.verify(found?.password_hash, password);
+  }
+
+  /** Whether the account has a password at all (accounts made through a provider may not). */
+  async hasPassword(accountId: string): Promise<boolean> {
+    const found = await this.db.withAccount(accountId, (tx) => store.credentialsById(tx, accountId), { readOnly: true });
+    return Boolean(found?.password_hash);
+  }
+
+  /** Changes the password: the current one is required; every other session ends; this one rotates. */
+  async changePassword(principal: Principal, currentPassword: string | undefined, newPassword: string, meta: RequestMeta): Promise<IssuedSession> {
+    const found = await this.db.withAccount(principal.accountId, (tx) => store.credentialsById(tx, principal.accountId), { readOnly: true });
+    if (!found) throw new RampartError('unauthenticated');
+    if (found.password_hash) {
+      if (currentPassword === undefined || !(await this.passwords.verify(found.password_hash, currentPassword))) {
+        await this.deps.events.record({ action: 'auth.password_changed', outcome: 'failure', accountId: found.id, details: { reason: 'reauthentication' } }, meta);
+        throw new RampartError('reauthentication_required');
+      }
+    }
+    await assertPasswordPolicy(newPassword, found.email);
+    const passwordHash = await this.passwords.hash(newPassword);
+    return this.db.withAccount(principal.accountId, async (tx) => {
+      await store.setPasswordHash(tx, found.id, passwordHash, true);
+      const ended = await store.revokeSessionsExcept(tx, found.id, principal.sessionId);
+      await this.notifyPasswordChanged(tx, found, meta);
+      await this.deps.events.recordIn(tx, { action: 'auth.password_changed', outcome: 'success', accountId: found.id, details: { sessionsEnded: ended } }, meta);
+      return this.rotateIn(tx, principal, false);
+    });
+  }
+
+  // --- the sign-in gate ----------------------------------------------------------------------------
+
+  /** The one gate after a first factor: a session, or a pending sign-in if the account has MFA. */
+  beginSignIn(accountId: string, method: Exclude<AuthMethod, 'setup' | 'passkey'>, kind: SessionKind, meta: RequestMeta): Promise<SignInResult> {
+    return this.db.withGlobal((tx) => this.beginSignInIn(tx, accountId, method, kind, meta));
+  }
+
+  async beginSignInIn(tx: Tx, accountId: string, method: Exclude<AuthMethod, 'setup' | 'passkey'>, kind: SessionKind, meta: RequestMeta): Promise<SignInResult> {
+    const account = await store.accountById(tx, accountId);
+    if (!account) throw new RampartError('invalid_credentials');
+    const factors = await this.mfa.factors(tx, accountId);
+    if (factors.length === 0) {
+      const issued = await this.issue(tx, account, kind, method, false, meta);
+      await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'success', accountId, details: { method, sessionId: issued.sessionId } }, meta);
+      return { status: 'signed_in', issued };
+    }
+    const mfaToken = randomToken(PENDING_TOKEN_PREFIX);
+    const pending = await store.insertPending(tx, { id: newId(), tokenHash: sha256(mfaToken), accountId, kind, method, ttlSeconds: PENDING_TTL_SECONDS });
+    await this.deps.events.recordIn(tx, { action: 'auth.mfa_challenge', outcome: 'success', accountId, details: { method } }, meta);
+    return { status: 'mfa_required', mfaToken, factors, kind, expiresAt: pending.expires_at };
+  }
+
+  /** A live pending sign-in by its token, or `challenge_expired`. */
+  async pendingSignIn(mfaToken: string): Promise<PendingSignIn> {
+    const row = await this.db.withGlobal((tx) => store.livePending(tx, sha256(mfaToken), PENDING_MAX_FAILURES), { readOnly: true });
+    if (!row) throw new RampartError('challenge_expired');
+    return { id: row.id, accountId: row.account_id, kind: row.kind, method: row.method, webauthnChallenge: row.webauthn_challenge };
+  }
+
+  async setPendingWebauthnChallenge(pending: PendingSignIn, challenge: string): Promise<void> {
+    await this.db.withGlobal((tx) => store.setPendingChallenge(tx, pending.id, challenge));
+  }
+
+  /** Counts a wrong second-factor answer (the pending sign-in dies after a few) and records it. */
+  async failMfa(pending: PendingSignIn, factor: SecondFactor, meta: RequestMeta): Promise<void> {
+    await this.db.withGlobal(async (tx) => {
+      await store.failPending(tx, pending.id);
+      await this.deps.events.recordIn(tx, { action: 'auth.mfa_verify', outcome: 'failure', accountId: pending.accountId, details: { factor } }, meta);
+    });
+  }
+
+  /**
+   * Finishes a pending sign-in whose second factor the caller verified inside `tx` (so a used
+   * TOTP step or recovery code commits together with the session). Single use.
+   */
+  async completeMfaIn(tx: Tx, pending: PendingSignIn, factor: SecondFactor, meta: RequestMeta): Promise<IssuedSession> {
+    if (!(await store.usePending(tx, pending.id, PENDING_MAX_FAILURES))) throw new RampartError('challenge_expired');
+    const account = await store.accountById(tx, pending.accountId);
+    if (!account) throw new RampartError('challenge_expired');
+    const method = pending.method;
+    const issued = await this.issue(tx, account, pending.kind, method, true, meta);
+    await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'success', accountId: account.id, details: { method, factor, sessionId: issued.sessionId } }, meta);
+    return issued;
+  }
+
+  /** Signs in with a passkey used as the only factor (it proves possession and user verification). */
+  async passkeySignInIn(tx: Tx, accountId: string, kind: SessionKind, meta: RequestMeta): Promise<IssuedSession> {
+    const account = await store.accountById(tx, accountId);
+    if (!account) throw new RampartError('invalid_credentials');
+    const issued = await this.issue(tx, account, kind, 'passkey', true, meta);
+    await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'success', accountId, details: { method: 'passkey', sessionId: issued.sessionId } }, meta);
+    return issued;
+  }
+
+  private async issue(tx: Tx, account: store.AccountRow, kind: SessionKind, method: AuthMethod, mfa: boolean, meta: RequestMeta): Promise<IssuedSession> {
     const token = randomToken(SESSION_TOKEN_PREFIX);
     const row = await store.insertSession(tx, {
       id: newId(),
@@ -113,46 +517,169 @@ export class AccountsService {
       accountId: account.id,
       kind,
       ttlSeconds: this.config.sessionTtlSeconds,
+      method,
+      mfa,
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, 512) ?? null,
     });
-    return { account: accountView(account), sessionId: row.id, token, kind, expiresAt: row.expires_at };
+    return { account: accountView(account), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
   }
 
-  async describeSession(principal: Principal): Promise<{ account: AccountView; expiresAt: Date }> {
+  // --- accounts created through an identity provider ---------------------------------------------
+
+  async accountByEmail(email: string): Promise<AccountView | null> {
+    const row = await this.db.withGlobal((tx) => store.credentialsByEmail(tx, email), { readOnly: true });
+    return row ? accountView(row) : null;
+  }
+
+  /**
+   * Creates an account for a new provider identity, inside the caller's transaction. Refused
+   * while setup is pending (the first account needs the setup link) or when sign-up is closed;
+   * null if the email is taken.
+   */
+  async createExternalAccountIn(tx: Tx, input: { email: string; name: string; emailVerified: boolean }, meta: RequestMeta): Promise<AccountView | null> {
+    if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
+    if (this.config.signup === 'closed') throw new RampartError('signup_closed');
+    const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: input.emailVerified });
+    if (!account) return null;
+    await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'success', accountId: account.id, details: { method: 'oidc' } }, meta);
+    return accountView(account);
+  }
+
+  // --- sessions ------------------------------------------------------------------------------------
+
+  async describeSession(principal: Principal): Promise<{ account: AccountView; session: store.SessionRow }> {
     return this.db.withAccount(
       principal.accountId,
       async (tx) => {
         const [account, session] = await Promise.all([store.accountById(tx, principal.accountId), store.sessionById(tx, principal.sessionId)]);
         if (!account || !session) throw new RampartError('unauthenticated');
-        return { account: accountView(account), expiresAt: session.expires_at };
+        return { account: accountView(account), session };
       },
       { readOnly: true },
     );
   }
 
-  async signOut(principal: Principal): Promise<void> {
-    await this.db.withAccount(principal.accountId, (tx) => store.revokeSession(tx, principal.sessionId));
+  async listSessions(principal: Principal): Promise<SessionView[]> {
+    const rows = await this.db.withAccount(principal.accountId, (tx) => store.liveSessions(tx, principal.accountId, this.config.sessionIdleSeconds), {
+      readOnly: true,
+    });
+    return rows.map((r) => ({
+      id: r.id,
+      kind: r.kind,
+      current: r.id === principal.sessionId,
+      method: r.auth_method,
+      mfa: r.mfa_at !== null,
+      device: describeDevice(r.user_agent),
+      ip: r.ip,
+      place: describePlace(r.ip),
+      createdAt: r.created_at.toISOString(),
+      lastSeenAt: r.last_seen_at.toISOString(),
+      expiresAt: r.expires_at.toISOString(),
+    }));
+  }
+
+  async revokeSession(principal: Principal, sessionId: string, meta: RequestMeta): Promise<void> {
+    await this.db.withAccount(principal.accountId, async (tx) => {
+      if (!(await store.revokeSession(tx, principal.accountId, sessionId))) throw new RampartError('session_not_found');
+      await this.deps.events.recordIn(tx, { action: 'session.revoked', outcome: 'success', accountId: principal.accountId, details: { sessionId } }, meta);
+    });
+  }
+
+  async revokeOtherSessions(principal: Principal, meta: RequestMeta): Promise<number> {
+    return this.db.withAccount(principal.accountId, async (tx) => {
+      const ended = await store.revokeSessionsExcept(tx, principal.accountId, principal.sessionId);
+      await this.deps.events.recordIn(tx, { action: 'session.revoked_others', outcome: 'success', accountId: principal.accountId, details: { count: ended } }, meta);
+      return ended;
+    });
+  }
+
+  /**
+   * "Sudo mode" for adding a way in (an authenticator app, a passkey): the session must have
+   * signed in within the last `seconds`. A stolen, older session cannot plant its own factor and
+   * lock the owner out.
+   */
+  async assertRecentSignIn(principal: Principal, seconds = RECENT_SIGN_IN_SECONDS): Promise<void> {
+    const { session } = await this.describeSession(principal);
+    if (Date.now() - session.created_at.getTime() > seconds * 1000) {
+      throw new RampartError('reauthentication_required', { message: 'Sign in again to add a sign-in method.' });
+    }
+  }
+
+  /** Ends every session of an account at once (deprovisioning, compromise). */
+  async revokeAllSessionsIn(tx: Tx, accountId: string): Promise<number> {
+    return store.revokeSessionsExcept(tx, accountId, null);
+  }
+
+  async signOut(principal: Principal, meta: RequestMeta): Promise<void> {
+    await this.db.withAccount(principal.accountId, async (tx) => {
+      await store.revokeSession(tx, principal.accountId, principal.sessionId);
+      await this.deps.events.recordIn(tx, { action: 'auth.sign_out', outcome: 'success', accountId: principal.accountId, details: { sessionId: principal.sessionId } }, meta);
+    });
+  }
+
+  /** Revokes whatever session a token names (the cookie a browser had before signing in again). */
+  async revokeToken(token: string): Promise<void> {
+    await this.db.withGlobal((tx) => store.revokeSessionByToken(tx, sha256(token)));
+  }
+
+  /**
+   * A privilege change (a factor added, the password changed): the session keeps its id and
+   * gets a new token, so a token captured before the change is worthless after it. With `mfa`,
+   * the session now counts as having proved a second factor.
+   */
+  async rotate(principal: Principal, mfa: boolean): Promise<IssuedSession> {
+    return this.db.withAccount(principal.accountId, (tx) => this.rotateIn(tx, principal, mfa));
+  }
+
+  async rotateIn(tx: Tx, principal: Principal, mfa: boolean): Promise<IssuedSession> {
+    const token = randomToken(SESSION_TOKEN_PREFIX);
+    const row = await store.rotateSession(tx, principal.sessionId, sha256(token), mfa);
+    const account = await store.accountById(tx, principal.accountId);
+    if (!row || !account) throw new RampartError('unauthenticated');
+    return { account: accountView(account), sessionId: row.id, token, kind: row.kind, expiresAt: row.expires_at, mfa: row.mfa_at !== null };
+  }
+
+  /** Moves a session's idle clock (at most once a minute). Called after a request authenticates. */
+  touch(principal: Principal): void {
+    this.defer(() => this.db.withAccount(principal.accountId, (tx) => store.touchSession(tx, principal.sessionId, TOUCH_SLACK_SECONDS)));
+  }
+
+  /** Records a security notice email (factor changes) for the account. */
+  async notifyMfaChangedIn(tx: Tx, accountId: string, change: string): Promise<void> {
+    const account = await store.accountById(tx, accountId);
+    if (!account) return;
+    await this.deps.mailer.enqueue(tx, { template: 'mfa_changed', to: account.email, data: { name: account.name, change, when: new Date().toISOString() } });
   }
 
   csrfToken(sessionId: string): string {
     return hmacSha256(this.csrfKey, sessionId).toString('base64url');
   }
 
-  async setupRequired(): Promise<boolean> {
-    return !(await this.db.withGlobal((tx) => store.anyAccount(tx), { readOnly: true }));
+  private async setupDone(): Promise<boolean> {
+    return this.db.withGlobal((tx) => store.anyAccount(tx), { readOnly: true });
   }
 
-  /**
-   * While no account exists, makes a new one-time setup token (replacing any earlier one) and
-   * returns it; returns null once the first account exists.
-   */
-  async issueSetupToken(): Promise<string | null> {
-    return this.db.withGlobal(async (tx) => {
-      if (await store.anyAccount(tx)) return null;
-      const token = randomToken(SETUP_TOKEN_PREFIX);
-      await store.replaceSetupToken(tx, sha256(token), SETUP_TOKEN_TTL_SECONDS);
-      return token;
-    });
+  async setupRequired(): Promise<boolean> {
+    return !(await this.setupDone());
   }
+
+  /** See `issueSetupToken`. */
+  issueSetupToken(): Promise<string | null> {
+    return issueSetupToken(this.db);
+  }
+
+}
+
+/**
+ * While no account exists, makes a new one-time setup token (replacing any earlier one) and
+ * returns it; returns null once the first account exists.
+ */
+export async function issueSetupToken(db: Database): Promise<string | null> {
+  return db.withGlobal(async (tx) => {
+    if (await store.anyAccount(tx)) return null;
+    const token = randomToken(SETUP_TOKEN_PREFIX);
+    await store.replaceSetupToken(tx, sha256(token), SETUP_TOKEN_TTL_SECONDS);
+    return token;
+  });
 }

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requireMembership, requirePrincipal } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
-import { CreateWorkspaceBody, DeleteWorkspaceBody, Member, RenameWorkspaceBody, Workspace } from './schemas.js';
+import { CreateWorkspaceBody, DeleteWorkspaceBody, Member, UpdateWorkspaceBody, Workspace } from './schemas.js';
 import type { WorkspacesService } from './service.js';
 
 const tags = ['workspaces'];
@@ -29,8 +29,14 @@ export function workspacesRoutes(workspaces: WorkspacesService): FastifyPluginAs
 
     app.patch('/api/v1/workspaces/:workspaceId', {
       config: { access: 'workspace', role: 'owner' },
-      schema: { tags, summary: 'Rename a workspace (owner)', params: WorkspaceParams, body: RenameWorkspaceBody, response: { 200: Workspace } },
-      handler: async (request) => workspaces.rename(requireMembership(request).tenant, request.body.name),
+      schema: {
+        tags,
+        summary: 'Rename a workspace or require MFA of its members (owner)',
+        params: WorkspaceParams,
+        body: UpdateWorkspaceBody,
+        response: { 200: Workspace },
+      },
+      handler: async (request) => workspaces.update(requireMembership(request).tenant, requirePrincipal(request), request.body),
     });
 
     app.delete('/api/v1/workspaces/:workspaceId', {

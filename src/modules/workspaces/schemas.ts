@@ -9,14 +9,19 @@ export const CreateWorkspaceBody = z.strictObject({
   region: z.string().max(32).optional().describe('Data region; one of the configured regions. Defaults to the first.'),
 });
 
-export const RenameWorkspaceBody = z.strictObject({ name: Name });
+export const UpdateWorkspaceBody = z
+  .strictObject({
+    name: Name.optional(),
+    requireMfa: z.boolean().optional().describe('Admit only sessions that proved a second factor; members without one are sent to set it up.'),
+  })
+  .refine((b) => b.name !== undefined || b.requireMfa !== undefined, 'name or requireMfa is required');
 
 export const DeleteWorkspaceBody = z.strictObject({
   confirm: z.string().max(100).describe("The workspace's current name, typed to confirm deletion."),
 });
 
 export const Workspace = z
-  .object({ id: Id, name: z.string(), region: z.string(), role: Role, createdAt: z.iso.datetime() })
+  .object({ id: Id, name: z.string(), region: z.string(), role: Role, requireMfa: z.boolean(), createdAt: z.iso.datetime() })
   .meta({ id: 'Workspace' });
 
 export const Member = z

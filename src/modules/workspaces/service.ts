@@ -13,7 +13,14 @@ import * as store from './store.js';
 export type WorkspaceDeletedListener = (workspace: { tenantId: string; region: string }) => Promise<void>;
 
 function view(row: store.WorkspaceRow): WorkspaceView {
-  return { id: row.tenant_id, name: row.name, region: row.region, role: row.role, createdAt: row.created_at.toISOString() };
+  return {
+    id: row.tenant_id,
+    name: row.name,
+    region: row.region,
+    role: row.role,
+    requireMfa: row.require_mfa,
+    createdAt: row.created_at.toISOString(),
+  };
 }
 
 export class WorkspacesService {
@@ -66,9 +73,16 @@ export class WorkspacesService {
     return view(row);
   }
 
-  async rename(ctx: TenantContext, name: string): Promise<WorkspaceView> {
+  /**
+   * Renames the workspace or changes its MFA requirement. Requiring MFA takes a session that has
+   * proved a second factor itself, so an owner cannot lock themselves out.
+   */
+  async update(ctx: TenantContext, principal: Principal, changes: { name?: string | undefined; requireMfa?: boolean | undefined }): Promise<WorkspaceView> {
+    if (changes.requireMfa === true && principal.mfaAt === null) {
+      throw new RampartError('mfa_enrolment_required', { message: 'Set up a second factor and sign in with it before requiring one of everyone.' });
+    }
     return this.db.withTenant(ctx, async (tx) => {
-      await store.renameWorkspace(tx, name);
+      await store.updateWorkspace(tx, changes);
       const row = await store.workspace(tx);
       if (!row) throw new RampartError('workspace_not_found');
       return view(row);

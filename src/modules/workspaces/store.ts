@@ -7,7 +7,7 @@
 import type { Tx } from '../../platform/db/types.js';
 import type { WorkspaceRole } from '../../platform/http/context.js';
 
-export type WorkspaceRow = { tenant_id: string; name: string; region: string; created_at: Date; role: WorkspaceRole };
+export type WorkspaceRow = { tenant_id: string; name: string; region: string; require_mfa: boolean; created_at: Date; role: WorkspaceRole };
 export type MemberRow = { account_id: string; email: string; name: string; role: WorkspaceRole; created_at: Date };
 
 export async function insertWorkspace(
@@ -33,7 +33,7 @@ export async function insertMembership(tx: Tx, m: { tenantId: string; accountId:
 /** Under withAccount: the account's own memberships, through the own_membership_read policy. */
 export async function workspacesOfAccount(tx: Tx, accountId: string): Promise<WorkspaceRow[]> {
   const { rows } = await tx.query<WorkspaceRow>(
-    `SELECT w.tenant_id, w.name, w.region, w.created_at, m.role
+    `SELECT w.tenant_id, w.name, w.region, w.require_mfa, w.created_at, m.role
        FROM memberships m JOIN workspaces w ON w.tenant_id = m.tenant_id
       WHERE m.account_id = $1
       ORDER BY w.created_at, w.tenant_id`,
@@ -45,15 +45,19 @@ export async function workspacesOfAccount(tx: Tx, accountId: string): Promise<Wo
 /** The workspace as the transaction's account sees it (with that account's role). */
 export async function workspace(tx: Tx): Promise<WorkspaceRow | null> {
   const { rows } = await tx.query<WorkspaceRow>(
-    `SELECT w.tenant_id, w.name, w.region, w.created_at, m.role
+    `SELECT w.tenant_id, w.name, w.region, w.require_mfa, w.created_at, m.role
        FROM workspaces w JOIN memberships m ON m.tenant_id = w.tenant_id AND m.account_id = current_account_id()
       WHERE w.tenant_id = current_tenant_id()`,
   );
   return rows[0] ?? null;
 }
 
-export async function renameWorkspace(tx: Tx, name: string): Promise<void> {
-  await tx.query('UPDATE workspaces SET name = $1, updated_at = now() WHERE tenant_id = current_tenant_id()', [name]);
+export async function updateWorkspace(tx: Tx, changes: { name?: string | undefined; requireMfa?: boolean | undefined }): Promise<void> {
+  await tx.query(
+    `UPDATE workspaces SET name = coalesce($1, name), require_mfa = coalesce($2, require_mfa), updated_at = now()
+      WHERE tenant_id = current_tenant_id()`,
+    [changes.name ?? null, changes.requireMfa ?? null],
+  );
 }
 
 /** Deletes the tenant's workspace row; foreign keys cascade to all of its data. */

@@ -8,7 +8,10 @@
  * 3. Cookie-authenticated writes must echo the session's CSRF token in `x-csrf-token`; any
  *    unsafe request a browser labels cross-site is refused.
  * 4. The tenant of a workspace route is the path's workspace, only if the principal is a member;
- *    otherwise 404, exactly as for a workspace that does not exist.
+ *    otherwise 404, exactly as for a workspace that does not exist. A workspace that requires MFA
+ *    admits only sessions that proved a second factor (403 `mfa_enrolment_required`).
+ * 5. Sessions end when revoked, at their absolute expiry, or after the idle timeout; the idle
+ *    clock moves at most once a minute, after the request is authenticated.
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { RampartError } from '../errors.js';
@@ -27,9 +30,11 @@ export interface AuthBackend {
     token: string,
     kind: Principal['sessionKind'],
     workspaceId: string | null,
-  ): Promise<{ principal: Principal; membership: Membership | null } | null>;
+  ): Promise<{ principal: Principal; membership: Membership | null; stale: boolean } | null>;
   /** The CSRF token bound to a cookie session. */
   csrfToken(sessionId: string): string;
+  /** Moves a session's idle clock (after the request authenticated, off the request's path). */
+  touch(principal: Principal): void;
 }
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -94,8 +99,10 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
         throw new RampartError('csrf_failed');
       }
     }
+    if (resolved.stale) backend.touch(principal);
     if (access !== 'workspace') return;
     if (!membership) throw new RampartError('workspace_not_found');
+    if (membership.requireMfa && principal.mfaAt === null) throw new RampartError('mfa_enrolment_required');
     if (role === 'owner' && membership.role !== 'owner') {
       throw new RampartError('forbidden', { message: 'Only a workspace owner can do this.' });
     }
@@ -108,7 +115,7 @@ async function authenticate(
   request: FastifyRequest,
   backend: AuthBackend,
   workspaceId: string | null,
-): Promise<{ principal: Principal; membership: Membership | null } | null> {
+): Promise<{ principal: Principal; membership: Membership | null; stale: boolean } | null> {
   const presented = presentedToken(request);
   if (!presented) return null;
   const resolved = await backend.resolve(presented.token, presented.kind, workspaceId);

@@ -19,6 +19,19 @@ export interface Principal {
   readonly accountId: string;
   readonly sessionId: string;
   readonly sessionKind: 'cookie' | 'bearer';
+  /** When this session proved a second factor; null if it never did. */
+  readonly mfaAt: Date | null;
+}
+
+/** Where a request came from, for sessions and events. */
+export interface RequestMeta {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId: string | null;
+}
+
+export function requestMeta(request: FastifyRequest): RequestMeta {
+  return { ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 512) ?? null, requestId: request.id };
 }
 
 export interface Membership {
@@ -26,6 +39,8 @@ export interface Membership {
   readonly role: WorkspaceRole;
   /** The workspace's data region: where its objects are stored. */
   readonly region: string;
+  /** Whether the workspace admits only sessions that proved a second factor. */
+  readonly requireMfa: boolean;
 }
 
 declare module 'fastify' {

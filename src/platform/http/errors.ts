@@ -96,6 +96,7 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
   }
   // An error must never leave a session cookie or a cached copy behind.
   reply.header('cache-control', 'no-store');
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
   return reply.status(error.status).type('application/json; charset=utf-8').send(error.toBody(request.id));
 }
 

@@ -1,0 +1,76 @@
+/**
+ * How a sign-in result goes back over HTTP, shared by every sign-in route (password, email
+ * links, second factors, OpenID Connect): the session cookie for the console, a bearer token
+ * for API clients, or the pending second-factor step.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { SESSION_COOKIE } from '../../platform/http/auth.js';
+import { sha256 } from '../../platform/ids.js';
+import type { AccountsService, IssuedSession, SignInResult } from './service.js';
+
+/** Holds a random value naming this browser, so email links work only where they were asked for. */
+export const BINDING_COOKIE = '__Host-rampart_bind';
+const BINDING_MAX_AGE_SECONDS = 3600;
+
+const COOKIE_BASE = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' as const };
+
+/** The binding of the browser making this request, or null (no cookie: an API client). */
+export function bindingOf(request: FastifyRequest): Buffer | null {
+  const value = request.cookies[BINDING_COOKIE];
+  return value && /^[A-Za-z0-9_-]{43}$/.test(value) ? sha256(value) : null;
+}
+
+/**
+ * The binding for a link asked for in this request: a browser (it sends Sec-Fetch-* headers)
+ * gets a binding cookie if it has none; an API client gets no binding.
+ */
+export function ensureBinding(request: FastifyRequest, reply: FastifyReply): Buffer | null {
+  const existing = bindingOf(request);
+  if (existing) return existing;
+  if (request.headers['sec-fetch-site'] === undefined) return null;
+  const value = randomBytes(32).toString('base64url');
+  reply.setCookie(BINDING_COOKIE, value, { ...COOKIE_BASE, maxAge: BINDING_MAX_AGE_SECONDS });
+  return sha256(value);
+}
+
+export function sessionBody(accounts: AccountsService, issued: IssuedSession) {
+  return {
+    status: 'signed_in' as const,
+    account: issued.account,
+    session: { id: issued.sessionId, kind: issued.kind, expiresAt: issued.expiresAt.toISOString(), mfa: issued.mfa },
+    csrfToken: issued.kind === 'cookie' ? accounts.csrfToken(issued.sessionId) : null,
+  };
+}
+
+export function setSessionCookie(reply: FastifyReply, issued: IssuedSession): void {
+  reply.setCookie(SESSION_COOKIE, issued.token, { ...COOKIE_BASE, expires: issued.expiresAt });
+}
+
+export function clearSessionCookie(reply: FastifyReply): void {
+  reply.clearCookie(SESSION_COOKIE, COOKIE_BASE);
+}
+
+/**
+ * A new cookie session replaces whatever session this browser carried: that one is revoked, so
+ * a session fixed in the browser before sign-in never gains the new privileges.
+ */
+export async function startCookieSession(accounts: AccountsService, request: FastifyRequest, reply: FastifyReply, issued: IssuedSession): Promise<void> {
+  const previous = request.cookies[SESSION_COOKIE];
+  if (previous && previous !== issued.token) await accounts.revokeToken(previous);
+  setSessionCookie(reply, issued);
+}
+
+/** The body for a sign-in result, with the cookie set for cookie sessions. */
+export async function signInBody(accounts: AccountsService, request: FastifyRequest, reply: FastifyReply, result: SignInResult) {
+  if (result.status === 'mfa_required') {
+    return { status: 'mfa_required' as const, mfaToken: result.mfaToken, factors: result.factors, expiresAt: result.expiresAt.toISOString() };
+  }
+  const issued = result.issued;
+  reply.header('cache-control', 'no-store');
+  if (issued.kind === 'bearer') {
+    return { status: 'signed_in' as const, account: issued.account, token: issued.token, tokenType: 'Bearer' as const, expiresAt: issued.expiresAt.toISOString() };
+  }
+  await startCookieSession(accounts, request, reply, issued);
+  return sessionBody(accounts, issued);
+}

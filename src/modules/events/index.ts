@@ -1,0 +1,1 @@
+export { AuthEvents, type AuthEvent, type EventOutcome, type EventRow } from './service.js';

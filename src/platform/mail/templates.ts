@@ -1,0 +1,261 @@
+/**
+ * Every email Rampart sends: a subject, a plain-text body and an HTML body per template. Values
+ * are interpolated as text: HTML-escaped in the HTML body, stripped of control characters (no
+ * line breaks smuggled into a name) in both. Links are shown in full in the text and as an
+ * anchor in the HTML. No remote images, no tracking, inline styles only.
+ */
+
+export type MailMessage =
+  | { template: 'verify_email'; to: string; data: { name: string; link: string; expiresMinutes: number } }
+  /** Someone tried to sign up with an email that already has an account. */
+  | { template: 'signup_existing'; to: string; data: { name: string; signInLink: string; resetLink: string } }
+  | { template: 'magic_link'; to: string; data: { name: string; link: string; expiresMinutes: number } }
+  | { template: 'password_reset'; to: string; data: { name: string; link: string; expiresMinutes: number } }
+  | { template: 'password_changed'; to: string; data: { name: string; when: string; ip: string | null } }
+  | { template: 'account_locked'; to: string; data: { name: string; minutes: number; resetLink: string } }
+  | { template: 'mfa_changed'; to: string; data: { name: string; change: string; when: string } };
+
+export type TemplateName = MailMessage['template'];
+
+export const TEMPLATE_NAMES: readonly TemplateName[] = [
+  'verify_email',
+  'signup_existing',
+  'magic_link',
+  'password_reset',
+  'password_changed',
+  'account_locked',
+  'mfa_changed',
+];
+
+export interface RenderedMail {
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  /** The links the message carries (for the development log). */
+  readonly links: readonly string[];
+}
+
+/** Escapes a value for HTML text and double-quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+/** One line of plain text: control characters (line breaks included) become spaces; capped. */
+function plain(value: string, max = 200): string {
+  const flat = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** Links must be absolute http(s) URLs: anything else is a programming error, not mail. */
+function checkedLink(link: string): string {
+  let url: URL;
+  try {
+    url = new URL(link);
+  } catch {
+    throw new TypeError('mail link must be an absolute URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('mail link must be an http(s) URL');
+  if (/[\s<>"]/.test(link)) throw new TypeError('mail link must not contain spaces, quotes or angle brackets');
+  return link;
+}
+
+function duration(minutes: number): string {
+  const m = Math.max(1, Math.round(minutes));
+  if (m % 1440 === 0) return m === 1440 ? '24 hours' : `${m / 1440} days`;
+  if (m % 60 === 0) return m === 60 ? '1 hour' : `${m / 60} hours`;
+  return m === 1 ? '1 minute' : `${m} minutes`;
+}
+
+/** An ISO timestamp as "2025-01-31 14:05 UTC"; anything unparseable is shown as given. */
+function moment(when: string): string {
+  const t = Date.parse(when);
+  if (Number.isNaN(t)) return plain(when, 64);
+  return `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** A piece of a message body: text, a link, or a call-to-action button. */
+type Part = string | { link: string } | { button: string; label: string };
+/** A paragraph is a list of parts, joined without separators. */
+type Paragraph = readonly Part[];
+
+interface Body {
+  readonly subject: string;
+  readonly greeting: string;
+  readonly paragraphs: readonly Paragraph[];
+}
+
+function renderText(body: Body): string {
+  const paragraphs = body.paragraphs.map((p) =>
+    p
+      .map((part) => {
+        if (typeof part === 'string') return part;
+        if ('button' in part) return `${part.label}:\n${part.button}`;
+        return part.link;
+      })
+      .join(''),
+  );
+  return `${[body.greeting, ...paragraphs].join('\n\n')}\n\n-- \nRampart\n`;
+}
+
+const FONT = "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Roboto,Helvetica,Arial,sans-serif";
+
+function renderHtml(body: Body): string {
+  const paragraph = (p: Paragraph): string => {
+    const button = p.find((part): part is { button: string; label: string } => typeof part === 'object' && 'button' in part);
+    if (button) {
+      const href = escapeHtml(button.button);
+      return (
+        `<p style="margin:24px 0"><a href="${href}" style="display:inline-block;padding:10px 18px;background:#1f4fd1;color:#ffffff;text-decoration:none;border-radius:6px;font-weight:600">${escapeHtml(button.label)}</a></p>\n` +
+        `<p style="margin:0 0 16px;font-size:13px;color:#555555">If the button does not work, copy this address into your browser:<br><a href="${href}" style="color:#1f4fd1;word-break:break-all">${href}</a></p>`
+      );
+    }
+    const inner = p
+      .map((part) => {
+        if (typeof part === 'string') return escapeHtml(part);
+        if ('link' in part) return `<a href="${escapeHtml(part.link)}" style="color:#1f4fd1;word-break:break-all">${escapeHtml(part.link)}</a>`;
+        return '';
+      })
+      .join('');
+    return `<p style="margin:0 0 16px">${inner}</p>`;
+  };
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en">',
+    '<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(body.subject)}</title></head>`,
+    `<body style="margin:0;padding:0;background:#f4f5f7">`,
+    `<div style="max-width:560px;margin:0 auto;padding:32px 24px;${FONT};font-size:15px;line-height:1.5;color:#1a1a1a;background:#ffffff">`,
+    `<p style="margin:0 0 16px">${escapeHtml(body.greeting)}</p>`,
+    ...body.paragraphs.map(paragraph),
+    `<p style="margin:32px 0 0;font-size:13px;color:#777777">Rampart</p>`,
+    '</div>',
+    '</body>',
+    '</html>',
+    '',
+  ].join('\n');
+}
+
+function greeting(name: string): string {
+  const n = plain(name, 100);
+  return n ? `Hello ${n},` : 'Hello,';
+}
+
+function body(message: MailMessage): { body: Body; links: string[] } {
+  const hello = greeting(message.data.name);
+  switch (message.template) {
+    case 'verify_email': {
+      const link = checkedLink(message.data.link);
+      return {
+        links: [link],
+        body: {
+          subject: 'Confirm your email address for Rampart',
+          greeting: hello,
+          paragraphs: [
+            ['Confirm your email address to finish creating your Rampart account.'],
+            [{ button: link, label: 'Confirm email address' }],
+            [`This link expires in ${duration(message.data.expiresMinutes)} and works once.`],
+            ['If you did not create an account, you can ignore this email: nothing will happen.'],
+          ],
+        },
+      };
+    }
+    case 'signup_existing': {
+      const signIn = checkedLink(message.data.signInLink);
+      const reset = checkedLink(message.data.resetLink);
+      return {
+        links: [signIn, reset],
+        body: {
+          subject: 'Sign-up attempt with your Rampart email address',
+          greeting: hello,
+          paragraphs: [
+            ['Someone tried to create a Rampart account with this email address, but it already has an account. No new account was created.'],
+            ['If it was you, sign in instead: ', { link: signIn }],
+            ['If you forgot your password, you can reset it: ', { link: reset }],
+            ['If it was not you, you can ignore this email: your account has not changed.'],
+          ],
+        },
+      };
+    }
+    case 'magic_link': {
+      const link = checkedLink(message.data.link);
+      return {
+        links: [link],
+        body: {
+          subject: 'Your Rampart sign-in link',
+          greeting: hello,
+          paragraphs: [
+            ['Use this link to sign in to Rampart.'],
+            [{ button: link, label: 'Sign in to Rampart' }],
+            [`This link expires in ${duration(message.data.expiresMinutes)} and works once.`],
+            ['If you did not ask to sign in, you can ignore this email: no one can sign in without the link.'],
+          ],
+        },
+      };
+    }
+    case 'password_reset': {
+      const link = checkedLink(message.data.link);
+      return {
+        links: [link],
+        body: {
+          subject: 'Reset your Rampart password',
+          greeting: hello,
+          paragraphs: [
+            ['We received a request to reset the password of your Rampart account.'],
+            [{ button: link, label: 'Choose a new password' }],
+            [`This link expires in ${duration(message.data.expiresMinutes)} and works once.`],
+            ['If you did not ask for this, you can ignore this email: your password has not changed.'],
+          ],
+        },
+      };
+    }
+    case 'password_changed': {
+      const where = message.data.ip ? ` from the address ${plain(message.data.ip, 64)}` : '';
+      return {
+        links: [],
+        body: {
+          subject: 'Your Rampart password was changed',
+          greeting: hello,
+          paragraphs: [
+            [`The password of your Rampart account was changed on ${moment(message.data.when)}${where}.`],
+            ['If you made this change, no action is needed.'],
+            ['If you did not, reset your password right away with "Forgot password" on the sign-in page, and tell your administrator.'],
+          ],
+        },
+      };
+    }
+    case 'account_locked': {
+      const reset = checkedLink(message.data.resetLink);
+      return {
+        links: [reset],
+        body: {
+          subject: 'Sign-in to your Rampart account is paused',
+          greeting: hello,
+          paragraphs: [
+            [`After several failed sign-in attempts, password sign-in to your Rampart account is paused for ${duration(message.data.minutes)}.`],
+            ['If this was you, wait and try again, or reset your password: ', { link: reset }],
+            ['If it was not you, someone may be trying to guess your password. Your account is safe while it is paused; consider choosing a new password and turning on two-step verification.'],
+          ],
+        },
+      };
+    }
+    case 'mfa_changed':
+      return {
+        links: [],
+        body: {
+          subject: 'Your Rampart two-step verification changed',
+          greeting: hello,
+          paragraphs: [
+            [`The two-step verification of your Rampart account changed on ${moment(message.data.when)}: ${plain(message.data.change).replace(/[.\s]+$/, '')}.`],
+            ['If you made this change, no action is needed.'],
+            ['If you did not, sign in, review your security settings and sessions, change your password, and tell your administrator.'],
+          ],
+        },
+      };
+  }
+}
+
+/** Renders a message: subject, plain text, HTML, and the links it carries. */
+export function renderMail(message: MailMessage): RenderedMail {
+  const { body: b, links } = body(message);
+  return { subject: b.subject, text: renderText(b), html: renderHtml(b), links };
+}
