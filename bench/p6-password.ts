@@ -5,7 +5,7 @@
  *
  * Starts Rampart (the built server) on a fresh PostgreSQL database with the default argon2
  * parameters and rate limits raised out of the way, creates the account through the setup link,
- * then runs 4 clients in closed loops of `POST /api/v1/auth/sign-in`. The per-hash time is
+ * then runs 4 connections in closed loops of `POST /api/v1/auth/sign-in` (autocannon). The per-hash time is
  * measured in this process with the same library and parameters, before the load.
  */
 import { randomBytes } from 'node:crypto';
@@ -13,9 +13,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { hash, type Algorithm } from '@node-rs/argon2';
+import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.js';
 import { measure, type Measure } from './report.js';
-import { Child, childEnv, expectStatus, http, MB, median, pgUrl, progress, readMemory, recreateDatabase, RssSampler, ROOT, timing, type BenchSettings } from './util.js';
+import {
+  Child,
+  childEnv,
+  expectStatus,
+  http,
+  MB,
+  median,
+  pgUrl,
+  postgresCpuBetween,
+  postgresCpuSnapshot,
+  progress,
+  readCpuSeconds,
+  readMemory,
+  recreateDatabase,
+  RssSampler,
+  ROOT,
+  timing,
+  type BenchSettings,
+} from './util.js';
 
 export const P6_DATABASE = 'rampart_bench_auth';
 const CLIENTS = 4;
@@ -32,6 +51,10 @@ export interface P6Result {
   readonly signInsPerSecond: number;
   readonly p50Ms: number;
   readonly failures: number;
+  /** CPU per sign-in over the measured rounds: the server process, PostgreSQL, and this (client) process. */
+  readonly serverCpuMsPerSignIn: number;
+  readonly pgCpuMsPerSignIn: number;
+  readonly clientCpuMsPerSignIn: number;
   readonly rssIdleMb: number;
   readonly rssLoadedMaxMb: number;
   readonly rssPeakMb: number;
@@ -50,26 +73,28 @@ async function hashTimeMs(params: { memoryKib: number; timeCost: number; paralle
   return median(samples);
 }
 
-/** Closed loops of sign-ins for `seconds`; returns completed sign-ins, failures and latencies. */
+/**
+ * `CLIENTS` connections in closed loops of sign-ins for `seconds` (autocannon: the load generator
+ * shares the machine, so it must cost little next to the server).
+ */
 async function load(url: string, email: string, password: string, seconds: number): Promise<{ ok: number; failed: number; latencies: number[] }> {
-  const deadline = performance.now() + seconds * 1000;
-  let ok = 0;
-  let failed = 0;
   const latencies: number[] = [];
-  const body = JSON.stringify({ email, password });
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (performance.now() < deadline) {
-        const start = performance.now();
-        const res = await fetch(`${url}/api/v1/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        await res.arrayBuffer();
-        latencies.push(performance.now() - start);
-        if (res.status === 200) ok++;
-        else failed++;
-      }
-    }),
-  );
-  return { ok, failed, latencies };
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: `${url}/api/v1/auth/sign-in`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+        connections: CLIENTS,
+        pipelining: 1,
+        duration: seconds,
+      },
+      (err: unknown, r) => (err ? reject(err instanceof Error ? err : new Error('autocannon failed', { cause: err })) : resolve(r)),
+    );
+    instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  });
+  return { ok: result['2xx'], failed: result.non2xx + result.errors + result.timeouts, latencies };
 }
 
 export async function runP6(settings: BenchSettings): Promise<P6Result> {
@@ -84,7 +109,8 @@ export async function runP6(settings: BenchSettings): Promise<P6Result> {
 
   await recreateDatabase(settings.adminUrl, P6_DATABASE);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rampart-bench-p6-'));
-  const child = new Child('rampart', process.execPath, [path.join(ROOT, 'bin', 'rampart.js'), 'start'], {
+  const prof = process.env['PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof6'] : [];
+  const child = new Child('rampart', process.execPath, [...prof, path.join(ROOT, 'bin', 'rampart.js'), 'start'], {
     cwd: ROOT,
     env: childEnv({
       DATABASE_URL: pgUrl(settings.adminUrl, { database: P6_DATABASE }),
@@ -111,12 +137,21 @@ export async function runP6(settings: BenchSettings): Promise<P6Result> {
     let failures = (await load(url, email, password, t.warmupSeconds)).failed;
     const rounds: number[] = [];
     const latencies: number[] = [];
+    const serverCpuBefore = readCpuSeconds(child.pid);
+    const pgBefore = postgresCpuSnapshot();
+    const clientBefore = process.cpuUsage();
+    let completed = 0;
     for (let r = 0; r < t.rounds; r++) {
       const run = await load(url, email, password, t.seconds);
       failures += run.failed;
+      completed += run.ok;
       rounds.push(run.ok / t.seconds);
       latencies.push(...run.latencies);
     }
+    const serverCpu = readCpuSeconds(child.pid) - serverCpuBefore;
+    const pgCpu = postgresCpuBetween(pgBefore, postgresCpuSnapshot());
+    const clientUsage = process.cpuUsage(clientBefore);
+    const clientCpu = (clientUsage.user + clientUsage.system) / 1e6;
     const rss = sampler.stop();
     const signInsPerSecond = median(rounds);
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -131,6 +166,9 @@ export async function runP6(settings: BenchSettings): Promise<P6Result> {
       signInsPerSecond,
       p50Ms,
       failures,
+      serverCpuMsPerSignIn: (serverCpu / completed) * 1000,
+      pgCpuMsPerSignIn: (pgCpu / completed) * 1000,
+      clientCpuMsPerSignIn: (clientCpu / completed) * 1000,
       rssIdleMb: rssIdle / MB,
       rssLoadedMaxMb: rss.maxRss / MB,
       rssPeakMb: readMemory(child.pid).hwm / MB,

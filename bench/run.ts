@@ -140,7 +140,7 @@ function printP6(p6: P6Result, out: string[]): void {
   );
   out.push(
     table(
-      ['argon2id', 'hash ms (median)', 'cores', 'limit /s', 'sign-ins /s (median)', 'rounds (/s)', 'vs limit', 'p50 ms', 'failed', 'RSS idle', 'RSS max load', 'RSS peak'],
+      ['argon2id', 'hash ms (median)', 'cores', 'limit /s', 'sign-ins /s (median)', 'rounds (/s)', 'vs limit', 'p50 ms', 'CPU ms/sign-in server · PG · client', 'failed', 'RSS idle', 'RSS max load', 'RSS peak'],
       [
         [
           `m=${p6.argon2.memoryKib} KiB t=${p6.argon2.timeCost} p=${p6.argon2.parallelism}`,
@@ -151,6 +151,7 @@ function printP6(p6: P6Result, out: string[]): void {
           p6.roundsPerSecond.map((r) => formatNumber(r, 1)).join(' / '),
           `${(p6.signInsPerSecond / p6.limitPerSecond).toFixed(3)}×`,
           formatNumber(p6.p50Ms, 1),
+          `${formatNumber(p6.serverCpuMsPerSignIn, 2)} · ${formatNumber(p6.pgCpuMsPerSignIn, 2)} · ${formatNumber(p6.clientCpuMsPerSignIn, 2)}`,
           formatNumber(p6.failures),
           `${formatNumber(p6.rssIdleMb, 1)} MB`,
           `${formatNumber(p6.rssLoadedMaxMb, 1)} MB`,

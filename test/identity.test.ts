@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { passwordProblem } from '../src/modules/accounts/passwords.js';
+import os from 'node:os';
+import { passwordProblem, Passwords } from '../src/modules/accounts/passwords.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, latestLinkToken, latestMail, sessionCookie, signUp, type Caller, type TestApp } from './helpers/app.js';
 
@@ -415,5 +416,27 @@ describe('password policy', () => {
     expect(await passwordProblem('jane.doe@example.com', 'jane.doe@example.com')).toMatch(/email/);
     expect(await passwordProblem('correct horse battery staple')).toBeNull();
     expect(await passwordProblem('x7#Lq9!vB2$m')).toBeNull();
+  });
+});
+
+describe('password hashing', () => {
+  it('runs at most one hash per core and refuses beyond a bounded queue, with Retry-After', async () => {
+    const passwords = new Passwords({ argon2MemoryKib: 8192, argon2TimeCost: 1, argon2Parallelism: 1 }, 2);
+    const cores = os.availableParallelism();
+    const settled = await Promise.allSettled(Array.from({ length: cores + 3 }, (_, i) => passwords.hash(`password number ${i}`)));
+    const refused = settled.filter((r) => r.status === 'rejected');
+    expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(cores + 2);
+    expect(refused).toHaveLength(1);
+    expect((refused[0] as PromiseRejectedResult).reason).toMatchObject({ code: 'not_ready', status: 503, retryAfterSeconds: 1 });
+  });
+
+  it('verifies what it hashed, and nothing else', async () => {
+    const passwords = new Passwords({ argon2MemoryKib: 8192, argon2TimeCost: 1, argon2Parallelism: 1 });
+    const stored = await passwords.hash('correct horse battery staple');
+    expect(await passwords.verify(stored, 'correct horse battery staple')).toBe(true);
+    expect(await passwords.verify(stored, 'correct horse battery stable')).toBe(false);
+    expect(await passwords.verify(null, 'anything at all here')).toBe(false);
+    expect(passwords.needsRehash(stored)).toBe(false);
+    expect(new Passwords({ argon2MemoryKib: 9216, argon2TimeCost: 1, argon2Parallelism: 1 }).needsRehash(stored)).toBe(true);
   });
 });

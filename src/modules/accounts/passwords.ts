@@ -8,8 +8,13 @@
  * - Refused: the ~49,000 most common passwords (the list zxcvbn-ts ships), those same words
  *   padded with digits and symbols ("password123456!"), short patterns repeated
  *   ("abcabcabcabc"), and the account's own email or its local part.
+ * - At most one hash per core runs at a time; the rest wait in a bounded queue. Each hash holds
+ *   19 MiB, so unbounded concurrency would let a burst of sign-ins exhaust memory, and more
+ *   hashes than cores only thrash the caches. A full queue answers 503 with Retry-After.
  */
+import os from 'node:os';
 import { hash, verify, type Algorithm, type Options as Argon2Options } from '@node-rs/argon2';
+import pLimit, { type LimitFunction } from 'p-limit';
 import { dictionary } from '@zxcvbn-ts/language-common';
 import { RampartError } from '../../platform/errors.js';
 import { randomToken } from '../../platform/ids.js';
@@ -62,12 +67,19 @@ export async function assertPasswordPolicy(password: string, email?: string): Pr
   if (problem) throw new RampartError('weak_password', { message: problem });
 }
 
+/** Hashes waiting beyond those running; past this a sign-in is refused rather than queued. */
+const MAX_QUEUED_HASHES = 256;
+
 export class Passwords {
   private readonly options: Argon2Options;
+  private readonly slots: LimitFunction = pLimit(Math.max(1, os.availableParallelism()));
   /** A real hash of a random password, verified against when there is no hash (same cost). */
   private dummyHash: Promise<string> | undefined;
 
-  constructor(params: PasswordParams) {
+  constructor(
+    params: PasswordParams,
+    private readonly maxQueued = MAX_QUEUED_HASHES,
+  ) {
     this.options = {
       algorithm: ARGON2ID,
       memoryCost: params.argon2MemoryKib,
@@ -76,15 +88,26 @@ export class Passwords {
     };
   }
 
+  /** Runs one argon2 operation in a slot, or refuses when too many are waiting. */
+  private run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.slots.pendingCount >= this.maxQueued) {
+      return Promise.reject(new RampartError('not_ready', { message: 'Too many sign-ins at once; try again shortly.', retryAfterSeconds: 1 }));
+    }
+    return this.slots(work);
+  }
+
   hash(password: string): Promise<string> {
-    return hash(password, this.options);
+    return this.run(() => hash(password, this.options));
   }
 
   /** Verifies against `stored`, or against a dummy hash at the same cost when there is none. */
   async verify(stored: string | null | undefined, password: string): Promise<boolean> {
     this.dummyHash ??= this.hash(randomToken('dummy'));
     const target = stored ?? (await this.dummyHash);
-    const ok = await verify(target, password).catch(() => false);
+    const ok = await this.run(() => verify(target, password)).catch((err: unknown) => {
+      if (err instanceof RampartError) throw err;
+      return false;
+    });
     return ok && stored !== null && stored !== undefined;
   }
 

@@ -404,7 +404,7 @@ export class AccountsService {
         await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'denied', accountId: found.id, details: { reason: 'email_not_verified' } }, meta);
         return null;
       }
-      return this.beginSignInIn(tx, found.id, 'password', kind, meta);
+      return this.beginSignInIn(tx, found, 'password', kind, meta);
     }).then((result) => {
       // Outside the transaction, so the fresh verification link commits with it.
       if (!result) throw new RampartError('email_not_verified', { message: 'Verify your email address first; we sent a new link.' });
@@ -452,9 +452,16 @@ export class AccountsService {
     return this.db.withGlobal((tx) => this.beginSignInIn(tx, accountId, method, kind, meta));
   }
 
-  async beginSignInIn(tx: Tx, accountId: string, method: Exclude<AuthMethod, 'setup' | 'passkey'>, kind: SessionKind, meta: RequestMeta): Promise<SignInResult> {
-    const account = await store.accountById(tx, accountId);
+  async beginSignInIn(
+    tx: Tx,
+    accountOrId: string | store.AccountRow,
+    method: Exclude<AuthMethod, 'setup' | 'passkey'>,
+    kind: SessionKind,
+    meta: RequestMeta,
+  ): Promise<SignInResult> {
+    const account = typeof accountOrId === 'string' ? await store.accountById(tx, accountOrId) : accountOrId;
     if (!account) throw new RampartError('invalid_credentials');
+    const accountId = account.id;
     const factors = await this.mfa.factors(tx, accountId);
     if (factors.length === 0) {
       const issued = await this.issue(tx, account, kind, method, false, meta);
