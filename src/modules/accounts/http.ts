@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../../platform/http/context.js';
 import { SESSION_COOKIE } from '../../platform/http/auth.js';
 import { sha256 } from '../../platform/ids.js';
 import type { AccountsService, IssuedSession, SignInResult } from './service.js';
@@ -40,6 +41,17 @@ export function sessionBody(accounts: AccountsService, issued: IssuedSession) {
     account: issued.account,
     session: { id: issued.sessionId, kind: issued.kind, expiresAt: issued.expiresAt.toISOString(), mfa: issued.mfa },
     csrfToken: issued.kind === 'cookie' ? accounts.csrfToken(issued.sessionId) : null,
+  };
+}
+
+/** The body describing the session that made the request (as read back from the database). */
+export async function currentSessionBody(accounts: AccountsService, principal: Principal) {
+  const { account, session } = await accounts.describeSession(principal);
+  return {
+    status: 'signed_in' as const,
+    account,
+    session: { id: session.id, kind: session.kind, expiresAt: session.expires_at.toISOString(), mfa: session.mfa_at !== null },
+    csrfToken: principal.sessionKind === 'cookie' ? accounts.csrfToken(principal.sessionId) : null,
   };
 }
 

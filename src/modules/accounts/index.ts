@@ -14,6 +14,6 @@ export {
   type SignInResult,
 } from './service.js';
 export { accountsRoutes } from './routes.js';
-export { bindingOf, ensureBinding, sessionBody, setSessionCookie, signInBody, startCookieSession } from './http.js';
+export { bindingOf, currentSessionBody, ensureBinding, sessionBody, setSessionCookie, signInBody, startCookieSession } from './http.js';
 export { OpaqueToken, SignInResponse, MfaRequired, SessionResponse, Email } from './schemas.js';
 export type { AccountView } from './schemas.js';

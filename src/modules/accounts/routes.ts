@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requestMeta, requirePrincipal } from '../../platform/http/context.js';
 import { NoContent } from '../../platform/http/schemas.js';
 import type { AuthEvents } from '../events/index.js';
-import { bindingOf, clearSessionCookie, ensureBinding, sessionBody, signInBody, startCookieSession } from './http.js';
+import { bindingOf, clearSessionCookie, currentSessionBody, ensureBinding, sessionBody, signInBody, startCookieSession } from './http.js';
 import {
   Accepted,
   AuthEventItem,
@@ -166,16 +166,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     app.get('/api/v1/auth/session', {
       config: { access: 'account' },
       schema: { tags, summary: 'The current session', response: { 200: SessionResponse } },
-      handler: async (request) => {
-        const principal = requirePrincipal(request);
-        const { account, session } = await accounts.describeSession(principal);
-        return {
-          status: 'signed_in' as const,
-          account,
-          session: { id: session.id, kind: session.kind, expiresAt: session.expires_at.toISOString(), mfa: session.mfa_at !== null },
-          csrfToken: principal.sessionKind === 'cookie' ? accounts.csrfToken(principal.sessionId) : null,
-        };
-      },
+      handler: async (request) => currentSessionBody(accounts, requirePrincipal(request)),
     });
 
     app.post('/api/v1/auth/sign-out', {

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requestMeta, requirePrincipal } from '../../platform/http/context.js';
-import { sessionBody, setSessionCookie, signInBody, SignInResponse, type AccountsService } from '../accounts/index.js';
+import { currentSessionBody, sessionBody, setSessionCookie, signInBody, SignInResponse, type AccountsService } from '../accounts/index.js';
 import {
   CreationOptions,
   FactorChanged,
@@ -34,15 +34,7 @@ export function mfaRoutes(mfa: MfaService, accounts: AccountsService): FastifyPl
       setSessionCookie(reply, change.issued);
       return { ...sessionBody(accounts, change.issued), recoveryCodes: change.recoveryCodes };
     }
-    const principal = requirePrincipal(request);
-    const { account, session } = await accounts.describeSession(principal);
-    return {
-      status: 'signed_in' as const,
-      account,
-      session: { id: session.id, kind: session.kind, expiresAt: session.expires_at.toISOString(), mfa: session.mfa_at !== null },
-      csrfToken: principal.sessionKind === 'cookie' ? accounts.csrfToken(principal.sessionId) : null,
-      recoveryCodes: change.recoveryCodes,
-    };
+    return { ...(await currentSessionBody(accounts, requirePrincipal(request))), recoveryCodes: change.recoveryCodes };
   }
 
   return async (app) => {

@@ -18,6 +18,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RampartError } from '../errors.js';
+import { redactUrl } from '../log.js';
 
 export type ThrottleRule = 'ip' | 'account' | 'email_link' | 'mfa';
 
@@ -199,7 +200,7 @@ export class Throttle {
   private watch(logger: ThrottleLogger | undefined, url: string): void {
     const redis = this.redis;
     if (!redis) return;
-    const where = redactedUrl(url);
+    const where = redactUrl(url);
     let down = false;
     redis.on('error', (err: unknown) => {
       if (down) return;
@@ -241,15 +242,6 @@ function resolveLimits(overrides: Partial<ThrottleLimits> | undefined): Throttle
   return limits;
 }
 
-function redactedUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = 'redacted';
-    return u.toString();
-  } catch {
-    return '[unparseable url]';
-  }
-}
 
 /**
  * A stable, opaque key: the value normalized (emails and ids lowercased; IPv6 reduced to its /64,
