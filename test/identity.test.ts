@@ -117,6 +117,22 @@ describe.each(BACKENDS)('identity on $name', (backend) => {
       expect(again.json().error.code).toBe('invalid_link');
     });
 
+    it('binds the link re-sent at a refused sign-in to the browser that tried', async () => {
+      const email = newEmail('resent');
+      const password = strongPassword();
+      await t.app.inject({ method: 'POST', url: '/api/v1/auth/sign-up', headers: BROWSER, payload: { email, password } });
+      await t.services.accounts.settle();
+      const early = await t.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', headers: BROWSER, payload: { email, password } });
+      expect(early.json().error.code).toBe('email_not_verified');
+      const bind = cookieOf(early, '__Host-rampart_bind') as string;
+      const token = await latestLinkToken(t, email);
+      const elsewhere = await t.app.inject({ method: 'POST', url: '/api/v1/auth/verify-email', headers: BROWSER, payload: { token } });
+      expect(elsewhere.json()).toEqual({ status: 'verified' });
+      // The token is spent; the browser that tried signs in with its password now.
+      const again = await t.app.inject({ method: 'POST', url: '/api/v1/auth/sign-in', headers: { ...BROWSER, cookie: `__Host-rampart_bind=${bind}` }, payload: { email, password } });
+      expect(again.statusCode).toBe(200);
+    });
+
     it('verifies from another browser but signs in only in the one that signed up', async () => {
       const email = newEmail('bound');
       const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/sign-up', headers: BROWSER, payload: { email, password: strongPassword() } });

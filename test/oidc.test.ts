@@ -362,7 +362,7 @@ describe.each(BACKENDS)('OIDC sign-in on $name', (backend) => {
       const browser = new Browser(t, op);
       const { res } = await browser.signIn(sub);
       expect(res.statusCode).toBe(302);
-      expect(res.headers.location).toMatch(/^\/mfa#token=rmf_[A-Za-z0-9_-]{43}$/);
+      expect(res.headers.location).toMatch(/^\/mfa#token=rmf_[A-Za-z0-9_-]{43}&factors=totp$/);
       expect(sessionCookieOf(res)).toBeUndefined();
       expect(browser.rampart.has(SESSION_COOKIE)).toBe(false);
       expect(await latestEvent(t)).toMatchObject({ action: 'auth.mfa_challenge', outcome: 'success', account_id: accountId, details: { method: 'oidc' } });

@@ -6,6 +6,13 @@
  * Errors arrive as `{ "error": { code, message, details, requestId } }` and become ApiError.
  */
 
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+} from '@simplewebauthn/browser';
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -13,13 +20,107 @@ export interface Account {
   readonly id: string;
   readonly email: string;
   readonly name: string;
+  readonly emailVerified: boolean;
   readonly createdAt: string;
 }
 
 export interface Session {
+  readonly status: 'signed_in';
   readonly account: Account;
-  readonly session: { readonly id: string; readonly kind: 'cookie' | 'bearer'; readonly expiresAt: string };
+  readonly session: { readonly id: string; readonly kind: 'cookie' | 'bearer'; readonly expiresAt: string; readonly mfa: boolean };
   readonly csrfToken: string | null;
+}
+
+export type SecondFactor = 'totp' | 'webauthn' | 'recovery_code';
+
+/** A sign-in that passed its first factor and waits for the second. */
+export interface MfaRequired {
+  readonly status: 'mfa_required';
+  readonly mfaToken: string;
+  readonly factors: SecondFactor[];
+  readonly expiresAt: string;
+}
+
+export type SignInResult = Session | MfaRequired;
+
+export interface SessionItem {
+  readonly id: string;
+  readonly kind: 'cookie' | 'bearer';
+  readonly current: boolean;
+  readonly method: 'setup' | 'password' | 'email_link' | 'oidc' | 'passkey';
+  readonly mfa: boolean;
+  readonly device: string;
+  readonly ip: string | null;
+  readonly place: string;
+  readonly createdAt: string;
+  readonly lastSeenAt: string;
+  readonly expiresAt: string;
+}
+
+export interface AuthEvent {
+  readonly id: string;
+  readonly action: string;
+  readonly outcome: 'success' | 'failure' | 'denied';
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly details: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+export interface Passkey {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  /** Whether its provider syncs (backs up) the passkey. */
+  readonly backedUp: boolean;
+  readonly deviceType: 'singleDevice' | 'multiDevice';
+  readonly transports: string[];
+}
+
+export interface MfaStatus {
+  readonly enabled: boolean;
+  readonly totp: boolean;
+  /** How many passkeys the account has. */
+  readonly passkeys: number;
+  readonly recoveryCodesLeft: number;
+}
+
+/** A factor was added or removed: the session (with a new token) and, for a first factor, recovery codes. */
+export interface FactorChanged extends Session {
+  readonly recoveryCodes: string[] | null;
+}
+
+/** Proof of who you are for a sensitive change: the password, or (without one) a code. */
+export type Reauth = { readonly password: string } | { readonly code: string };
+
+export interface LinkedIdentity {
+  readonly id: string;
+  readonly issuer: string;
+  readonly subject: string;
+  readonly email: string | null;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+}
+
+export interface TotpSetup {
+  readonly secret: string;
+  readonly otpauthUrl: string;
+}
+
+export interface OidcStatus {
+  readonly enabled: boolean;
+  readonly displayName: string;
+}
+
+export interface MailboxItem {
+  readonly id: string;
+  readonly template: string;
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  readonly createdAt: string;
 }
 
 export type Role = 'owner' | 'member';
@@ -29,6 +130,7 @@ export interface Workspace {
   readonly name: string;
   readonly region: string;
   readonly role: Role;
+  readonly requireMfa: boolean;
   readonly createdAt: string;
 }
 
@@ -86,6 +188,7 @@ export const PAGE_SIZE = 50;
 
 let csrfToken: string | null = null;
 let onUnauthenticated: (() => void) | null = null;
+let onMfaEnrolmentRequired: ((path: string) => void) | null = null;
 
 /** Remembers (or forgets) the CSRF token of the current cookie session. */
 export function setCsrfToken(token: string | null): void {
@@ -97,6 +200,14 @@ export function setUnauthenticatedHandler(handler: (() => void) | null): void {
   onUnauthenticated = handler;
 }
 
+/**
+ * Called when a request is refused because a workspace requires a second factor this session
+ * has not proved (403 `mfa_enrolment_required`); the console then sends the person to set one up.
+ */
+export function setMfaEnrolmentRequiredHandler(handler: ((path: string) => void) | null): void {
+  onMfaEnrolmentRequired = handler;
+}
+
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 interface RequestOptions {
@@ -105,6 +216,8 @@ interface RequestOptions {
   readonly headers?: Record<string, string>;
   /** Auth calls report a 401 to their caller instead of signalling a lost session. */
   readonly quiet401?: boolean;
+  /** The caller reports a 403 `mfa_enrolment_required` itself instead of leaving for enrolment. */
+  readonly quietMfa?: boolean;
 }
 
 function isErrorBody(value: unknown): value is { error: { code: string; message: string; details?: unknown; requestId?: string } } {
@@ -148,6 +261,7 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     if (res.status === 401 && !options.quiet401) onUnauthenticated?.();
     if (isErrorBody(parsed)) {
       const e = parsed.error;
+      if (res.status === 403 && e.code === 'mfa_enrolment_required' && !options.quietMfa) onMfaEnrolmentRequired?.(path);
       throw new ApiError(res.status, e.code, e.message, e.details ?? null, e.requestId ?? null);
     }
     const status = res.statusText ? `${res.status} ${res.statusText}` : String(res.status);
@@ -160,17 +274,77 @@ const enc = encodeURIComponent;
 const ws = (workspaceId: string) => `/workspaces/${enc(workspaceId)}`;
 const col = (workspaceId: string, collection: string) => `${ws(workspaceId)}/collections/${enc(collection)}`;
 
+/** A session-changing call's answer: its new CSRF token replaces the old one at once. */
+function adopt<T extends { csrfToken: string | null }>(body: T): T {
+  if (body.csrfToken) setCsrfToken(body.csrfToken);
+  return body;
+}
+
 export const api = {
   setupStatus: () => request<{ setupRequired: boolean }>('GET', '/setup'),
   session: () => request<Session>('GET', '/auth/session', { quiet401: true }),
   signUp: (body: { email: string; password: string; name?: string; setupToken?: string }) =>
-    request<Session>('POST', '/auth/sign-up', { json: body, quiet401: true }),
-  signIn: (body: { email: string; password: string }) => request<Session>('POST', '/auth/sign-in', { json: body, quiet401: true }),
+    request<Session | { status: 'verification_sent' }>('POST', '/auth/sign-up', { json: body, quiet401: true }),
+  signIn: (body: { email: string; password: string }) => request<SignInResult>('POST', '/auth/sign-in', { json: body, quiet401: true }),
   signOut: () => request<void>('POST', '/auth/sign-out', { quiet401: true }),
+  verifyEmail: (token: string) =>
+    request<SignInResult | { status: 'verified' }>('POST', '/auth/verify-email', { json: { token }, quiet401: true }),
+  resendVerification: () => request<{ status: 'sent' }>('POST', '/auth/verify-email/resend'),
+  requestMagicLink: (email: string) => request<{ status: 'sent' }>('POST', '/auth/magic-link', { json: { email }, quiet401: true }),
+  consumeMagicLink: (token: string) => request<SignInResult>('POST', '/auth/magic-link/consume', { json: { token }, quiet401: true }),
+  requestPasswordReset: (email: string) => request<{ status: 'sent' }>('POST', '/auth/password-reset', { json: { email }, quiet401: true }),
+  completePasswordReset: (token: string, password: string) =>
+    request<SignInResult>('POST', '/auth/password-reset/complete', { json: { token, password }, quiet401: true }),
+  changePassword: async (body: { currentPassword?: string; newPassword: string }) =>
+    adopt(await request<Session>('POST', '/auth/password', { json: body, quiet401: true })),
+  sessions: () => request<{ data: SessionItem[] }>('GET', '/auth/sessions'),
+  revokeSession: (sessionId: string) => request<void>('DELETE', `/auth/sessions/${enc(sessionId)}`),
+  revokeOtherSessions: () => request<{ revoked: number }>('POST', '/auth/sessions/revoke-others'),
+  authEvents: () => request<{ data: AuthEvent[] }>('GET', '/auth/events'),
+
+  // Second factor at sign-in, and passwordless passkeys.
+  verifySecondFactor: (body: { mfaToken: string; factor: 'totp' | 'recovery_code'; code: string }) =>
+    request<Session>('POST', '/auth/mfa/verify', { json: body, quiet401: true }),
+  secondFactorPasskeyOptions: (mfaToken: string) =>
+    request<PublicKeyCredentialRequestOptionsJSON>('POST', '/auth/mfa/passkey/options', { json: { mfaToken }, quiet401: true }),
+  secondFactorPasskey: (mfaToken: string, response: AuthenticationResponseJSON) =>
+    request<Session>('POST', '/auth/mfa/passkey', { json: { mfaToken, response }, quiet401: true }),
+  passkeySignInOptions: () =>
+    request<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }>('POST', '/auth/passkey/options', { quiet401: true }),
+  passkeySignIn: (challengeId: string, response: AuthenticationResponseJSON) =>
+    request<Session>('POST', '/auth/passkey', { json: { challengeId, response }, quiet401: true }),
+
+  // My factors.
+  mfa: () => request<MfaStatus>('GET', '/account/mfa'),
+  startTotp: () => request<TotpSetup>('POST', '/account/mfa/totp'),
+  confirmTotp: async (code: string) => adopt(await request<FactorChanged>('POST', '/account/mfa/totp/confirm', { json: { code }, quiet401: true })),
+  removeTotp: async (proof: Reauth) => adopt(await request<FactorChanged>('DELETE', '/account/mfa/totp', { json: proof, quiet401: true })),
+  passkeys: () => request<{ data: Passkey[] }>('GET', '/account/mfa/passkeys'),
+  passkeyRegistrationOptions: () => request<PublicKeyCredentialCreationOptionsJSON>('POST', '/account/mfa/passkeys/options'),
+  addPasskey: async (response: RegistrationResponseJSON, name?: string) =>
+    adopt(await request<FactorChanged & { passkey: Passkey }>('POST', '/account/mfa/passkeys', { json: { response, ...(name ? { name } : {}) } })),
+  renamePasskey: (passkeyId: string, name: string) => request<Passkey>('PATCH', `/account/mfa/passkeys/${enc(passkeyId)}`, { json: { name } }),
+  removePasskey: async (passkeyId: string, proof: Reauth) =>
+    adopt(await request<FactorChanged>('DELETE', `/account/mfa/passkeys/${enc(passkeyId)}`, { json: proof, quiet401: true })),
+  newRecoveryCodes: (proof: Reauth) => request<{ recoveryCodes: string[] }>('POST', '/account/mfa/recovery-codes', { json: proof, quiet401: true }),
+
+  // Sign-in with an identity provider (OpenID Connect).
+  oidcStatus: () => request<OidcStatus>('GET', '/auth/oidc'),
+  /** Navigated to (not fetched): the server redirects to the provider. */
+  oidcStartUrl: '/api/v1/auth/oidc/start',
+  acceptIdentityLink: (token: string) => request<{ identity: LinkedIdentity }>('POST', '/auth/oidc/link/accept', { json: { token } }),
+  startIdentityLink: () => request<{ url: string }>('POST', '/auth/oidc/link/start'),
+  identities: () => request<{ data: LinkedIdentity[] }>('GET', '/auth/oidc/identities'),
+  unlinkIdentity: (identityId: string) => request<void>('DELETE', `/auth/oidc/identities/${enc(identityId)}`),
+
+  devMailbox: () => request<{ items: MailboxItem[] }>('GET', '/dev/mailbox', { quiet401: true }),
+
 
   workspaces: () => request<{ data: Workspace[] }>('GET', '/workspaces'),
   createWorkspace: (body: { name: string; region?: string }) => request<Workspace>('POST', '/workspaces', { json: body }),
   workspace: (workspaceId: string) => request<Workspace>('GET', ws(workspaceId)),
+  updateWorkspace: (workspaceId: string, body: { name?: string; requireMfa?: boolean }) =>
+    request<Workspace>('PATCH', ws(workspaceId), { json: body, quietMfa: true }),
 
   collections: (workspaceId: string) => request<{ data: Collection[] }>('GET', `${ws(workspaceId)}/collections`),
   createCollection: (workspaceId: string, name: string) =>

@@ -1,29 +1,51 @@
 /**
  * The console's root: restores the session on load, then routes.
  *
- * Signed out, `/setup`, `/sign-in` and `/sign-up` are available and anything else leads to
- * sign-in (or to the setup notice while no account exists). Signed in, the console is shown and
- * the signed-out pages lead back to it.
+ * Signed out, `/setup`, `/sign-in`, `/sign-up` and `/forgot-password` are available and
+ * anything else leads to sign-in (or to the setup notice while no account exists). The pages
+ * that email links and redirects open (`/verify`, `/magic`, `/reset`, `/mfa`, `/link`) and the
+ * development mailbox work either way. Signed in, the console is shown and the signed-out pages
+ * lead back to it.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, setCsrfToken, setUnauthenticatedHandler, type Account, type Session } from './api';
+import {
+  api,
+  ApiError,
+  errorMessage,
+  setCsrfToken,
+  setMfaEnrolmentRequiredHandler,
+  setUnauthenticatedHandler,
+  type Session,
+  type SignInResult,
+} from './api';
 import { ErrorMessage } from './components/ui';
+import { mfaEnrolmentPath, setPendingMfa } from './flow';
+import { ForgotPasswordPage, SetupPage, SignInPage, SignUpPage } from './pages/auth';
 import { ConsolePage } from './pages/console';
-import { SetupPage, SignInPage, SignUpPage } from './pages/auth';
+import { LinkIdentityPage, MagicLinkPage, ResetPasswordPage, SecondFactorPage, VerifyEmailPage } from './pages/links';
+import { MailboxPage } from './pages/mailbox';
 import { navigate, Redirect, usePath } from './router';
 
 type AuthState =
   | { readonly status: 'loading' }
   | { readonly status: 'signed-out' }
-  | { readonly status: 'signed-in'; readonly account: Account }
+  | { readonly status: 'signed-in'; readonly session: Session }
   | { readonly status: 'error'; readonly message: string };
 
-const SIGNED_OUT_PAGES = new Set(['/setup', '/sign-in', '/sign-up']);
+const SIGNED_OUT_PAGES = new Set(['/setup', '/sign-in', '/sign-up', '/forgot-password']);
+/** Pages that consume a token or a pending step; never a place to return to after signing in. */
+const FLOW_PAGES = new Set(['/verify', '/magic', '/reset', '/mfa']);
 
 /** Where to go after signing in: a same-origin path only, never a protocol-relative URL. */
 function nextPath(): string {
   const next = new URLSearchParams(location.search).get('next');
-  return next && /^\/(?![/\\])/.test(next) && !SIGNED_OUT_PAGES.has(next) ? next : '/';
+  return next && /^\/(?![/\\])/.test(next) && !SIGNED_OUT_PAGES.has(next) && !FLOW_PAGES.has(next) ? next : '/';
+}
+
+/** The `?next=` to carry from one sign-in step to the next. */
+function nextQuery(): string {
+  const next = nextPath();
+  return next === '/' ? '' : `?next=${encodeURIComponent(next)}`;
 }
 
 /** Sends a signed-out visitor to sign-in, or to the setup notice while no account exists. */
@@ -34,7 +56,7 @@ function SignedOutRedirect({ path }: { path: string }) {
       .setupStatus()
       .then(({ setupRequired }) => {
         if (setupRequired) navigate('/setup', { replace: true });
-        else navigate(path === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(path)}`, { replace: true });
+        else navigate(path === '/' ? '/sign-in' : `/sign-in?next=${encodeURIComponent(`${path}${location.search}`)}`, { replace: true });
       })
       .catch((err: unknown) => setError(errorMessage(err)));
   }, [path]);
@@ -51,7 +73,14 @@ export function App() {
       setCsrfToken(null);
       setAuth({ status: 'signed-out' });
     });
-    return () => setUnauthenticatedHandler(null);
+    setMfaEnrolmentRequiredHandler((apiPath) => {
+      const workspace = /^\/workspaces\/([^/?]+)/.exec(apiPath)?.[1];
+      navigate(mfaEnrolmentPath(workspace ? decodeURIComponent(workspace) : null), { replace: true });
+    });
+    return () => {
+      setUnauthenticatedHandler(null);
+      setMfaEnrolmentRequiredHandler(null);
+    };
   }, []);
 
   useEffect(() => {
@@ -59,7 +88,7 @@ export function App() {
       .session()
       .then((session) => {
         setCsrfToken(session.csrfToken);
-        setAuth({ status: 'signed-in', account: session.account });
+        setAuth({ status: 'signed-in', session });
       })
       .catch((err: unknown) => {
         if (err instanceof ApiError && err.status === 401) setAuth({ status: 'signed-out' });
@@ -67,20 +96,31 @@ export function App() {
       });
   }, [attempt]);
 
-  const signedIn = (session: Session) => {
+  /** The session changed under the same person (a new token after a password or factor change). */
+  const sessionChanged = (session: Session) => {
     setCsrfToken(session.csrfToken);
-    setAuth({ status: 'signed-in', account: session.account });
-    navigate(nextPath(), { replace: true });
+    setAuth({ status: 'signed-in', session });
   };
 
-  const signOut = async () => {
+  const onResult = (result: SignInResult) => {
+    if (result.status === 'mfa_required') {
+      setPendingMfa({ mfaToken: result.mfaToken, factors: result.factors });
+      navigate(`/mfa${nextQuery()}`);
+      return;
+    }
+    const next = nextPath();
+    sessionChanged(result);
+    navigate(next, { replace: true });
+  };
+
+  const signOut = async (then = '/sign-in') => {
     await api.signOut().catch((err: unknown) => {
       // An already-ended session is signed out all the same.
       if (!(err instanceof ApiError && err.status === 401)) throw err;
     });
     setCsrfToken(null);
     setAuth({ status: 'signed-out' });
-    navigate('/sign-in', { replace: true });
+    navigate(then, { replace: true });
   };
 
   if (auth.status === 'loading') return <p class="loading" role="status">Loading…</p>;
@@ -98,13 +138,32 @@ export function App() {
     );
   }
 
-  if (auth.status === 'signed-in') {
-    if (SIGNED_OUT_PAGES.has(path)) return <Redirect to="/" />;
-    return <ConsolePage account={auth.account} path={path} onSignOut={signOut} />;
+  const session = auth.status === 'signed-in' ? auth.session : null;
+  switch (path) {
+    case '/verify':
+      return <VerifyEmailPage onResult={onResult} />;
+    case '/magic':
+      return <MagicLinkPage onResult={onResult} />;
+    case '/reset':
+      return <ResetPasswordPage onResult={onResult} />;
+    case '/mfa':
+      return <SecondFactorPage onResult={onResult} />;
+    case '/link':
+      return <LinkIdentityPage session={session} />;
+    case '/dev/mailbox':
+      return <MailboxPage />;
+    default:
+      break;
   }
 
-  if (path === '/setup') return <SetupPage onSignedIn={signedIn} />;
-  if (path === '/sign-in') return <SignInPage onSignedIn={signedIn} />;
-  if (path === '/sign-up') return <SignUpPage onSignedIn={signedIn} />;
+  if (session) {
+    if (SIGNED_OUT_PAGES.has(path)) return <Redirect to="/" />;
+    return <ConsolePage session={session} path={path} onSignOut={signOut} onSessionChanged={sessionChanged} />;
+  }
+
+  if (path === '/setup') return <SetupPage onResult={onResult} />;
+  if (path === '/sign-in') return <SignInPage onResult={onResult} />;
+  if (path === '/sign-up') return <SignUpPage onResult={onResult} />;
+  if (path === '/forgot-password') return <ForgotPasswordPage />;
   return <SignedOutRedirect path={path} />;
 }

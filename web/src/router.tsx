@@ -21,18 +21,24 @@ export function navigate(path: string, options: { replace?: boolean } = {}): voi
   notify();
 }
 
-/** The current pathname; re-renders the caller when it changes. */
-export function usePath(): string {
-  const [path, setPath] = useState(location.pathname);
+/** The current pathname and query; re-renders the caller when either changes. */
+export function useLocation(): { path: string; search: URLSearchParams } {
+  const [where, setWhere] = useState(`${location.pathname}${location.search}`);
   useEffect(() => {
-    const update = () => setPath(location.pathname);
+    const update = () => setWhere(`${location.pathname}${location.search}`);
     listeners.add(update);
     update();
     return () => {
       listeners.delete(update);
     };
   }, []);
-  return path;
+  const at = where.indexOf('?');
+  return { path: at < 0 ? where : where.slice(0, at), search: new URLSearchParams(at < 0 ? '' : where.slice(at)) };
+}
+
+/** The current pathname; re-renders the caller when the location changes. */
+export function usePath(): string {
+  return useLocation().path;
 }
 
 /**

@@ -1,113 +1,23 @@
 /**
  * The console in a real browser (Debian Chromium through playwright-core) against the real
  * server, in process, over its embedded database: setup, workspaces, collections, records,
- * documents, sign-out and sign-in, isolation between accounts, and the API docs, all under the
- * server's Content-Security-Policy with no violation and no script error anywhere.
+ * documents, sign-out and sign-in, sign-up with email verification, isolation between accounts,
+ * and the API docs, all under the server's Content-Security-Policy with no violation and no
+ * script error anywhere (see harness.ts).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { INDEX, PASSWORD, useConsoleHarness } from './harness.js';
 
-const WEB = fileURLToPath(new URL('..', import.meta.url));
-const REPO = path.resolve(WEB, '..');
-const INDEX = path.join(WEB, 'dist', 'index.html');
-
-/** Newest modification time under the console's sources. */
-function newestSource(): number {
-  const walk = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-      const full = path.join(dir, entry.name);
-      return Math.max(newest, entry.isDirectory() ? walk(full) : statSync(full).mtimeMs);
-    }, 0);
-  return Math.max(walk(path.join(WEB, 'src')), walk(path.join(WEB, 'public')), statSync(path.join(WEB, 'index.html')).mtimeMs);
-}
-
-/** Builds the console unless web/dist is present and newer than its sources. */
-function ensureBuilt(): void {
-  if (existsSync(INDEX) && statSync(INDEX).mtimeMs >= newestSource()) return;
-  execFileSync('npm', ['run', 'build:web'], { cwd: REPO, stdio: 'pipe' });
-}
-
-interface Problem {
-  readonly page: string;
-  readonly kind: string;
-  readonly text: string;
-}
-
-/** How Chromium logs a request the server answered with an error status. */
-const HTTP_FAILURE = /^Failed to load resource: the server responded with a status of (\d{3})\b/;
-
-const PASSWORD = 'correct horse battery staple';
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
 
 describe('console in Chromium', () => {
-  let server: RunningServer;
-  let browser: Browser;
-  let dataDir: string;
-  const downloadsDir = mkdtempSync(path.join(tmpdir(), 'rampart-downloads-'));
-  const problems: Problem[] = [];
-  const cspViolations: Problem[] = [];
-  const requestedUrls: string[] = [];
-  const contexts: BrowserContext[] = [];
-  /** Error statuses the current step provokes on purpose; any other is a problem. */
-  const allowedStatuses = new Set<number>();
-  const allowHttpErrors = (...statuses: number[]) => statuses.forEach((s) => allowedStatuses.add(s));
-
-  /** A fresh browser context whose pages report console errors, script errors and CSP violations. */
-  async function newContext(label: string): Promise<BrowserContext> {
-    const context = await browser.newContext({ acceptDownloads: true });
-    // Fail a step well within the test timeout, with Playwright's own message.
-    context.setDefaultTimeout(10_000);
-    contexts.push(context);
-    await context.exposeBinding('__rampartCspViolation', ({ page }, v: { directive: string; blocked: string; source: string; sample: string }) => {
-      cspViolations.push({ page: `${label} ${page.url()}`, kind: v.directive, text: `blocked ${v.blocked} from ${v.source} ${v.sample}`.trim() });
-    });
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (event) => {
-        const report = (window as unknown as { __rampartCspViolation: (v: unknown) => void }).__rampartCspViolation;
-        report({ directive: event.violatedDirective, blocked: event.blockedURI, source: event.sourceFile, sample: event.sample });
-      });
-    });
-    context.on('page', (page) => watch(page, label));
-    context.on('request', (request) => requestedUrls.push(request.url()));
-    return context;
-  }
-
-  function watch(page: Page, label: string): void {
-    page.on('console', (message) => {
-      const text = message.text();
-      if (/Refused to|Content Security Policy/i.test(text)) cspViolations.push({ page: label, kind: 'console', text });
-      else if (message.type() === 'error' && !allowedStatuses.has(Number(HTTP_FAILURE.exec(text)?.[1]))) {
-        problems.push({ page: label, kind: 'console.error', text });
-      }
-    });
-    page.on('pageerror', (error) => problems.push({ page: label, kind: 'pageerror', text: error.message }));
-  }
-
-  /** Calls the API from inside the page, as the console would, with the session's CSRF token. */
-  async function apiCall(page: Page, method: string, url: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    return page.evaluate(
-      async ({ method, url, body }) => {
-        const session = (await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string };
-        const res = await fetch(url, {
-          method,
-          headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
-          body: body === undefined ? undefined : JSON.stringify(body),
-        });
-        const text = await res.text();
-        return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
-      },
-      { method, url, body },
-    );
-  }
+  const h = useConsoleHarness();
+  const { requestedUrls, downloadsDir, allowHttpErrors, apiCall, newContext } = h;
 
   function workspaceIdOf(page: Page): string {
     const match = /\/w\/([0-9a-f-]{36})/.exec(new URL(page.url()).pathname);
@@ -118,29 +28,6 @@ describe('console in Chromium', () => {
   async function switcherLabels(page: Page): Promise<string[]> {
     return page.getByTestId('workspace-switcher').locator('option:not([disabled])').allTextContents();
   }
-
-  beforeAll(async () => {
-    ensureBuilt();
-    dataDir = mkdtempSync(path.join(tmpdir(), 'rampart-console-'));
-    const config = {
-      ...loadConfig({ env: {}, flags: { dev: true, port: 0, dataDir, logLevel: 'warn' } }),
-      rootSecret: randomBytes(32).toString('base64url'),
-      argon2MemoryKib: 8192,
-    };
-    server = await startServer(config, () => {});
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
-  });
-
-  afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
-    await browser?.close();
-    await server?.close();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    rmSync(downloadsDir, { recursive: true, force: true });
-  });
 
   describe('as the first account', () => {
     let page: Page;
@@ -157,7 +44,7 @@ describe('console in Chromium', () => {
       expect(html).toMatch(/<script type="module"[^>]* src="\/assets\/[^"]+\.js"><\/script>/);
       expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
       expect(html).not.toMatch(/<style|\sstyle=/);
-      const res = await fetch(`${server.url}/w/anything`, { headers: { accept: 'text/html' } });
+      const res = await fetch(`${h.server.url}/w/anything`, { headers: { accept: 'text/html' } });
       expect(res.status).toBe(200);
       expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
       expect(await res.text()).toBe(html);
@@ -165,23 +52,23 @@ describe('console in Chromium', () => {
 
     it('explains the setup link when no account exists and the link was not used', async () => {
       allowHttpErrors(401); // the signed-out session check
-      await page.goto(`${server.url}/`);
+      await page.goto(`${h.server.url}/`);
       await expect.poll(() => new URL(page.url()).pathname).toBe('/setup');
       await page.getByTestId('setup-needs-link').waitFor();
     });
 
     it('creates the first account from the setup link and lands in the console', async () => {
-      if (!server.setupLink) throw new Error('the server printed no setup link');
-      const token = new URL(server.setupLink).hash.replace('#token=', '');
+      if (!h.server.setupLink) throw new Error('the server printed no setup link');
+      const token = new URL(h.server.setupLink).hash.replace('#token=', '');
       expect(token).toMatch(/^rsu_/);
       allowHttpErrors(401);
       // Opened on the /setup page itself, only the fragment changes: no page load.
-      await page.goto(server.setupLink);
+      await page.goto(h.server.setupLink);
       await page.getByRole('heading', { name: 'Create the first account' }).waitFor();
       expect(new URL(page.url()).hash).toBe('');
       // Opened fresh, as from the server's output.
       await page.goto('about:blank');
-      await page.goto(server.setupLink);
+      await page.goto(h.server.setupLink);
       await page.getByRole('heading', { name: 'Create the first account' }).waitFor();
       // The token is taken out of the address bar as soon as it is read.
       expect(new URL(page.url()).hash).toBe('');
@@ -195,7 +82,7 @@ describe('console in Chromium', () => {
       // The token went only into the sign-up body, never into a URL.
       expect(requestedUrls.filter((u) => u.includes(token))).toEqual([]);
       // The setup link works once.
-      const status = (await (await fetch(`${server.url}/api/v1/setup`)).json()) as { setupRequired: boolean };
+      const status = (await (await fetch(`${h.server.url}/api/v1/setup`)).json()) as { setupRequired: boolean };
       expect(status.setupRequired).toBe(false);
     });
 
@@ -401,22 +288,22 @@ describe('console in Chromium', () => {
       allowHttpErrors(401);
       await page.getByRole('button', { name: 'Sign out' }).click();
       await expect.poll(() => new URL(page.url()).pathname).toBe('/sign-in');
-      const session = await fetch(`${server.url}/api/v1/auth/session`);
+      const session = await fetch(`${h.server.url}/api/v1/auth/session`);
       expect(session.status).toBe(401);
       const stillSignedIn = await page.evaluate(async () => (await fetch('/api/v1/auth/session')).status);
       expect(stillSignedIn).toBe(401);
 
-      await page.goto(`${server.url}/w/${acmeId}/c/tickets`);
+      await page.goto(`${h.server.url}/w/${acmeId}/c/tickets`);
       await expect.poll(() => new URL(page.url()).pathname).toBe('/sign-in');
       expect(new URL(page.url()).searchParams.get('next')).toBe(`/w/${acmeId}/c/tickets`);
 
       await page.getByLabel('Email').fill(ALICE);
       await page.getByLabel('Password').fill('not the password at all');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => page.getByRole('alert').textContent()).toBe('Invalid credentials.');
 
       await page.getByLabel('Password').fill(PASSWORD);
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('button', { name: 'Sign in', exact: true }).click();
       await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
       expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}/c/tickets`);
       expect(await switcherLabels(page)).toEqual(['Acme', 'Beta']);
@@ -430,15 +317,21 @@ describe('console in Chromium', () => {
         bob = await (await newContext('bob')).newPage();
       });
 
-      it('signs up at /sign-up and sees none of the first account’s workspaces', async () => {
+      it('signs up at /sign-up, verifies the address from the email, and sees none of the first account’s workspaces', async () => {
         allowHttpErrors(401);
-        await bob.goto(`${server.url}/setup`);
+        await bob.goto(`${h.server.url}/setup`);
         await bob.getByTestId('setup-done').waitFor();
-        await bob.goto(`${server.url}/sign-up`);
+        await bob.goto(`${h.server.url}/sign-up`);
         await bob.getByLabel('Email').fill(BOB);
         await bob.getByLabel('Password').fill(PASSWORD);
         await bob.getByRole('button', { name: 'Create account' }).click();
+        // Not signed in yet: the address must be verified first.
+        await bob.getByTestId('check-email').waitFor();
+        expect(await bob.getByTestId('check-email').textContent()).toContain(BOB);
+        // The link from the email, opened in the browser that signed up, signs in.
+        await bob.goto(await h.emailLink(BOB, '/verify'));
         await expect.poll(() => bob.getByTestId('account-email').textContent()).toBe(BOB);
+        expect(new URL(bob.url()).hash).toBe('');
         await bob.getByTestId('no-workspaces').waitFor();
         expect(await switcherLabels(bob)).toEqual([]);
         expect(await bob.getByTestId('workspace-switcher').textContent()).not.toContain('Acme');
@@ -448,7 +341,7 @@ describe('console in Chromium', () => {
         allowHttpErrors(404, 400); // not a member; a malformed workspace id
         const before = requestedUrls.length;
         for (const url of [`/w/${acmeId}`, `/w/${acmeId}/c/tickets`]) {
-          await bob.goto(`${server.url}${url}`);
+          await bob.goto(`${h.server.url}${url}`);
           await bob.getByTestId('workspace-not-found').waitFor();
           expect(await bob.getByTestId('workspace').count()).toBe(0);
           expect(await bob.locator('body').textContent()).not.toMatch(/Acme|tickets|Printer|notes\.txt/);
@@ -458,9 +351,9 @@ describe('console in Chromium', () => {
         expect(asked.length).toBeGreaterThan(0);
         for (const u of asked) expect(new URL(u).pathname).toBe(`/api/v1/workspaces/${acmeId}`);
 
-        await bob.goto(`${server.url}/w/not-a-workspace-id`);
+        await bob.goto(`${h.server.url}/w/not-a-workspace-id`);
         await bob.getByTestId('workspace-not-found').waitFor();
-        await bob.goto(`${server.url}/no/such/page`);
+        await bob.goto(`${h.server.url}/no/such/page`);
         await bob.getByTestId('page-not-found').waitFor();
 
         // Its own workspace works as usual, and Alice still does not see it.
@@ -477,7 +370,7 @@ describe('console in Chromium', () => {
 
   it('renders the API docs (Swagger UI) under the CSP', async () => {
     const page = await (await newContext('docs')).newPage();
-    const res = await page.goto(`${server.url}/api/v1/docs`);
+    const res = await page.goto(`${h.server.url}/api/v1/docs`);
     expect(res?.status()).toBe(200);
     expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
@@ -487,14 +380,5 @@ describe('console in Chromium', () => {
     await page.locator('.opblock.is-open').first().waitFor();
     // Swagger UI fetched the OpenAPI document itself (connect-src 'self').
     expect(await page.locator('.opblock.is-open').first().textContent()).toContain('Workspaces I belong to');
-  });
-
-  // Checked after every step, so a violation is reported with the step that caused it.
-  afterEach(() => {
-    const found = { cspViolations: [...cspViolations], problems: [...problems] };
-    cspViolations.length = 0;
-    problems.length = 0;
-    allowedStatuses.clear();
-    expect(found).toEqual({ cspViolations: [], problems: [] });
   });
 });

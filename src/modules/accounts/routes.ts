@@ -85,7 +85,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
         response: { 200: SignInResponse },
       },
       handler: async (request, reply) => {
-        const result = await accounts.signIn(request.body, 'cookie', requestMeta(request));
+        const result = await accounts.signIn(request.body, 'cookie', requestMeta(request), ensureBinding(request, reply));
         return signInBody(accounts, request, reply, result);
       },
     });

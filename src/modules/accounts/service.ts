@@ -367,7 +367,7 @@ export class AccountsService {
    * all answer `invalid_credentials` after the same hashing work. Limits run per address and per
    * email string, so unknown emails are limited exactly like real ones.
    */
-  async signIn(input: { email: string; password: string }, kind: SessionKind, meta: RequestMeta): Promise<SignInResult> {
+  async signIn(input: { email: string; password: string }, kind: SessionKind, meta: RequestMeta, binding: Binding = null): Promise<SignInResult> {
     const emailKey = throttleKey('email', input.email);
     await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
     await this.deps.throttle.hit('account', emailKey);
@@ -400,7 +400,8 @@ export class AccountsService {
     return this.db.withGlobal(async (tx) => {
       if (hashToStore) await store.setPasswordHash(tx, found.id, hashToStore, false);
       if (!found.email_verified_at) {
-        await this.sendEmailLink(tx, found, 'verify_email', null);
+        // A fresh verification link, bound to the browser that is signing in.
+        await this.sendEmailLink(tx, found, 'verify_email', binding);
         await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'denied', accountId: found.id, details: { reason: 'email_not_verified' } }, meta);
         return null;
       }

@@ -108,7 +108,7 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
         tags,
         summary: "The provider's redirect back (a browser navigation)",
         description:
-          'Redirects to `/` signed in, to `/mfa#token=…` when a second factor is required, to `/link#token=…` when the identity can be linked to an existing account, or to `/sign-in?error=<code>` (`/settings?error=<code>` when linking).',
+          'Redirects to `/` signed in, to `/mfa#token=…&factors=…` when a second factor is required, to `/link#token=…` when the identity can be linked to an existing account, or to `/sign-in?error=<code>` (`/settings?error=<code>` when linking).',
         querystring: CallbackQuery,
         response: { 302: Redirect },
       },
@@ -120,7 +120,7 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
           case 'signed_in': {
             clearBindingCookie(reply);
             const result = outcome.result;
-            if (result.status === 'mfa_required') return reply.redirect(`/mfa#token=${result.mfaToken}`, 302);
+            if (result.status === 'mfa_required') return reply.redirect(`/mfa#token=${result.mfaToken}&factors=${result.factors.join(',')}`, 302);
             await startCookieSession(accounts, request, reply, result.issued);
             return reply.redirect('/', 302);
           }

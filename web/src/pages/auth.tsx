@@ -1,5 +1,6 @@
 /**
- * Signed-out pages: the one-time setup of the first account, sign-in and sign-up.
+ * Signed-out pages: the one-time setup of the first account, sign-in (password, email link,
+ * passkey, identity provider), sign-up and the password-reset request.
  *
  * The setup token arrives in the URL fragment (`/setup#token=…`), which browsers never send to
  * a server. It is read once, removed from the address bar and history, kept in memory, and sent
@@ -7,18 +8,21 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, errorMessage, type Session } from '../api';
+import { api, ApiError, errorMessage, type OidcStatus, type SignInResult } from '../api';
 import { ErrorMessage } from '../components/ui';
+import { useFragmentToken } from '../flow';
 import { useAction } from '../hooks';
-import { Link } from '../router';
+import { Link, useLocation } from '../router';
+import { assertPasskey, browserSupportsWebAuthn } from '../webauthn';
 
-const PASSWORD_MIN = 12;
+export const PASSWORD_MIN = 12;
 
-interface AuthPageProps {
-  readonly onSignedIn: (session: Session) => void;
+export interface AuthPageProps {
+  /** A first factor passed: signed in, or a second factor to ask for. */
+  readonly onResult: (result: SignInResult) => void;
 }
 
-function AuthLayout({ title, children }: { title: string; children: ComponentChildren }) {
+export function AuthLayout({ title, children }: { title: string; children: ComponentChildren }) {
   return (
     <main class="auth" id="main">
       <div class="auth-card">
@@ -97,28 +101,11 @@ function CredentialsForm({ submitLabel, withName, newPassword, onSubmit }: Crede
   );
 }
 
-/** Reads `token` from the fragment once, then removes the fragment from the address bar. */
-function takeSetupToken(): string | null {
-  const params = new URLSearchParams(location.hash.replace(/^#/, ''));
-  const token = params.get('token');
-  if (location.hash) history.replaceState(history.state, '', `${location.pathname}${location.search}`);
-  return token && token.length > 0 ? token : null;
-}
-
-export function SetupPage({ onSignedIn }: AuthPageProps) {
-  const [token, setToken] = useState(takeSetupToken);
+export function SetupPage({ onResult }: AuthPageProps) {
+  // Opening the link while already on /setup changes only the fragment: no new page load.
+  const token = useFragmentToken();
   const [required, setRequired] = useState<boolean | null>(null);
   const [error, setError] = useState<string | null>(null);
-
-  // Opening the link while already on /setup changes only the fragment: no new page load.
-  useEffect(() => {
-    const onHashChange = () => {
-      const fresh = takeSetupToken();
-      if (fresh) setToken(fresh);
-    };
-    window.addEventListener('hashchange', onHashChange);
-    return () => window.removeEventListener('hashchange', onHashChange);
-  }, []);
 
   useEffect(() => {
     api
@@ -169,32 +156,223 @@ export function SetupPage({ onSignedIn }: AuthPageProps) {
         withName
         newPassword
         onSubmit={async ({ email, password, name }) => {
-          onSignedIn(await api.signUp({ email, password, name, setupToken: token }));
+          const result = await api.signUp({ email, password, name, setupToken: token });
+          if (result.status === 'signed_in') onResult(result);
+          else throw new Error('The setup link was not accepted; open it again from the server output.');
         }}
       />
     </AuthLayout>
   );
 }
 
-export function SignInPage({ onSignedIn }: AuthPageProps) {
+/** "Check your email": what was sent, where, and what to do with it. */
+export function CheckEmail({ email, children, onBack }: { email: string; children: ComponentChildren; onBack?: () => void }) {
+  return (
+    <div class="stack" data-testid="check-email">
+      <p role="status">
+        Check your email: we sent a message to <strong>{email}</strong>.
+      </p>
+      {children}
+      <p class="hint">The link works once, for 15 minutes, and only in this browser. Nothing arrived? Look in your spam folder, or ask again.</p>
+      {onBack && (
+        <p class="aside">
+          <button type="button" class="link-button" onClick={onBack}>
+            Use another address
+          </button>
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** What the identity provider's redirect back (`/sign-in?error=<code>`) means, in words. */
+function providerErrorMessage(code: string, provider: string): string {
+  switch (code) {
+    case 'sign_in_failed':
+      return `Sign-in with ${provider} failed. Try again, or sign in another way.`;
+    case 'identity_in_use':
+      return `This ${provider} account is already linked to another Rampart account.`;
+    case 'signup_closed':
+      return `No Rampart account uses this ${provider} account, and sign-up is closed on this instance.`;
+    case 'email_not_verified':
+      return `${provider} did not confirm this email address, so it cannot be used to sign in here.`;
+    case 'provider_not_configured':
+      return 'Sign-in with an identity provider is not configured on this instance.';
+    case 'access_denied':
+      return `Sign-in with ${provider} was cancelled.`;
+    case 'challenge_expired':
+    case 'invalid_link':
+      return `The sign-in with ${provider} took too long or was already used. Try again.`;
+    default:
+      return `Sign-in with ${provider} did not complete (${code.slice(0, 64)}). Try again, or sign in another way.`;
+  }
+}
+
+/** The identity provider button, shown only when one is configured. A full-page navigation. */
+function ProviderButton({ status }: { status: OidcStatus | null }) {
+  if (!status?.enabled) return null;
+  return (
+    <>
+      <a class="button secondary provider" href={api.oidcStartUrl} data-testid="oidc-sign-in">
+        Sign in with {status.displayName}
+      </a>
+      <p class="divider" aria-hidden="true">
+        or
+      </p>
+    </>
+  );
+}
+
+function useOidcStatus(): OidcStatus | null {
+  const [status, setStatus] = useState<OidcStatus | null>(null);
+  useEffect(() => {
+    let live = true;
+    api
+      .oidcStatus()
+      .then((s) => {
+        if (live) setStatus(s);
+      })
+      // Without a provider status the button is simply not offered.
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, []);
+  return status;
+}
+
+export function SignInPage({ onResult }: AuthPageProps) {
+  const { search } = useLocation();
+  const oidc = useOidcStatus();
+  const providerError = search.get('error');
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [linkSentTo, setLinkSentTo] = useState<string | null>(null);
+  // Success signs in and replaces this page, so the form stays busy until then.
+  const signIn = useAction({ staysBusy: true });
+  const magic = useAction();
+  const passkey = useAction({
+    staysBusy: true,
+    describeError: (err) =>
+      err instanceof ApiError && err.code === 'invalid_credentials' ? 'This passkey was not accepted. Sign in another way.' : errorMessage(err),
+  });
+  const busy = signIn.busy || magic.busy || passkey.busy;
+
+  const submit = async () => {
+    magic.setError(null);
+    passkey.setError(null);
+    const ok = await signIn.run(async () => {
+      try {
+        onResult(await api.signIn({ email: email.trim(), password }));
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'email_not_verified') {
+          throw new Error(`Your email address is not verified yet. We sent a new verification link to ${email.trim()}: open it in this browser.`, { cause: err });
+        }
+        throw err;
+      }
+    });
+    if (!ok) setPassword('');
+  };
+
+  const sendLink = async () => {
+    signIn.setError(null);
+    passkey.setError(null);
+    const address = email.trim();
+    if (!address || !/^[^\s@]+@[^\s@]+$/.test(address)) {
+      magic.setError('Enter your email address first, then ask for a sign-in link.');
+      return;
+    }
+    await magic.run(async () => {
+      await api.requestMagicLink(address);
+      setLinkSentTo(address);
+    });
+  };
+
+  const withPasskey = async () => {
+    signIn.setError(null);
+    magic.setError(null);
+    await passkey.run(async () => {
+      const { challengeId, options } = await api.passkeySignInOptions();
+      const response = await assertPasskey(options);
+      onResult(await api.passkeySignIn(challengeId, response));
+    });
+  };
+
+  if (linkSentTo) {
+    return (
+      <AuthLayout title="Check your email">
+        <CheckEmail email={linkSentTo} onBack={() => setLinkSentTo(null)}>
+          <p>If an account uses this address, the message holds a link that signs you in.</p>
+        </CheckEmail>
+      </AuthLayout>
+    );
+  }
+
   return (
     <AuthLayout title="Sign in">
-      <CredentialsForm
-        submitLabel="Sign in"
-        withName={false}
-        newPassword={false}
-        onSubmit={async ({ email, password }) => {
-          onSignedIn(await api.signIn({ email, password }));
+      {providerError && <ErrorMessage error={providerErrorMessage(providerError, oidc?.displayName ?? 'the identity provider')} testId="provider-error" />}
+      <ProviderButton status={oidc} />
+      <form
+        class="stack"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void submit();
         }}
-      />
+      >
+        <label>
+          Email
+          <input type="email" name="email" autocomplete="username webauthn" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            name="password"
+            autocomplete="current-password"
+            required
+            maxLength={256}
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+        </label>
+        <ErrorMessage error={signIn.error} />
+        <button type="submit" disabled={busy}>
+          {signIn.busy ? 'Please wait…' : 'Sign in'}
+        </button>
+      </form>
+      <div class="stack alternatives">
+        <button type="button" class="secondary" disabled={busy} onClick={() => void sendLink()}>
+          {magic.busy ? 'Sending…' : 'Email me a sign-in link'}
+        </button>
+        <ErrorMessage error={magic.error} testId="magic-link-error" />
+        {browserSupportsWebAuthn() && (
+          <button type="button" class="secondary" disabled={busy} onClick={() => void withPasskey()}>
+            {passkey.busy ? 'Waiting for your passkey…' : 'Sign in with a passkey'}
+          </button>
+        )}
+        <ErrorMessage error={passkey.error} testId="passkey-error" />
+      </div>
       <p class="aside">
-        No account? <Link href="/sign-up">Create one</Link>.
+        <Link href="/forgot-password">Forgot your password?</Link> · No account? <Link href="/sign-up">Create one</Link>.
       </p>
     </AuthLayout>
   );
 }
 
-export function SignUpPage({ onSignedIn }: AuthPageProps) {
+export function SignUpPage({ onResult }: AuthPageProps) {
+  const [sentTo, setSentTo] = useState<string | null>(null);
+  if (sentTo) {
+    return (
+      <AuthLayout title="Check your email">
+        <CheckEmail email={sentTo} onBack={() => setSentTo(null)}>
+          <p>Open the link in it to confirm your address and finish creating your account.</p>
+        </CheckEmail>
+        <p class="aside">
+          Already confirmed? <Link href="/sign-in">Sign in</Link>.
+        </p>
+      </AuthLayout>
+    );
+  }
   return (
     <AuthLayout title="Create an account">
       <CredentialsForm
@@ -202,11 +380,60 @@ export function SignUpPage({ onSignedIn }: AuthPageProps) {
         withName
         newPassword
         onSubmit={async ({ email, password, name }) => {
-          onSignedIn(await api.signUp({ email, password, ...(name ? { name } : {}) }));
+          const result = await api.signUp({ email, password, ...(name ? { name } : {}) });
+          if (result.status === 'signed_in') onResult(result);
+          else setSentTo(email);
         }}
       />
       <p class="aside">
         Already have an account? <Link href="/sign-in">Sign in</Link>.
+      </p>
+    </AuthLayout>
+  );
+}
+
+export function ForgotPasswordPage() {
+  const [email, setEmail] = useState('');
+  const [sentTo, setSentTo] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
+
+  if (sentTo) {
+    return (
+      <AuthLayout title="Check your email">
+        <CheckEmail email={sentTo} onBack={() => setSentTo(null)}>
+          <p>If an account uses this address, the message holds a link to choose a new password.</p>
+        </CheckEmail>
+        <p class="aside">
+          <Link href="/sign-in">Back to sign in</Link>
+        </p>
+      </AuthLayout>
+    );
+  }
+  return (
+    <AuthLayout title="Reset your password">
+      <p>Enter the email address of your account. We will send you a link to choose a new password.</p>
+      <form
+        class="stack"
+        onSubmit={(event) => {
+          event.preventDefault();
+          const address = email.trim();
+          void run(async () => {
+            await api.requestPasswordReset(address);
+            setSentTo(address);
+          });
+        }}
+      >
+        <label>
+          Email
+          <input type="email" name="email" autocomplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+        </label>
+        <ErrorMessage error={error} />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Sending…' : 'Send reset link'}
+        </button>
+      </form>
+      <p class="aside">
+        Remembered it? <Link href="/sign-in">Sign in</Link>.
       </p>
     </AuthLayout>
   );

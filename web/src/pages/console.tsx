@@ -1,18 +1,22 @@
 /**
- * The signed-in console: a header (account, workspace switcher, new workspace, sign out) and the
- * current workspace, addressed by URL: `/w/:workspaceId` and `/w/:workspaceId/c/:collection`.
+ * The signed-in console: a header (account, workspace switcher, new workspace, security
+ * settings, sign out) and the current workspace, addressed by URL: `/w/:workspaceId` and
+ * `/w/:workspaceId/c/:collection`; the account's security settings at `/settings`.
  *
  * A workspace is shown only after the server confirms the account is a member; for anything
  * else (not a member, no such workspace, malformed id) the page says "not found" and loads no data.
+ * A workspace that requires MFA of a session without it sends the person to set it up instead.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, type Account, type Collection, type Workspace } from '../api';
+import { api, ApiError, errorMessage, type Collection, type Session, type Workspace } from '../api';
 import { CollectionsPanel } from '../components/collections';
 import { DocumentsPanel } from '../components/documents';
 import { RecordsPanel } from '../components/records';
 import { ErrorMessage, Panel, Status } from '../components/ui';
 import { useAction } from '../hooks';
+import { mfaEnrolmentPath } from '../flow';
 import { Link, matchRoute, navigate } from '../router';
+import { AccountPage } from './account';
 
 export function workspacePath(workspaceId: string): string {
   return `/w/${encodeURIComponent(workspaceId)}`;
@@ -115,6 +119,8 @@ function WorkspaceView({ workspaceId, collection }: { workspaceId: string; colle
       })
       .catch((err: unknown) => {
         if (!live) return;
+        // The console is already on its way to MFA enrolment (see the API client's handler).
+        if (err instanceof ApiError && err.code === 'mfa_enrolment_required') return;
         const missing = err instanceof ApiError && (err.status === 404 || err.code === 'invalid_id');
         setState(missing ? { status: 'not-found' } : { status: 'error', message: errorMessage(err) });
       });
@@ -134,6 +140,11 @@ function WorkspaceView({ workspaceId, collection }: { workspaceId: string; colle
         <h1 data-testid="workspace-name">{workspace.name}</h1>
         <span class="badge">{workspace.region}</span>
         <span class="badge">{workspace.role}</span>
+        {workspace.requireMfa && (
+          <span class="badge" data-testid="requires-mfa">
+            MFA required
+          </span>
+        )}
       </div>
       <div class="columns">
         <CollectionsPanel
@@ -161,7 +172,59 @@ function WorkspaceView({ workspaceId, collection }: { workspaceId: string; colle
         )}
       </div>
       <DocumentsPanel key={workspace.id} workspaceId={workspace.id} />
+      {workspace.role === 'owner' && (
+        <WorkspaceSettingsPanel workspace={workspace} onUpdated={(updated) => setState({ status: 'ready', workspace: updated })} />
+      )}
     </div>
+  );
+}
+
+/** Owner settings: whether every member must prove a second factor. */
+function WorkspaceSettingsPanel({ workspace, onUpdated }: { workspace: Workspace; onUpdated: (workspace: Workspace) => void }) {
+  const [status, setStatus] = useState<string | null>(null);
+  const [needsOwnMfa, setNeedsOwnMfa] = useState(false);
+  // The box shows what was asked for while the server answers, then what the server says.
+  const [asked, setAsked] = useState<boolean | null>(null);
+  const { busy, error, run } = useAction();
+
+  const toggle = (requireMfa: boolean) =>
+    run(async () => {
+      setStatus(null);
+      setNeedsOwnMfa(false);
+      setAsked(requireMfa);
+      try {
+        const updated = await api.updateWorkspace(workspace.id, { requireMfa });
+        onUpdated({ ...updated, role: workspace.role });
+        setStatus(requireMfa ? 'Members now need MFA to open this workspace.' : 'MFA is no longer required in this workspace.');
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'mfa_enrolment_required') {
+          setNeedsOwnMfa(true);
+          throw new Error('Set up multi-factor authentication for yourself (and sign in with it) before requiring it of everyone.', { cause: err });
+        }
+        throw err;
+      } finally {
+        setAsked(null);
+      }
+    });
+
+  return (
+    <Panel title="Workspace settings" titleId="workspace-settings-title" testId="workspace-settings">
+      <label class="checkbox">
+        <input type="checkbox" checked={asked ?? workspace.requireMfa} disabled={busy} onChange={(e) => void toggle(e.currentTarget.checked)} aria-describedby="require-mfa-hint" />
+        Require MFA for all members
+      </label>
+      <p class="hint" id="require-mfa-hint">
+        Members whose session did not prove a second factor (an authenticator app or a passkey) are sent to set one up before they see
+        this workspace.
+      </p>
+      <ErrorMessage error={error} testId="workspace-settings-error" />
+      {needsOwnMfa && (
+        <p>
+          <Link href={mfaEnrolmentPath(null)}>Set up MFA</Link>
+        </p>
+      )}
+      <Status message={status} />
+    </Panel>
   );
 }
 
@@ -176,7 +239,45 @@ function NotFoundPage() {
   );
 }
 
-export function ConsolePage({ account, path, onSignOut }: { account: Account; path: string; onSignOut: () => Promise<void> }) {
+/** A signed-in account whose address is not verified yet (for example one made through a provider). */
+function VerifyEmailNotice({ email }: { email: string }) {
+  const [sent, setSent] = useState(false);
+  const { busy, error, run } = useAction();
+  return (
+    <div class="notice" data-testid="verify-email-notice">
+      <p>
+        Your email address {email} is not verified yet.{' '}
+        {sent ? (
+          <span role="status">A new link is on its way: open it in this browser.</span>
+        ) : (
+          <button
+            type="button"
+            class="link-button"
+            disabled={busy}
+            onClick={() =>
+              void run(async () => {
+                await api.resendVerification();
+                setSent(true);
+              })
+            }
+          >
+            Send a new verification link
+          </button>
+        )}
+      </p>
+      <ErrorMessage error={error} />
+    </div>
+  );
+}
+
+export function ConsolePage(props: {
+  session: Session;
+  path: string;
+  onSignOut: (then?: string) => Promise<void>;
+  onSessionChanged: (session: Session) => void;
+}) {
+  const { session, path, onSignOut } = props;
+  const account = session.account;
   const [workspaces, setWorkspaces] = useState<Workspace[] | null>(null);
   const [listError, setListError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
@@ -199,6 +300,7 @@ export function ConsolePage({ account, path, onSignOut }: { account: Account; pa
   const currentId = route?.['workspaceId'] ?? null;
   const collection = route?.['collection'] ?? null;
   const isHome = path === '/';
+  const settings = path === '/settings' || path === '/account';
   const firstId = workspaces?.[0]?.id;
 
   // At the root, open the first workspace.
@@ -243,6 +345,9 @@ export function ConsolePage({ account, path, onSignOut }: { account: Account; pa
         </div>
         <div class="account">
           <span data-testid="account-email">{account.email}</span>
+          <Link href="/settings" data-testid="account-link" aria-current={settings ? 'page' : undefined}>
+            Security
+          </Link>
           <button
             type="button"
             class="secondary"
@@ -255,6 +360,7 @@ export function ConsolePage({ account, path, onSignOut }: { account: Account; pa
           </button>
         </div>
       </header>
+      {!account.emailVerified && <VerifyEmailNotice email={account.email} />}
       <div class="toolbar">
         <NewWorkspaceForm
           onCreated={(created) => {
@@ -268,7 +374,9 @@ export function ConsolePage({ account, path, onSignOut }: { account: Account; pa
         <ErrorMessage error={listError} testId="workspaces-error" />
       </div>
       <main id="main" class="content">
-        {currentId ? (
+        {settings ? (
+          <AccountPage session={session} workspaces={workspaces} onSessionChanged={props.onSessionChanged} onSignOut={onSignOut} />
+        ) : currentId ? (
           <WorkspaceView key={currentId} workspaceId={currentId} collection={collection} />
         ) : isHome ? (
           workspaces === null ? (

@@ -1,0 +1,244 @@
+/**
+ * What the console's browser tests share: the console built, the real server started in process
+ * over its embedded database, Debian Chromium through playwright-core, and every page watched for
+ * Content-Security-Policy violations, script errors and console errors. An error status a step
+ * provokes on purpose is declared with `allowHttpErrors`; anything else fails the step.
+ *
+ * `useConsoleHarness` registers the suite's hooks (call it inside a `describe`); its fields are
+ * set once `beforeAll` has run.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { loadConfig, type Config } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+
+export const WEB = fileURLToPath(new URL('..', import.meta.url));
+export const REPO = path.resolve(WEB, '..');
+export const INDEX = path.join(WEB, 'dist', 'index.html');
+
+export const PASSWORD = 'correct horse battery staple';
+
+/** Newest modification time under the console's sources. */
+function newestSource(): number {
+  const walk = (dir: string): number =>
+    readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
+      const full = path.join(dir, entry.name);
+      return Math.max(newest, entry.isDirectory() ? walk(full) : statSync(full).mtimeMs);
+    }, 0);
+  return Math.max(walk(path.join(WEB, 'src')), walk(path.join(WEB, 'public')), statSync(path.join(WEB, 'index.html')).mtimeMs);
+}
+
+/** Builds the console unless web/dist is present and newer than its sources. */
+export function ensureBuilt(): void {
+  if (existsSync(INDEX) && statSync(INDEX).mtimeMs >= newestSource()) return;
+  execFileSync('npm', ['run', 'build:web'], { cwd: REPO, stdio: 'pipe' });
+}
+
+/** A TCP port free right now on the loopback interface. */
+export async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+interface Problem {
+  readonly page: string;
+  readonly kind: string;
+  readonly text: string;
+}
+
+/** How Chromium logs a request the server answered with an error status. */
+const HTTP_FAILURE = /^Failed to load resource: the server responded with a status of (\d{3})\b/;
+
+export interface HarnessOptions {
+  /**
+   * Serve at `http://localhost:<port>` (also the public URL, so email links and the WebAuthn
+   * relying party match the page's origin: an IP address is not a valid RP id). Otherwise the
+   * server binds any free port and is reached at 127.0.0.1.
+   */
+  readonly localhost?: boolean;
+  /** Settings on top of the development defaults. */
+  readonly config?: Partial<Config>;
+}
+
+export interface Harness {
+  readonly server: RunningServer;
+  readonly browser: Browser;
+  /** The origin pages are opened at. */
+  readonly origin: string;
+  /** Every URL any page requested, in order. */
+  readonly requestedUrls: string[];
+  readonly downloadsDir: string;
+  /** Error statuses the current step provokes on purpose; any other is a problem. */
+  allowHttpErrors: (...statuses: number[]) => void;
+  /** A fresh browser context whose pages report console errors, script errors and CSP violations. */
+  newContext: (label: string) => Promise<BrowserContext>;
+  /** A new page in a fresh context. */
+  newPage: (label: string) => Promise<Page>;
+  /** Calls the API from inside the page, as the console would, with the session's CSRF token. */
+  apiCall: (page: Page, method: string, url: string, body?: unknown) => Promise<{ status: number; json: unknown }>;
+  /**
+   * The newest email link to `path` (`/verify`, `/magic`, `/reset`) sent to `to` and not returned
+   * before, read from the server's outbox once its background work has settled.
+   */
+  emailLink: (to: string, path: string) => Promise<string>;
+}
+
+export function useConsoleHarness(options: HarnessOptions = {}): Harness {
+  const problems: Problem[] = [];
+  const cspViolations: Problem[] = [];
+  const requestedUrls: string[] = [];
+  const contexts: BrowserContext[] = [];
+  const allowedStatuses = new Set<number>();
+  const seenLinks = new Set<string>();
+  const downloadsDir = mkdtempSync(path.join(tmpdir(), 'rampart-downloads-'));
+  let dataDir: string | undefined;
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+  let origin = '';
+
+  function watch(page: Page, label: string): void {
+    page.on('console', (message) => {
+      const text = message.text();
+      if (/Refused to|Content Security Policy/i.test(text)) cspViolations.push({ page: label, kind: 'console', text });
+      else if (message.type() === 'error' && !allowedStatuses.has(Number(HTTP_FAILURE.exec(text)?.[1]))) {
+        problems.push({ page: label, kind: 'console.error', text });
+      }
+    });
+    page.on('pageerror', (error) => problems.push({ page: label, kind: 'pageerror', text: error.message }));
+  }
+
+  const harness: Harness = {
+    get server() {
+      if (!server) throw new Error('the server is not started yet');
+      return server;
+    },
+    get browser() {
+      if (!browser) throw new Error('the browser is not started yet');
+      return browser;
+    },
+    get origin() {
+      return origin;
+    },
+    requestedUrls,
+    downloadsDir,
+    allowHttpErrors: (...statuses) => statuses.forEach((s) => allowedStatuses.add(s)),
+
+    newContext: async (label) => {
+      const context = await harness.browser.newContext({ acceptDownloads: true });
+      // Fail a step well within the test timeout, with Playwright's own message.
+      context.setDefaultTimeout(10_000);
+      contexts.push(context);
+      await context.exposeBinding('__rampartCspViolation', ({ page }, v: { directive: string; blocked: string; source: string; sample: string }) => {
+        cspViolations.push({ page: `${label} ${page.url()}`, kind: v.directive, text: `blocked ${v.blocked} from ${v.source} ${v.sample}`.trim() });
+      });
+      await context.addInitScript(() => {
+        document.addEventListener('securitypolicyviolation', (event) => {
+          const report = (window as unknown as { __rampartCspViolation: (v: unknown) => void }).__rampartCspViolation;
+          report({ directive: event.violatedDirective, blocked: event.blockedURI, source: event.sourceFile, sample: event.sample });
+        });
+      });
+      context.on('page', (page) => watch(page, label));
+      context.on('request', (request) => requestedUrls.push(request.url()));
+      return context;
+    },
+
+    newPage: async (label) => {
+      return (await harness.newContext(label)).newPage();
+    },
+
+    apiCall: async (page, method, url, body) => {
+      return page.evaluate(
+        async ({ method, url, body }) => {
+          const session = (await (await fetch('/api/v1/auth/session')).json()) as { csrfToken: string };
+          const res = await fetch(url, {
+            method,
+            headers: { 'content-type': 'application/json', 'x-csrf-token': session.csrfToken },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+          const text = await res.text();
+          return { status: res.status, json: text ? (JSON.parse(text) as unknown) : null };
+        },
+        { method, url, body },
+      );
+    },
+
+    emailLink: async (to, linkPath) => {
+      const pattern = new RegExp(`${origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}${linkPath}#token=[A-Za-z0-9_-]+`);
+      let found: string | undefined;
+      await expect
+        .poll(
+          async () => {
+            await harness.server.services.accounts.settle();
+            for (const item of await harness.server.services.mailer.mailbox({ to })) {
+              const link = pattern.exec(item.text)?.[0];
+              if (link && !seenLinks.has(link)) {
+                found = link;
+                return true;
+              }
+              // Newest first: an older unseen link is never the one asked for.
+              if (link) return false;
+            }
+            return false;
+          },
+          { timeout: 5_000, message: `a new ${linkPath} link to ${to}` },
+        )
+        .toBe(true);
+      seenLinks.add(found!);
+      return found!;
+    },
+  };
+
+  beforeAll(async () => {
+    ensureBuilt();
+    dataDir = mkdtempSync(path.join(tmpdir(), 'rampart-console-'));
+    const port = options.localhost ? await freePort() : 0;
+    const config: Config = {
+      ...loadConfig({ env: {}, flags: { dev: true, port, dataDir, logLevel: 'warn' } }),
+      rootSecret: randomBytes(32).toString('base64url'),
+      argon2MemoryKib: 8192,
+      // Many sign-ins from one address within a minute: the limits are tested elsewhere.
+      rateLimitIpPerMinute: 100_000,
+      rateLimitEmailPer5Minutes: 100_000,
+      ...(options.localhost ? { publicUrl: `http://localhost:${port}` } : {}),
+      ...options.config,
+    };
+    server = await startServer(config, () => {});
+    origin = options.localhost ? `http://localhost:${port}` : server.url;
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    });
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+    await server?.close();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    rmSync(downloadsDir, { recursive: true, force: true });
+  });
+
+  // Checked after every step, so a violation is reported with the step that caused it.
+  afterEach(() => {
+    const found = { cspViolations: [...cspViolations], problems: [...problems] };
+    cspViolations.length = 0;
+    problems.length = 0;
+    allowedStatuses.clear();
+    expect(found).toEqual({ cspViolations: [], problems: [] });
+  });
+
+  return harness;
+}
