@@ -6,17 +6,16 @@
  * Every failure of the library (a malformed or forged response throws) becomes a plain refusal
  * here; callers answer `invalid_credentials` without saying which check failed.
  */
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
-  type Uint8Array_,
+import type {
+  AuthenticationResponseJSON,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
+  Uint8Array_,
 } from '@simplewebauthn/server';
+
+/** The WebAuthn library is loaded on first use (it is large; most processes never see a passkey). */
+const loadWebauthn = () => import('@simplewebauthn/server');
 import { publicUrl, type Config } from '../../config.js';
 import type { PasskeyRow } from './store.js';
 
@@ -57,12 +56,12 @@ function transportsOf(row: PasskeyRow): string[] {
   return row.transports;
 }
 
-export function registrationOptions(
+export async function registrationOptions(
   rp: RelyingParty,
   account: { id: string; email: string; name: string },
   existing: readonly PasskeyRow[],
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
-  return generateRegistrationOptions({
+  return (await loadWebauthn()).generateRegistrationOptions({
     rpName: rp.name,
     rpID: rp.id,
     userName: account.email,
@@ -89,7 +88,7 @@ export interface NewCredential {
 /** Verifies a registration (user verification required); null if anything is wrong with it. */
 export async function verifyRegistration(rp: RelyingParty, response: RegistrationResponseJSON, expectedChallenge: string): Promise<NewCredential | null> {
   try {
-    const result = await verifyRegistrationResponse({
+    const result = await (await loadWebauthn()).verifyRegistrationResponse({
       response,
       expectedChallenge,
       expectedOrigin: rp.origin,
@@ -116,12 +115,12 @@ export async function verifyRegistration(rp: RelyingParty, response: Registratio
   }
 }
 
-export function authenticationOptions(
+export async function authenticationOptions(
   rp: RelyingParty,
   allow: readonly PasskeyRow[] | null,
   userVerification: 'required' | 'preferred',
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
-  return generateAuthenticationOptions({
+  return (await loadWebauthn()).generateAuthenticationOptions({
     rpID: rp.id,
     timeout: WEBAUTHN_TIMEOUT_MS,
     userVerification,
@@ -147,7 +146,7 @@ export async function verifyAssertion(
   requireUserVerification: boolean,
 ): Promise<AssertionResult> {
   try {
-    const result = await verifyAuthenticationResponse({
+    const result = await (await loadWebauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge,
       expectedOrigin: rp.origin,

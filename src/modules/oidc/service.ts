@@ -19,7 +19,10 @@
  *   for it.
  */
 import { randomBytes } from 'node:crypto';
-import * as client from 'openid-client';
+import type * as Client from 'openid-client';
+
+/** openid-client is loaded on first use: an instance without a provider never pays for it. */
+const loadClient = () => import('openid-client');
 import { isLoopback, publicUrl, type Config } from '../../config.js';
 import { RampartError, type ErrorCode } from '../../platform/errors.js';
 import type { Database, Tx } from '../../platform/db/types.js';
@@ -143,7 +146,7 @@ export class OidcService {
   private readonly accounts: AccountsService;
   private readonly events: AuthEvents;
   private readonly throttle: Throttle | null;
-  private discovered: Promise<client.Configuration> | null = null;
+  private discovered: Promise<Client.Configuration> | null = null;
   private discoveryFailedAt = 0;
   private discoveryFailure: RampartError | null = null;
 
@@ -179,7 +182,7 @@ export class OidcService {
    * loopback issuer (tests, local development). A failure is `sign_in_failed` (its reason in
    * `internal`, for the log) and is retried after a short pause.
    */
-  async configuration(): Promise<client.Configuration> {
+  async configuration(): Promise<Client.Configuration> {
     if (!this.enabled()) throw new RampartError('provider_not_configured');
     if (this.discoveryFailure && Date.now() - this.discoveryFailedAt < DISCOVERY_RETRY_MS) throw this.discoveryFailure;
     this.discovered ??= this.discover().catch((err: unknown) => {
@@ -192,7 +195,8 @@ export class OidcService {
     return this.discovered;
   }
 
-  private async discover(): Promise<client.Configuration> {
+  private async discover(): Promise<Client.Configuration> {
+    const client = await loadClient();
     const issuer = new URL(this.config.oidcIssuer as string);
     const insecure = issuer.protocol === 'http:';
     if (insecure && !isLoopback(issuer.hostname)) {
@@ -219,7 +223,8 @@ export class OidcService {
   async start(purpose: FlowPurpose, principal: Principal | null, meta: RequestMeta): Promise<StartedFlow> {
     if (purpose === 'link' && !principal) throw new RampartError('unauthenticated');
     await this.throttleIp(meta);
-    let configuration: client.Configuration;
+    const client = await loadClient();
+    let configuration: Client.Configuration;
     try {
       configuration = await this.configuration();
     } catch (err) {
@@ -323,7 +328,8 @@ export class OidcService {
 
   /** The code exchange and ID token validation (openid-client), then Rampart's own checks. */
   private async exchange(flow: store.FlowRow, rawQuery: string): Promise<ProviderIdentity> {
-    let configuration: client.Configuration;
+    const client = await loadClient();
+    let configuration: Client.Configuration;
     try {
       configuration = await this.configuration();
     } catch (err) {
@@ -331,7 +337,7 @@ export class OidcService {
     }
     const currentUrl = new URL(this.redirectUri());
     currentUrl.search = rawQuery;
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    let tokens: Awaited<ReturnType<typeof Client.authorizationCodeGrant>>;
     try {
       tokens = await client.authorizationCodeGrant(configuration, currentUrl, {
         expectedState: flow.state,

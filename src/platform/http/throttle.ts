@@ -15,7 +15,9 @@
  */
 import { createHash } from 'node:crypto';
 import { isIPv4, isIPv6 } from 'node:net';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { RampartError } from '../errors.js';
 import { redactUrl } from '../log.js';
@@ -112,7 +114,8 @@ export class Throttle {
     const keyPrefix = options.keyPrefix ?? 'rampart:throttle';
     if (!options.redisUrl) return new Throttle(limits, keyPrefix, undefined);
 
-    const redis = new Redis(options.redisUrl, {
+    const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
+    const redis: Redis = new RedisClient(options.redisUrl, {
       // As rate-limiter-flexible recommends: fail fast (to the insurance limiter) instead of
       // queueing commands while disconnected.
       enableOfflineQueue: false,

@@ -13,7 +13,13 @@
  * also logged; outside development mode a link never reaches a log.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import nodemailer, { type SMTPSentMessageInfo, type SMTPTransportOptions, type Transporter } from 'nodemailer';
+import { createRequire } from 'node:module';
+import type * as Nodemailer from 'nodemailer';
+import type { SMTPSentMessageInfo, SMTPTransportOptions, Transporter } from 'nodemailer';
+
+/** nodemailer is loaded only when SMTP is configured. */
+const requireModule = createRequire(import.meta.url);
+const loadNodemailer = (): typeof Nodemailer => requireModule('nodemailer') as typeof Nodemailer;
 import type { Database, Tx } from '../db/types.js';
 import { newId } from '../ids.js';
 import { renderMail, type MailMessage } from './templates.js';
@@ -177,7 +183,7 @@ export class Mailer {
     if (options.smtpUrl) {
       const { options: smtp, secrets, ignoredQuery } = transportOptions(options.smtpUrl);
       this.secrets = secrets;
-      this.transport = nodemailer.createTransport(smtp);
+      this.transport = loadNodemailer().createTransport(smtp);
       if (ignoredQuery) options.logger.warn('SMTP URL query parameters are ignored');
     } else {
       this.secrets = [];
