@@ -108,6 +108,7 @@ export class AccountsService {
   private readonly csrfKey: Buffer;
   private mfa: MfaProvider = { factors: async () => [] };
   private readonly inFlight = new Set<Promise<void>>();
+  private setupComplete = false;
 
   constructor(
     private readonly db: Database,
@@ -129,9 +130,15 @@ export class AccountsService {
 
   // --- background work --------------------------------------------------------------------------
 
-  /** Runs work after the response; failures are reported, never thrown at the caller. */
+  /**
+   * Runs work after the response; failures are reported, never thrown at the caller. It starts
+   * on the next turn of the event loop (`setImmediate`), after the answer has been written, so
+   * not even a lookup on the embedded database (which runs on this thread) can delay the answer
+   * differently for different inputs.
+   */
   private defer(work: () => Promise<void>): void {
-    const p = work()
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(work)
       .catch((err: unknown) => this.deps.onBackgroundError(err))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
@@ -664,8 +671,11 @@ export class AccountsService {
     return hmacSha256(this.csrfKey, sessionId).toString('base64url');
   }
 
+  /** Whether the first account exists; once it does, remembered (accounts are not all deleted). */
   private async setupDone(): Promise<boolean> {
-    return this.db.withGlobal((tx) => store.anyAccount(tx), { readOnly: true });
+    if (this.setupComplete) return true;
+    this.setupComplete = await this.db.withGlobal((tx) => store.anyAccount(tx), { readOnly: true });
+    return this.setupComplete;
   }
 
   async setupRequired(): Promise<boolean> {
