@@ -113,4 +113,25 @@ describe('README configuration table', () => {
     const table = readme.slice(readme.indexOf(CONFIG_TABLE_START) + CONFIG_TABLE_START.length, readme.indexOf(CONFIG_TABLE_END)).trim();
     expect(table).toBe(renderConfigTable());
   });
+
+  it('checks identity settings: OpenID Connect all or nothing, https off loopback, a public URL for its redirect', () => {
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig({ env });
+        return [];
+      } catch (err) {
+        return err instanceof ConfigError ? [...err.problems] : ['not a ConfigError'];
+      }
+    };
+    expect(problems({ OIDC_ISSUER: 'https://accounts.google.com' }).join('\n')).toMatch(/must be set together/);
+    const http = { OIDC_ISSUER: 'http://idp.example.com', OIDC_CLIENT_ID: 'id', OIDC_CLIENT_SECRET: 'secret' };
+    expect(problems(http).join('\n')).toMatch(/must be https/);
+    expect(problems({ ...http, OIDC_ISSUER: 'http://127.0.0.1:9000' })).toEqual([]);
+    const google = loadConfig({ env: { ...http, OIDC_ISSUER: 'https://accounts.google.com', RAMPART_ROOT_SECRET: SECRET } });
+    expect(checkSafety(google).unsafe.join('\n')).toMatch(/RAMPART_PUBLIC_URL/);
+    expect(checkSafety({ ...google, publicUrl: 'https://rampart.example.com' }).unsafe).toEqual([]);
+    expect(problems({ SMTP_URL: 'http://mail.example.com' }).join('\n')).toMatch(/smtp:\/\/ or smtps:\/\//);
+    expect(problems({ REDIS_URL: 'localhost:6379' }).join('\n')).toMatch(/redis:\/\//);
+    expect(loadConfig({ env: {} })).toMatchObject({ argon2MemoryKib: 19456, argon2TimeCost: 2, argon2Parallelism: 1, sessionIdleSeconds: 43200, sessionTtlSeconds: 604800 });
+  });
 });
