@@ -401,6 +401,14 @@ describe.each(BACKENDS)('MFA on $name', (backend) => {
       expect(renamed.json()).toMatchObject({ id: body.passkey.id, name: 'Old laptop' });
       const notMine = await t.app.inject({ method: 'PATCH', url: '/api/v1/account/mfa/passkeys/018f0000-0000-7000-8000-000000000000', headers: p.bearer, payload: { name: 'x' } });
       expect(errorCode(notMine)).toBe('factor_not_found');
+      // Another account cannot touch this passkey by its id: not found, and it stays as it was.
+      const q = await signUp(t, 'neighbour');
+      const rename = await t.app.inject({ method: 'PATCH', url: `/api/v1/account/mfa/passkeys/${body.passkey.id}`, headers: q.bearer, payload: { name: 'Mine now' } });
+      expect(errorCode(rename)).toBe('factor_not_found');
+      const remove = await t.app.inject({ method: 'DELETE', url: `/api/v1/account/mfa/passkeys/${body.passkey.id}`, headers: q.bearer, payload: { password: q.password } });
+      expect(errorCode(remove)).toBe('factor_not_found');
+      const after = await t.app.inject({ method: 'GET', url: '/api/v1/account/mfa/passkeys', headers: p.bearer });
+      expect(after.json<{ data: Array<{ id: string; name: string }> }>().data).toEqual([expect.objectContaining({ id: body.passkey.id, name: 'Old laptop' })]);
       expect(await actions(p.accountId)).toEqual(expect.arrayContaining(['auth.mfa.passkey_added:failure', 'auth.mfa.passkey_added:success']));
     });
 
