@@ -284,8 +284,8 @@ export class AccountsService {
       if (!account || account.email_verified_at) return;
       await this.deps.throttle.hit('email_link', throttleKey('email', account.email));
       await this.sendEmailLink(tx, account, 'verify_email', binding);
+      await this.deps.events.recordIn(tx, { action: 'auth.verification_resent', outcome: 'success', accountId: account.id }, meta);
     });
-    void meta;
   }
 
   private async recordLinkFailure(err: unknown, action: string, meta: RequestMeta): Promise<void> {
@@ -339,7 +339,6 @@ export class AccountsService {
   /** Sets a new password from a reset link: every session ends, then the sign-in gate runs. */
   async resetPassword(token: string, newPassword: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult> {
     await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
-    if (newPassword.length > 1024) throw new RampartError('weak_password');
     const passwordHash = await this.passwords.hash(newPassword);
     return this.db
       .withGlobal(async (tx) => {
