@@ -251,10 +251,9 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
 
-  const access = new AccessService(db, config.sessionIdleSeconds);
+  const access = new AccessService(db, config.sessionIdleSeconds, (token) => accounts.csrfToken(token));
   installAuth(app, {
     resolve: (token, kind, workspaceId) => access.resolve(token, kind, workspaceId),
-    csrfToken: (sessionId) => accounts.csrfToken(sessionId),
     touch: (principal) => accounts.touch(principal),
   });
   app.addHook('onClose', async () => {

@@ -173,7 +173,7 @@ describe('HTTP platform', () => {
 
   it('refuses to start with an API route that declares no access (deny by default)', async () => {
     const app = Fastify();
-    installAuth(app, { resolve: () => Promise.resolve(null), csrfToken: () => '', touch: () => {} });
+    installAuth(app, { resolve: () => Promise.resolve(null), touch: () => {} });
     expect(() => app.get('/api/v1/forgotten', async () => 'oops')).toThrow(/declares no access/);
     expect(() => app.get('/api/v1/things/:id', { config: { access: 'workspace' } }, async () => 'x')).toThrow(/without :workspaceId/);
     expect(() => app.get('/api/v1/mine', { config: { access: 'account', role: 'owner' } }, async () => 'x')).toThrow(/not a workspace route/);

@@ -280,6 +280,16 @@ describe.each(BACKENDS)('identity on $name', (backend) => {
       const now = await t.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: `__Host-rampart_session=${rotated}` } });
       expect(now.statusCode).toBe(200);
       expect(now.json().csrfToken).toBe(res.json().csrfToken);
+      // The CSRF token rotated with the session token: the old one no longer passes.
+      expect(res.json().csrfToken).not.toBe(user.cookie['x-csrf-token']);
+      const staleCsrf = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/workspaces',
+        headers: { cookie: `__Host-rampart_session=${rotated}`, 'x-csrf-token': user.cookie['x-csrf-token'] as string },
+        payload: { name: 'Stale CSRF' },
+      });
+      expect(staleCsrf.statusCode).toBe(403);
+      expect(staleCsrf.json().error.code).toBe('csrf_failed');
     });
 
     it('rehashes a password stored with other argon2 parameters at the next sign-in', async () => {

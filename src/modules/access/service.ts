@@ -21,6 +21,8 @@ export class AccessService {
   constructor(
     private readonly db: Database,
     private readonly idleSeconds: number,
+    /** The CSRF token of a cookie session, from its token. */
+    private readonly csrfToken: (token: string) => string,
   ) {}
 
   /**
@@ -34,7 +36,13 @@ export class AccessService {
       ? await this.db.withTenant(tenantContext(workspaceId, null), read, { readOnly: true })
       : await this.db.withGlobal(read, { readOnly: true });
     if (!row || row.kind !== kind) return null;
-    const principal: Principal = { accountId: row.account_id, sessionId: row.session_id, sessionKind: row.kind, mfaAt: row.mfa_at };
+    const principal: Principal = {
+      accountId: row.account_id,
+      sessionId: row.session_id,
+      sessionKind: row.kind,
+      mfaAt: row.mfa_at,
+      csrfToken: row.kind === 'cookie' ? this.csrfToken(token) : null,
+    };
     const membership =
       workspaceId && row.role && row.region
         ? { tenant: tenantContext(workspaceId, row.account_id), role: row.role, region: row.region, requireMfa: row.require_mfa === true }

@@ -40,7 +40,7 @@ export function sessionBody(accounts: AccountsService, issued: IssuedSession) {
     status: 'signed_in' as const,
     account: issued.account,
     session: { id: issued.sessionId, kind: issued.kind, expiresAt: issued.expiresAt.toISOString(), mfa: issued.mfa },
-    csrfToken: issued.kind === 'cookie' ? accounts.csrfToken(issued.sessionId) : null,
+    csrfToken: issued.kind === 'cookie' ? accounts.csrfToken(issued.token) : null,
   };
 }
 
@@ -51,7 +51,7 @@ export async function currentSessionBody(accounts: AccountsService, principal: P
     status: 'signed_in' as const,
     account,
     session: { id: session.id, kind: session.kind, expiresAt: session.expires_at.toISOString(), mfa: session.mfa_at !== null },
-    csrfToken: principal.sessionKind === 'cookie' ? accounts.csrfToken(principal.sessionId) : null,
+    csrfToken: principal.csrfToken,
   };
 }
 

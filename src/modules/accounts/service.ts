@@ -666,8 +666,9 @@ export class AccountsService {
     await this.deps.mailer.enqueue(tx, { template: 'mfa_changed', to: account.email, data: { name: account.name, change, when: new Date().toISOString() } });
   }
 
-  csrfToken(sessionId: string): string {
-    return hmacSha256(this.csrfKey, sessionId).toString('base64url');
+  /** The CSRF token of a cookie session: an HMAC of its token, so it rotates with the token. */
+  csrfToken(sessionToken: string): string {
+    return hmacSha256(this.csrfKey, sessionToken).toString('base64url');
   }
 
   /** Whether the first account exists; once it does, remembered (accounts are not all deleted). */

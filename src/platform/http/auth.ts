@@ -31,8 +31,6 @@ export interface AuthBackend {
     kind: Principal['sessionKind'],
     workspaceId: string | null,
   ): Promise<{ principal: Principal; membership: Membership | null; stale: boolean } | null>;
-  /** The CSRF token bound to a cookie session. */
-  csrfToken(sessionId: string): string;
   /** Moves a session's idle clock (after the request authenticated, off the request's path). */
   touch(principal: Principal): void;
 }
@@ -95,7 +93,7 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
     const { principal, membership } = resolved;
     if (unsafe && principal.sessionKind === 'cookie') {
       const sent = request.headers[CSRF_HEADER];
-      if (typeof sent !== 'string' || !safeEqual(sent, backend.csrfToken(principal.sessionId))) {
+      if (typeof sent !== 'string' || principal.csrfToken === null || !safeEqual(sent, principal.csrfToken)) {
         throw new RampartError('csrf_failed');
       }
     }

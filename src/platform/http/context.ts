@@ -21,6 +21,11 @@ export interface Principal {
   readonly sessionKind: 'cookie' | 'bearer';
   /** When this session proved a second factor; null if it never did. */
   readonly mfaAt: Date | null;
+  /**
+   * What cookie-authenticated writes must send as `x-csrf-token`: an HMAC of the session token,
+   * so it changes whenever the token rotates. Null for bearer sessions (no CSRF token needed).
+   */
+  readonly csrfToken: string | null;
 }
 
 /** Where a request came from, for sessions and events. */
