@@ -8,7 +8,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../platform/http/context.js';
 import { SESSION_COOKIE } from '../../platform/http/auth.js';
 import { sha256 } from '../../platform/ids.js';
-import type { AccountsService, IssuedSession, SignInResult } from './service.js';
+import type { AccountView } from './schemas.js';
+import type { AccountsService, IssuedSession, SessionKind, SignInResult } from './service.js';
 
 /** Holds a random value naming this browser, so email links work only where they were asked for. */
 export const BINDING_COOKIE = '__Host-rampart_bind';
@@ -35,24 +36,26 @@ export function ensureBinding(request: FastifyRequest, reply: FastifyReply): Buf
   return sha256(value);
 }
 
-export function sessionBody(accounts: AccountsService, issued: IssuedSession) {
+/** The `Session` body: who, which session, and the CSRF token of a cookie session. */
+function body(account: AccountView, session: { id: string; kind: SessionKind; expiresAt: Date; mfa: boolean }, csrfToken: string | null) {
   return {
     status: 'signed_in' as const,
-    account: issued.account,
-    session: { id: issued.sessionId, kind: issued.kind, expiresAt: issued.expiresAt.toISOString(), mfa: issued.mfa },
-    csrfToken: issued.kind === 'cookie' ? accounts.csrfToken(issued.token) : null,
+    account,
+    session: { id: session.id, kind: session.kind, expiresAt: session.expiresAt.toISOString(), mfa: session.mfa },
+    csrfToken,
   };
+}
+
+/** The body for a session just issued or rotated. */
+export function sessionBody(accounts: AccountsService, issued: IssuedSession) {
+  const session = { id: issued.sessionId, kind: issued.kind, expiresAt: issued.expiresAt, mfa: issued.mfa };
+  return body(issued.account, session, issued.kind === 'cookie' ? accounts.csrfToken(issued.token) : null);
 }
 
 /** The body describing the session that made the request (as read back from the database). */
 export async function currentSessionBody(accounts: AccountsService, principal: Principal) {
   const { account, session } = await accounts.describeSession(principal);
-  return {
-    status: 'signed_in' as const,
-    account,
-    session: { id: session.id, kind: session.kind, expiresAt: session.expires_at.toISOString(), mfa: session.mfa_at !== null },
-    csrfToken: principal.csrfToken,
-  };
+  return body(account, { id: session.id, kind: session.kind, expiresAt: session.expires_at, mfa: session.mfa_at !== null }, principal.csrfToken);
 }
 
 export function setSessionCookie(reply: FastifyReply, issued: IssuedSession): void {

@@ -46,7 +46,6 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
         const binding = ensureBinding(request, reply);
         const result = await accounts.signUp(request.body, 'cookie', requestMeta(request), binding);
         if (result.status === 'verification_sent') return reply.status(202).send(result);
-        if (result.status !== 'signed_in') throw new Error('a new account has no second factor');
         await startCookieSession(accounts, request, reply, result.issued);
         return reply.status(201).send(sessionBody(accounts, result.issued));
       },

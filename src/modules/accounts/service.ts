@@ -73,7 +73,6 @@ export interface PendingSignIn {
   readonly accountId: string;
   readonly kind: SessionKind;
   readonly method: 'password' | 'email_link' | 'oidc';
-  readonly webauthnChallenge: string | null;
 }
 
 const SETUP_TOKEN_TTL_SECONDS = 24 * 3600;
@@ -161,8 +160,8 @@ export class AccountsService {
     kind: SessionKind,
     meta: RequestMeta,
     binding: Binding,
-  ): Promise<SignInResult | { status: 'verification_sent' }> {
-    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+  ): Promise<{ status: 'signed_in'; issued: IssuedSession } | { status: 'verification_sent' }> {
+    await this.deps.throttle.hitIp(meta.ip);
     await assertPasswordPolicy(input.password, input.email);
     if (!(await this.setupDone())) return this.signUpFirst(input, kind, meta);
     if (this.config.signup === 'closed') throw new RampartError('signup_closed');
@@ -193,7 +192,7 @@ export class AccountsService {
     input: { email: string; password: string; name: string; setupToken?: string | undefined },
     kind: SessionKind,
     meta: RequestMeta,
-  ): Promise<SignInResult> {
+  ): Promise<{ status: 'signed_in'; issued: IssuedSession }> {
     const passwordHash = await this.passwords.hash(input.password);
     return this.db.withGlobal(async (tx) => {
       const token = input.setupToken;
@@ -237,19 +236,14 @@ export class AccountsService {
   /**
    * Consumes an email link of `purpose` in `tx`: the same `invalid_link` for an unknown, used,
    * expired or superseded token; `link_other_browser` when a browser asked for it and this is
-   * not that browser.
+   * not that browser (verification excepted: it verifies from anywhere, and signs in only where
+   * it was asked for).
    */
-  private async consumeLink(tx: Tx, token: string, purpose: store.EmailPurpose, binding: Binding): Promise<{ accountId: string; bound: boolean }> {
+  private async consumeLink(tx: Tx, token: string, purpose: store.EmailPurpose, binding: Binding): Promise<{ accountId: string; sameBrowser: boolean }> {
     const row = await store.emailTokenForUpdate(tx, sha256(token));
     if (!row || row.purpose !== purpose || !row.live) throw new RampartError('invalid_link');
-    const bound = row.binding_hash !== null;
-    if (bound && (binding === null || !row.binding_hash?.equals(binding))) {
-      if (purpose !== 'verify_email') throw new RampartError('link_other_browser');
-      // Verifying an address works from anywhere; it signs in only where it was asked for.
-      await store.useEmailToken(tx, row.id);
-      await store.markEmailVerified(tx, row.account_id);
-      return { accountId: row.account_id, bound: false };
-    }
+    const sameBrowser = row.binding_hash === null || (binding !== null && row.binding_hash.equals(binding));
+    if (!sameBrowser && purpose !== 'verify_email') throw new RampartError('link_other_browser');
     await store.useEmailToken(tx, row.id);
     const firstProof = await store.markEmailVerified(tx, row.account_id);
     if (firstProof && purpose === 'magic_link') {
@@ -259,22 +253,39 @@ export class AccountsService {
       await store.clearPassword(tx, row.account_id);
       await store.revokeSessionsExcept(tx, row.account_id, null);
     }
-    return { accountId: row.account_id, bound: true };
+    return { accountId: row.account_id, sameBrowser };
+  }
+
+  /**
+   * Consumes an email link and runs `then` in the same transaction; a refused link is recorded
+   * as a failed `action` (in a transaction of its own, since this one rolls back).
+   */
+  private async withLink<T>(
+    token: string,
+    purpose: store.EmailPurpose,
+    binding: Binding,
+    action: string,
+    meta: RequestMeta,
+    then: (tx: Tx, link: { accountId: string; sameBrowser: boolean }) => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await this.db.withGlobal(async (tx) => then(tx, await this.consumeLink(tx, token, purpose, binding)));
+    } catch (err) {
+      if (err instanceof RampartError && (err.code === 'invalid_link' || err.code === 'link_other_browser')) {
+        await this.deps.events.record({ action, outcome: 'failure', details: { reason: err.code } }, meta);
+      }
+      throw err;
+    }
   }
 
   /** Verifies the email address; signs in when opened in the browser that signed up. */
   async verifyEmail(token: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult | { status: 'verified' }> {
-    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
-    const result = await this.db.withGlobal(async (tx) => {
-      const { accountId, bound } = await this.consumeLink(tx, token, 'verify_email', binding);
+    await this.deps.throttle.hitIp(meta.ip);
+    return this.withLink(token, 'verify_email', binding, 'auth.email_verified', meta, async (tx, { accountId, sameBrowser }) => {
       await this.deps.events.recordIn(tx, { action: 'auth.email_verified', outcome: 'success', accountId }, meta);
-      if (!bound) return { status: 'verified' as const };
+      if (!sameBrowser) return { status: 'verified' as const };
       return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
-    }).catch(async (err: unknown) => {
-      await this.recordLinkFailure(err, 'auth.email_verified', meta);
-      throw err;
     });
-    return result;
   }
 
   /** Sends a fresh verification link to a signed-in account whose address is not verified. */
@@ -286,12 +297,6 @@ export class AccountsService {
       await this.sendEmailLink(tx, account, 'verify_email', binding);
       await this.deps.events.recordIn(tx, { action: 'auth.verification_resent', outcome: 'success', accountId: account.id }, meta);
     });
-  }
-
-  private async recordLinkFailure(err: unknown, action: string, meta: RequestMeta): Promise<void> {
-    if (err instanceof RampartError && (err.code === 'invalid_link' || err.code === 'link_other_browser')) {
-      await this.deps.events.record({ action, outcome: 'failure', details: { reason: err.code } }, meta);
-    }
   }
 
   // --- magic links and password reset ------------------------------------------------------------
@@ -306,7 +311,7 @@ export class AccountsService {
   }
 
   private async requestLink(email: string, purpose: 'magic_link' | 'password_reset', meta: RequestMeta, binding: Binding): Promise<void> {
-    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    await this.deps.throttle.hitIp(meta.ip);
     await this.deps.throttle.hit('email_link', throttleKey('email', email));
     this.defer(() =>
       this.db.withGlobal(async (tx) => {
@@ -324,38 +329,26 @@ export class AccountsService {
 
   /** Signs in with a magic link (the second factor is still asked for). */
   async consumeMagicLink(token: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult> {
-    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
-    return this.db
-      .withGlobal(async (tx) => {
-        const { accountId } = await this.consumeLink(tx, token, 'magic_link', binding);
-        return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
-      })
-      .catch(async (err: unknown) => {
-        await this.recordLinkFailure(err, 'auth.sign_in', meta);
-        throw err;
-      });
+    await this.deps.throttle.hitIp(meta.ip);
+    return this.withLink(token, 'magic_link', binding, 'auth.sign_in', meta, (tx, { accountId }) => this.beginSignInIn(tx, accountId, 'email_link', kind, meta));
   }
 
   /** Sets a new password from a reset link: every session ends, then the sign-in gate runs. */
   async resetPassword(token: string, newPassword: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult> {
-    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    await this.deps.throttle.hitIp(meta.ip);
+    // The policy first (cheap), so a refused password costs no hash; the email rule needs the account.
+    await assertPasswordPolicy(newPassword);
     const passwordHash = await this.passwords.hash(newPassword);
-    return this.db
-      .withGlobal(async (tx) => {
-        const { accountId } = await this.consumeLink(tx, token, 'password_reset', binding);
-        const account = await store.accountById(tx, accountId);
-        if (!account) throw new RampartError('invalid_link');
-        await assertPasswordPolicy(newPassword, account.email);
-        await store.setPasswordHash(tx, accountId, passwordHash, true);
-        await store.revokeSessionsExcept(tx, accountId, null);
-        await this.notifyPasswordChanged(tx, account, meta);
-        await this.deps.events.recordIn(tx, { action: 'auth.password_reset', outcome: 'success', accountId }, meta);
-        return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
-      })
-      .catch(async (err: unknown) => {
-        await this.recordLinkFailure(err, 'auth.password_reset', meta);
-        throw err;
-      });
+    return this.withLink(token, 'password_reset', binding, 'auth.password_reset', meta, async (tx, { accountId }) => {
+      const account = await store.accountById(tx, accountId);
+      if (!account) throw new RampartError('invalid_link');
+      await assertPasswordPolicy(newPassword, account.email);
+      await store.setPasswordHash(tx, accountId, passwordHash, true);
+      await store.revokeSessionsExcept(tx, accountId, null);
+      await this.notifyPasswordChanged(tx, account, meta);
+      await this.deps.events.recordIn(tx, { action: 'auth.password_reset', outcome: 'success', accountId }, meta);
+      return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
+    });
   }
 
   private async notifyPasswordChanged(tx: Tx, account: store.AccountRow, meta: RequestMeta): Promise<void> {
@@ -375,7 +368,7 @@ export class AccountsService {
    */
   async signIn(input: { email: string; password: string }, kind: SessionKind, meta: RequestMeta, binding: Binding = null): Promise<SignInResult> {
     const emailKey = throttleKey('email', input.email);
-    await this.deps.throttle.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    await this.deps.throttle.hitIp(meta.ip);
     await this.deps.throttle.hit('account', emailKey);
     await this.deps.throttle.assertNotLocked(emailKey);
     const found = await this.db.withGlobal((tx) => store.credentialsByEmail(tx, input.email), { readOnly: true });
@@ -419,10 +412,15 @@ export class AccountsService {
     });
   }
 
-  /** Checks an account's current password (re-authentication for sensitive changes). */
-  async verifyPassword(accountId: string, password: string): Promise<boolean> {
+  /**
+   * Re-authentication for sensitive changes, with one read: whether the account has a password,
+   * and whether `password` is it (false when none was given).
+   */
+  async checkPassword(accountId: string, password: string | undefined): Promise<{ hasPassword: boolean; ok: boolean }> {
     const found = await this.db.withAccount(accountId, (tx) => store.credentialsById(tx, accountId), { readOnly: true });
-    return this.passwords.verify(found?.password_hash, password);
+    const hasPassword = Boolean(found?.password_hash);
+    if (!hasPassword) return { hasPassword, ok: false };
+    return { hasPassword, ok: password !== undefined && (await this.passwords.verify(found?.password_hash, password)) };
   }
 
   /** Whether the account has a password at all (accounts made through a provider may not). */
@@ -485,11 +483,16 @@ export class AccountsService {
   async pendingSignIn(mfaToken: string): Promise<PendingSignIn> {
     const row = await this.db.withGlobal((tx) => store.livePending(tx, sha256(mfaToken), PENDING_MAX_FAILURES), { readOnly: true });
     if (!row) throw new RampartError('challenge_expired');
-    return { id: row.id, accountId: row.account_id, kind: row.kind, method: row.method, webauthnChallenge: row.webauthn_challenge };
+    return { id: row.id, accountId: row.account_id, kind: row.kind, method: row.method };
   }
 
   async setPendingWebauthnChallenge(pending: PendingSignIn, challenge: string): Promise<void> {
     await this.db.withGlobal((tx) => store.setPendingChallenge(tx, pending.id, challenge));
+  }
+
+  /** The pending sign-in's passkey challenge, taken (single use: a second take finds none). */
+  async takePendingWebauthnChallenge(pending: PendingSignIn): Promise<string | null> {
+    return this.db.withGlobal((tx) => store.takePendingChallenge(tx, pending.id));
   }
 
   /** Counts a wrong second-factor answer (the pending sign-in dies after a few) and records it. */
@@ -613,11 +616,12 @@ export class AccountsService {
    * signed in within the last `seconds`. A stolen, older session cannot plant its own factor and
    * lock the owner out.
    */
-  async assertRecentSignIn(principal: Principal, seconds = RECENT_SIGN_IN_SECONDS): Promise<void> {
-    const { session } = await this.describeSession(principal);
-    if (Date.now() - session.created_at.getTime() > seconds * 1000) {
+  async assertRecentSignIn(principal: Principal, seconds = RECENT_SIGN_IN_SECONDS): Promise<{ account: AccountView; session: store.SessionRow }> {
+    const described = await this.describeSession(principal);
+    if (Date.now() - described.session.created_at.getTime() > seconds * 1000) {
       throw new RampartError('reauthentication_required', { message: 'Sign in again to add a sign-in method.' });
     }
+    return described;
   }
 
   /** Ends every session of an account at once (deprovisioning, compromise). */

@@ -31,7 +31,6 @@ export type PendingRow = {
   account_id: string;
   kind: SessionKind;
   method: 'password' | 'email_link' | 'oidc';
-  webauthn_challenge: string | null;
   expires_at: Date;
 };
 
@@ -221,7 +220,7 @@ export async function insertPending(
   const { rows } = await tx.query<PendingRow>(
     `INSERT INTO pending_sign_ins (id, token_hash, account_id, kind, method, expires_at)
      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
-     RETURNING id, account_id, kind, method, webauthn_challenge, expires_at`,
+     RETURNING id, account_id, kind, method, expires_at`,
     [p.id, p.tokenHash, p.accountId, p.kind, p.method, p.ttlSeconds],
   );
   return rows[0] as PendingRow;
@@ -229,7 +228,7 @@ export async function insertPending(
 
 export async function livePending(tx: Tx, tokenHash: Buffer, maxFailures: number): Promise<PendingRow | null> {
   const { rows } = await tx.query<PendingRow>(
-    `SELECT id, account_id, kind, method, webauthn_challenge, expires_at FROM pending_sign_ins
+    `SELECT id, account_id, kind, method, expires_at FROM pending_sign_ins
       WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND failures < $2`,
     [tokenHash, maxFailures],
   );
@@ -238,6 +237,18 @@ export async function livePending(tx: Tx, tokenHash: Buffer, maxFailures: number
 
 export async function setPendingChallenge(tx: Tx, id: string, challenge: string): Promise<void> {
   await tx.query('UPDATE pending_sign_ins SET webauthn_challenge = $2 WHERE id = $1 AND used_at IS NULL', [id, challenge]);
+}
+
+/** Takes the pending sign-in's passkey challenge: returns it and clears it, atomically (single use). */
+export async function takePendingChallenge(tx: Tx, id: string): Promise<string | null> {
+  const { rows } = await tx.query<{ challenge: string }>(
+    `UPDATE pending_sign_ins p SET webauthn_challenge = NULL
+       FROM (SELECT id, webauthn_challenge FROM pending_sign_ins WHERE id = $1 FOR UPDATE) old
+      WHERE p.id = old.id AND old.webauthn_challenge IS NOT NULL AND p.used_at IS NULL
+      RETURNING old.webauthn_challenge AS challenge`,
+    [id],
+  );
+  return rows[0]?.challenge ?? null;
 }
 
 export async function failPending(tx: Tx, id: string): Promise<void> {

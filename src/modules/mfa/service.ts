@@ -78,7 +78,6 @@ function hasFactor(s: store.FactorSummary): boolean {
   return s.totp || s.passkeys > 0;
 }
 
-const ipKey = (meta: RequestMeta) => throttleKey('ip', meta.ip ?? 'unknown');
 
 export class MfaService {
   private readonly totpKey: Buffer;
@@ -163,9 +162,7 @@ export class MfaService {
     const key = throttleKey('account', accountId);
     await this.deps.throttle.hit('mfa', key);
     await this.deps.throttle.assertNotLocked(key);
-    const hasPassword = await this.deps.accounts.hasPassword(accountId);
-    let passed = false;
-    if (hasPassword) passed = input.password !== undefined && (await this.deps.accounts.verifyPassword(accountId, input.password));
+    const { hasPassword, ok: passed } = await this.deps.accounts.checkPassword(accountId, input.password);
     const REFUSED = Symbol('refused');
     const result =
       hasPassword && !passed
@@ -210,8 +207,7 @@ export class MfaService {
 
   /** Starts enrolling an authenticator app: a new secret (replacing an unconfirmed one). */
   async startTotp(principal: Principal): Promise<{ secret: string; otpauthUrl: string }> {
-    await this.deps.accounts.assertRecentSignIn(principal);
-    const { account } = await this.deps.accounts.describeSession(principal);
+    const { account } = await this.deps.accounts.assertRecentSignIn(principal);
     const secret = newTotpSecret();
     const sealed = sealSecret(this.totpKey, account.id, secret);
     const started = await this.db.withAccount(account.id, (tx) => store.upsertPendingTotp(tx, account.id, sealed));
@@ -260,8 +256,7 @@ export class MfaService {
 
   /** Options for registering a passkey; the challenge is kept 5 minutes, for one answer. */
   async passkeyRegistrationOptions(principal: Principal): Promise<PublicKeyCredentialCreationOptionsJSON> {
-    await this.deps.accounts.assertRecentSignIn(principal);
-    const { account } = await this.deps.accounts.describeSession(principal);
+    const { account } = await this.deps.accounts.assertRecentSignIn(principal);
     const existing = await this.db.withAccount(account.id, (tx) => store.passkeys(tx, account.id), { readOnly: true });
     const options = await registrationOptions(this.rp, account, existing);
     await this.db.withAccount(account.id, (tx) => store.putRegistration(tx, account.id, options.challenge, CHALLENGE_TTL_SECONDS));
@@ -336,7 +331,7 @@ export class MfaService {
 
   /** A live pending sign-in, with the per-address and per-account limits applied. */
   private async pending(mfaToken: string, meta: RequestMeta): Promise<{ pending: PendingSignIn; key: string }> {
-    await this.deps.throttle.hit('ip', ipKey(meta));
+    await this.deps.throttle.hitIp(meta.ip);
     const pending = await this.deps.accounts.pendingSignIn(mfaToken);
     const key = throttleKey('account', pending.accountId);
     await this.deps.throttle.hit('mfa', key);
@@ -381,10 +376,9 @@ export class MfaService {
   /** Finishes a sign-in with a passkey assertion over the pending sign-in's challenge. */
   async verifyPasskey(mfaToken: string, response: AuthenticationResponseJSON, meta: RequestMeta): Promise<IssuedSession> {
     const { pending, key } = await this.pending(mfaToken, meta);
-    const challenge = pending.webauthnChallenge;
+    // Single use: taken before the answer is checked, right or wrong.
+    const challenge = await this.deps.accounts.takePendingWebauthnChallenge(pending);
     if (!challenge) throw new RampartError('challenge_expired', { message: 'Ask for passkey options first.' });
-    // Single use: cleared before the answer is checked, right or wrong.
-    await this.deps.accounts.setPendingWebauthnChallenge(pending, '');
     const credentialId = credentialIdBytes(response.rawId);
     const passkey = credentialId ? await this.db.withGlobal((tx) => store.passkeyByCredentialId(tx, credentialId), { readOnly: true }) : null;
     if (!passkey || passkey.account_id !== pending.accountId) return this.secondFactorFailed(pending, key, 'webauthn', meta);
@@ -414,7 +408,7 @@ export class MfaService {
 
   /** Options for signing in with a discoverable passkey alone (user verification required). */
   async passwordlessOptions(meta: RequestMeta): Promise<{ challengeId: string; options: PublicKeyCredentialRequestOptionsJSON }> {
-    await this.deps.throttle.hit('ip', ipKey(meta));
+    await this.deps.throttle.hitIp(meta.ip);
     const options = await authenticationOptions(this.rp, null, 'required');
     const challengeId = newId();
     await this.db.withGlobal((tx) => store.putSignInChallenge(tx, challengeId, options.challenge, CHALLENGE_TTL_SECONDS));
@@ -423,7 +417,7 @@ export class MfaService {
 
   /** Signs in with a passkey as both factors: possession plus user verification. */
   async passwordlessSignIn(challengeId: string, response: AuthenticationResponseJSON, meta: RequestMeta): Promise<IssuedSession> {
-    await this.deps.throttle.hit('ip', ipKey(meta));
+    await this.deps.throttle.hitIp(meta.ip);
     const challenge = await this.db.withGlobal((tx) => store.takeSignInChallenge(tx, challengeId));
     if (!challenge) throw new RampartError('challenge_expired');
     const credentialId = credentialIdBytes(response.rawId);

@@ -27,7 +27,7 @@ import { isLoopback, publicUrl, type Config } from '../../config.js';
 import { RampartError, type ErrorCode } from '../../platform/errors.js';
 import type { Database, Tx } from '../../platform/db/types.js';
 import type { Principal, RequestMeta } from '../../platform/http/context.js';
-import { throttleKey, type Throttle } from '../../platform/http/throttle.js';
+import type { Throttle } from '../../platform/http/throttle.js';
 import { newId, randomToken, safeEqual, sha256 } from '../../platform/ids.js';
 import type { AccountsService, SignInResult } from '../accounts/index.js';
 import type { AuthEvents } from '../events/index.js';
@@ -159,7 +159,7 @@ export class OidcService {
   }
 
   private async throttleIp(meta: RequestMeta): Promise<void> {
-    await this.throttle?.hit('ip', throttleKey('ip', meta.ip ?? 'unknown'));
+    await this.throttle?.hitIp(meta.ip);
   }
 
   /** Whether a provider is configured (issuer, client id and secret). */

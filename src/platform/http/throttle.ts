@@ -137,6 +137,11 @@ export class Throttle {
   }
 
   /** Counts one request for `key` under `rule`; throws `rate_limited` (429) when over the limit. */
+  /** Counts one request from a client address against the `ip` rule (an unknown address shares one key). */
+  hitIp(ip: string | null): Promise<void> {
+    return this.hit('ip', throttleKey('ip', ip ?? 'unknown'));
+  }
+
   async hit(rule: ThrottleRule, key: string): Promise<void> {
     await this.ready();
     try {
