@@ -35,6 +35,8 @@ import {
   RssSampler,
   ROOT,
   sleep,
+  startRampart,
+  START_TIMEOUT_MS,
   stringField,
   timing,
   withClient,
@@ -48,7 +50,6 @@ const RECORDS = 100;
 const TARGET = 50;
 const COLLECTION = 'tickets';
 const BARE_POOL_SIZE = 10;
-const START_TIMEOUT_MS = 60_000;
 
 const recordData = (n: number) => ({ title: `Ticket ${n}`, n, status: 'open', priority: 'normal', tags: ['bench', 'p2'] });
 
@@ -132,25 +133,6 @@ async function load(target: Target, seconds: number): Promise<Run> {
   };
 }
 
-/** Starts Rampart on a fresh database; resolves with its URL and the one-time setup token. */
-async function startRampart(dbUrl: string, dataDir: string, started: Child[]): Promise<{ child: Child; url: string; setupToken: string }> {
-  const prof = process.env['PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof'] : [];
-  const child = new Child('rampart', process.execPath, [...prof, path.join(ROOT, 'bin', 'rampart.js'), 'start'], {
-    cwd: ROOT,
-    env: childEnv({
-      DATABASE_URL: dbUrl,
-      RAMPART_ROOT_SECRET: randomBytes(32).toString('base64url'),
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      RAMPART_DATA_DIR: dataDir,
-    }),
-  });
-  started.push(child);
-  const listening = await child.waitForLine(/listening on (https?:\/\/\S+)/, START_TIMEOUT_MS);
-  const setup = await child.waitForLine(/\/setup#token=(\S+)/, START_TIMEOUT_MS);
-  return { child, url: listening[1]!, setupToken: setup[1]! };
-}
-
 /** Account, bearer token, workspace, collection and records, all through the API. */
 async function seed(base: string, setupToken: string): Promise<{ token: string; workspaceId: string; recordId: string }> {
   const email = 'bench@example.com';
@@ -220,7 +202,7 @@ export async function runP2(settings: BenchSettings): Promise<P2Result> {
   try {
     await recreateDatabase(settings.adminUrl, P2_DATABASE);
     progress(`P2 starting Rampart on database ${P2_DATABASE}`);
-    const rampartProc = await startRampart(dbUrl, dataDir, started);
+    const rampartProc = await startRampart({ dbUrl, dataDir, started, profileDir: '/tmp/prof' });
     const { token, workspaceId, recordId } = await seed(rampartProc.url, rampartProc.setupToken);
     progress(`P2 seeded workspace ${workspaceId} with ${RECORDS} records`);
 

@@ -17,8 +17,7 @@ import autocannon from 'autocannon';
 import { loadConfig } from '../src/config.js';
 import { measure, type Measure } from './report.js';
 import {
-  Child,
-  childEnv,
+  type Child,
   expectStatus,
   http,
   MB,
@@ -31,7 +30,7 @@ import {
   readMemory,
   recreateDatabase,
   RssSampler,
-  ROOT,
+  startRampart,
   timing,
   type BenchSettings,
 } from './util.js';
@@ -109,23 +108,16 @@ export async function runP6(settings: BenchSettings): Promise<P6Result> {
 
   await recreateDatabase(settings.adminUrl, P6_DATABASE);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rampart-bench-p6-'));
-  const prof = process.env['PROF'] ? ['--cpu-prof', '--cpu-prof-dir=/tmp/prof6'] : [];
-  const child = new Child('rampart', process.execPath, [...prof, path.join(ROOT, 'bin', 'rampart.js'), 'start'], {
-    cwd: ROOT,
-    env: childEnv({
-      DATABASE_URL: pgUrl(settings.adminUrl, { database: P6_DATABASE }),
-      RAMPART_ROOT_SECRET: randomBytes(32).toString('base64url'),
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      RAMPART_DATA_DIR: dataDir,
-      // Rate limits would (rightly) stop one client signing in hundreds of times a minute.
-      RAMPART_RATE_LIMIT_IP_PER_MINUTE: '1000000',
-      RAMPART_RATE_LIMIT_EMAIL_PER_5_MINUTES: '1000000',
-    }),
-  });
+  const started: Child[] = [];
   try {
-    const url = (await child.waitForLine(/listening on (https?:\/\/\S+)/, 60_000))[1]!;
-    const setupToken = (await child.waitForLine(/\/setup#token=(\S+)/, 60_000))[1]!;
+    const { child, url, setupToken } = await startRampart({
+      dbUrl: pgUrl(settings.adminUrl, { database: P6_DATABASE }),
+      dataDir,
+      started,
+      profileDir: '/tmp/prof6',
+      // Rate limits would (rightly) stop one client signing in hundreds of times a minute.
+      env: { RAMPART_RATE_LIMIT_IP_PER_MINUTE: '1000000', RAMPART_RATE_LIMIT_EMAIL_PER_5_MINUTES: '1000000' },
+    });
     const email = 'p6@example.com';
     const password = `bench ${randomBytes(12).toString('base64url')}`;
     expectStatus(await http('POST', `${url}/api/v1/auth/sign-up`, { email, password, setupToken }), 201, 'sign-up');
@@ -187,9 +179,9 @@ export async function runP6(settings: BenchSettings): Promise<P6Result> {
     ];
     return { ...result, measures };
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${child.tail()}`, { cause: err });
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${started.map((c) => c.tail()).join('\n')}`, { cause: err });
   } finally {
-    await child.stop();
+    for (const c of started) await c.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

@@ -3,6 +3,7 @@
  * administration, child processes (always killed on exit), /proc memory readings, JSON over HTTP.
  */
 import { execFileSync, spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -444,4 +445,40 @@ export function stringField(value: unknown, key: string, what: string): string {
     if (typeof field === 'string') return field;
   }
   throw new Error(`${what}: expected a string "${key}" in ${JSON.stringify(value)?.slice(0, 300)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rampart itself
+
+export const START_TIMEOUT_MS = 60_000;
+
+/**
+ * Starts the built server (`bin/rampart.js start`) on a fresh database, with `env` on top of the
+ * bench defaults; resolves with its URL and the one-time setup token. The child is pushed onto
+ * `started` before anything can fail, so the caller stops it either way. With PROF set, the
+ * server writes a CPU profile into `profileDir`.
+ */
+export async function startRampart(options: {
+  dbUrl: string;
+  dataDir: string;
+  started: Child[];
+  profileDir: string;
+  env?: Record<string, string>;
+}): Promise<{ child: Child; url: string; setupToken: string }> {
+  const prof = process.env['PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
+  const child = new Child('rampart', process.execPath, [...prof, path.join(ROOT, 'bin', 'rampart.js'), 'start'], {
+    cwd: ROOT,
+    env: childEnv({
+      DATABASE_URL: options.dbUrl,
+      RAMPART_ROOT_SECRET: randomBytes(32).toString('base64url'),
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      RAMPART_DATA_DIR: options.dataDir,
+      ...options.env,
+    }),
+  });
+  options.started.push(child);
+  const listening = await child.waitForLine(/listening on (https?:\/\/\S+)/, START_TIMEOUT_MS);
+  const setup = await child.waitForLine(/\/setup#token=(\S+)/, START_TIMEOUT_MS);
+  return { child, url: listening[1]!, setupToken: setup[1]! };
 }
