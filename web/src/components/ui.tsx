@@ -97,3 +97,38 @@ export function formatDate(iso: string): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
 }
+
+/** The server's password policy, as far as the console can check it before sending. */
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 256;
+
+/** The message for a chosen password shorter than the policy allows, or null. */
+export function shortPasswordError(password: string): string | null {
+  return password.length < PASSWORD_MIN ? `The password must be at least ${PASSWORD_MIN} characters.` : null;
+}
+
+/** A field for choosing a password, with the policy as its hint (and an optional note after it). */
+export function NewPasswordField(props: { id: string; label?: string; name?: string; value: string; onInput: (value: string) => void; note?: string }) {
+  const { id, label = 'New password', name = 'new-password', value, onInput, note } = props;
+  return (
+    <>
+      <label>
+        {label}
+        <input
+          type="password"
+          name={name}
+          autocomplete="new-password"
+          required
+          minLength={PASSWORD_MIN}
+          maxLength={PASSWORD_MAX}
+          aria-describedby={`${id}-hint`}
+          value={value}
+          onInput={(e) => onInput(e.currentTarget.value)}
+        />
+      </label>
+      <p class="hint" id={`${id}-hint`}>
+        At least {PASSWORD_MIN} characters, and not a common password.{note ? ` ${note}` : ''}
+      </p>
+    </>
+  );
+}

@@ -23,11 +23,10 @@ import {
   type TotpSetup,
   type Workspace,
 } from '../api';
-import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from '../components/ui';
+import { ConfirmButton, ErrorMessage, formatDate, NewPasswordField, Panel, shortPasswordError, Status } from '../components/ui';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
 import { browserSupportsWebAuthn, createPasskey } from '../webauthn';
-import { PASSWORD_MIN } from './auth';
 
 /**
  * A password is at least 12 characters; an authenticator code (6 digits) or a recovery code
@@ -504,8 +503,9 @@ function PasswordPanel({ onSessionChanged }: { onSessionChanged: (session: Sessi
 
   const submit = async () => {
     setStatus(null);
-    if (next.length < PASSWORD_MIN) {
-      setError(`The new password must be at least ${PASSWORD_MIN} characters.`);
+    const tooShort = shortPasswordError(next);
+    if (tooShort) {
+      setError(tooShort);
       return;
     }
     await run(async () => {
@@ -543,23 +543,7 @@ function PasswordPanel({ onSessionChanged }: { onSessionChanged: (session: Sessi
         <p class="hint" id="current-password-hint">
           Leave it empty only if your account has no password yet (you signed in with an identity provider or a link).
         </p>
-        <label>
-          New password
-          <input
-            type="password"
-            name="new-password"
-            autocomplete="new-password"
-            required
-            minLength={PASSWORD_MIN}
-            maxLength={256}
-            aria-describedby="change-password-hint"
-            value={next}
-            onInput={(e) => setNext(e.currentTarget.value)}
-          />
-        </label>
-        <p class="hint" id="change-password-hint">
-          At least {PASSWORD_MIN} characters, and not a common password. Your other sessions will be signed out.
-        </p>
+        <NewPasswordField id="change-password" value={next} onInput={setNext} note="Your other sessions will be signed out." />
         <ErrorMessage error={error} testId="password-error" />
         <div class="actions">
           <button type="submit" disabled={busy}>

@@ -9,13 +9,12 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type OidcStatus, type SignInResult } from '../api';
-import { ErrorMessage } from '../components/ui';
+import { ErrorMessage, NewPasswordField, PASSWORD_MAX, shortPasswordError } from '../components/ui';
 import { useFragmentToken } from '../flow';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
 import { assertPasskey, browserSupportsWebAuthn } from '../webauthn';
 
-export const PASSWORD_MIN = 12;
 
 export interface AuthPageProps {
   /** A first factor passed: signed in, or a second factor to ask for. */
@@ -49,8 +48,9 @@ function CredentialsForm({ submitLabel, withName, newPassword, onSubmit }: Crede
   const { busy, error, setError, run } = useAction({ staysBusy: true });
 
   const submit = async () => {
-    if (newPassword && password.length < PASSWORD_MIN) {
-      setError(`The password must be at least ${PASSWORD_MIN} characters.`);
+    const tooShort = newPassword ? shortPasswordError(password) : null;
+    if (tooShort) {
+      setError(tooShort);
       return;
     }
     await run(() => onSubmit({ email: email.trim(), password, name: name.trim() }));
@@ -74,24 +74,21 @@ function CredentialsForm({ submitLabel, withName, newPassword, onSubmit }: Crede
           <input type="text" name="name" autocomplete="name" maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
       )}
-      <label>
-        Password
-        <input
-          type="password"
-          name="password"
-          autocomplete={newPassword ? 'new-password' : 'current-password'}
-          required
-          minLength={newPassword ? PASSWORD_MIN : undefined}
-          maxLength={256}
-          aria-describedby={newPassword ? 'password-hint' : undefined}
-          value={password}
-          onInput={(e) => setPassword(e.currentTarget.value)}
-        />
-      </label>
-      {newPassword && (
-        <p class="hint" id="password-hint">
-          At least {PASSWORD_MIN} characters.
-        </p>
+      {newPassword ? (
+        <NewPasswordField id="password" label="Password" name="password" value={password} onInput={setPassword} />
+      ) : (
+        <label>
+          Password
+          <input
+            type="password"
+            name="password"
+            autocomplete="current-password"
+            required
+            maxLength={PASSWORD_MAX}
+            value={password}
+            onInput={(e) => setPassword(e.currentTarget.value)}
+          />
+        </label>
       )}
       <ErrorMessage error={error} />
       <button type="submit" disabled={busy}>

@@ -7,12 +7,12 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type OidcStatus, type Session, type SignInResult } from '../api';
-import { ErrorMessage, Status } from '../components/ui';
+import { ErrorMessage, NewPasswordField, shortPasswordError, Status } from '../components/ui';
 import { clearLinkOffer, linkOfferToken, saveLinkOffer, takePendingMfa, useFragment, useFragmentToken, type PendingMfa } from '../flow';
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
 import { assertPasskey, browserSupportsWebAuthn, PasskeyError } from '../webauthn';
-import { AuthLayout, ForgotPasswordPage, PASSWORD_MIN, type AuthPageProps } from './auth';
+import { AuthLayout, ForgotPasswordPage, type AuthPageProps } from './auth';
 
 /** What went wrong with an email link, and what to do about it. */
 function LinkProblem({ error, again }: { error: unknown; again: { href: string; label: string } }) {
@@ -126,8 +126,9 @@ export function ResetPasswordPage({ onResult }: AuthPageProps) {
   }
 
   const submit = async () => {
-    if (password.length < PASSWORD_MIN) {
-      setError(`The password must be at least ${PASSWORD_MIN} characters.`);
+    const tooShort = shortPasswordError(password);
+    if (tooShort) {
+      setError(tooShort);
       return;
     }
     await run(async () => {
@@ -150,23 +151,7 @@ export function ResetPasswordPage({ onResult }: AuthPageProps) {
           void submit();
         }}
       >
-        <label>
-          New password
-          <input
-            type="password"
-            name="new-password"
-            autocomplete="new-password"
-            required
-            minLength={PASSWORD_MIN}
-            maxLength={256}
-            aria-describedby="new-password-hint"
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
-        <p class="hint" id="new-password-hint">
-          At least {PASSWORD_MIN} characters, and not a common password.
-        </p>
+        <NewPasswordField id="new-password" value={password} onInput={setPassword} />
         <ErrorMessage error={error} />
         <button type="submit" disabled={busy}>
           {busy ? 'Please wait…' : 'Set new password'}
