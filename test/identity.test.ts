@@ -62,7 +62,7 @@ describe.each(BACKENDS)('identity on $name', (backend) => {
     };
     const withAccount: number[] = [];
     const without: number[] = [];
-    for (let i = 0; i < 12; i++) {
+    for (let i = 0; i < 24; i++) {
       if (i % 2 === 0) {
         withAccount.push(await time(known));
         without.push(await time(newEmail('timing')));

@@ -3,10 +3,10 @@
  * links, second factors, OpenID Connect): the session cookie for the console, a bearer token
  * for API clients, or the pending second-factor step.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../platform/http/context.js';
 import { SESSION_COOKIE } from '../../platform/http/auth.js';
+import { bindingValue, clearCookie, COOKIE_OPTIONS, newBindingValue, setBindingCookie } from '../../platform/http/cookies.js';
 import { sha256 } from '../../platform/ids.js';
 import type { AccountView } from './schemas.js';
 import type { AccountsService, IssuedSession, SessionKind, SignInResult } from './service.js';
@@ -15,12 +15,11 @@ import type { AccountsService, IssuedSession, SessionKind, SignInResult } from '
 export const BINDING_COOKIE = '__Host-rampart_bind';
 const BINDING_MAX_AGE_SECONDS = 3600;
 
-const COOKIE_BASE = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' as const };
 
 /** The binding of the browser making this request, or null (no cookie: an API client). */
 export function bindingOf(request: FastifyRequest): Buffer | null {
-  const value = request.cookies[BINDING_COOKIE];
-  return value && /^[A-Za-z0-9_-]{43}$/.test(value) ? sha256(value) : null;
+  const value = bindingValue(request, BINDING_COOKIE);
+  return value ? sha256(value) : null;
 }
 
 /**
@@ -31,8 +30,8 @@ export function ensureBinding(request: FastifyRequest, reply: FastifyReply): Buf
   const existing = bindingOf(request);
   if (existing) return existing;
   if (request.headers['sec-fetch-site'] === undefined) return null;
-  const value = randomBytes(32).toString('base64url');
-  reply.setCookie(BINDING_COOKIE, value, { ...COOKIE_BASE, maxAge: BINDING_MAX_AGE_SECONDS });
+  const value = newBindingValue();
+  setBindingCookie(reply, BINDING_COOKIE, value, BINDING_MAX_AGE_SECONDS);
   return sha256(value);
 }
 
@@ -59,11 +58,11 @@ export async function currentSessionBody(accounts: AccountsService, principal: P
 }
 
 export function setSessionCookie(reply: FastifyReply, issued: IssuedSession): void {
-  reply.setCookie(SESSION_COOKIE, issued.token, { ...COOKIE_BASE, expires: issued.expiresAt });
+  reply.setCookie(SESSION_COOKIE, issued.token, { ...COOKIE_OPTIONS, expires: issued.expiresAt });
 }
 
 export function clearSessionCookie(reply: FastifyReply): void {
-  reply.clearCookie(SESSION_COOKIE, COOKIE_BASE);
+  clearCookie(reply, SESSION_COOKIE);
 }
 
 /**

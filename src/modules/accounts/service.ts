@@ -194,7 +194,7 @@ export class AccountsService {
     meta: RequestMeta,
   ): Promise<{ status: 'signed_in'; issued: IssuedSession }> {
     const passwordHash = await this.passwords.hash(input.password);
-    return this.db.withGlobal(async (tx) => {
+    const result = await this.db.withGlobal(async (tx) => {
       const token = input.setupToken;
       if (!token || !(await store.consumeSetupToken(tx, sha256(token)))) {
         throw new RampartError('setup_token_invalid', { message: 'The first account needs the one-time setup link printed when Rampart started.' });
@@ -206,6 +206,8 @@ export class AccountsService {
       await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'success', accountId: account.id, details: { first: true } }, meta);
       return { status: 'signed_in' as const, issued: await this.issue(tx, account, kind, 'setup', false, meta) };
     });
+    this.setupComplete = true;
+    return result;
   }
 
   /** Creates a single-use link of `purpose` for the account and queues its email. */

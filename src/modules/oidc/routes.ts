@@ -4,11 +4,12 @@
  * second-factor page with its token in the fragment, a link offer in the fragment, or the
  * sign-in page with an error code.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RampartError } from '../../platform/errors.js';
 import { requestMeta, requirePrincipal } from '../../platform/http/context.js';
+import { bindingValue, clearCookie, setBindingCookie } from '../../platform/http/cookies.js';
 import { NoContent } from '../../platform/http/schemas.js';
 import { startCookieSession, type AccountsService } from '../accounts/index.js';
 import { CallbackQuery, Identity, IdentityParams, LinkAcceptBody, LinkStartResponse, OidcStatus } from './schemas.js';
@@ -16,24 +17,8 @@ import { FLOW_TTL_SECONDS, OFFER_TTL_SECONDS, type CallbackOutcome, type OidcSer
 
 /** Holds the random value binding a flow (or a link offer) to the browser that started it. */
 export const OIDC_COOKIE = '__Host-rampart_oidc';
-const COOKIE_BASE = { path: '/', secure: true, httpOnly: true, sameSite: 'lax' as const };
-const BINDING_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
 const tags = ['auth'];
 const Redirect = z.undefined().describe('A redirect (302); see the Location header.');
-
-function bindingCookie(request: FastifyRequest): string | null {
-  const value = request.cookies[OIDC_COOKIE];
-  return value && BINDING_PATTERN.test(value) ? value : null;
-}
-
-function setBindingCookie(reply: FastifyReply, value: string, maxAgeSeconds: number): void {
-  reply.setCookie(OIDC_COOKIE, value, { ...COOKIE_BASE, maxAge: maxAgeSeconds });
-}
-
-function clearBindingCookie(reply: FastifyReply): void {
-  reply.clearCookie(OIDC_COOKIE, COOKIE_BASE);
-}
 
 /** The error code a console page shows for a failed browser step. */
 function codeOf(err: unknown): string {
@@ -75,7 +60,7 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
       handler: async (request, reply) => {
         try {
           const flow = await oidc.start('sign_in', null, requestMeta(request));
-          setBindingCookie(reply, flow.binding, FLOW_TTL_SECONDS);
+          setBindingCookie(reply, OIDC_COOKIE, flow.binding, FLOW_TTL_SECONDS);
           return reply.redirect(flow.url, 302);
         } catch (err) {
           if (err instanceof RampartError) request.log.warn({ code: err.code, detail: err.internal }, 'OIDC sign-in could not start');
@@ -95,7 +80,7 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
       },
       handler: async (request, reply) => {
         const flow = await oidc.start('link', requirePrincipal(request), requestMeta(request));
-        setBindingCookie(reply, flow.binding, FLOW_TTL_SECONDS);
+        setBindingCookie(reply, OIDC_COOKIE, flow.binding, FLOW_TTL_SECONDS);
         return { url: flow.url };
       },
     });
@@ -115,23 +100,23 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
       handler: async (request, reply) => {
         const at = request.url.indexOf('?');
         const rawQuery = at >= 0 ? request.url.slice(at + 1) : '';
-        const outcome = await oidc.callback(bindingCookie(request), rawQuery, requestMeta(request));
+        const outcome = await oidc.callback(bindingValue(request, OIDC_COOKIE), rawQuery, requestMeta(request));
         switch (outcome.kind) {
           case 'signed_in': {
-            clearBindingCookie(reply);
+            clearCookie(reply, OIDC_COOKIE);
             const result = outcome.result;
             if (result.status === 'mfa_required') return reply.redirect(`/mfa#token=${result.mfaToken}&factors=${result.factors.join(',')}`, 302);
             await startCookieSession(accounts, request, reply, result.issued);
             return reply.redirect('/', 302);
           }
           case 'link_offer':
-            setBindingCookie(reply, outcome.binding, OFFER_TTL_SECONDS);
+            setBindingCookie(reply, OIDC_COOKIE, outcome.binding, OFFER_TTL_SECONDS);
             return reply.redirect(`/link#token=${outcome.token}`, 302);
           case 'linked':
-            clearBindingCookie(reply);
+            clearCookie(reply, OIDC_COOKIE);
             return reply.redirect('/settings?linked=oidc', 302);
           case 'failed':
-            clearBindingCookie(reply);
+            clearCookie(reply, OIDC_COOKIE);
             logFailure(request, outcome);
             return reply.redirect(`${outcome.purpose === 'link' ? '/settings' : '/sign-in'}?error=${outcome.code}`, 302);
         }
@@ -148,8 +133,8 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
         response: { 200: z.object({ identity: Identity }) },
       },
       handler: async (request, reply) => {
-        const identity = await oidc.acceptLink(requirePrincipal(request), request.body.token, bindingCookie(request), requestMeta(request));
-        clearBindingCookie(reply);
+        const identity = await oidc.acceptLink(requirePrincipal(request), request.body.token, bindingValue(request, OIDC_COOKIE), requestMeta(request));
+        clearCookie(reply, OIDC_COOKIE);
         return { identity };
       },
     });

@@ -18,7 +18,6 @@
  * - Every sign-in ends in `accounts.beginSignInIn`, so an account with a second factor is asked
  *   for it.
  */
-import { randomBytes } from 'node:crypto';
 import type * as Client from 'openid-client';
 
 /** openid-client is loaded on first use: an instance without a provider never pays for it. */
@@ -28,6 +27,7 @@ import { RampartError, type ErrorCode } from '../../platform/errors.js';
 import type { Database, Tx } from '../../platform/db/types.js';
 import type { Principal, RequestMeta } from '../../platform/http/context.js';
 import type { Throttle } from '../../platform/http/throttle.js';
+import { newBindingValue } from '../../platform/http/cookies.js';
 import { newId, randomToken, safeEqual, sha256 } from '../../platform/ids.js';
 import type { AccountsService, SignInResult } from '../accounts/index.js';
 import type { AuthEvents } from '../events/index.js';
@@ -241,7 +241,7 @@ export class OidcService {
       }
       throw err;
     }
-    const binding = randomBytes(32).toString('base64url');
+    const binding = newBindingValue();
     const state = client.randomState();
     const nonce = client.randomNonce();
     const codeVerifier = client.randomPKCECodeVerifier();
@@ -422,7 +422,7 @@ export class OidcService {
       throw new Refusal('sign_in_failed', 'email_unverified', 'email of an existing account, not verified by the provider');
     }
     const token = randomToken(OFFER_TOKEN_PREFIX);
-    const binding = randomBytes(32).toString('base64url');
+    const binding = newBindingValue();
     await this.db.withGlobal(async (tx) => {
       await store.insertOffer(tx, {
         id: newId(),
