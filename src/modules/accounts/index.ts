@@ -1,9 +1,6 @@
 export {
   AccountsService,
   issueSetupToken,
-  accountView,
-  EMAIL_LINK_TTL_SECONDS,
-  PENDING_MAX_FAILURES,
   type AccountsConfig,
   type AccountsDeps,
   type IssuedSession,
@@ -14,6 +11,6 @@ export {
   type SignInResult,
 } from './service.js';
 export { accountsRoutes } from './routes.js';
-export { bindingOf, currentSessionBody, ensureBinding, sessionBody, setSessionCookie, signInBody, startCookieSession } from './http.js';
-export { OpaqueToken, SignInResponse, MfaRequired, SessionResponse, Email } from './schemas.js';
+export { currentSessionBody, sessionBody, setSessionCookie, signInBody, startCookieSession } from './http.js';
+export { OpaqueToken, SignInResponse, SessionResponse } from './schemas.js';
 export type { AccountView } from './schemas.js';

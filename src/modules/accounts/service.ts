@@ -626,11 +626,6 @@ export class AccountsService {
     return described;
   }
 
-  /** Ends every session of an account at once (deprovisioning, compromise). */
-  async revokeAllSessionsIn(tx: Tx, accountId: string): Promise<number> {
-    return store.revokeSessionsExcept(tx, accountId, null);
-  }
-
   async signOut(principal: Principal, meta: RequestMeta): Promise<void> {
     await this.db.withAccount(principal.accountId, async (tx) => {
       await store.revokeSession(tx, principal.accountId, principal.sessionId);
@@ -648,10 +643,6 @@ export class AccountsService {
    * gets a new token, so a token captured before the change is worthless after it. With `mfa`,
    * the session now counts as having proved a second factor.
    */
-  async rotate(principal: Principal, mfa: boolean): Promise<IssuedSession> {
-    return this.db.withAccount(principal.accountId, (tx) => this.rotateIn(tx, principal, mfa));
-  }
-
   async rotateIn(tx: Tx, principal: Principal, mfa: boolean): Promise<IssuedSession> {
     const token = randomToken(SESSION_TOKEN_PREFIX);
     const row = await store.rotateSession(tx, principal.sessionId, sha256(token), mfa);
