@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { checkSafety, ConfigError, isLoopback, loadConfig, publicUrl } from './config.js';
 import { enforceSafety } from './server.js';
+import { DEFAULT_THROTTLE_LIMITS } from './platform/http/throttle.js';
 
 const SECRET = 'x'.repeat(40);
 
@@ -132,6 +133,12 @@ describe('README configuration table', () => {
     expect(checkSafety({ ...google, publicUrl: 'https://rampart.example.com' }).unsafe).toEqual([]);
     expect(problems({ SMTP_URL: 'http://mail.example.com' }).join('\n')).toMatch(/smtp:\/\/ or smtps:\/\//);
     expect(problems({ REDIS_URL: 'localhost:6379' }).join('\n')).toMatch(/redis:\/\//);
+    // The rate limits the server is started with are the throttle's own defaults.
+    expect(loadConfig({ env: {} })).toMatchObject({
+      rateLimitIpPerMinute: DEFAULT_THROTTLE_LIMITS.ip.points,
+      rateLimitEmailPer5Minutes: DEFAULT_THROTTLE_LIMITS.account.points,
+    });
+    expect([DEFAULT_THROTTLE_LIMITS.ip.durationSeconds, DEFAULT_THROTTLE_LIMITS.account.durationSeconds]).toEqual([60, 300]);
     expect(loadConfig({ env: {} })).toMatchObject({ argon2MemoryKib: 19456, argon2TimeCost: 2, argon2Parallelism: 1, sessionIdleSeconds: 43200, sessionTtlSeconds: 604800 });
   });
 });

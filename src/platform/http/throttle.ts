@@ -30,7 +30,7 @@ export interface ThrottleWindow {
 }
 
 export interface ThrottleLimits {
-  /** Requests per IP to the auth endpoints (default 30 per 60 s). */
+  /** Requests per IP to the auth endpoints (default 60 per 60 s, as RAMPART_RATE_LIMIT_IP_PER_MINUTE). */
   ip: ThrottleWindow;
   /** Sign-in attempts naming one email (default 10 per 300 s). */
   account: ThrottleWindow;
@@ -60,7 +60,7 @@ export interface ThrottleOptions {
 }
 
 export const DEFAULT_THROTTLE_LIMITS: Readonly<ThrottleLimits> = Object.freeze({
-  ip: { points: 30, durationSeconds: 60 },
+  ip: { points: 60, durationSeconds: 60 },
   account: { points: 10, durationSeconds: 300 },
   email_link: { points: 5, durationSeconds: 3600 },
   mfa: { points: 10, durationSeconds: 300 },
