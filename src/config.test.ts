@@ -65,7 +65,8 @@ describe('configuration', () => {
   });
 
   it('knows loopback addresses', () => {
-    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost']) expect(isLoopback(h), h).toBe(true);
+    for (const h of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', '::ffff:127.0.0.1']) expect(isLoopback(h), h).toBe(true);
+    for (const h of ['::ffff:10.0.0.1', '::ffff:7f00:1x']) expect(isLoopback(h), h).toBe(false);
     for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '128.0.0.1']) expect(isLoopback(h), h).toBe(false);
   });
 });

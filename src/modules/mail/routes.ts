@@ -1,3 +1,4 @@
+import { isLoopback } from '../../config.js';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RampartError } from '../../platform/errors.js';
@@ -23,12 +24,6 @@ export const MailboxMessage = z
   })
   .meta({ id: 'MailboxMessage' });
 
-function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const a = address.replace(/^::ffff:/, '');
-  return a === '::1' || /^127\./.test(a);
-}
-
 /**
  * The development mailbox: mail held in the outbox because no SMTP server is configured, with
  * its bodies (live sign-in links included). Registered only in development mode without SMTP,
@@ -46,7 +41,7 @@ export function mailRoutes(mailer: Mailer): FastifyPluginAsyncZod {
         response: { 200: z.object({ items: z.array(MailboxMessage) }) },
       },
       handler: async (request) => {
-        if (!isLoopback(request.raw.socket.remoteAddress)) throw new RampartError('not_found');
+        if (!isLoopback(request.raw.socket.remoteAddress ?? '')) throw new RampartError('not_found');
         return { items: await mailer.mailbox({ ...(request.query.to ? { to: request.query.to } : {}), limit: request.query.limit }) };
       },
     });

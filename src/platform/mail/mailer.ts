@@ -16,13 +16,14 @@ import type { FastifyBaseLogger } from 'fastify';
 import { createRequire } from 'node:module';
 import type * as Nodemailer from 'nodemailer';
 import type { SMTPSentMessageInfo, SMTPTransportOptions, Transporter } from 'nodemailer';
+import { isLoopback } from '../../config.js';
+import type { Database, Tx } from '../db/types.js';
+import { newId } from '../ids.js';
+import { renderMail, type MailMessage } from './templates.js';
 
 /** nodemailer is loaded only when SMTP is configured. */
 const requireModule = createRequire(import.meta.url);
 const loadNodemailer = (): typeof Nodemailer => requireModule('nodemailer') as typeof Nodemailer;
-import type { Database, Tx } from '../db/types.js';
-import { newId } from '../ids.js';
-import { renderMail, type MailMessage } from './templates.js';
 
 export type { MailMessage } from './templates.js';
 
@@ -91,11 +92,6 @@ type HeldRow = {
 };
 
 type Outcome = { kind: 'sent' } | { kind: 'retry'; error: string } | { kind: 'failed'; error: string };
-
-function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
 
 /**
  * Transport options from the URL. Parsed here, not by nodemailer, so that nothing in the URL can
