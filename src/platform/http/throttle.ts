@@ -100,12 +100,10 @@ export class Throttle {
         insuranceLimiter: new RateLimiterMemory({ keyPrefix: keyPrefixForRule, points, duration }),
       });
     };
-    this.limiters = {
-      ip: make('ip', limits.ip.points, limits.ip.durationSeconds),
-      account: make('account', limits.account.points, limits.account.durationSeconds),
-      email_link: make('email_link', limits.email_link.points, limits.email_link.durationSeconds),
-      mfa: make('mfa', limits.mfa.points, limits.mfa.durationSeconds),
-    };
+    this.limiters = Object.fromEntries(RULES.map((rule) => [rule, make(rule, limits[rule].points, limits[rule].durationSeconds)])) as Record<
+      ThrottleRule,
+      Limiter
+    >;
     this.lockLimiter = make('lock', limits.lockout.failures, limits.lockout.windowSeconds);
   }
 
@@ -136,12 +134,12 @@ export class Throttle {
     return throttle;
   }
 
-  /** Counts one request for `key` under `rule`; throws `rate_limited` (429) when over the limit. */
   /** Counts one request from a client address against the `ip` rule (an unknown address shares one key). */
   hitIp(ip: string | null): Promise<void> {
     return this.hit('ip', throttleKey('ip', ip ?? 'unknown'));
   }
 
+  /** Counts one request for `key` under `rule`; throws `rate_limited` (429) when over the limit. */
   async hit(rule: ThrottleRule, key: string): Promise<void> {
     await this.ready();
     try {
