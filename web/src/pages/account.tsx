@@ -23,7 +23,7 @@ import {
   type TotpSetup,
   type Workspace,
 } from '../api';
-import { ConfirmButton, ErrorMessage, formatDate, NewPasswordField, Panel, shortPasswordError, Status } from '../components/ui';
+import { ConfirmButton, ErrorMessage, formatDate, NewPasswordField, Panel, PASSWORD_MAX, shortPasswordError, Status } from '../components/ui';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
 import { browserSupportsWebAuthn, createPasskey } from '../webauthn';
@@ -62,7 +62,7 @@ function ReauthForm(props: { id: string; submitLabel: string; onSubmit: (proof: 
           name="proof"
           autocomplete="current-password"
           required
-          maxLength={256}
+          maxLength={PASSWORD_MAX}
           aria-describedby={`${props.id}-hint`}
           value={value}
           onInput={(e) => setValue(e.currentTarget.value)}
@@ -534,7 +534,7 @@ function PasswordPanel({ onSessionChanged }: { onSessionChanged: (session: Sessi
             type="password"
             name="current-password"
             autocomplete="current-password"
-            maxLength={256}
+            maxLength={PASSWORD_MAX}
             aria-describedby="current-password-hint"
             value={current}
             onInput={(e) => setCurrent(e.currentTarget.value)}

@@ -33,22 +33,20 @@ export function AuthLayout({ title, children }: { title: string; children: Compo
   );
 }
 
-interface CredentialsFormProps {
-  readonly submitLabel: string;
-  readonly withName: boolean;
-  readonly newPassword: boolean;
+interface NewAccountFormProps {
   readonly onSubmit: (values: { email: string; password: string; name: string }) => Promise<void>;
 }
 
-function CredentialsForm({ submitLabel, withName, newPassword, onSubmit }: CredentialsFormProps) {
+/** Email, optional name and a new password: the first account (setup) and sign-up. */
+function NewAccountForm({ onSubmit }: NewAccountFormProps) {
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  // Success signs in and replaces this page, so the form stays busy until then.
+  // Success signs in or moves on to "check your email", so the form stays busy until then.
   const { busy, error, setError, run } = useAction({ staysBusy: true });
 
   const submit = async () => {
-    const tooShort = newPassword ? shortPasswordError(password) : null;
+    const tooShort = shortPasswordError(password);
     if (tooShort) {
       setError(tooShort);
       return;
@@ -68,31 +66,14 @@ function CredentialsForm({ submitLabel, withName, newPassword, onSubmit }: Crede
         Email
         <input type="email" name="email" autocomplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
       </label>
-      {withName && (
-        <label>
-          Name (optional)
-          <input type="text" name="name" autocomplete="name" maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        </label>
-      )}
-      {newPassword ? (
-        <NewPasswordField id="password" label="Password" name="password" value={password} onInput={setPassword} />
-      ) : (
-        <label>
-          Password
-          <input
-            type="password"
-            name="password"
-            autocomplete="current-password"
-            required
-            maxLength={PASSWORD_MAX}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
-      )}
+      <label>
+        Name (optional)
+        <input type="text" name="name" autocomplete="name" maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+      </label>
+      <NewPasswordField id="password" label="Password" name="password" value={password} onInput={setPassword} />
       <ErrorMessage error={error} />
       <button type="submit" disabled={busy}>
-        {busy ? 'Please wait…' : submitLabel}
+        {busy ? 'Please wait…' : 'Create account'}
       </button>
     </form>
   );
@@ -148,10 +129,7 @@ export function SetupPage({ onResult }: AuthPageProps) {
   return (
     <AuthLayout title="Create the first account">
       <p>This is the first account of this Rampart instance. The setup link works only once.</p>
-      <CredentialsForm
-        submitLabel="Create account"
-        withName
-        newPassword
+      <NewAccountForm
         onSubmit={async ({ email, password, name }) => {
           const result = await api.signUp({ email, password, name, setupToken: token });
           if (result.status === 'signed_in') onResult(result);
@@ -327,7 +305,7 @@ export function SignInPage({ onResult }: AuthPageProps) {
             name="password"
             autocomplete="current-password"
             required
-            maxLength={256}
+            maxLength={PASSWORD_MAX}
             value={password}
             onInput={(e) => setPassword(e.currentTarget.value)}
           />
@@ -372,10 +350,7 @@ export function SignUpPage({ onResult }: AuthPageProps) {
   }
   return (
     <AuthLayout title="Create an account">
-      <CredentialsForm
-        submitLabel="Create account"
-        withName
-        newPassword
+      <NewAccountForm
         onSubmit={async ({ email, password, name }) => {
           const result = await api.signUp({ email, password, ...(name ? { name } : {}) });
           if (result.status === 'signed_in') onResult(result);
