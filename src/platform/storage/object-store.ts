@@ -71,9 +71,13 @@ export class LocalObjectStore implements ObjectStore {
     const dir = path.dirname(final);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const staging = path.join(dir, `.staging-${newId()}`);
+    const file = createWriteStream(staging, { mode: 0o600, flags: 'wx' });
     try {
-      await pipeline([source, ...transforms, createWriteStream(staging, { mode: 0o600, flags: 'wx' })]);
+      await pipeline([source, ...transforms, file]);
     } catch (err) {
+      // A stream destroyed while its file is still being opened creates the file afterwards:
+      // remove it only once the stream has closed, or it would outlive the removal.
+      if (!file.closed) await new Promise<void>((resolve) => file.once('close', () => resolve()));
       await rm(staging, { force: true });
       throw err;
     }
