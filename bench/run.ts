@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: P1 (row-level security on PostgreSQL), P2 (an authenticated HTTP read) and P6
- * (password sign-ins against the argon2id limit),
+ * `npm run bench`: P1 (row-level security on PostgreSQL), P2 (an authenticated HTTP read), P6
+ * (password sign-ins against the argon2id limit) and P7 (the permission decision, against a bare
+ * Set.has and casbin, and its share of the P2 request),
  * each as ratios against the same work done bare and against a named peer, in one run. Prints a
  * report on stdout (progress goes to stderr) and writes it as JSON to .bench/results.json.
  *
@@ -8,7 +9,8 @@
  *      BENCH_SECONDS       length of each measured round (default P1 5 s, P2 10 s)
  *      BENCH_WARMUP_SECONDS warmup per side (default P1 2 s, P2 3 s; never longer than a round)
  *      BENCH_ROUNDS        measured rounds per side (default P1 3, P2 2)
- *      BENCH_ONLY          p1, p2 or p6 to run one part
+ *      BENCH_ONLY          p1, p2, p6 or p7 to run one part (P7 alone takes P2's figure from the last
+ *                          .bench/results.json, or makes a short P2 run; its own timing is fixed)
  *      BENCH_STRICT=1      exit 1 when a goal is missed, not only when the harness fails
  */
 import { execFileSync } from 'node:child_process';
@@ -18,6 +20,7 @@ import path from 'node:path';
 import { runP1, type P1Result } from './p1-tenant-query.js';
 import { runP2, type P2Result } from './p2-http.js';
 import { runP6, type P6Result } from './p6-password.js';
+import { runP7, type P7Result } from './p7-permissions.js';
 import { formatGoal, formatNumber, summaryTable, table, type Measure } from './report.js';
 import { progress, readSettings, ROOT, run, withClient, type BenchSettings } from './util.js';
 
@@ -164,17 +167,65 @@ function printP6(p6: P6Result, out: string[]): void {
   out.push('');
 }
 
+function printP7(p7: P7Result, out: string[]): void {
+  const t = p7.timing;
+  const us = (x: number) => formatNumber(x, x < 10 ? 3 : x < 1000 ? 1 : 0);
+  const times = (x: number) => (x < 100 ? `${x.toFixed(3)}×` : `${formatNumber(x)}×`);
+  out.push(
+    `P7 — the permission decision, ${t.decisionsInMix} decisions in turn (4 callers × a scope held and one not), in this process,` +
+      ` ${t.rounds} rounds × ${t.roundMs} ms per side, alternating (after ${t.warmupMs} ms warmup and calibration each)`,
+  );
+  const rampart = p7.sides.find((s) => s.key === 'rampart')!;
+  out.push(
+    table(
+      ['side', 'µs/decision (median)', 'decisions/s', 'rounds (µs/decision)', 'Rampart speed ÷ side', 'iterations/round'],
+      p7.sides.map((s) => [
+        s.label,
+        us(s.usPerDecision),
+        formatNumber(s.decisionsPerSecond),
+        s.roundsUs.map(us).join(' / '),
+        times(s.usPerDecision / rampart.usPerDecision),
+        formatNumber(s.iterations),
+      ]),
+    ),
+  );
+  for (const s of p7.sides) out.push(`  ${s.label}: ${s.how}`);
+  out.push('');
+  out.push(
+    table(
+      ['caller (alone)', 'allowed · denied scope', 'Rampart µs', 'casbin µs', 'Rampart speed ÷ casbin'],
+      p7.callers.map((c) => [c.label, `${c.allowed} · ${c.denied}`, us(c.rampartUs), us(c.casbinUs), times(c.casbinUs / c.rampartUs)]),
+    ),
+  );
+  const r = p7.p2;
+  if (r) {
+    const pct = (x: number) => `${formatNumber(x * 100, 4)}%`;
+    out.push(
+      `  share of the P2 request: ${us(rampart.usPerDecision)} µs ÷ ${formatNumber(r.meanLatencyUs)} µs mean latency` +
+        ` (${r.connections} connections ÷ ${formatNumber(r.rps)} req/s; p50 ${formatNumber(r.p50Ms, 2)} ms) = ${pct(p7.shareOfRequest)}, goal ≤ 5%`,
+    );
+    out.push(`  share of P2's server CPU per request: ${us(rampart.usPerDecision)} µs ÷ ${formatNumber(r.serverCpuUsPerRequest)} µs = ${pct(p7.shareOfServerCpu)}`);
+    out.push(`  P2 figure: ${r.source}`);
+  } else {
+    out.push(`  share of the P2 request: no P2 figure (${p7.p2Error ?? 'unknown'})`);
+  }
+  for (const c of p7.checks) out.push(`  check: ${c}`);
+  out.push('');
+}
+
 async function main(): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
   const settings = readSettings();
+  const only = settings.only;
   const info = await machine(settings);
   const errors: Array<{ part: string; error: string }> = [];
 
   let p1: P1Result | null = null;
   let p2: P2Result | null = null;
   let p6: P6Result | null = null;
-  if (settings.only === undefined || settings.only === 'p1') {
+  let p7: P7Result | null = null;
+  if (only === undefined || only === 'p1') {
     try {
       progress('P1: row-level security on the hot path');
       p1 = await runP1(settings);
@@ -183,11 +234,11 @@ async function main(): Promise<number> {
       progress(`P1 failed: ${String(err)}`);
     }
   }
-  if (settings.only !== 'p1') {
+  if (only !== 'p1' && only !== 'p7') {
     progress('building the server (npm run build:server)');
     await run('npm', ['run', '--silent', 'build:server'], ROOT);
   }
-  if (settings.only === undefined || settings.only === 'p2') {
+  if (only === undefined || only === 'p2') {
     try {
       progress('P2: authenticated HTTP read');
       p2 = await runP2(settings);
@@ -197,7 +248,7 @@ async function main(): Promise<number> {
     }
   }
 
-  if (settings.only === undefined || settings.only === 'p6') {
+  if (only === undefined || only === 'p6') {
     try {
       progress('P6: password sign-ins');
       p6 = await runP6(settings);
@@ -207,7 +258,17 @@ async function main(): Promise<number> {
     }
   }
 
-  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? []), ...(p6?.measures ?? [])];
+  if (only === undefined || only === 'p7') {
+    try {
+      progress('P7: the permission decision');
+      p7 = await runP7(settings, p2);
+    } catch (err) {
+      errors.push({ part: 'P7', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P7 failed: ${String(err)}`);
+    }
+  }
+
+  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? []), ...(p6?.measures ?? []), ...(p7?.measures ?? [])];
   const wallSeconds = (performance.now() - t0) / 1000;
 
   const out: string[] = [];
@@ -222,6 +283,7 @@ async function main(): Promise<number> {
   if (p1) printP1(p1, out);
   if (p2) printP2(p2, out);
   if (p6) printP6(p6, out);
+  if (p7) printP7(p7, out);
   out.push('Summary');
   out.push(measures.length > 0 ? summaryTable(measures) : '(no measures)');
   for (const m of measures) {
@@ -236,7 +298,7 @@ async function main(): Promise<number> {
   const dir = path.join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'results.json');
-  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, adminUrl: undefined }, measures, p1, p2, p6, errors };
+  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p6, p7, errors };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   progress(`results written to ${path.relative(ROOT, file)}`);
 

@@ -24,7 +24,10 @@ import { randomUUID } from 'node:crypto';
 import { publicUrl, tlsEnabled, type Config } from './config.js';
 import { AccessService } from './modules/access/index.js';
 import { AccountsService, accountsRoutes } from './modules/accounts/index.js';
-import { AuthEvents } from './modules/events/index.js';
+import { ApiKeysService, apiKeysRoutes } from './modules/api-keys/index.js';
+import { AuthEvents, WorkspaceEvents, workspaceEventsRoutes } from './modules/events/index.js';
+import { InvitationsService, invitationsRoutes } from './modules/invitations/index.js';
+import { MembersService, membersRoutes } from './modules/members/index.js';
 import { mailRoutes } from './modules/mail/index.js';
 import { MfaService, mfaRoutes } from './modules/mfa/index.js';
 import { OidcService, oidcRoutes } from './modules/oidc/index.js';
@@ -34,7 +37,9 @@ import { systemRoutes } from './modules/system/index.js';
 import { WorkspacesService, workspacesRoutes } from './modules/workspaces/index.js';
 import { plainCodec, type ContentCodec } from './platform/content/codec.js';
 import type { Database } from './platform/db/types.js';
-import type { Access, WorkspaceRole } from './platform/http/context.js';
+import { BackgroundWork } from './platform/background.js';
+import { requestMeta, type Access } from './platform/http/context.js';
+import type { Scope } from './platform/http/scopes.js';
 import { RampartError } from './platform/errors.js';
 import { installAuth } from './platform/http/auth.js';
 import { installErrorHandling, sendError, toRampartError } from './platform/http/errors.js';
@@ -66,9 +71,13 @@ export interface AppDeps {
 export interface Services {
   readonly accounts: AccountsService;
   readonly events: AuthEvents;
+  readonly workspaceEvents: WorkspaceEvents;
   readonly mailer: Mailer;
   readonly throttle: Throttle;
   readonly workspaces: WorkspacesService;
+  readonly members: MembersService;
+  readonly invitations: InvitationsService;
+  readonly apiKeys: ApiKeysService;
   readonly records: RecordsService;
   readonly documents: DocumentsService;
 }
@@ -78,7 +87,8 @@ export interface RouteEntry {
   readonly method: string;
   readonly url: string;
   readonly access: Access | undefined;
-  readonly role: WorkspaceRole | undefined;
+  /** For workspace routes: the scope the caller must hold. */
+  readonly scope: Scope | undefined;
   /** Whether the route validates a JSON body. */
   readonly jsonBody: boolean;
   readonly hidden: boolean;
@@ -135,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
         method,
         url: route.url,
         access: route.config?.access,
-        role: route.config?.role,
+        scope: route.config?.scope,
         jsonBody: route.schema?.body !== undefined,
         hidden: route.schema?.hide === true,
       });
@@ -203,7 +213,11 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
       const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}) };
       responses['4XX'] = { description: 'Client error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       responses['5XX'] = { description: 'Server error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      return { ...out, schema: { ...schema, response: responses, ...(access === 'public' ? { security: [] } : {}) } };
+      const scope = (input.route.config as { scope?: string } | undefined)?.scope;
+      return {
+        ...out,
+        schema: { ...schema, response: responses, ...(access === 'public' ? { security: [] } : {}), ...(scope ? { 'x-required-scope': scope } : {}) },
+      };
     },
     transformObject: jsonSchemaTransformObject,
   });
@@ -233,31 +247,57 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
         account: { points: config.rateLimitEmailPer5Minutes, durationSeconds: 300 },
       },
     });
-  const accounts = new AccountsService(db, config, {
-    mailer,
-    events,
-    throttle,
-    link: (p) => `${baseUrl()}${p}`,
-    onBackgroundError: (err) => logger.error({ err }, 'background work failed'),
-  });
+  const background = new BackgroundWork((err) => logger.error({ err }, 'background work failed'));
+  const link = (p: string) => `${baseUrl()}${p}`;
+  const accounts = new AccountsService(db, config, { mailer, events, throttle, link, background });
+  const workspaceEvents = new WorkspaceEvents(db);
+  const members = new MembersService(db, workspaceEvents);
+  const workspaces = new WorkspacesService(db, config.regions, members);
   const services: Services = {
     accounts,
     events,
+    workspaceEvents,
     mailer,
     throttle,
-    workspaces: new WorkspacesService(db, config.regions),
+    workspaces,
+    members,
+    invitations: new InvitationsService({ db, members, workspaces, accounts, events: workspaceEvents, mailer, link }),
+    apiKeys: new ApiKeysService(db, workspaceEvents, members),
     records: new RecordsService(db, codec),
     documents: new DocumentsService(db, objects, codec),
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
 
-  const access = new AccessService(db, config.sessionIdleSeconds, (token) => accounts.csrfToken(token));
+  const access = new AccessService(db, config.sessionIdleSeconds, (token) => accounts.csrfToken(token), background);
   installAuth(app, {
     resolve: (token, kind, workspaceId) => access.resolve(token, kind, workspaceId),
+    resolveApiKey: (secret, workspaceId) => access.resolveApiKey(secret, workspaceId),
     touch: (principal) => accounts.touch(principal),
+    touchApiKey: (membership, keyId) => access.touchApiKey(membership, keyId),
+  });
+  // Every refusal (403) is an event: in the workspace's events when the workspace is known,
+  // otherwise in the authentication events. Recorded before the answer goes out.
+  app.addHook('onError', async (request, _reply, error) => {
+    const refused = toRampartError(error);
+    if (refused.status !== 403) return;
+    const details = {
+      code: refused.code,
+      method: request.method,
+      route: request.routeOptions.url ?? null,
+      scope: request.routeOptions.config.scope ?? null,
+    };
+    try {
+      if (request.membership) {
+        await workspaceEvents.record(request.membership.tenant, request.actor, { action: 'access.denied', outcome: 'denied', details }, requestMeta(request));
+      } else {
+        await events.record({ action: 'access.denied', outcome: 'denied', accountId: request.principal?.accountId ?? null, details }, requestMeta(request));
+      }
+    } catch (err) {
+      request.log.error({ err }, 'recording a refusal failed');
+    }
   });
   app.addHook('onClose', async () => {
-    await accounts.settle();
+    await background.settle();
     await mailer.stop();
     await throttle.close();
   });
@@ -280,6 +320,10 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   // The development mailbox: only in development mode, and only when mail is not really sent.
   if (config.dev && !config.smtpUrl) await app.register(mailRoutes(mailer));
   await app.register(workspacesRoutes(services.workspaces));
+  await app.register(membersRoutes(members, accounts));
+  await app.register(invitationsRoutes(services.invitations, workspaces));
+  await app.register(apiKeysRoutes(services.apiKeys));
+  await app.register(workspaceEventsRoutes(workspaceEvents));
   await app.register(recordsRoutes(services.records));
   await app.register(documentsRoutes(services.documents, config.documentMaxBytes));
 

@@ -146,7 +146,8 @@ describe.each(BACKENDS)('API on $name', (backend) => {
   describe('workspaces', () => {
     it('creates with the creator as owner, in the default or a chosen region, and lists mine', async () => {
       const ws = await createWorkspace(t, alice, 'Acme');
-      expect(ws).toMatchObject({ name: 'Acme', region: 'eu', role: 'owner' });
+      expect(ws).toMatchObject({ name: 'Acme', region: 'eu', roles: [expect.objectContaining({ builtin: 'owner', name: 'Owner' })] });
+      expect((ws as unknown as { scopes: string[] }).scopes).toEqual(expect.arrayContaining(['workspace:delete', 'ownership:transfer', 'records:write']));
       const us = await t.app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: alice.bearer, payload: { name: 'Acme US', region: 'us' } });
       expect(us.json()).toMatchObject({ region: 'us' });
       const bad = await t.app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: alice.bearer, payload: { name: 'Nowhere', region: 'mars' } });
@@ -162,17 +163,19 @@ describe.each(BACKENDS)('API on $name', (backend) => {
     it('renames and deletes (owner only, confirmed by name); a member can read but not rename or delete', async () => {
       const ws = await createWorkspace(t, alice, 'Temp');
       const member = await signUp(t, 'member');
-      await t.services.workspaces.addMember(tenantContext(ws.id, alice.accountId), member.accountId, 'member');
+      await t.services.members.addMember(tenantContext(ws.id, alice.accountId), member.accountId, 'member');
       const url = `/api/v1/workspaces/${ws.id}`;
-      expect((await t.app.inject({ method: 'GET', url, headers: member.bearer })).json()).toMatchObject({ role: 'member' });
+      const seen = (await t.app.inject({ method: 'GET', url, headers: member.bearer })).json();
+      expect(seen).toMatchObject({ roles: [expect.objectContaining({ builtin: 'member' })] });
+      expect(seen.scopes).not.toContain('settings:manage');
       const memberRename = await t.app.inject({ method: 'PATCH', url, headers: member.bearer, payload: { name: 'Mine now' } });
       expect(memberRename.statusCode).toBe(403);
       expect(memberRename.json().error.code).toBe('forbidden');
       const members = (await t.app.inject({ method: 'GET', url: `${url}/members`, headers: member.bearer })).json().data;
       expect(members).toEqual(
         expect.arrayContaining([
-          expect.objectContaining({ accountId: alice.accountId, role: 'owner' }),
-          expect.objectContaining({ accountId: member.accountId, role: 'member' }),
+          expect.objectContaining({ accountId: alice.accountId, roles: [expect.objectContaining({ builtin: 'owner' })] }),
+          expect.objectContaining({ accountId: member.accountId, roles: [expect.objectContaining({ builtin: 'member' })] }),
         ]),
       );
       const renamed = await t.app.inject({ method: 'PATCH', url, headers: alice.bearer, payload: { name: 'Renamed' } });

@@ -32,7 +32,7 @@ describe.each(BACKENDS)('catalog audit on $name', (backend) => {
         ORDER BY 1`,
     );
     expect(tables).toEqual(
-      ['collections', 'documents', 'memberships', 'records', 'workspaces'].map((table) => ({ table, enabled: true, forced: true })),
+      ['api_keys', 'collections', 'documents', 'invitations', 'member_roles', 'memberships', 'records', 'roles', 'workspace_events', 'workspaces'].map((table) => ({ table, enabled: true, forced: true })),
     );
   });
 

@@ -180,25 +180,47 @@ describe.each(BACKENDS)('data layer on $name', (backend) => {
   it('withGlobal sees global tables but no tenant rows; withAccount adds only its own memberships', async () => {
     const accountId = newId();
     await db.withGlobal((tx) => tx.query(`INSERT INTO accounts (id, email) VALUES ($1, $2)`, [accountId, `${accountId}@example.test`]));
-    await db.withTenant(ctxA(), (tx) => tx.query(`INSERT INTO memberships (tenant_id, account_id, role) VALUES ($1, $2, 'member')`, [a.tenantId, accountId]));
+    const [held, other] = [newId(), newId()];
+    await db.withTenant(ctxA(), async (tx) => {
+      await tx.query(`INSERT INTO memberships (tenant_id, account_id) VALUES ($1, $2)`, [a.tenantId, accountId]);
+      await tx.query(`INSERT INTO roles (tenant_id, id, name, scopes) VALUES ($1, $2, $3, '{records:read}'), ($1, $4, $5, '{records:write}')`, [
+        a.tenantId,
+        held,
+        `held-${held}`,
+        other,
+        `other-${other}`,
+      ]);
+      await tx.query(`INSERT INTO member_roles (tenant_id, account_id, role_id) VALUES ($1, $2, $3)`, [a.tenantId, accountId, held]);
+    });
     const global = await db.withGlobal(async (tx) => ({
       accounts: (await tx.query('SELECT 1 FROM accounts WHERE id = $1', [accountId])).rowCount,
       workspaces: (await tx.query('SELECT 1 FROM workspaces')).rowCount,
       memberships: (await tx.query('SELECT 1 FROM memberships')).rowCount,
+      roles: (await tx.query('SELECT 1 FROM roles')).rowCount,
     }));
-    expect(global).toEqual({ accounts: 1, workspaces: 0, memberships: 0 });
+    expect(global).toEqual({ accounts: 1, workspaces: 0, memberships: 0, roles: 0 });
     const mine = await db.withAccount(accountId, async (tx) => ({
       workspaces: (await tx.query<{ tenant_id: string }>('SELECT tenant_id FROM workspaces')).rows.map((r) => r.tenant_id),
       memberships: (await tx.query<{ tenant_id: string }>('SELECT tenant_id FROM memberships')).rows.map((r) => r.tenant_id),
       records: (await tx.query('SELECT 1 FROM records')).rowCount,
+      // Its own role grants and the roles they name; not the workspace's other roles.
+      roles: (await tx.query<{ id: string }>('SELECT id FROM roles')).rows.map((r) => r.id),
+      grants: (await tx.query<{ role_id: string }>('SELECT role_id FROM member_roles')).rows.map((r) => r.role_id),
     }));
-    expect(mine).toEqual({ workspaces: [a.tenantId], memberships: [a.tenantId], records: 0 });
+    expect(mine).toEqual({ workspaces: [a.tenantId], memberships: [a.tenantId], records: 0, roles: [held], grants: [held] });
     // The account-scoped policies are read-only: no write reaches a tenant table without a tenant.
     await expect(
-      db.withAccount(accountId, (tx) => tx.query(`INSERT INTO memberships (tenant_id, account_id, role) VALUES ($1, $2, 'owner')`, [b.tenantId, accountId])),
+      db.withAccount(accountId, (tx) => tx.query(`INSERT INTO memberships (tenant_id, account_id) VALUES ($1, $2)`, [b.tenantId, accountId])),
     ).rejects.toThrow(/row-level security/);
-    const updated = await db.withAccount(accountId, (tx) => tx.query(`UPDATE memberships SET role = 'owner' WHERE account_id = $1`, [accountId]));
-    expect(updated.rowCount).toBe(0);
+    await expect(
+      db.withAccount(accountId, (tx) => tx.query(`INSERT INTO member_roles (tenant_id, account_id, role_id) VALUES ($1, $2, $3)`, [a.tenantId, accountId, other])),
+    ).rejects.toThrow(/row-level security/);
+    const updated = await db.withAccount(accountId, async (tx) => ({
+      memberships: (await tx.query(`UPDATE memberships SET created_at = now() WHERE account_id = $1`, [accountId])).rowCount,
+      roles: (await tx.query(`UPDATE roles SET scopes = '{records:write,members:manage}'`)).rowCount,
+      grants: (await tx.query(`UPDATE member_roles SET role_id = $1 WHERE account_id = $2`, [other, accountId])).rowCount,
+    }));
+    expect(updated).toEqual({ memberships: 0, roles: 0, grants: 0 });
   });
 
   it.skipIf(backend.name === 'pglite')('runs with the statement time limit on every runtime connection (PostgreSQL server only)', async () => {

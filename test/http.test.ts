@@ -173,10 +173,16 @@ describe('HTTP platform', () => {
 
   it('refuses to start with an API route that declares no access (deny by default)', async () => {
     const app = Fastify();
-    installAuth(app, { resolve: () => Promise.resolve(null), touch: () => {} });
+    installAuth(app, { resolve: () => Promise.resolve(null), resolveApiKey: () => Promise.resolve(null), touch: () => {}, touchApiKey: () => {} });
     expect(() => app.get('/api/v1/forgotten', async () => 'oops')).toThrow(/declares no access/);
-    expect(() => app.get('/api/v1/things/:id', { config: { access: 'workspace' } }, async () => 'x')).toThrow(/without :workspaceId/);
-    expect(() => app.get('/api/v1/mine', { config: { access: 'account', role: 'owner' } }, async () => 'x')).toThrow(/not a workspace route/);
+    expect(() => app.get('/api/v1/things/:id', { config: { access: 'workspace', scope: 'records:read' } }, async () => 'x')).toThrow(/without :workspaceId/);
+    // A workspace route must name a scope, and one the catalogue knows.
+    expect(() => app.get('/api/v1/workspaces/:workspaceId/things', { config: { access: 'workspace' } }, async () => 'x')).toThrow(/declares no known scope/);
+    expect(() =>
+      app.get('/api/v1/workspaces/:workspaceId/stuff', { config: { access: 'workspace', scope: 'things:do' as never } }, async () => 'x'),
+    ).toThrow(/declares no known scope/);
+    expect(() => app.get('/api/v1/mine', { config: { access: 'account', scope: 'records:read' } }, async () => 'x')).toThrow(/not a workspace route/);
+    expect(() => app.get('/api/v1/workspaces/:workspaceId/fine', { config: { access: 'workspace', scope: 'records:read' } }, async () => 'x')).not.toThrow();
     // Routes outside /api (console, health) need no declaration.
     expect(() => app.get('/healthz', async () => 'ok')).not.toThrow();
     await app.close();

@@ -377,7 +377,7 @@ describe.each(BACKENDS)('identity on $name', (backend) => {
       const boss = await signUp(t, 'boss');
       const member = await signUp(t, 'member');
       const ws = await createWorkspace(t, boss, 'Strict');
-      await t.services.workspaces.addMember(tenantContext(ws.id, boss.accountId), member.accountId, 'member');
+      await t.services.members.addMember(tenantContext(ws.id, boss.accountId), member.accountId, 'member');
       const url = `/api/v1/workspaces/${ws.id}`;
       const refused = await t.app.inject({ method: 'PATCH', url, headers: boss.bearer, payload: { requireMfa: true } });
       expect(refused.statusCode).toBe(403);

@@ -120,10 +120,12 @@ function messageFor(template: MailMessage['template'], to: string, link = LINK):
       return { template, to, data: { name, minutes: 15, resetLink: link } };
     case 'mfa_changed':
       return { template, to, data: { name, change: 'authenticator app <b>added</b>', when: '2025-03-04T05:06:07.000Z' } };
+    case 'workspace_invitation':
+      return { template, to, data: { name, inviter: EVIL_NAME, workspace: '<i>Acme</i>\r\nBcc: x@evil.test', role: 'Admin', link, expiresDays: 7 } };
   }
 }
 
-const LINKED = new Set(['verify_email', 'signup_existing', 'magic_link', 'password_reset', 'account_locked']);
+const LINKED = new Set(['verify_email', 'signup_existing', 'magic_link', 'password_reset', 'account_locked', 'workspace_invitation']);
 
 function addresses(a: AddressObject | AddressObject[] | undefined): string[] {
   if (!a) return [];
@@ -155,7 +157,7 @@ type OutboxRow = {
 
 describe('mail templates', () => {
   it('every template has a subject, a text and an HTML body, with values escaped', () => {
-    expect(TEMPLATE_NAMES).toHaveLength(7);
+    expect(TEMPLATE_NAMES).toHaveLength(8);
     for (const template of TEMPLATE_NAMES) {
       const m = renderMail(messageFor(template, 'a@example.test'));
       expect(m.subject, template).toMatch(/Rampart/);

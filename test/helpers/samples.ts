@@ -67,6 +67,7 @@ export function sample(input: JsonSchema, spec: OpenApi, field = 'value'): unkno
       return true;
     case 'string': {
       if (schema.format === 'email') return 'probe@example.test';
+      if (schema.format === 'date-time') return new Date(Date.now() + 86_400_000).toISOString();
       const fits = (s: string) =>
         (!schema.pattern || new RegExp(schema.pattern, 'u').test(s)) &&
         s.length >= (schema.minLength ?? 0) &&

@@ -123,14 +123,134 @@ export interface MailboxItem {
   readonly createdAt: string;
 }
 
-export type Role = 'owner' | 'member';
+/** A permission in a workspace; the catalogue (`GET /scopes`) lists them in display order. */
+export type Scope =
+  | 'workspace:read'
+  | 'settings:manage'
+  | 'members:read'
+  | 'members:manage'
+  | 'roles:manage'
+  | 'invitations:manage'
+  | 'api-keys:manage'
+  | 'records:read'
+  | 'records:write'
+  | 'collections:manage'
+  | 'documents:read'
+  | 'documents:write'
+  | 'integrations:manage'
+  | 'billing:manage'
+  | 'audit:read'
+  | 'data:export'
+  | 'data:delete'
+  | 'workspace:delete'
+  | 'ownership:transfer';
+
+export interface ScopeInfo {
+  readonly scope: Scope;
+  readonly description: string;
+  /** Held only by the built-in owner role: never part of a custom role or an API key. */
+  readonly ownerOnly: boolean;
+}
+
+export type BuiltinRole = 'owner' | 'admin' | 'member';
+
+/** A role as others refer to it. */
+export interface RoleRef {
+  readonly id: string;
+  readonly name: string;
+  readonly builtin: BuiltinRole | null;
+}
+
+export interface Role extends RoleRef {
+  readonly description: string;
+  readonly scopes: Scope[];
+  readonly memberCount: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
 
 export interface Workspace {
   readonly id: string;
   readonly name: string;
   readonly region: string;
-  readonly role: Role;
   readonly requireMfa: boolean;
+  readonly createdAt: string;
+  /** The caller's roles here. */
+  readonly roles: RoleRef[];
+  /** The caller's effective scopes here: what the console offers follows from them. */
+  readonly scopes: Scope[];
+}
+
+/** Whether the caller holds a scope in the workspace. The server decides; this only shapes the page. */
+export function can(workspace: Pick<Workspace, 'scopes'>, scope: Scope): boolean {
+  return workspace.scopes.includes(scope);
+}
+
+export interface Member {
+  readonly accountId: string;
+  readonly email: string;
+  readonly name: string;
+  readonly roles: RoleRef[];
+  readonly joinedAt: string;
+}
+
+/** Someone in a list (who invited, who created a key); null once their account is gone. */
+export interface PersonRef {
+  readonly accountId: string;
+  readonly name: string;
+  readonly email: string;
+}
+
+export interface Invitation {
+  readonly id: string;
+  readonly email: string;
+  readonly role: RoleRef;
+  readonly invitedBy: PersonRef | null;
+  readonly status: 'pending' | 'expired';
+  readonly createdAt: string;
+  readonly sentAt: string;
+  readonly sendCount: number;
+  readonly expiresAt: string;
+}
+
+/** What an invitation link offers, shown before accepting it. */
+export interface InvitationPreview {
+  readonly workspace: { readonly id: string; readonly name: string };
+  readonly email: string;
+  readonly role: { readonly name: string };
+  readonly invitedBy: string | null;
+  readonly expiresAt: string;
+}
+
+export interface ApiKey {
+  readonly id: string;
+  readonly name: string;
+  /** The first characters of the secret, to recognise it. */
+  readonly prefix: string;
+  readonly scopes: Scope[];
+  readonly createdBy: PersonRef | null;
+  readonly createdByKey: string | null;
+  readonly status: 'active' | 'expired' | 'revoked';
+  readonly createdAt: string;
+  readonly expiresAt: string | null;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+/** A key just created: the only answer that carries its secret. */
+export interface CreatedApiKey extends ApiKey {
+  readonly secret: string;
+}
+
+export interface WorkspaceEvent {
+  readonly id: string;
+  readonly actor: { readonly type: 'account' | 'api_key' | 'system'; readonly id: string | null };
+  readonly action: string;
+  readonly outcome: string;
+  readonly target: { readonly type: string; readonly id: string } | null;
+  readonly ip: string | null;
+  readonly requestId: string | null;
+  readonly details: Record<string, unknown>;
   readonly createdAt: string;
 }
 
@@ -258,7 +378,10 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     }
   }
   if (!res.ok) {
-    if (res.status === 401 && !options.quiet401) onUnauthenticated?.();
+    // A request for a fresh sign-in (`reauthentication_required`) comes from a session that still works.
+    if (res.status === 401 && !options.quiet401 && !(isErrorBody(parsed) && parsed.error.code === 'reauthentication_required')) {
+      onUnauthenticated?.();
+    }
     if (isErrorBody(parsed)) {
       const e = parsed.error;
       if (res.status === 403 && e.code === 'mfa_enrolment_required' && !options.quietMfa) onMfaEnrolmentRequired?.(path);
@@ -339,12 +462,45 @@ export const api = {
 
   devMailbox: () => request<{ items: MailboxItem[] }>('GET', '/dev/mailbox', { quiet401: true }),
 
-
   workspaces: () => request<{ data: Workspace[] }>('GET', '/workspaces'),
   createWorkspace: (body: { name: string; region?: string }) => request<Workspace>('POST', '/workspaces', { json: body }),
   workspace: (workspaceId: string) => request<Workspace>('GET', ws(workspaceId)),
   updateWorkspace: (workspaceId: string, body: { name?: string; requireMfa?: boolean }) =>
     request<Workspace>('PATCH', ws(workspaceId), { json: body, quietMfa: true }),
+  deleteWorkspace: (workspaceId: string, confirm: string) => request<void>('DELETE', ws(workspaceId), { json: { confirm } }),
+
+  // Access control: the scope catalogue, roles, members, invitations, API keys, events.
+  scopes: () => request<{ data: ScopeInfo[] }>('GET', '/scopes'),
+  roles: (workspaceId: string) => request<{ data: Role[] }>('GET', `${ws(workspaceId)}/roles`),
+  createRole: (workspaceId: string, body: { name: string; description?: string; scopes: Scope[] }) =>
+    request<Role>('POST', `${ws(workspaceId)}/roles`, { json: body }),
+  updateRole: (workspaceId: string, roleId: string, body: { name?: string; description?: string; scopes?: Scope[] }) =>
+    request<Role>('PATCH', `${ws(workspaceId)}/roles/${enc(roleId)}`, { json: body }),
+  deleteRole: (workspaceId: string, roleId: string) => request<void>('DELETE', `${ws(workspaceId)}/roles/${enc(roleId)}`),
+
+  members: (workspaceId: string) => request<{ data: Member[] }>('GET', `${ws(workspaceId)}/members`),
+  updateMember: (workspaceId: string, accountId: string, roleIds: string[]) =>
+    request<Member>('PATCH', `${ws(workspaceId)}/members/${enc(accountId)}`, { json: { roleIds } }),
+  removeMember: (workspaceId: string, accountId: string) => request<void>('DELETE', `${ws(workspaceId)}/members/${enc(accountId)}`),
+  transferOwnership: (workspaceId: string, accountId: string) =>
+    request<void>('POST', `${ws(workspaceId)}/transfer-ownership`, { json: { accountId } }),
+
+  invitations: (workspaceId: string) => request<{ data: Invitation[] }>('GET', `${ws(workspaceId)}/invitations`),
+  invite: (workspaceId: string, body: { email: string; roleId: string; expiresInDays?: number }) =>
+    request<Invitation>('POST', `${ws(workspaceId)}/invitations`, { json: body }),
+  resendInvitation: (workspaceId: string, invitationId: string) =>
+    request<Invitation>('POST', `${ws(workspaceId)}/invitations/${enc(invitationId)}/resend`),
+  revokeInvitation: (workspaceId: string, invitationId: string) =>
+    request<void>('DELETE', `${ws(workspaceId)}/invitations/${enc(invitationId)}`),
+  previewInvitation: (token: string) => request<InvitationPreview>('POST', '/invitations/preview', { json: { token } }),
+  acceptInvitation: (token: string) => request<Workspace>('POST', '/invitations/accept', { json: { token } }),
+
+  apiKeys: (workspaceId: string) => request<{ data: ApiKey[] }>('GET', `${ws(workspaceId)}/api-keys`),
+  createApiKey: (workspaceId: string, body: { name: string; scopes: Scope[]; expiresAt?: string }) =>
+    request<CreatedApiKey>('POST', `${ws(workspaceId)}/api-keys`, { json: body }),
+  revokeApiKey: (workspaceId: string, keyId: string) => request<void>('DELETE', `${ws(workspaceId)}/api-keys/${enc(keyId)}`),
+
+  workspaceEvents: (workspaceId: string) => request<{ data: WorkspaceEvent[] }>('GET', `${ws(workspaceId)}/events?limit=50`),
 
   collections: (workspaceId: string) => request<{ data: Collection[] }>('GET', `${ws(workspaceId)}/collections`),
   createCollection: (workspaceId: string, name: string) =>

@@ -3,8 +3,8 @@
  *
  * Signed out, `/setup`, `/sign-in`, `/sign-up` and `/forgot-password` are available and
  * anything else leads to sign-in (or to the setup notice while no account exists). The pages
- * that email links and redirects open (`/verify`, `/magic`, `/reset`, `/mfa`, `/link`) and the
- * development mailbox work either way. Signed in, the console is shown and the signed-out pages
+ * that email links and redirects open (`/verify`, `/magic`, `/reset`, `/mfa`, `/link`,
+ * `/invitations/accept`) and the development mailbox work either way. Signed in, the console is shown and the signed-out pages
  * lead back to it.
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -19,9 +19,10 @@ import {
   type SignInResult,
 } from './api';
 import { ErrorMessage } from './components/ui';
-import { mfaEnrolmentPath, setPendingMfa } from './flow';
+import { INVITATION_PATH, mfaEnrolmentPath, setPendingMfa } from './flow';
 import { ForgotPasswordPage, SetupPage, SignInPage, SignUpPage } from './pages/auth';
 import { ConsolePage } from './pages/console';
+import { AcceptInvitationPage } from './pages/invitation';
 import { LinkIdentityPage, MagicLinkPage, ResetPasswordPage, SecondFactorPage, VerifyEmailPage } from './pages/links';
 import { MailboxPage } from './pages/mailbox';
 import { navigate, Redirect, usePath } from './router';
@@ -150,6 +151,8 @@ export function App() {
       return <SecondFactorPage onResult={onResult} />;
     case '/link':
       return <LinkIdentityPage session={session} />;
+    case INVITATION_PATH:
+      return <AcceptInvitationPage session={session} onSignOut={signOut} />;
     case '/dev/mailbox':
       return <MailboxPage />;
     default:

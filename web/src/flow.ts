@@ -110,6 +110,42 @@ export function clearLinkOffer(): void {
   }
 }
 
+/**
+ * An invitation to a workspace (`/invitations/accept#token=…`). Signing in (or up) first may
+ * pass through other pages of this tab, so, like a link offer, the token is kept for the tab's
+ * session, never in a URL's path or query.
+ */
+export const INVITATION_PATH = '/invitations/accept';
+const INVITATION_KEY = 'rampart.invitation';
+let invitation: string | null = null;
+
+export function saveInvitationToken(token: string): void {
+  invitation = token;
+  try {
+    sessionStorage.setItem(INVITATION_KEY, token);
+  } catch {
+    // Storage may be unavailable: the invitation then lasts while the page does.
+  }
+}
+
+export function invitationToken(): string | null {
+  if (invitation) return invitation;
+  try {
+    return sessionStorage.getItem(INVITATION_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export function clearInvitationToken(): void {
+  invitation = null;
+  try {
+    sessionStorage.removeItem(INVITATION_KEY);
+  } catch {
+    // Nothing to clear.
+  }
+}
+
 /** Where a session without a second factor goes when a workspace requires one. */
 export function mfaEnrolmentPath(workspaceId: string | null): string {
   return `/settings?mfa=required${workspaceId ? `&workspace=${encodeURIComponent(workspaceId)}` : ''}`;

@@ -463,7 +463,7 @@ describe('identity in the console (Chromium)', () => {
 
         const owner = await h.server.services.accounts.accountByEmail(ERIN);
         const member = await h.server.services.accounts.accountByEmail(CAROL);
-        await h.server.services.workspaces.addMember(tenantContext(strictId, owner!.id), member!.id, 'member');
+        await h.server.services.members.addMember(tenantContext(strictId, owner!.id), member!.id, 'member');
       });
 
       it('sends a member without a second factor to enrol before showing the workspace', async () => {

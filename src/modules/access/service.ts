@@ -1,12 +1,16 @@
 /**
- * Request access: who is calling (the session behind a presented token) and, for workspace
- * routes, their membership of that workspace — resolved together in one read-only statement, so
- * authenticating a request costs one round trip. Sessions are created and revoked by the
- * accounts module and memberships by the workspaces module; this module only reads them.
+ * Request access: who is calling (the session behind a presented token, or an API key) and, for
+ * workspace routes, the caller's effective scopes in that workspace — resolved together in one
+ * read-only statement, so authenticating a request costs one round trip and the permission
+ * decision none. Sessions are created and revoked by the accounts module, memberships and roles
+ * by the members module, keys by the API-keys module; this module only reads them.
  */
+import type { BackgroundWork } from '../../platform/background.js';
 import { tenantContext, type Database } from '../../platform/db/types.js';
-import type { Membership, Principal } from '../../platform/http/context.js';
+import type { Actor, Membership, Principal } from '../../platform/http/context.js';
+import { BUILTIN_GRANT_PREFIX, intersectScopes, scopesFromGrants, scopesOf } from '../../platform/http/scopes.js';
 import { sha256 } from '../../platform/ids.js';
+import { isWellFormedApiKey } from '../api-keys/index.js';
 import * as store from './store.js';
 
 export interface Access {
@@ -17,12 +21,21 @@ export interface Access {
   readonly stale: boolean;
 }
 
+export interface KeyAccess {
+  readonly actor: Actor & { type: 'api_key' };
+  readonly membership: Membership;
+  readonly stale: boolean;
+}
+
+const OWNER_GRANT = `${BUILTIN_GRANT_PREFIX}owner`;
+
 export class AccessService {
   constructor(
     private readonly db: Database,
     private readonly idleSeconds: number,
     /** The CSRF token of a cookie session, from its token. */
     private readonly csrfToken: (token: string) => string,
+    private readonly background: BackgroundWork,
   ) {}
 
   /**
@@ -43,10 +56,45 @@ export class AccessService {
       mfaAt: row.mfa_at,
       csrfToken: row.kind === 'cookie' ? this.csrfToken(token) : null,
     };
-    const membership =
-      workspaceId && row.role && row.region
-        ? { tenant: tenantContext(workspaceId, row.account_id), role: row.role, region: row.region, requireMfa: row.require_mfa === true }
+    const grants = row.grants ?? [];
+    const membership: Membership | null =
+      workspaceId && row.member && row.region
+        ? {
+            tenant: tenantContext(workspaceId, row.account_id),
+            scopes: scopesFromGrants(grants),
+            owner: grants.includes(OWNER_GRANT),
+            region: row.region,
+            requireMfa: row.require_mfa === true,
+          }
         : null;
     return { principal, membership, stale: row.stale };
+  }
+
+  /**
+   * Resolves an API key presented to a workspace. Its scopes are its own, cut down to what its
+   * creator holds now: a creator who lost a scope (or left) takes it from their keys at once.
+   */
+  async resolveApiKey(secret: string, workspaceId: string): Promise<KeyAccess | null> {
+    // A look-alike (wrong shape or checksum) costs no lookup.
+    if (!isWellFormedApiKey(secret)) return null;
+    const digest = sha256(secret);
+    const row = await this.db.withTenant(tenantContext(workspaceId, null), (tx) => store.apiKey(tx, digest), { readOnly: true });
+    if (!row || row.creator_grants === null) return null;
+    return {
+      actor: { type: 'api_key', id: row.id, createdBy: row.created_by },
+      membership: {
+        tenant: tenantContext(workspaceId, null),
+        scopes: intersectScopes(scopesOf(row.scopes), scopesFromGrants(row.creator_grants)),
+        owner: false,
+        region: row.region,
+        requireMfa: row.require_mfa,
+      },
+      stale: row.stale,
+    };
+  }
+
+  /** Records that a key was used, after the response (at most about once a minute per key). */
+  touchApiKey(membership: Membership, keyId: string): void {
+    this.background.run(() => this.db.withTenant(membership.tenant, (tx) => store.touchApiKey(tx, keyId)));
   }
 }

@@ -1,12 +1,23 @@
 /**
- * The one statement that authenticates a request: the live session behind a token digest and,
- * when a workspace is named, that session's membership of it. Run in the requested workspace's
- * tenant context (or none), so row-level security limits the membership read to that tenant;
- * the join limits it to the session's own account. A session is live until revoked, past its
- * absolute expiry, or idle for longer than the idle timeout.
+ * The statements that authenticate a request: the live session behind a token digest (or the
+ * live API key behind a secret digest) and, when a workspace is named, the caller's grants in it.
+ * Run in the requested workspace's tenant context (or none), so row-level security limits every
+ * tenant read to that tenant; the joins limit it to the session's own account. A session is live
+ * until revoked, past its absolute expiry, or idle for longer than the idle timeout.
  */
 import type { Tx } from '../../platform/db/types.js';
-import type { WorkspaceRole } from '../../platform/http/context.js';
+
+/**
+ * An account's grants in the current tenant: `role:<builtin>` for each built-in role it holds,
+ * and the scopes of each custom role. Null when the account is not a member.
+ */
+function grantsOf(accountColumn: string): string {
+  return `(SELECT array_agg(g)
+             FROM member_roles mr
+             JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id
+            CROSS JOIN LATERAL unnest(CASE WHEN r.builtin IS NULL THEN r.scopes ELSE ARRAY['role:' || r.builtin] END) AS g
+            WHERE mr.tenant_id = current_tenant_id() AND mr.account_id = ${accountColumn})`;
+}
 
 export type AccessRow = {
   session_id: string;
@@ -15,7 +26,9 @@ export type AccessRow = {
   mfa_at: Date | null;
   /** Whether the idle clock is more than a minute behind (the caller then moves it). */
   stale: boolean;
-  role: WorkspaceRole | null;
+  /** Set when the account is a member of the requested workspace. */
+  member: boolean;
+  grants: string[] | null;
   region: string | null;
   require_mfa: boolean | null;
 };
@@ -23,7 +36,8 @@ export type AccessRow = {
 export async function sessionAndMembership(tx: Tx, tokenHash: Buffer, idleSeconds: number): Promise<AccessRow | null> {
   const { rows } = await tx.query<AccessRow>(
     `SELECT s.id AS session_id, s.account_id, s.kind, s.mfa_at, s.last_seen_at < now() - interval '60 seconds' AS stale,
-            m.role, w.region, w.require_mfa
+            m.account_id IS NOT NULL AS member, CASE WHEN m.account_id IS NOT NULL THEN ${grantsOf('s.account_id')} END AS grants,
+            w.region, w.require_mfa
        FROM sessions s
        LEFT JOIN memberships m ON m.tenant_id = current_tenant_id() AND m.account_id = s.account_id
        LEFT JOIN workspaces w ON w.tenant_id = m.tenant_id
@@ -32,4 +46,33 @@ export async function sessionAndMembership(tx: Tx, tokenHash: Buffer, idleSecond
     [tokenHash, idleSeconds],
   );
   return rows[0] ?? null;
+}
+
+export type ApiKeyAccessRow = {
+  id: string;
+  created_by: string;
+  scopes: string[];
+  /** The creator's grants now; null once the creator is no longer a member. */
+  creator_grants: string[] | null;
+  stale: boolean;
+  region: string;
+  require_mfa: boolean;
+};
+
+/** The live key of the current tenant with this secret digest. */
+export async function apiKey(tx: Tx, secretHash: Buffer): Promise<ApiKeyAccessRow | null> {
+  const { rows } = await tx.query<ApiKeyAccessRow>(
+    `SELECT k.id, k.created_by, k.scopes, ${grantsOf('k.created_by')} AS creator_grants,
+            k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS stale,
+            w.region, w.require_mfa
+       FROM api_keys k JOIN workspaces w ON w.tenant_id = k.tenant_id
+      WHERE k.tenant_id = current_tenant_id() AND k.secret_hash = $1
+        AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())`,
+    [secretHash],
+  );
+  return rows[0] ?? null;
+}
+
+export async function touchApiKey(tx: Tx, keyId: string): Promise<void> {
+  await tx.query('UPDATE api_keys SET last_used_at = now() WHERE tenant_id = current_tenant_id() AND id = $1', [keyId]);
 }

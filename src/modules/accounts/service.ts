@@ -10,6 +10,7 @@
  * whether an email has an account (sign-up, email links, reset) answer at once with the same
  * body and do their work afterwards, so neither the body nor the timing tells.
  */
+import type { BackgroundWork } from '../../platform/background.js';
 import { RampartError } from '../../platform/errors.js';
 import type { Database, Tx } from '../../platform/db/types.js';
 import type { Principal, RequestMeta } from '../../platform/http/context.js';
@@ -36,7 +37,8 @@ export interface AccountsDeps {
   /** An absolute URL of this instance for a console path (links in email). */
   readonly link: (pathAndFragment: string) => string;
   /** Where failures of background work are reported. */
-  readonly onBackgroundError: (err: unknown) => void;
+  /** Where work after the response runs (decision 0010). */
+  readonly background: BackgroundWork;
 }
 
 export type SecondFactor = 'totp' | 'webauthn' | 'recovery_code';
@@ -106,7 +108,6 @@ export class AccountsService {
   readonly passwords: Passwords;
   private readonly csrfKey: Buffer;
   private mfa: MfaProvider = { factors: async () => [] };
-  private readonly inFlight = new Set<Promise<void>>();
   private setupComplete = false;
 
   constructor(
@@ -129,23 +130,13 @@ export class AccountsService {
 
   // --- background work --------------------------------------------------------------------------
 
-  /**
-   * Runs work after the response; failures are reported, never thrown at the caller. It starts
-   * on the next turn of the event loop (`setImmediate`), after the answer has been written, so
-   * not even a lookup on the embedded database (which runs on this thread) can delay the answer
-   * differently for different inputs.
-   */
   private defer(work: () => Promise<void>): void {
-    const p = new Promise<void>((resolve) => setImmediate(resolve))
-      .then(work)
-      .catch((err: unknown) => this.deps.onBackgroundError(err))
-      .finally(() => this.inFlight.delete(p));
-    this.inFlight.add(p);
+    this.deps.background.run(work);
   }
 
   /** Resolves when the work deferred so far has finished (tests, shutdown). */
-  async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+  settle(): Promise<void> {
+    return this.deps.background.settle();
   }
 
   // --- sign-up and email verification --------------------------------------------------------------
@@ -618,10 +609,14 @@ export class AccountsService {
    * signed in within the last `seconds`. A stolen, older session cannot plant its own factor and
    * lock the owner out.
    */
-  async assertRecentSignIn(principal: Principal, seconds = RECENT_SIGN_IN_SECONDS): Promise<{ account: AccountView; session: store.SessionRow }> {
+  async assertRecentSignIn(
+    principal: Principal,
+    seconds = RECENT_SIGN_IN_SECONDS,
+    message = 'Sign in again to add a sign-in method.',
+  ): Promise<{ account: AccountView; session: store.SessionRow }> {
     const described = await this.describeSession(principal);
     if (Date.now() - described.session.created_at.getTime() > seconds * 1000) {
-      throw new RampartError('reauthentication_required', { message: 'Sign in again to add a sign-in method.' });
+      throw new RampartError('reauthentication_required', { message });
     }
     return described;
   }

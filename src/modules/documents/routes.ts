@@ -3,7 +3,7 @@ import { pipeline, Transform } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { RampartError } from '../../platform/errors.js';
-import { requireMembership, requirePrincipal, tenantOf } from '../../platform/http/context.js';
+import { actorOf, requireMembership, tenantOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
 import { documentName, mediaType } from './names.js';
 import { DocumentPage, DocumentParams, DocumentView, ListDocumentsQuery } from './schemas.js';
@@ -31,13 +31,13 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
     const base = '/api/v1/workspaces/:workspaceId/documents';
 
     app.get(base, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'documents:read' },
       schema: { tags, summary: 'List documents, oldest first', params: WorkspaceParams, querystring: ListDocumentsQuery, response: { 200: DocumentPage } },
       handler: async (request) => documents.list(tenantOf(request), request.query),
     });
 
     app.post(base, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'documents:write' },
       schema: {
         tags,
         summary: `Upload a document (multipart/form-data, one part named "file", at most ${maxBytes} bytes)`,
@@ -70,7 +70,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
         // Past the size limit the parser only truncates the stream; this makes that an error.
         const limited = pipeline(file, sizeGuard(() => file.truncated, maxBytes), () => {});
         try {
-          const created = await documents.upload(membership.tenant, membership.region, requirePrincipal(request).accountId, {
+          const created = await documents.upload(membership.tenant, membership.region, actorOf(request).id, {
             name,
             contentType: mediaType(part.mimetype),
             content: limited,
@@ -83,13 +83,13 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
     });
 
     app.get(`${base}/:documentId`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'documents:read' },
       schema: { tags, summary: "A document's metadata", params: DocumentParams, response: { 200: DocumentView } },
       handler: async (request) => documents.get(tenantOf(request), request.params.documentId),
     });
 
     app.get(`${base}/:documentId/content`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'documents:read' },
       schema: { tags, summary: "Download a document's content (always as an attachment)", params: DocumentParams },
       handler: async (request, reply) => {
         const { document, content } = await documents.download(tenantOf(request), request.params.documentId);
@@ -105,7 +105,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
     });
 
     app.delete(`${base}/:documentId`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'documents:write' },
       schema: { tags, summary: 'Delete a document', params: DocumentParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await documents.delete(tenantOf(request), request.params.documentId);

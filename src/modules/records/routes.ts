@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requirePrincipal, tenantOf } from '../../platform/http/context.js';
+import { actorOf, tenantOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
 import {
   Collection,
@@ -28,21 +28,21 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     const base = '/api/v1/workspaces/:workspaceId/collections';
 
     app.get(base, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'records:read' },
       schema: { tags, summary: 'Collections of a workspace', params: WorkspaceParams, response: { 200: z.object({ data: z.array(Collection) }) } },
       handler: async (request) => ({ data: await records.listCollections(tenantOf(request)) }),
     });
 
     app.post(base, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'records:write' },
       schema: { tags, summary: 'Create a collection', params: WorkspaceParams, body: CreateCollectionBody, response: { 201: Collection } },
       handler: async (request, reply) =>
-        reply.status(201).send(await records.createCollection(tenantOf(request), requirePrincipal(request).accountId, request.body.name)),
+        reply.status(201).send(await records.createCollection(tenantOf(request), actorOf(request).id, request.body.name)),
     });
 
     app.delete(`${base}/:collection`, {
-      config: { access: 'workspace', role: 'owner' },
-      schema: { tags, summary: 'Delete a collection and its records (owner)', params: CollectionParams, response: { 204: NoContent } },
+      config: { access: 'workspace', scope: 'collections:manage' },
+      schema: { tags, summary: 'Delete a collection and its records', params: CollectionParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await records.deleteCollection(tenantOf(request), request.params.collection);
         return reply.status(204).send();
@@ -50,7 +50,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.get(`${base}/:collection/records`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'records:read' },
       schema: {
         tags,
         summary: 'List records, oldest first; filter with filter[field]=value',
@@ -66,12 +66,12 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.post(`${base}/:collection/records`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'records:write' },
       schema: { tags, summary: 'Create a record', params: CollectionParams, body: RecordBody, response: { 201: RecordView } },
       handler: async (request, reply) => {
         const created = await records.create(
           tenantOf(request),
-          requirePrincipal(request).accountId,
+          actorOf(request).id,
           request.params.collection,
           request.body.data,
         );
@@ -80,7 +80,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.get(`${base}/:collection/records/:recordId`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'records:read' },
       schema: { tags, summary: 'A record', params: RecordParams, response: { 200: RecordView } },
       handler: async (request, reply) => {
         const found = await records.get(tenantOf(request), request.params.collection, request.params.recordId);
@@ -89,7 +89,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.put(`${base}/:collection/records/:recordId`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'records:write' },
       schema: {
         tags,
         summary: 'Replace a record; with If-Match, only if it is still at that version',
@@ -101,7 +101,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
       handler: async (request, reply) => {
         const updated = await records.replace(
           tenantOf(request),
-          requirePrincipal(request).accountId,
+          actorOf(request).id,
           request.params.collection,
           request.params.recordId,
           request.body.data,
@@ -112,7 +112,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.delete(`${base}/:collection/records/:recordId`, {
-      config: { access: 'workspace' },
+      config: { access: 'workspace', scope: 'records:write' },
       schema: { tags, summary: 'Delete a record', params: RecordParams, headers: IfMatchHeaders, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await records.delete(tenantOf(request), request.params.collection, request.params.recordId, expectedVersion(request.headers));

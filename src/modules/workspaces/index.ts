@@ -1,3 +1,3 @@
 export { WorkspacesService, type WorkspaceDeletedListener } from './service.js';
 export { workspacesRoutes } from './routes.js';
-export type { WorkspaceView, MemberView } from './schemas.js';
+export type { WorkspaceView, WorkspaceInfo } from './schemas.js';

@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { requireMembership, requirePrincipal } from '../../platform/http/context.js';
+import { callerOf, requirePrincipal, tenantOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
-import { CreateWorkspaceBody, DeleteWorkspaceBody, Member, UpdateWorkspaceBody, Workspace } from './schemas.js';
+import { CreateWorkspaceBody, DeleteWorkspaceBody, UpdateWorkspaceBody, Workspace } from './schemas.js';
 import type { WorkspacesService } from './service.js';
 
 const tags = ['workspaces'];
@@ -22,25 +22,25 @@ export function workspacesRoutes(workspaces: WorkspacesService): FastifyPluginAs
     });
 
     app.get('/api/v1/workspaces/:workspaceId', {
-      config: { access: 'workspace' },
-      schema: { tags, summary: 'A workspace', params: WorkspaceParams, response: { 200: Workspace } },
-      handler: async (request) => workspaces.get(requireMembership(request).tenant),
+      config: { access: 'workspace', scope: 'workspace:read' },
+      schema: { tags, summary: 'A workspace, with your roles and scopes there', params: WorkspaceParams, response: { 200: Workspace } },
+      handler: async (request) => workspaces.describe(callerOf(request)),
     });
 
     app.patch('/api/v1/workspaces/:workspaceId', {
-      config: { access: 'workspace', role: 'owner' },
+      config: { access: 'workspace', scope: 'settings:manage' },
       schema: {
         tags,
-        summary: 'Rename a workspace or require MFA of its members (owner)',
+        summary: 'Rename a workspace or require MFA of its members',
         params: WorkspaceParams,
         body: UpdateWorkspaceBody,
         response: { 200: Workspace },
       },
-      handler: async (request) => workspaces.update(requireMembership(request).tenant, requirePrincipal(request), request.body),
+      handler: async (request) => workspaces.update(callerOf(request), request.principal, request.body),
     });
 
     app.delete('/api/v1/workspaces/:workspaceId', {
-      config: { access: 'workspace', role: 'owner' },
+      config: { access: 'workspace', scope: 'workspace:delete' },
       schema: {
         tags,
         summary: 'Delete a workspace and all its data (owner, confirmed by name)',
@@ -49,15 +49,9 @@ export function workspacesRoutes(workspaces: WorkspacesService): FastifyPluginAs
         response: { 204: NoContent },
       },
       handler: async (request, reply) => {
-        await workspaces.delete(requireMembership(request).tenant, request.body.confirm);
+        await workspaces.delete(tenantOf(request), request.body.confirm);
         return reply.status(204).send();
       },
-    });
-
-    app.get('/api/v1/workspaces/:workspaceId/members', {
-      config: { access: 'workspace' },
-      schema: { tags, summary: 'Members of a workspace', params: WorkspaceParams, response: { 200: z.object({ data: z.array(Member) }) } },
-      handler: async (request) => ({ data: await workspaces.members(requireMembership(request).tenant) }),
     });
   };
 }

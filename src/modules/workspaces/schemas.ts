@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { Id } from '../../platform/http/schemas.js';
+import { RoleRef, ScopeName } from '../members/schemas.js';
 
 const Name = z.string().trim().min(1).max(100).describe('Display name, 1–100 characters.');
-export const Role = z.enum(['owner', 'member']);
 
 export const CreateWorkspaceBody = z.strictObject({
   name: Name,
@@ -21,12 +21,16 @@ export const DeleteWorkspaceBody = z.strictObject({
 });
 
 export const Workspace = z
-  .object({ id: Id, name: z.string(), region: z.string(), role: Role, requireMfa: z.boolean(), createdAt: z.iso.datetime() })
+  .object({
+    id: Id,
+    name: z.string(),
+    region: z.string(),
+    requireMfa: z.boolean(),
+    createdAt: z.iso.datetime(),
+    roles: z.array(RoleRef).describe('Your roles here (none for an API key).'),
+    scopes: z.array(ScopeName).describe('What you may do here: the scopes your roles (or the API key) give.'),
+  })
   .meta({ id: 'Workspace' });
 
-export const Member = z
-  .object({ accountId: Id, email: z.string(), name: z.string(), role: Role, joinedAt: z.iso.datetime() })
-  .meta({ id: 'Member' });
-
 export type WorkspaceView = z.infer<typeof Workspace>;
-export type MemberView = z.infer<typeof Member>;
+export type WorkspaceInfo = Omit<WorkspaceView, 'roles' | 'scopes'>;

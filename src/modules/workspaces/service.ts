@@ -1,26 +1,21 @@
 /**
- * Workspaces (tenants) and their members. A workspace's id is its tenant id; its creator becomes
- * its owner; its data region is fixed at creation.
+ * Workspaces (tenants). A workspace's id is its tenant id; its creator becomes its owner; its data
+ * region is fixed at creation. Its roles and members are the members module's.
  */
 import { tenantContext, type Database, type TenantContext } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import type { Principal, WorkspaceRole } from '../../platform/http/context.js';
+import type { Principal, WorkspaceCaller } from '../../platform/http/context.js';
+import { sortScopes } from '../../platform/http/scopes.js';
 import { newId } from '../../platform/ids.js';
-import type { MemberView, WorkspaceView } from './schemas.js';
+import type { MembersService } from '../members/index.js';
+import type { WorkspaceInfo, WorkspaceView } from './schemas.js';
 import * as store from './store.js';
 
 /** Called after a workspace's rows are deleted, to remove what lives outside the database. */
 export type WorkspaceDeletedListener = (workspace: { tenantId: string; region: string }) => Promise<void>;
 
-function view(row: store.WorkspaceRow): WorkspaceView {
-  return {
-    id: row.tenant_id,
-    name: row.name,
-    region: row.region,
-    role: row.role,
-    requireMfa: row.require_mfa,
-    createdAt: row.created_at.toISOString(),
-  };
+function info(row: store.WorkspaceRow): WorkspaceInfo {
+  return { id: row.tenant_id, name: row.name, region: row.region, requireMfa: row.require_mfa, createdAt: row.created_at.toISOString() };
 }
 
 export class WorkspacesService {
@@ -30,6 +25,7 @@ export class WorkspacesService {
   constructor(
     private readonly db: Database,
     private readonly regions: readonly string[],
+    private readonly members: MembersService,
   ) {
     const [first] = regions;
     if (first === undefined) throw new Error('at least one region must be configured');
@@ -49,44 +45,65 @@ export class WorkspacesService {
       });
     }
     const tenantId = newId();
-    return this.db.withTenant(tenantContext(tenantId, principal.accountId), async (tx) => {
+    await this.db.withTenant(tenantContext(tenantId, principal.accountId), async (tx) => {
       await store.insertWorkspace(tx, { tenantId, name: input.name, region, createdBy: principal.accountId });
-      await store.insertMembership(tx, { tenantId, accountId: principal.accountId, role: 'owner' });
-      const row = await store.workspace(tx);
-      if (!row) throw new RampartError('internal_error', { internal: 'workspace not visible right after creating it' });
-      return view(row);
+      await this.members.setUpWorkspaceIn(tx, principal.accountId);
     });
+    return this.getForAccount(tenantId, principal.accountId);
   }
 
   listMine(principal: Principal): Promise<WorkspaceView[]> {
     return this.db.withAccount(
       principal.accountId,
-      async (tx) => (await store.workspacesOfAccount(tx, principal.accountId)).map(view),
+      async (tx) => {
+        const access = await this.members.rolesOfAccountIn(tx, principal.accountId);
+        return (await store.workspacesOfAccount(tx, principal.accountId)).map((row) => ({
+          ...info(row),
+          ...(access.get(row.tenant_id) ?? { roles: [], scopes: [] }),
+        }));
+      },
       { readOnly: true },
     );
   }
 
-  /** The workspace as the context's account sees it. */
-  async get(ctx: TenantContext): Promise<WorkspaceView> {
+  /** The workspace itself, without anyone's roles. */
+  async get(ctx: TenantContext): Promise<WorkspaceInfo> {
     const row = await this.db.withTenant(ctx, (tx) => store.workspace(tx), { readOnly: true });
     if (!row) throw new RampartError('workspace_not_found');
-    return view(row);
+    return info(row);
+  }
+
+  /** The workspace as the caller sees it: with the caller's roles and scopes. */
+  async describe(caller: WorkspaceCaller): Promise<WorkspaceView> {
+    const workspace = await this.get(caller.tenant);
+    const roles = caller.actor.type === 'account' ? await this.members.rolesOf(caller.tenant, caller.actor.id) : [];
+    return { ...workspace, roles, scopes: sortScopes(caller.scopes) };
+  }
+
+  /** The workspace as an account that is a member sees it. */
+  async getForAccount(workspaceId: string, accountId: string): Promise<WorkspaceView> {
+    return this.db.withTenant(
+      tenantContext(workspaceId, accountId),
+      async (tx) => {
+        const row = await store.workspace(tx);
+        const access = (await this.members.rolesOfAccountIn(tx, accountId)).get(workspaceId);
+        if (!row || !access) throw new RampartError('workspace_not_found');
+        return { ...info(row), ...access };
+      },
+      { readOnly: true },
+    );
   }
 
   /**
    * Renames the workspace or changes its MFA requirement. Requiring MFA takes a session that has
-   * proved a second factor itself, so an owner cannot lock themselves out.
+   * proved a second factor itself, so nobody locks themselves out (and an API key cannot).
    */
-  async update(ctx: TenantContext, principal: Principal, changes: { name?: string | undefined; requireMfa?: boolean | undefined }): Promise<WorkspaceView> {
-    if (changes.requireMfa === true && principal.mfaAt === null) {
+  async update(caller: WorkspaceCaller, principal: Principal | null, changes: { name?: string | undefined; requireMfa?: boolean | undefined }): Promise<WorkspaceView> {
+    if (changes.requireMfa === true && (principal === null || principal.mfaAt === null)) {
       throw new RampartError('mfa_enrolment_required', { message: 'Set up a second factor and sign in with it before requiring one of everyone.' });
     }
-    return this.db.withTenant(ctx, async (tx) => {
-      await store.updateWorkspace(tx, changes);
-      const row = await store.workspace(tx);
-      if (!row) throw new RampartError('workspace_not_found');
-      return view(row);
-    });
+    await this.db.withTenant(caller.tenant, (tx) => store.updateWorkspace(tx, changes));
+    return this.describe(caller);
   }
 
   /** Deletes the workspace and everything in it; `confirm` must equal its current name. */
@@ -96,25 +113,5 @@ export class WorkspacesService {
       throw new RampartError('confirmation_required', { message: "Type the workspace's current name in confirm to delete it." });
     }
     for (const listener of this.deletedListeners) await listener({ tenantId: ctx.tenantId, region: deleted.region });
-  }
-
-  members(ctx: TenantContext): Promise<MemberView[]> {
-    return this.db.withTenant(
-      ctx,
-      async (tx) =>
-        (await store.members(tx)).map((m) => ({
-          accountId: m.account_id,
-          email: m.email,
-          name: m.name,
-          role: m.role,
-          joinedAt: m.created_at.toISOString(),
-        })),
-      { readOnly: true },
-    );
-  }
-
-  /** Adds (or re-roles) a member. Invitations build on this; there is no public route for it yet. */
-  async addMember(ctx: TenantContext, accountId: string, role: WorkspaceRole): Promise<void> {
-    await this.db.withTenant(ctx, (tx) => store.insertMembership(tx, { tenantId: ctx.tenantId, accountId, role }));
   }
 }

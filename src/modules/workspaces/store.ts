@@ -1,14 +1,12 @@
 /**
- * SQL for workspaces and memberships. Every function takes a Tx already scoped by the caller.
- * Row-level security confines each statement to the transaction's tenant; the statements also
- * name `tenant_id = current_tenant_id()` themselves, so a policy lost by mistake would not
- * widen what they touch.
+ * SQL for workspaces. Every function takes a Tx already scoped by the caller. Row-level security
+ * confines each statement to the transaction's tenant; the statements also name
+ * `tenant_id = current_tenant_id()` themselves, so a policy lost by mistake would not widen what
+ * they touch.
  */
 import type { Tx } from '../../platform/db/types.js';
-import type { WorkspaceRole } from '../../platform/http/context.js';
 
-export type WorkspaceRow = { tenant_id: string; name: string; region: string; require_mfa: boolean; created_at: Date; role: WorkspaceRole };
-export type MemberRow = { account_id: string; email: string; name: string; role: WorkspaceRole; created_at: Date };
+export type WorkspaceRow = { tenant_id: string; name: string; region: string; require_mfa: boolean; created_at: Date };
 
 export async function insertWorkspace(
   tx: Tx,
@@ -22,18 +20,10 @@ export async function insertWorkspace(
   ]);
 }
 
-export async function insertMembership(tx: Tx, m: { tenantId: string; accountId: string; role: WorkspaceRole }): Promise<void> {
-  await tx.query(
-    `INSERT INTO memberships (tenant_id, account_id, role) VALUES ($1, $2, $3)
-     ON CONFLICT (tenant_id, account_id) DO UPDATE SET role = EXCLUDED.role`,
-    [m.tenantId, m.accountId, m.role],
-  );
-}
-
-/** Under withAccount: the account's own memberships, through the own_membership_read policy. */
+/** Under withAccount: the workspaces of the account's own memberships (the own_membership_read policy). */
 export async function workspacesOfAccount(tx: Tx, accountId: string): Promise<WorkspaceRow[]> {
   const { rows } = await tx.query<WorkspaceRow>(
-    `SELECT w.tenant_id, w.name, w.region, w.require_mfa, w.created_at, m.role
+    `SELECT w.tenant_id, w.name, w.region, w.require_mfa, w.created_at
        FROM memberships m JOIN workspaces w ON w.tenant_id = m.tenant_id
       WHERE m.account_id = $1
       ORDER BY w.created_at, w.tenant_id`,
@@ -42,12 +32,9 @@ export async function workspacesOfAccount(tx: Tx, accountId: string): Promise<Wo
   return rows;
 }
 
-/** The workspace as the transaction's account sees it (with that account's role). */
 export async function workspace(tx: Tx): Promise<WorkspaceRow | null> {
   const { rows } = await tx.query<WorkspaceRow>(
-    `SELECT w.tenant_id, w.name, w.region, w.require_mfa, w.created_at, m.role
-       FROM workspaces w JOIN memberships m ON m.tenant_id = w.tenant_id AND m.account_id = current_account_id()
-      WHERE w.tenant_id = current_tenant_id()`,
+    'SELECT w.tenant_id, w.name, w.region, w.require_mfa, w.created_at FROM workspaces w WHERE w.tenant_id = current_tenant_id()',
   );
   return rows[0] ?? null;
 }
@@ -64,14 +51,4 @@ export async function updateWorkspace(tx: Tx, changes: { name?: string | undefin
 export async function deleteWorkspace(tx: Tx, expectedName: string): Promise<{ region: string } | null> {
   const { rows } = await tx.query<{ region: string }>('DELETE FROM workspaces WHERE tenant_id = current_tenant_id() AND name = $1 RETURNING region', [expectedName]);
   return rows[0] ?? null;
-}
-
-export async function members(tx: Tx): Promise<MemberRow[]> {
-  const { rows } = await tx.query<MemberRow>(
-    `SELECT m.account_id, a.email, a.name, m.role, m.created_at
-       FROM memberships m JOIN accounts a ON a.id = m.account_id
-      WHERE m.tenant_id = current_tenant_id()
-      ORDER BY m.created_at, m.account_id`,
-  );
-  return rows;
 }

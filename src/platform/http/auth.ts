@@ -7,16 +7,22 @@
  *    cookie (the console). A token is only accepted in the form it was issued for.
  * 3. Cookie-authenticated writes must echo the session's CSRF token in `x-csrf-token`; any
  *    unsafe request a browser labels cross-site is refused.
- * 4. The tenant of a workspace route is the path's workspace, only if the principal is a member;
- *    otherwise 404, exactly as for a workspace that does not exist. A workspace that requires MFA
- *    admits only sessions that proved a second factor (403 `mfa_enrolment_required`).
- * 5. Sessions end when revoked, at their absolute expiry, or after the idle timeout; the idle
- *    clock moves at most once a minute, after the request is authenticated.
+ * 4. The tenant of a workspace route is the path's workspace, only if the principal is a member
+ *    (or the API key belongs to it); otherwise 404, exactly as for a workspace that does not
+ *    exist. A workspace that requires MFA admits only sessions that proved a second factor
+ *    (403 `mfa_enrolment_required`).
+ * 5. Every workspace route declares the one scope it needs; the caller's effective scopes, read
+ *    by the same statement that authenticated it, must hold it (403 `forbidden`). Deny by
+ *    default: a workspace route without a scope stops the server from starting.
+ * 6. An API key (`Bearer rk_live_…`) works on workspace routes only, and only in its workspace.
+ * 7. Sessions end when revoked, at their absolute expiry, or after the idle timeout; the idle
+ *    clock (and a key's last-used time) moves at most once a minute, after authentication.
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { RampartError } from '../errors.js';
 import { isUuid, safeEqual } from '../ids.js';
-import type { Membership, Principal } from './context.js';
+import type { Actor, Membership, Principal } from './context.js';
+import { isScope } from './scopes.js';
 
 export const SESSION_COOKIE = '__Host-rampart_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -31,9 +37,16 @@ export interface AuthBackend {
     kind: Principal['sessionKind'],
     workspaceId: string | null,
   ): Promise<{ principal: Principal; membership: Membership | null; stale: boolean } | null>;
+  /** The live API key behind a presented secret, in the workspace it is presented to. */
+  resolveApiKey(secret: string, workspaceId: string): Promise<{ actor: Actor & { type: 'api_key' }; membership: Membership; stale: boolean } | null>;
   /** Moves a session's idle clock (after the request authenticated, off the request's path). */
   touch(principal: Principal): void;
+  /** Moves an API key's last-used time, off the request's path. */
+  touchApiKey(membership: Membership, keyId: string): void;
 }
+
+/** Every API key secret starts so, for people and secret scanners to recognise one. */
+export const API_KEY_PREFIX = 'rk_live_';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -48,8 +61,12 @@ export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method
   if (access === 'workspace' && !route.url.includes(':workspaceId')) {
     throw new Error(`route ${where} is a workspace route without :workspaceId`);
   }
-  if (route.config?.role && access !== 'workspace') {
-    throw new Error(`route ${where} requires a workspace role but is not a workspace route`);
+  const scope = route.config?.scope;
+  if (access === 'workspace' && (scope === undefined || !isScope(scope))) {
+    throw new Error(`workspace route ${where} declares no known scope (config.scope)`);
+  }
+  if (access !== 'workspace' && scope !== undefined) {
+    throw new Error(`route ${where} declares a scope but is not a workspace route`);
   }
 }
 
@@ -67,11 +84,12 @@ function presentedToken(request: FastifyRequest): { token: string; kind: Princip
 
 export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
   app.decorateRequest('principal', null);
+  app.decorateRequest('actor', null);
   app.decorateRequest('membership', null);
   app.addHook('onRoute', assertRouteDeclaration);
 
   app.addHook('onRequest', async (request) => {
-    const { access, role } = request.routeOptions.config;
+    const { access, scope } = request.routeOptions.config;
     if (access === undefined) return;
 
     const unsafe = UNSAFE.has(request.method);
@@ -88,35 +106,42 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
       workspaceId = (request.params as Record<string, string | undefined>)['workspaceId'] ?? '';
       if (!isUuid(workspaceId)) throw new RampartError('invalid_id', { details: { param: 'workspaceId' } });
     }
-    const resolved = await authenticate(request, backend, workspaceId);
-    if (!resolved) throw new RampartError('unauthenticated');
-    const { principal, membership } = resolved;
-    if (unsafe && principal.sessionKind === 'cookie') {
-      const sent = request.headers[CSRF_HEADER];
-      if (typeof sent !== 'string' || principal.csrfToken === null || !safeEqual(sent, principal.csrfToken)) {
-        throw new RampartError('csrf_failed');
+    const presented = presentedToken(request);
+    if (!presented) throw new RampartError('unauthenticated');
+
+    let membership: Membership | null;
+    if (presented.kind === 'bearer' && presented.token.startsWith(API_KEY_PREFIX)) {
+      if (workspaceId === null) {
+        throw new RampartError('unauthenticated', { message: 'API keys work on workspace routes only; sign in for this.' });
       }
-    }
-    if (resolved.stale) backend.touch(principal);
-    if (access !== 'workspace') return;
-    if (!membership) throw new RampartError('workspace_not_found');
-    if (membership.requireMfa && principal.mfaAt === null) throw new RampartError('mfa_enrolment_required');
-    if (role === 'owner' && membership.role !== 'owner') {
-      throw new RampartError('forbidden', { message: 'Only a workspace owner can do this.' });
+      const resolved = await backend.resolveApiKey(presented.token, workspaceId);
+      if (!resolved) throw new RampartError('unauthenticated');
+      request.actor = resolved.actor;
+      membership = resolved.membership;
+      if (resolved.stale) backend.touchApiKey(membership, resolved.actor.id);
+    } else {
+      const resolved = await backend.resolve(presented.token, presented.kind, workspaceId);
+      if (!resolved) throw new RampartError('unauthenticated');
+      const { principal } = resolved;
+      request.principal = principal;
+      if (unsafe && principal.sessionKind === 'cookie') {
+        const sent = request.headers[CSRF_HEADER];
+        if (typeof sent !== 'string' || principal.csrfToken === null || !safeEqual(sent, principal.csrfToken)) {
+          throw new RampartError('csrf_failed');
+        }
+      }
+      if (resolved.stale) backend.touch(principal);
+      if (workspaceId === null) return;
+      membership = resolved.membership;
+      if (!membership) throw new RampartError('workspace_not_found');
+      request.actor = { type: 'account', id: principal.accountId };
+      // Known from here on, so a refusal below is recorded in this workspace's events.
+      request.membership = membership;
+      if (membership.requireMfa && principal.mfaAt === null) throw new RampartError('mfa_enrolment_required');
     }
     request.membership = membership;
+    if (scope === undefined || !membership.scopes.has(scope)) {
+      throw new RampartError('forbidden', { message: 'You lack the permission this needs.', details: { scope: scope ?? null } });
+    }
   });
-}
-
-/** Resolves the principal (and membership); a malformed Authorization header is a 401. */
-async function authenticate(
-  request: FastifyRequest,
-  backend: AuthBackend,
-  workspaceId: string | null,
-): Promise<{ principal: Principal; membership: Membership | null; stale: boolean } | null> {
-  const presented = presentedToken(request);
-  if (!presented) return null;
-  const resolved = await backend.resolve(presented.token, presented.kind, workspaceId);
-  request.principal = resolved?.principal ?? null;
-  return resolved;
 }

@@ -6,14 +6,15 @@
 import type { FastifyRequest } from 'fastify';
 import { RampartError } from '../errors.js';
 import type { TenantContext } from '../db/types.js';
+import type { Scope } from './scopes.js';
 
 /**
  * - `public`: anyone (sign-in, health, the OpenAPI document).
- * - `account`: a signed-in account; no workspace.
- * - `workspace`: a signed-in member of the workspace named by `:workspaceId`.
+ * - `account`: a signed-in account (a session, never an API key); no workspace.
+ * - `workspace`: a member of the workspace named by `:workspaceId`, or one of its API keys,
+ *   holding the route's `scope`.
  */
 export type Access = 'public' | 'account' | 'workspace';
-export type WorkspaceRole = 'owner' | 'member';
 
 export interface Principal {
   readonly accountId: string;
@@ -39,9 +40,17 @@ export function requestMeta(request: FastifyRequest): RequestMeta {
   return { ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 512) ?? null, requestId: request.id };
 }
 
+/** Who acts in a workspace request: a signed-in account, or an API key (never both). */
+export type Actor =
+  | { readonly type: 'account'; readonly id: string }
+  | { readonly type: 'api_key'; readonly id: string; /** The account that created the key. */ readonly createdBy: string };
+
 export interface Membership {
   readonly tenant: TenantContext;
-  readonly role: WorkspaceRole;
+  /** The caller's effective scopes here: its roles' (a key's own, within its creator's). */
+  readonly scopes: ReadonlySet<Scope>;
+  /** Whether the caller holds the built-in owner role. */
+  readonly owner: boolean;
   /** The workspace's data region: where its objects are stored. */
   readonly region: string;
   /** Whether the workspace admits only sessions that proved a second factor. */
@@ -51,11 +60,14 @@ export interface Membership {
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
-    /** For `workspace` routes: the role required beyond membership. */
-    role?: WorkspaceRole;
+    /** For `workspace` routes (and only those): the scope the caller must hold. */
+    scope?: Scope;
   }
   interface FastifyRequest {
+    /** The session behind the request; null for public routes and API keys. */
     principal: Principal | null;
+    /** Who acts on a workspace route. */
+    actor: Actor | null;
     membership: Membership | null;
   }
 }
@@ -70,7 +82,28 @@ export function requireMembership(request: FastifyRequest): Membership {
   return request.membership;
 }
 
+/** Who acts on a workspace route: the session's account or the API key. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw new RampartError('internal_error', { internal: 'workspace route reached without an actor' });
+  return request.actor;
+}
+
 /** The tenant context of a workspace route, resolved from the principal's membership. */
 export function tenantOf(request: FastifyRequest): TenantContext {
   return requireMembership(request).tenant;
+}
+
+/** Everything a workspace service needs to know about who is acting, and from where. */
+export interface WorkspaceCaller {
+  readonly tenant: TenantContext;
+  readonly actor: Actor;
+  /** The caller's effective scopes here: nobody grants what they do not hold. */
+  readonly scopes: ReadonlySet<Scope>;
+  readonly owner: boolean;
+  readonly meta: RequestMeta;
+}
+
+export function callerOf(request: FastifyRequest): WorkspaceCaller {
+  const membership = requireMembership(request);
+  return { tenant: membership.tenant, actor: actorOf(request), scopes: membership.scopes, owner: membership.owner, meta: requestMeta(request) };
 }

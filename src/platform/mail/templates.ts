@@ -13,7 +13,13 @@ export type MailMessage =
   | { template: 'password_reset'; to: string; data: { name: string; link: string; expiresMinutes: number } }
   | { template: 'password_changed'; to: string; data: { name: string; when: string; ip: string | null } }
   | { template: 'account_locked'; to: string; data: { name: string; minutes: number; resetLink: string } }
-  | { template: 'mfa_changed'; to: string; data: { name: string; change: string; when: string } };
+  | { template: 'mfa_changed'; to: string; data: { name: string; change: string; when: string } }
+  /** An invitation to join a workspace; `name` is empty (the invitee may have no account yet). */
+  | {
+      template: 'workspace_invitation';
+      to: string;
+      data: { name: string; inviter: string; workspace: string; role: string; link: string; expiresDays: number };
+    };
 
 export type TemplateName = MailMessage['template'];
 
@@ -25,6 +31,7 @@ export const TEMPLATE_NAMES: readonly TemplateName[] = [
   'password_changed',
   'account_locked',
   'mfa_changed',
+  'workspace_invitation',
 ];
 
 export interface RenderedMail {
@@ -251,6 +258,23 @@ function body(message: MailMessage): { body: Body; links: string[] } {
           ],
         },
       };
+    case 'workspace_invitation': {
+      const link = checkedLink(message.data.link);
+      const days = message.data.expiresDays;
+      return {
+        links: [link],
+        body: {
+          subject: 'You are invited to a workspace on Rampart',
+          greeting: hello,
+          paragraphs: [
+            [`${plain(message.data.inviter, 100)} invited you to join the workspace "${plain(message.data.workspace, 100)}" as ${plain(message.data.role, 60)}.`],
+            [{ button: link, label: 'Accept the invitation' }],
+            [`The invitation works once and expires in ${days === 1 ? '1 day' : `${days} days`}. You accept it signed in with this email address; if you have no account yet, create one with it first.`],
+            ['If you did not expect this, you can ignore this email: nothing happens unless you accept.'],
+          ],
+        },
+      };
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-/** The collections of a workspace: a list of links and a form to create one. */
+/** The collections of a workspace: a list of links and, for those who may, a form to create one. */
 import { useState } from 'preact/hooks';
 import { api, type Collection } from '../api';
 import { useAction } from '../hooks';
@@ -17,6 +17,8 @@ export function CollectionsPanel(props: {
   collections: Collection[] | null;
   loadError: string | null;
   selected: string | null;
+  /** Whether the caller may create collections (`records:write`). */
+  canCreate: boolean;
   onCreated: (collection: Collection) => void;
 }) {
   const { workspaceId, collections, selected } = props;
@@ -58,31 +60,33 @@ export function CollectionsPanel(props: {
           ))}
         </ul>
       )}
-      <form
-        class="inline-form"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void create();
-        }}
-      >
-        <label>
-          New collection name
-          <input
-            type="text"
-            name="collection"
-            required
-            maxLength={63}
-            autocomplete="off"
-            spellcheck={false}
-            placeholder="tickets"
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </label>
-        <button type="submit" disabled={busy}>
-          Create collection
-        </button>
-      </form>
+      {props.canCreate && (
+        <form
+          class="inline-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void create();
+          }}
+        >
+          <label>
+            New collection name
+            <input
+              type="text"
+              name="collection"
+              required
+              maxLength={63}
+              autocomplete="off"
+              spellcheck={false}
+              placeholder="tickets"
+              value={name}
+              onInput={(e) => setName(e.currentTarget.value)}
+            />
+          </label>
+          <button type="submit" disabled={busy}>
+            Create collection
+          </button>
+        </form>
+      )}
       <ErrorMessage error={error} />
     </Panel>
   );

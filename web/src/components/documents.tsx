@@ -45,7 +45,7 @@ function UploadForm(props: { workspaceId: string; onUploaded: (doc: DocumentItem
   );
 }
 
-export function DocumentsPanel({ workspaceId }: { workspaceId: string }) {
+export function DocumentsPanel({ workspaceId, canWrite }: { workspaceId: string; /** Upload and delete (`documents:write`). */ canWrite: boolean }) {
   // The panel is keyed by workspace, so the first page loads once per workspace.
   const {
     items: documents,
@@ -60,13 +60,15 @@ export function DocumentsPanel({ workspaceId }: { workspaceId: string }) {
   const titleId = 'documents-title';
   return (
     <Panel title="Documents" titleId={titleId} testId="documents-panel">
-      <UploadForm
-        workspaceId={workspaceId}
-        onUploaded={(doc) => {
-          setStatus(`${doc.name} uploaded.`);
-          if (nextCursor === null) setDocuments((previous) => [...(previous ?? []), doc]);
-        }}
-      />
+      {canWrite && (
+        <UploadForm
+          workspaceId={workspaceId}
+          onUploaded={(doc) => {
+            setStatus(`${doc.name} uploaded.`);
+            if (nextCursor === null) setDocuments((previous) => [...(previous ?? []), doc]);
+          }}
+        />
+      )}
       <Status message={status} />
       <ErrorMessage error={error} testId="documents-error" />
       {documents === null && loading && <p role="status">Loading…</p>}
@@ -85,17 +87,19 @@ export function DocumentsPanel({ workspaceId }: { workspaceId: string }) {
                 <a class="button secondary" href={api.documentContentUrl(workspaceId, doc.id)} download={doc.name} aria-label={`Download ${doc.name}`}>
                   Download
                 </a>
-                <ConfirmButton
-                  label="Delete"
-                  confirmLabel="Confirm delete"
-                  accessibleName={`Delete ${doc.name}`}
-                  testId="delete-document"
-                  onConfirm={async () => {
-                    await api.deleteDocument(workspaceId, doc.id);
-                    setDocuments((previous) => (previous ?? []).filter((d) => d.id !== doc.id));
-                    setStatus(`${doc.name} deleted.`);
-                  }}
-                />
+                {canWrite && (
+                  <ConfirmButton
+                    label="Delete"
+                    confirmLabel="Confirm delete"
+                    accessibleName={`Delete ${doc.name}`}
+                    testId="delete-document"
+                    onConfirm={async () => {
+                      await api.deleteDocument(workspaceId, doc.id);
+                      setDocuments((previous) => (previous ?? []).filter((d) => d.id !== doc.id));
+                      setStatus(`${doc.name} deleted.`);
+                    }}
+                  />
+                )}
               </span>
             </li>
           ))}

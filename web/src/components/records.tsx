@@ -1,10 +1,10 @@
 /**
- * The records of one collection: a paged list (oldest first, "load more"), a JSON form to
- * create one, and per record an editor that saves only over the version it was read at
- * (If-Match), and a delete.
+ * The records of one collection: a paged list (oldest first, "load more") and, for those who
+ * may write, a JSON form to create one, and per record an editor that saves only over the
+ * version it was read at (If-Match), and a delete.
  */
 import { useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, type JsonObject, type RecordItem, type Role } from '../api';
+import { api, ApiError, errorMessage, type JsonObject, type RecordItem } from '../api';
 import { useAction, usePagedList } from '../hooks';
 import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
 
@@ -35,6 +35,7 @@ function RecordRow(props: {
   workspaceId: string;
   collection: string;
   record: RecordItem;
+  canWrite: boolean;
   onChanged: (record: RecordItem) => void;
   onDeleted: (id: string) => void;
 }) {
@@ -107,20 +108,22 @@ function RecordRow(props: {
           <pre class="json" data-testid="record-data">
             {pretty(record.data)}
           </pre>
-          <div class="actions">
-            <button type="button" class="secondary" onClick={startEditing}>
-              Edit
-            </button>
-            <ConfirmButton
-              label="Delete"
-              confirmLabel="Confirm delete"
-              testId="delete-record"
-              onConfirm={async () => {
-                await api.deleteRecord(workspaceId, collection, record.id);
-                props.onDeleted(record.id);
-              }}
-            />
-          </div>
+          {props.canWrite && (
+            <div class="actions">
+              <button type="button" class="secondary" onClick={startEditing}>
+                Edit
+              </button>
+              <ConfirmButton
+                label="Delete"
+                confirmLabel="Confirm delete"
+                testId="delete-record"
+                onConfirm={async () => {
+                  await api.deleteRecord(workspaceId, collection, record.id);
+                  props.onDeleted(record.id);
+                }}
+              />
+            </div>
+          )}
         </>
       )}
     </li>
@@ -172,7 +175,15 @@ function NewRecordForm(props: { workspaceId: string; collection: string; onCreat
   );
 }
 
-export function RecordsPanel(props: { workspaceId: string; collection: string; role: Role; onCollectionDeleted: () => void }) {
+export function RecordsPanel(props: {
+  workspaceId: string;
+  collection: string;
+  /** Whether the caller may create, edit and delete records (`records:write`). */
+  canWrite: boolean;
+  /** Whether the caller may delete the whole collection (`collections:manage`). */
+  canDeleteCollection: boolean;
+  onCollectionDeleted: () => void;
+}) {
   const { workspaceId, collection } = props;
   // The panel is keyed by workspace and collection, so the first page loads once per collection.
   const {
@@ -188,7 +199,7 @@ export function RecordsPanel(props: { workspaceId: string; collection: string; r
   const titleId = 'records-title';
   return (
     <Panel title={`Records in ${collection}`} titleId={titleId} testId="records-panel">
-      {props.role === 'owner' && (
+      {props.canDeleteCollection && (
         <div class="panel-tools">
           <ConfirmButton
             label="Delete collection"
@@ -201,15 +212,17 @@ export function RecordsPanel(props: { workspaceId: string; collection: string; r
           />
         </div>
       )}
-      <NewRecordForm
-        workspaceId={workspaceId}
-        collection={collection}
-        onCreated={(created) => {
-          setStatus(`Record ${created.id} created.`);
-          // Records list oldest first: a new one belongs at the end, once every page is loaded.
-          if (nextCursor === null) setRecords((previous) => [...(previous ?? []), created]);
-        }}
-      />
+      {props.canWrite && (
+        <NewRecordForm
+          workspaceId={workspaceId}
+          collection={collection}
+          onCreated={(created) => {
+            setStatus(`Record ${created.id} created.`);
+            // Records list oldest first: a new one belongs at the end, once every page is loaded.
+            if (nextCursor === null) setRecords((previous) => [...(previous ?? []), created]);
+          }}
+        />
+      )}
       <Status message={status} />
       <ErrorMessage error={error} testId="records-error" />
       {records === null && loading && <p role="status">Loading…</p>}
@@ -222,6 +235,7 @@ export function RecordsPanel(props: { workspaceId: string; collection: string; r
               workspaceId={workspaceId}
               collection={collection}
               record={record}
+              canWrite={props.canWrite}
               onChanged={(updated) => {
                 setRecords((previous) => (previous ?? []).map((r) => (r.id === updated.id ? updated : r)));
                 setStatus(`Record ${updated.id} saved as version ${updated.version}.`);

@@ -42,10 +42,12 @@ export function ConfirmButton(props: {
   accessibleName?: string;
   onConfirm: () => Promise<void>;
   testId?: string;
+  /** Turns the action's failure into the message shown; `errorMessage` unless given. */
+  describeError?: (err: unknown) => string;
 }) {
   const [asking, setAsking] = useState(false);
   // Success removes what the button stands in (a row, a collection), so it stays busy until then.
-  const { busy, error, setError, run } = useAction({ staysBusy: true });
+  const { busy, error, setError, run } = useAction({ staysBusy: true, ...(props.describeError ? { describeError: props.describeError } : {}) });
 
   const act = async () => {
     if (!(await run(() => props.onConfirm()))) setAsking(false);

@@ -16,6 +16,12 @@ import { Link, useLocation } from '../router';
 import { assertPasskey, browserSupportsWebAuthn } from '../webauthn';
 
 
+/** The `?next=` of this page, for a link to the other of sign-in and sign-up (the app checks it when used). */
+function carriedNext(search: URLSearchParams): string {
+  const next = search.get('next');
+  return next ? `?next=${encodeURIComponent(next)}` : '';
+}
+
 export interface AuthPageProps {
   /** A first factor passed: signed in, or a second factor to ask for. */
   readonly onResult: (result: SignInResult) => void;
@@ -328,13 +334,14 @@ export function SignInPage({ onResult }: AuthPageProps) {
         <ErrorMessage error={passkey.error} testId="passkey-error" />
       </div>
       <p class="aside">
-        <Link href="/forgot-password">Forgot your password?</Link> · No account? <Link href="/sign-up">Create one</Link>.
+        <Link href="/forgot-password">Forgot your password?</Link> · No account? <Link href={`/sign-up${carriedNext(search)}`}>Create one</Link>.
       </p>
     </AuthLayout>
   );
 }
 
 export function SignUpPage({ onResult }: AuthPageProps) {
+  const { search } = useLocation();
   const [sentTo, setSentTo] = useState<string | null>(null);
   if (sentTo) {
     return (
@@ -343,7 +350,7 @@ export function SignUpPage({ onResult }: AuthPageProps) {
           <p>Open the link in it to confirm your address and finish creating your account.</p>
         </CheckEmail>
         <p class="aside">
-          Already confirmed? <Link href="/sign-in">Sign in</Link>.
+          Already confirmed? <Link href={`/sign-in${carriedNext(search)}`}>Sign in</Link>.
         </p>
       </AuthLayout>
     );
@@ -358,7 +365,7 @@ export function SignUpPage({ onResult }: AuthPageProps) {
         }}
       />
       <p class="aside">
-        Already have an account? <Link href="/sign-in">Sign in</Link>.
+        Already have an account? <Link href={`/sign-in${carriedNext(search)}`}>Sign in</Link>.
       </p>
     </AuthLayout>
   );

@@ -1,25 +1,47 @@
 /**
  * The signed-in console: a header (account, workspace switcher, new workspace, security
- * settings, sign out) and the current workspace, addressed by URL: `/w/:workspaceId` and
- * `/w/:workspaceId/c/:collection`; the account's security settings at `/settings`.
+ * settings, sign out) and the current workspace, addressed by URL: `/w/:workspaceId` (its data)
+ * and `/w/:workspaceId/c/:collection`, and its access settings at `/w/:workspaceId/members`,
+ * `/roles`, `/invitations` and `/api-keys`; the account's security settings at `/settings`.
  *
  * A workspace is shown only after the server confirms the account is a member; for anything
  * else (not a member, no such workspace, malformed id) the page says "not found" and loads no data.
  * A workspace that requires MFA of a session without it sends the person to set it up instead.
+ * What the page offers follows the caller's scopes in the workspace; the server still decides,
+ * and its refusals are shown.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, type Collection, type Session, type Workspace } from '../api';
+import { api, ApiError, can, errorMessage, type Collection, type Scope, type Session, type Workspace } from '../api';
+import { ApiKeysSection } from '../components/api-keys';
 import { CollectionsPanel } from '../components/collections';
 import { DocumentsPanel } from '../components/documents';
+import { InvitationsSection } from '../components/invitations';
+import { MembersSection } from '../components/members';
 import { RecordsPanel } from '../components/records';
-import { ErrorMessage, Panel, Status } from '../components/ui';
+import { RolesSection } from '../components/roles';
+import { RoleBadges } from '../components/scopes';
+import { ConfirmButton, ErrorMessage, Panel, Status } from '../components/ui';
 import { useAction } from '../hooks';
-import { mfaEnrolmentPath } from '../flow';
+import { clearInvitationToken, INVITATION_PATH, invitationToken, mfaEnrolmentPath } from '../flow';
 import { Link, matchRoute, navigate } from '../router';
 import { AccountPage } from './account';
 
-export function workspacePath(workspaceId: string): string {
-  return `/w/${encodeURIComponent(workspaceId)}`;
+export function workspacePath(workspaceId: string, section?: Section): string {
+  return `/w/${encodeURIComponent(workspaceId)}${section ? `/${section}` : ''}`;
+}
+
+/** The workspace's access settings, each a page of its own, and the scope it needs. */
+const SECTIONS = [
+  { id: 'members', label: 'Members', scope: 'members:read' },
+  { id: 'roles', label: 'Roles', scope: 'members:read' },
+  { id: 'invitations', label: 'Invitations', scope: 'invitations:manage' },
+  { id: 'api-keys', label: 'API keys', scope: 'api-keys:manage' },
+] as const satisfies readonly { id: string; label: string; scope: Scope }[];
+
+export type Section = (typeof SECTIONS)[number]['id'];
+
+function isSection(value: string): value is Section {
+  return SECTIONS.some((s) => s.id === value);
 }
 
 function NewWorkspaceForm({ onCreated }: { onCreated: (workspace: Workspace) => void }) {
@@ -94,19 +116,150 @@ function WorkspaceNotFound() {
   );
 }
 
-function WorkspaceView({ workspaceId, collection }: { workspaceId: string; collection: string | null }) {
-  const [state, setState] = useState<WorkspaceState>({ status: 'loading' });
+/** Links to the workspace's data and to the access settings the caller's scopes open. */
+function WorkspaceNav({ workspace, section }: { workspace: Workspace; section: Section | null }) {
+  const open = SECTIONS.filter((s) => can(workspace, s.scope));
+  if (open.length === 0) return null;
+  return (
+    <nav class="workspace-nav" aria-label={`${workspace.name} sections`} data-testid="workspace-nav">
+      <ul>
+        <li>
+          <Link href={workspacePath(workspace.id)} aria-current={section === null ? 'page' : undefined}>
+            Data
+          </Link>
+        </li>
+        {open.map((s) => (
+          <li key={s.id}>
+            <Link href={workspacePath(workspace.id, s.id)} aria-current={section === s.id ? 'page' : undefined} data-testid={`nav-${s.id}`}>
+              {s.label}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}
+
+/** A settings page the caller's scopes do not open: said plainly, and nothing is loaded. */
+function SectionClosed({ label, scope }: { label: string; scope: Scope }) {
+  return (
+    <section class="panel" data-testid="section-forbidden">
+      <h2>{label}</h2>
+      <p role="alert">
+        Your roles in this workspace do not include <code>{scope}</code>, which this page needs. Ask an admin of the workspace if you need it.
+      </p>
+    </section>
+  );
+}
+
+function SettingsSection(props: {
+  workspace: Workspace;
+  section: Section;
+  me: string;
+  onAccessChanged: () => void;
+  onSignOut: (then?: string) => Promise<void>;
+}) {
+  const { workspace, section } = props;
+  const info = SECTIONS.find((s) => s.id === section)!;
+  if (!can(workspace, info.scope)) return <SectionClosed label={info.label} scope={info.scope} />;
+  switch (section) {
+    case 'members':
+      return <MembersSection workspace={workspace} me={props.me} onAccessChanged={props.onAccessChanged} onSignOut={props.onSignOut} />;
+    case 'roles':
+      return <RolesSection workspace={workspace} onAccessChanged={props.onAccessChanged} />;
+    case 'invitations':
+      return <InvitationsSection workspace={workspace} />;
+    case 'api-keys':
+      return <ApiKeysSection workspace={workspace} />;
+  }
+}
+
+/** Collections and records, documents, and the settings the caller may change. */
+function WorkspaceData(props: { workspace: Workspace; collection: string | null; onUpdated: (workspace: Workspace) => void; onDeleted: () => void }) {
+  const { workspace, collection } = props;
+  const readRecords = can(workspace, 'records:read');
   const [collections, setCollections] = useState<Collection[] | null>(null);
   const [collectionsError, setCollectionsError] = useState<string | null>(null);
 
   const loadCollections = useCallback(async () => {
     try {
-      setCollections((await api.collections(workspaceId)).data);
+      setCollections((await api.collections(workspace.id)).data);
       setCollectionsError(null);
     } catch (err) {
       setCollectionsError(errorMessage(err));
     }
-  }, [workspaceId]);
+  }, [workspace.id]);
+
+  useEffect(() => {
+    if (readRecords) void loadCollections();
+  }, [loadCollections, readRecords]);
+
+  return (
+    <>
+      {readRecords ? (
+        <div class="columns">
+          <CollectionsPanel
+            workspaceId={workspace.id}
+            collections={collections}
+            loadError={collectionsError}
+            selected={collection}
+            canCreate={can(workspace, 'records:write')}
+            onCreated={(created) => setCollections((previous) => [...(previous ?? []).filter((c) => c.id !== created.id), created])}
+          />
+          {collection ? (
+            <RecordsPanel
+              key={`${workspace.id}/${collection}`}
+              workspaceId={workspace.id}
+              collection={collection}
+              canWrite={can(workspace, 'records:write')}
+              canDeleteCollection={can(workspace, 'collections:manage')}
+              onCollectionDeleted={() => {
+                void loadCollections();
+                navigate(workspacePath(workspace.id));
+              }}
+            />
+          ) : (
+            <Panel title="Records" titleId="records-title">
+              <p class="empty">Choose a collection to see its records.</p>
+            </Panel>
+          )}
+        </div>
+      ) : (
+        <Panel title="Collections" titleId="collections-title" testId="collections-panel">
+          <p class="empty" data-testid="records-closed">
+            Your roles in this workspace do not include reading records.
+          </p>
+        </Panel>
+      )}
+      {can(workspace, 'documents:read') ? (
+        <DocumentsPanel key={workspace.id} workspaceId={workspace.id} canWrite={can(workspace, 'documents:write')} />
+      ) : (
+        <Panel title="Documents" titleId="documents-title" testId="documents-panel">
+          <p class="empty" data-testid="documents-closed">
+            Your roles in this workspace do not include reading documents.
+          </p>
+        </Panel>
+      )}
+      {(can(workspace, 'settings:manage') || can(workspace, 'workspace:delete')) && (
+        <WorkspaceSettingsPanel workspace={workspace} onUpdated={props.onUpdated} onDeleted={props.onDeleted} />
+      )}
+    </>
+  );
+}
+
+function WorkspaceView(props: {
+  workspaceId: string;
+  collection: string | null;
+  section: Section | null;
+  me: string;
+  onWorkspacesChanged: () => void;
+  onWorkspaceDeleted: (workspace: Workspace) => void;
+  onSignOut: (then?: string) => Promise<void>;
+}) {
+  const { workspaceId, collection, section } = props;
+  const [state, setState] = useState<WorkspaceState>({ status: 'loading' });
+  // Bumped when what the caller may do here may have changed (roles, ownership).
+  const [generation, setGeneration] = useState(0);
 
   useEffect(() => {
     let live = true;
@@ -115,7 +268,6 @@ function WorkspaceView({ workspaceId, collection }: { workspaceId: string; colle
       .then((workspace) => {
         if (!live) return;
         setState({ status: 'ready', workspace });
-        void loadCollections();
       })
       .catch((err: unknown) => {
         if (!live) return;
@@ -127,65 +279,61 @@ function WorkspaceView({ workspaceId, collection }: { workspaceId: string; colle
     return () => {
       live = false;
     };
-  }, [workspaceId, loadCollections]);
+  }, [workspaceId, generation]);
 
   if (state.status === 'loading') return <p role="status">Loading workspace…</p>;
   if (state.status === 'not-found') return <WorkspaceNotFound />;
   if (state.status === 'error') return <ErrorMessage error={state.message} testId="workspace-error" />;
 
   const { workspace } = state;
+  const onAccessChanged = () => {
+    setGeneration((n) => n + 1);
+    props.onWorkspacesChanged();
+  };
   return (
     <div class="workspace" data-testid="workspace" data-workspace-id={workspace.id}>
       <div class="workspace-title">
         <h1 data-testid="workspace-name">{workspace.name}</h1>
         <span class="badge">{workspace.region}</span>
-        <span class="badge">{workspace.role}</span>
+        <span class="badges" data-testid="workspace-roles" aria-label="Your roles">
+          <RoleBadges roles={workspace.roles} testId="workspace-role" />
+        </span>
         {workspace.requireMfa && (
           <span class="badge" data-testid="requires-mfa">
             MFA required
           </span>
         )}
       </div>
-      <div class="columns">
-        <CollectionsPanel
-          workspaceId={workspace.id}
-          collections={collections}
-          loadError={collectionsError}
-          selected={collection}
-          onCreated={(created) => setCollections((previous) => [...(previous ?? []).filter((c) => c.id !== created.id), created])}
+      <WorkspaceNav workspace={workspace} section={section} />
+      {section ? (
+        <SettingsSection workspace={workspace} section={section} me={props.me} onAccessChanged={onAccessChanged} onSignOut={props.onSignOut} />
+      ) : (
+        <WorkspaceData
+          workspace={workspace}
+          collection={collection}
+          onUpdated={(updated) => {
+            setState({ status: 'ready', workspace: updated });
+            props.onWorkspacesChanged();
+          }}
+          onDeleted={() => props.onWorkspaceDeleted(workspace)}
         />
-        {collection ? (
-          <RecordsPanel
-            key={`${workspace.id}/${collection}`}
-            workspaceId={workspace.id}
-            collection={collection}
-            role={workspace.role}
-            onCollectionDeleted={() => {
-              void loadCollections();
-              navigate(workspacePath(workspace.id));
-            }}
-          />
-        ) : (
-          <Panel title="Records" titleId="records-title">
-            <p class="empty">Choose a collection to see its records.</p>
-          </Panel>
-        )}
-      </div>
-      <DocumentsPanel key={workspace.id} workspaceId={workspace.id} />
-      {workspace.role === 'owner' && (
-        <WorkspaceSettingsPanel workspace={workspace} onUpdated={(updated) => setState({ status: 'ready', workspace: updated })} />
       )}
     </div>
   );
 }
 
-/** Owner settings: whether every member must prove a second factor. */
-function WorkspaceSettingsPanel({ workspace, onUpdated }: { workspace: Workspace; onUpdated: (workspace: Workspace) => void }) {
+/** Rename (`settings:manage`) and delete (`workspace:delete`) the workspace; require MFA of its members. */
+function WorkspaceSettingsPanel(props: { workspace: Workspace; onUpdated: (workspace: Workspace) => void; onDeleted: () => void }) {
+  const { workspace, onUpdated } = props;
+  const manage = can(workspace, 'settings:manage');
   const [status, setStatus] = useState<string | null>(null);
   const [needsOwnMfa, setNeedsOwnMfa] = useState(false);
   // The box shows what was asked for while the server answers, then what the server says.
   const [asked, setAsked] = useState<boolean | null>(null);
+  const [name, setName] = useState(workspace.name);
+  const [confirmName, setConfirmName] = useState('');
   const { busy, error, run } = useAction();
+  const renaming = useAction();
 
   const toggle = (requireMfa: boolean) =>
     run(async () => {
@@ -194,7 +342,7 @@ function WorkspaceSettingsPanel({ workspace, onUpdated }: { workspace: Workspace
       setAsked(requireMfa);
       try {
         const updated = await api.updateWorkspace(workspace.id, { requireMfa });
-        onUpdated({ ...updated, role: workspace.role });
+        onUpdated(updated);
         setStatus(requireMfa ? 'Members now need MFA to open this workspace.' : 'MFA is no longer required in this workspace.');
       } catch (err) {
         if (err instanceof ApiError && err.code === 'mfa_enrolment_required') {
@@ -207,23 +355,91 @@ function WorkspaceSettingsPanel({ workspace, onUpdated }: { workspace: Workspace
       }
     });
 
+  const rename = () => {
+    const wanted = name.trim();
+    if (!wanted) {
+      renaming.setError('Give the workspace a name.');
+      return;
+    }
+    void renaming.run(async () => {
+      setStatus(null);
+      const updated = await api.updateWorkspace(workspace.id, { name: wanted });
+      onUpdated(updated);
+      setStatus(`The workspace is now called ${updated.name}.`);
+    });
+  };
+
   return (
     <Panel title="Workspace settings" titleId="workspace-settings-title" testId="workspace-settings">
-      <label class="checkbox">
-        <input type="checkbox" checked={asked ?? workspace.requireMfa} disabled={busy} onChange={(e) => void toggle(e.currentTarget.checked)} aria-describedby="require-mfa-hint" />
-        Require MFA for all members
-      </label>
-      <p class="hint" id="require-mfa-hint">
-        Members whose session did not prove a second factor (an authenticator app or a passkey) are sent to set one up before they see
-        this workspace.
-      </p>
-      <ErrorMessage error={error} testId="workspace-settings-error" />
-      {needsOwnMfa && (
-        <p>
-          <Link href={mfaEnrolmentPath(null)}>Set up MFA</Link>
-        </p>
+      {manage && (
+        <>
+          <form
+            class="inline-form"
+            aria-label="Rename the workspace"
+            onSubmit={(event) => {
+              event.preventDefault();
+              rename();
+            }}
+          >
+            <label>
+              Workspace name
+              <input type="text" name="rename-workspace" required maxLength={100} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+            </label>
+            <button type="submit" class="secondary" disabled={renaming.busy || name.trim() === workspace.name}>
+              Rename
+            </button>
+            <ErrorMessage error={renaming.error} testId="rename-workspace-error" />
+          </form>
+          <label class="checkbox">
+            <input type="checkbox" checked={asked ?? workspace.requireMfa} disabled={busy} onChange={(e) => void toggle(e.currentTarget.checked)} aria-describedby="require-mfa-hint" />
+            Require MFA for all members
+          </label>
+          <p class="hint" id="require-mfa-hint">
+            Members whose session did not prove a second factor (an authenticator app or a passkey) are sent to set one up before they see
+            this workspace.
+          </p>
+          <ErrorMessage error={error} testId="workspace-settings-error" />
+          {needsOwnMfa && (
+            <p>
+              <Link href={mfaEnrolmentPath(null)}>Set up MFA</Link>
+            </p>
+          )}
+        </>
       )}
       <Status message={status} />
+      {can(workspace, 'workspace:delete') && (
+        <div class="danger-zone">
+          <h3>Delete this workspace</h3>
+          <p class="hint" id="delete-workspace-hint">
+            Deletes every collection, record and document in it, for every member. This cannot be undone. The delete button appears once
+            the name matches.
+          </p>
+          <div class="inline-form">
+            <label>
+              Type the workspace name to confirm
+              <input
+                type="text"
+                name="confirm-delete-workspace"
+                autocomplete="off"
+                aria-describedby="delete-workspace-hint"
+                value={confirmName}
+                onInput={(e) => setConfirmName(e.currentTarget.value)}
+              />
+            </label>
+            {confirmName === workspace.name && (
+              <ConfirmButton
+                label="Delete workspace"
+                confirmLabel={`Delete ${workspace.name} for good`}
+                testId="delete-workspace"
+                onConfirm={async () => {
+                  await api.deleteWorkspace(workspace.id, confirmName);
+                  props.onDeleted();
+                }}
+              />
+            )}
+          </div>
+        </div>
+      )}
     </Panel>
   );
 }
@@ -270,6 +486,29 @@ function VerifyEmailNotice({ email }: { email: string }) {
   );
 }
 
+/** An invitation opened in this tab before signing in or up, not yet answered. */
+function InvitationWaitingNotice() {
+  const [waiting, setWaiting] = useState(() => invitationToken() !== null);
+  if (!waiting) return null;
+  return (
+    <div class="notice" data-testid="invitation-waiting">
+      <p>
+        You opened an invitation to a workspace before signing in. <Link href={INVITATION_PATH}>Review the invitation</Link>{' '}
+        <button
+          type="button"
+          class="link-button"
+          onClick={() => {
+            clearInvitationToken();
+            setWaiting(false);
+          }}
+        >
+          Dismiss
+        </button>
+      </p>
+    </div>
+  );
+}
+
 export function ConsolePage(props: {
   session: Session;
   path: string;
@@ -296,9 +535,14 @@ export function ConsolePage(props: {
     void reload();
   }, [reload]);
 
-  const route = matchRoute('/w/:workspaceId/c/:collection', path) ?? matchRoute('/w/:workspaceId', path);
+  const sectionRoute = matchRoute('/w/:workspaceId/:section', path);
+  const route =
+    matchRoute('/w/:workspaceId/c/:collection', path) ??
+    matchRoute('/w/:workspaceId', path) ??
+    (sectionRoute && isSection(sectionRoute['section'] ?? '') ? sectionRoute : null);
   const currentId = route?.['workspaceId'] ?? null;
   const collection = route?.['collection'] ?? null;
+  const section = route?.['section'] && isSection(route['section']) ? route['section'] : null;
   const isHome = path === '/';
   const settings = path === '/settings' || path === '/account';
   const firstId = workspaces?.[0]?.id;
@@ -361,6 +605,7 @@ export function ConsolePage(props: {
         </div>
       </header>
       {!account.emailVerified && <VerifyEmailNotice email={account.email} />}
+      <InvitationWaitingNotice />
       <div class="toolbar">
         <NewWorkspaceForm
           onCreated={(created) => {
@@ -377,7 +622,20 @@ export function ConsolePage(props: {
         {settings ? (
           <AccountPage session={session} workspaces={workspaces} onSessionChanged={props.onSessionChanged} onSignOut={onSignOut} />
         ) : currentId ? (
-          <WorkspaceView key={currentId} workspaceId={currentId} collection={collection} />
+          <WorkspaceView
+            key={currentId}
+            workspaceId={currentId}
+            collection={collection}
+            section={section}
+            me={account.id}
+            onWorkspacesChanged={() => void reload()}
+            onWorkspaceDeleted={(deleted) => {
+              setWorkspaces((previous) => previous?.filter((w) => w.id !== deleted.id) ?? null);
+              setStatus(`Workspace ${deleted.name} deleted.`);
+              navigate('/', { replace: true });
+            }}
+            onSignOut={onSignOut}
+          />
         ) : isHome ? (
           workspaces === null ? (
             <p role="status">Loading…</p>

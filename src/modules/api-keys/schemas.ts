@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { Id, WorkspaceParams } from '../../platform/http/schemas.js';
+import { GrantableScope, ScopeName } from '../members/schemas.js';
+
+export const ApiKeyStatus = z.enum(['active', 'expired', 'revoked']);
+
+export const ApiKey = z
+  .object({
+    id: Id,
+    name: z.string(),
+    prefix: z.string().describe('The first characters of the secret (rk_live_…), to recognise it.'),
+    scopes: z.array(ScopeName),
+    createdBy: z.object({ accountId: Id, name: z.string(), email: z.string() }).nullable(),
+    createdByKey: Id.nullable().describe('The API key that created this one, if one did.'),
+    status: ApiKeyStatus,
+    createdAt: z.iso.datetime(),
+    expiresAt: z.iso.datetime().nullable(),
+    lastUsedAt: z.iso.datetime().nullable().describe('Updated at most about once a minute.'),
+    revokedAt: z.iso.datetime().nullable(),
+  })
+  .meta({ id: 'ApiKey' });
+
+export const CreatedApiKey = ApiKey.extend({
+  secret: z.string().describe('The key itself (rk_live_…). Shown only in this response; store it now.'),
+}).meta({ id: 'CreatedApiKey' });
+
+export const CreateApiKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(100).describe('What the key is for, 1–100 characters.'),
+  scopes: z.array(GrantableScope).min(1).max(64).describe('A subset of the scopes you hold (a key creating a key: of its own).'),
+  expiresAt: z.iso.datetime().optional().describe('When the key stops working; at most 2 years ahead. No expiry if omitted.'),
+});
+
+export const ApiKeyParams = WorkspaceParams.extend({ keyId: Id.describe('API key id.') });
+
+export type ApiKeyView = z.infer<typeof ApiKey>;

@@ -1,0 +1,2 @@
+export { InvitationsService, type InvitationsDeps } from './service.js';
+export { invitationsRoutes } from './routes.js';

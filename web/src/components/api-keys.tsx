@@ -1,0 +1,267 @@
+/**
+ * A workspace's API keys (`api-keys:manage`): a form to create one (a name, some of the caller's
+ * own scopes, an optional expiry), its secret shown once, and the list with each key's prefix,
+ * scopes, status and last use, with revoke.
+ *
+ * The secret lives only in this component's state until dismissed: never in storage.
+ */
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api, type ApiKey, type CreatedApiKey, type Scope, type ScopeInfo, type Workspace } from '../api';
+import { useAction } from '../hooks';
+import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
+import { describeAccessError, ScopeCheckboxes, useScopeCatalogue } from './scopes';
+
+/** `YYYY-MM-DD` in local time. */
+function localDate(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+function NewKeyForm({ workspace, catalogue, onCreated }: { workspace: Workspace; catalogue: ScopeInfo[]; onCreated: (key: CreatedApiKey) => void }) {
+  const [name, setName] = useState('');
+  const [scopes, setScopes] = useState<ReadonlySet<Scope>>(new Set());
+  const [expires, setExpires] = useState('');
+  const { busy, error, setError, run } = useAction({ describeError: describeAccessError });
+  const tomorrow = new Date();
+  tomorrow.setDate(tomorrow.getDate() + 1);
+
+  const create = async () => {
+    const wanted = name.trim();
+    if (!wanted) {
+      setError('Give the key a name that says what it is for.');
+      return;
+    }
+    const chosen = catalogue.map((s) => s.scope).filter((s) => scopes.has(s));
+    if (chosen.length === 0) {
+      setError('Choose at least one scope.');
+      return;
+    }
+    let expiresAt: string | undefined;
+    if (expires) {
+      // The key works until the end of the chosen day, in this browser's time zone.
+      const end = new Date(`${expires}T23:59:59`);
+      if (Number.isNaN(end.getTime()) || end.getTime() <= Date.now()) {
+        setError('Choose an expiry date in the future, or none.');
+        return;
+      }
+      expiresAt = end.toISOString();
+    }
+    await run(async () => {
+      const created = await api.createApiKey(workspace.id, { name: wanted, scopes: chosen, ...(expiresAt ? { expiresAt } : {}) });
+      setName('');
+      setScopes(new Set());
+      setExpires('');
+      onCreated(created);
+    });
+  };
+
+  return (
+    <form
+      class="stack"
+      aria-label="New API key"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void create();
+      }}
+    >
+      <label>
+        Key name
+        <input
+          type="text"
+          name="api-key-name"
+          required
+          maxLength={100}
+          autocomplete="off"
+          placeholder="e.g. Nightly export"
+          value={name}
+          onInput={(e) => setName(e.currentTarget.value)}
+        />
+      </label>
+      <ScopeCheckboxes
+        idPrefix="api-key-scope"
+        legend="Scopes of the key"
+        catalogue={catalogue}
+        held={workspace.scopes}
+        onlyHeld
+        selected={scopes}
+        onChange={setScopes}
+        disabled={busy}
+      />
+      <p class="hint">A key can only hold scopes you hold yourself. Give it no more than its job needs.</p>
+      <label>
+        Expires on (optional)
+        <input type="date" name="api-key-expires" min={localDate(tomorrow)} aria-describedby="api-key-expires-hint" value={expires} onInput={(e) => setExpires(e.currentTarget.value)} />
+      </label>
+      <p class="hint" id="api-key-expires-hint">
+        The key stops working at the end of that day. Leave it empty for a key that works until revoked.
+      </p>
+      <ErrorMessage error={error} testId="api-key-error" />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          Create API key
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** The new key's secret, shown once, with a way to copy it. */
+function NewSecret({ apiKey, onDone }: { apiKey: CreatedApiKey; onDone: () => void }) {
+  const [status, setStatus] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const section = useRef<HTMLElement>(null);
+  // It replaces the form that was just submitted: bring the keyboard (and a screen reader) to it.
+  useEffect(() => section.current?.focus(), []);
+  const copy = async () => {
+    setError(null);
+    try {
+      await navigator.clipboard.writeText(apiKey.secret);
+      setStatus('Copied to the clipboard.');
+    } catch {
+      setError('The browser did not allow copying: select the key and copy it yourself.');
+    }
+  };
+  return (
+    <section class="notice" aria-labelledby="api-key-secret-title" data-testid="api-key-secret" ref={section} tabIndex={-1}>
+      <h3 id="api-key-secret-title">Your new API key “{apiKey.name}”</h3>
+      <p>
+        <strong>Copy it now: you will not see it again.</strong> It is shown only this once; if you lose it, revoke the key and create another.
+      </p>
+      <code class="secret small" data-testid="api-key-secret-value">
+        {apiKey.secret}
+      </code>
+      <p class="hint">
+        Send it as <code>Authorization: Bearer {'<key>'}</code> to this workspace's API.
+      </p>
+      <div class="actions">
+        <button type="button" class="secondary" onClick={() => void copy()}>
+          Copy key
+        </button>
+        <button type="button" onClick={onDone}>
+          I have saved it
+        </button>
+      </div>
+      <ErrorMessage error={error} />
+      <Status message={status} />
+    </section>
+  );
+}
+
+const STATUS_BADGE: Record<ApiKey['status'], string> = { active: 'badge ok', expired: 'badge warn', revoked: 'badge warn' };
+
+function KeyRow({ workspace, apiKey: key, onRevoked }: { workspace: Workspace; apiKey: ApiKey; onRevoked: (key: ApiKey) => void }) {
+  const creator = key.createdBy ? key.createdBy.name || key.createdBy.email : key.createdByKey ? 'another API key' : 'a former member';
+  return (
+    <li class="row" data-testid="api-key" data-key-name={key.name} data-status={key.status}>
+      <span class="row-main">
+        <span>
+          <strong data-testid="api-key-name">{key.name}</strong> <code data-testid="api-key-prefix">{key.prefix}…</code>{' '}
+          <span class={STATUS_BADGE[key.status]} data-testid="api-key-status">
+            {key.status}
+          </span>
+        </span>
+        <span class="muted" data-testid="api-key-scopes">
+          {key.scopes.join(', ')}
+        </span>
+        <span class="muted">
+          Created by {creator} on {formatDate(key.createdAt)} · {key.lastUsedAt ? `last used ${formatDate(key.lastUsedAt)}` : 'never used'}
+          {key.revokedAt
+            ? ` · revoked ${formatDate(key.revokedAt)}`
+            : key.expiresAt
+              ? ` · ${key.status === 'expired' ? 'expired' : 'expires'} ${formatDate(key.expiresAt)}`
+              : ' · no expiry'}
+        </span>
+      </span>
+      {key.status === 'active' && (
+        <ConfirmButton
+          label="Revoke"
+          confirmLabel={`Revoke ${key.name}`}
+          accessibleName={`Revoke API key ${key.name}`}
+          testId="revoke-api-key"
+          describeError={describeAccessError}
+          onConfirm={async () => {
+            await api.revokeApiKey(workspace.id, key.id);
+            onRevoked(key);
+          }}
+        />
+      )}
+    </li>
+  );
+}
+
+export function ApiKeysSection({ workspace }: { workspace: Workspace }) {
+  const { scopes: catalogue, error: catalogueError } = useScopeCatalogue();
+  const [keys, setKeys] = useState<ApiKey[] | null>(null);
+  const [created, setCreated] = useState<CreatedApiKey | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const loading = useAction();
+
+  const load = useCallback(() => loading.run(async () => setKeys((await api.apiKeys(workspace.id)).data)), [workspace.id]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  return (
+    <>
+      <Panel title="New API key" titleId="new-api-key-title" testId="new-api-key-panel">
+        <p class="hint">An API key lets a program use this workspace's API without signing in. It works only in this workspace.</p>
+        <ErrorMessage error={catalogueError} />
+        {created ? (
+          <NewSecret
+            apiKey={created}
+            onDone={() => {
+              setCreated(null);
+              setStatus(null);
+            }}
+          />
+        ) : catalogue ? (
+          <NewKeyForm
+            workspace={workspace}
+            catalogue={catalogue}
+            onCreated={(key) => {
+              // Kept for the list without its secret.
+              const { secret: _secret, ...listed } = key;
+              setCreated(key);
+              setKeys((previous) => [listed, ...(previous ?? []).filter((k) => k.id !== key.id)]);
+              setStatus(`API key ${key.name} created.`);
+            }}
+          />
+        ) : (
+          !catalogueError && <p role="status">Loading…</p>
+        )}
+      </Panel>
+      <Panel title="API keys" titleId="api-keys-title" testId="api-keys-panel">
+        <ErrorMessage error={loading.error} testId="api-keys-error" />
+        <Status message={status} />
+        {keys === null && !loading.error && <p role="status">Loading…</p>}
+        {keys !== null && keys.length === 0 && (
+          <p class="empty" data-testid="api-keys-empty">
+            No API keys yet.
+          </p>
+        )}
+        {keys !== null && keys.length > 0 && (
+          <ul class="rows" aria-labelledby="api-keys-title">
+            {keys.map((k) => (
+              <KeyRow
+                key={`${k.id}:${k.status}`}
+                workspace={workspace}
+                apiKey={k}
+                onRevoked={(revoked) => {
+                  setKeys((previous) =>
+                    previous?.map((x) => (x.id === revoked.id ? { ...x, status: 'revoked', revokedAt: new Date().toISOString() } : x)) ?? null,
+                  );
+                  setStatus(`API key ${revoked.name} revoked: it stops working at once.`);
+                }}
+              />
+            ))}
+          </ul>
+        )}
+        <div class="actions">
+          <button type="button" class="secondary" disabled={loading.busy} onClick={() => void load()}>
+            Refresh
+          </button>
+        </div>
+      </Panel>
+    </>
+  );
+}

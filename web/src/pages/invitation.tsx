@@ -1,0 +1,232 @@
+/**
+ * An invitation to a workspace, opened from its email (`/invitations/accept#token=…`).
+ *
+ * The token is read from the fragment once and kept for this tab (see flow.ts), so it survives
+ * signing in or up first; it is sent only in request bodies. Signed in, the page shows what the
+ * invitation offers (the server's preview) and accepts it, then opens the workspace. An
+ * invitation is accepted by the account with the address it was sent to.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, errorMessage, type InvitationPreview, type Session } from '../api';
+import { ErrorMessage, formatDate } from '../components/ui';
+import { clearInvitationToken, INVITATION_PATH, invitationToken, saveInvitationToken, useFragmentToken } from '../flow';
+import { useAction } from '../hooks';
+import { Link, navigate } from '../router';
+import { AuthLayout } from './auth';
+import { workspacePath } from './console';
+
+const RETURN = `?next=${encodeURIComponent(INVITATION_PATH)}`;
+
+/** The address an `invitation_email_mismatch` names, when the server gives it. */
+function invitedEmail(err: unknown): string | null {
+  if (!(err instanceof ApiError) || typeof err.details !== 'object' || err.details === null || !('email' in err.details)) return null;
+  return typeof err.details.email === 'string' ? err.details.email : null;
+}
+
+type PreviewState =
+  | { readonly status: 'loading' }
+  | { readonly status: 'ready'; readonly preview: InvitationPreview }
+  | { readonly status: 'failed'; readonly error: unknown };
+
+/** Signed in as another address than the invitation's: say which, and offer to switch. */
+function WrongAccount(props: { invited: string | null; me: string; message: string; onSignOut: (then?: string) => Promise<void> }) {
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <div class="stack" data-testid="invitation-email-mismatch">
+      <p role="alert">
+        {props.invited ? (
+          <>
+            This invitation is for <strong>{props.invited}</strong>, but you are signed in as <strong>{props.me}</strong>.
+          </>
+        ) : (
+          <>
+            {props.message} You are signed in as <strong>{props.me}</strong>.
+          </>
+        )}
+      </p>
+      <p>Sign out, then sign in (or create an account) with the address the invitation was sent to. This tab keeps the invitation meanwhile.</p>
+      <button
+        type="button"
+        onClick={() => {
+          setError(null);
+          props.onSignOut(`/sign-in${RETURN}`).catch((err: unknown) => setError(errorMessage(err)));
+        }}
+      >
+        Sign out and switch account
+      </button>
+      <ErrorMessage error={error} />
+    </div>
+  );
+}
+
+function InvitationProblem(props: {
+  error: unknown;
+  me: string;
+  workspace?: InvitationPreview['workspace'];
+  onSignOut: (then?: string) => Promise<void>;
+}) {
+  const { error, workspace } = props;
+  if (error instanceof ApiError && error.code === 'invitation_email_mismatch') {
+    return <WrongAccount invited={invitedEmail(error)} me={props.me} message={error.message} onSignOut={props.onSignOut} />;
+  }
+  const code = error instanceof ApiError ? error.code : null;
+  return (
+    <>
+      <ErrorMessage error={errorMessage(error)} testId="invitation-error" />
+      {(code === 'invitation_invalid' || code === 'validation_failed') && <p>Ask whoever invited you to send a new invitation.</p>}
+      {code === 'email_not_verified' && <p>Confirm your email address with the link we sent you, then open the invitation again.</p>}
+      <p>
+        {code === 'already_member' && workspace ? (
+          <Link href={workspacePath(workspace.id)} class="button">
+            Open {workspace.name}
+          </Link>
+        ) : (
+          <Link href="/">Go to your workspaces</Link>
+        )}
+      </p>
+    </>
+  );
+}
+
+function SignedInInvitation({ token, session, onSignOut }: { token: string; session: Session; onSignOut: (then?: string) => Promise<void> }) {
+  const [state, setState] = useState<PreviewState>({ status: 'loading' });
+  const accepting = useAction({ staysBusy: true });
+  const [acceptError, setAcceptError] = useState<unknown>(null);
+  const me = session.account.email;
+
+  useEffect(() => {
+    let live = true;
+    setState({ status: 'loading' });
+    api
+      .previewInvitation(token)
+      .then((preview) => {
+        if (live) setState({ status: 'ready', preview });
+      })
+      .catch((error: unknown) => {
+        if (!live) return;
+        // A used, revoked or expired invitation will not come back: forget it.
+        if (error instanceof ApiError && error.code === 'invitation_invalid') clearInvitationToken();
+        setState({ status: 'failed', error });
+      });
+    return () => {
+      live = false;
+    };
+  }, [token]);
+
+  if (state.status === 'loading') {
+    return (
+      <AuthLayout title="Invitation">
+        <p role="status">Opening the invitation…</p>
+      </AuthLayout>
+    );
+  }
+  if (state.status === 'failed') {
+    return (
+      <AuthLayout title="Invitation">
+        <InvitationProblem error={state.error} me={me} onSignOut={onSignOut} />
+      </AuthLayout>
+    );
+  }
+
+  const { preview } = state;
+  const mismatch = preview.email.toLowerCase() !== me.toLowerCase();
+  const accept = () =>
+    void accepting.run(async () => {
+      setAcceptError(null);
+      try {
+        const workspace = await api.acceptInvitation(token);
+        clearInvitationToken();
+        navigate(workspacePath(workspace.id), { replace: true });
+      } catch (err) {
+        if (err instanceof ApiError && (err.code === 'invitation_invalid' || err.code === 'already_member')) clearInvitationToken();
+        setAcceptError(err);
+        throw err;
+      }
+    });
+
+  return (
+    <AuthLayout title={`Join ${preview.workspace.name}`}>
+      <dl class="facts" data-testid="invitation-preview">
+        <dt>Workspace</dt>
+        <dd data-testid="invitation-workspace">{preview.workspace.name}</dd>
+        <dt>Role</dt>
+        <dd data-testid="invitation-role">{preview.role.name}</dd>
+        <dt>Invited by</dt>
+        <dd>{preview.invitedBy ?? 'someone who has since left'}</dd>
+        <dt>For</dt>
+        <dd data-testid="invitation-for">{preview.email}</dd>
+        <dt>Expires</dt>
+        <dd>{formatDate(preview.expiresAt)}</dd>
+      </dl>
+      {acceptError ? (
+        <InvitationProblem error={acceptError} me={me} workspace={preview.workspace} onSignOut={onSignOut} />
+      ) : mismatch ? (
+        <WrongAccount invited={preview.email} me={me} message="" onSignOut={onSignOut} />
+      ) : (
+        <>
+          <p>
+            You are signed in as <strong>{me}</strong>. Accept to join {preview.workspace.name} as {preview.role.name}.
+          </p>
+          <div class="actions">
+            <button type="button" disabled={accepting.busy} onClick={accept}>
+              {accepting.busy ? 'Joining…' : 'Accept invitation'}
+            </button>
+            <button
+              type="button"
+              class="secondary"
+              disabled={accepting.busy}
+              onClick={() => {
+                clearInvitationToken();
+                navigate('/');
+              }}
+            >
+              Not now
+            </button>
+          </div>
+        </>
+      )}
+    </AuthLayout>
+  );
+}
+
+export function AcceptInvitationPage({ session, onSignOut }: { session: Session | null; onSignOut: (then?: string) => Promise<void> }) {
+  const fragment = useFragmentToken();
+  useEffect(() => {
+    if (fragment) saveInvitationToken(fragment);
+  }, [fragment]);
+  const token = fragment ?? invitationToken();
+
+  if (!token) {
+    return (
+      <AuthLayout title="Invitation">
+        <p data-testid="missing-token">This page opens from the link in an invitation email. Open the link from the email itself.</p>
+        <p>
+          <Link href="/">Go to the console</Link>
+        </p>
+      </AuthLayout>
+    );
+  }
+  if (!session) {
+    return (
+      <AuthLayout title="You are invited to a workspace">
+        <p data-testid="invitation-sign-in-first">
+          Sign in with the email address the invitation was sent to, to see the invitation and accept it. No account yet? Create one with
+          that address.
+        </p>
+        <div class="actions">
+          <Link href={`/sign-in${RETURN}`} class="button">
+            Sign in to accept
+          </Link>
+          <Link href={`/sign-up${RETURN}`} class="button secondary">
+            Create an account
+          </Link>
+        </div>
+        <p class="hint">
+          After creating an account, confirm your address from the email we send; this tab remembers the invitation, or open the invitation
+          link again.
+        </p>
+      </AuthLayout>
+    );
+  }
+  return <SignedInInvitation token={token} session={session} onSignOut={onSignOut} />;
+}
