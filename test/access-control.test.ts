@@ -17,7 +17,7 @@ type Headers = Record<string, string>;
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 function code(res: LightMyRequestResponse): string | undefined {
-  return res.statusCode >= 400 ? (res.json() as { error: { code: string } }).error.code : undefined;
+  return res.statusCode >= 400 ? res.json<{ error: { code: string } }>().error.code : undefined;
 }
 
 describe.each(BACKENDS)('access control on $name', (backend) => {
@@ -26,10 +26,11 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
 
   const call = (headers: Headers, method: Method, url: string, payload?: unknown) =>
     t.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
-  const ok = async (res: Promise<LightMyRequestResponse>, status = 200) => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test responses are read loosely
+  const ok = async (res: Promise<LightMyRequestResponse>, status = 200): Promise<any> => {
     const r = await res;
     if (r.statusCode !== status) throw new Error(`expected ${status}, got ${r.statusCode}: ${r.body}`);
-    return r.statusCode === 204 ? null : r.json();
+    return r.statusCode === 204 ? null : r.json<unknown>();
   };
   const roleIds = async (ws: string) => {
     const roles = (await ok(call(owner.bearer, 'GET', `/api/v1/workspaces/${ws}/roles`))).data as { id: string; builtin: string | null; name: string }[];
