@@ -36,6 +36,55 @@ CREATE TABLE member_roles (
 );
 CREATE INDEX member_roles_role_idx ON member_roles (tenant_id, role_id);
 
+-- Each membership carries its grants, as the authenticating statement reads them: `role:<builtin>`
+-- for each built-in role held, and the scopes of each custom role. Kept by triggers in the
+-- transaction that changes a member's roles or a role's scopes, so no write path can leave them
+-- stale, and so authenticating a request reads one row instead of joining roles (decision 0012).
+ALTER TABLE memberships ADD COLUMN grants text[] NOT NULL DEFAULT '{}';
+
+CREATE FUNCTION refresh_member_grants(p_tenant uuid, p_account uuid) RETURNS void
+  LANGUAGE sql SECURITY INVOKER
+  AS $$
+    UPDATE memberships m
+       SET grants = coalesce((
+             SELECT array_agg(DISTINCT g ORDER BY g)
+               FROM member_roles mr
+               JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id
+              CROSS JOIN LATERAL unnest(CASE WHEN r.builtin IS NULL THEN r.scopes ELSE ARRAY['role:' || r.builtin] END) AS g
+              WHERE mr.tenant_id = p_tenant AND mr.account_id = p_account), '{}')
+     WHERE m.tenant_id = p_tenant AND m.account_id = p_account
+  $$;
+
+CREATE FUNCTION member_roles_changed() RETURNS trigger
+  LANGUAGE plpgsql SECURITY INVOKER
+  AS $$
+  BEGIN
+    IF TG_OP = 'DELETE' THEN
+      PERFORM refresh_member_grants(OLD.tenant_id, OLD.account_id);
+    ELSE
+      PERFORM refresh_member_grants(NEW.tenant_id, NEW.account_id);
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+
+CREATE FUNCTION role_scopes_changed() RETURNS trigger
+  LANGUAGE plpgsql SECURITY INVOKER
+  AS $$
+  BEGIN
+    PERFORM refresh_member_grants(mr.tenant_id, mr.account_id)
+       FROM member_roles mr WHERE mr.tenant_id = NEW.tenant_id AND mr.role_id = NEW.id;
+    RETURN NULL;
+  END
+  $$;
+
+CREATE TRIGGER member_roles_grants AFTER INSERT OR DELETE ON member_roles
+  FOR EACH ROW EXECUTE FUNCTION member_roles_changed();
+CREATE TRIGGER roles_grants AFTER UPDATE OF scopes, builtin ON roles
+  FOR EACH ROW EXECUTE FUNCTION role_scopes_changed();
+
+GRANT EXECUTE ON FUNCTION refresh_member_grants(uuid, uuid), member_roles_changed(), role_scopes_changed() TO rampart_app;
+
 -- Existing workspaces get their built-in roles, and each membership its role.
 INSERT INTO roles (tenant_id, id, builtin, name)
 SELECT w.tenant_id, gen_random_uuid(), b.builtin, initcap(b.builtin)

@@ -31,6 +31,7 @@ describe('migration 0006 (access control) on existing data', () => {
             'SELECT mr.account_id, r.builtin FROM member_roles mr JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id ORDER BY r.builtin',
           )
         ).rows,
+        grantsKept: (await tx.query<{ account_id: string; grants: string[] }>('SELECT account_id, grants FROM memberships ORDER BY grants')).rows,
       }));
       expect(rows.roles).toEqual([
         { builtin: 'admin', name: 'Admin' },
@@ -40,6 +41,11 @@ describe('migration 0006 (access control) on existing data', () => {
       expect(rows.grants).toEqual([
         { account_id: worker, builtin: 'member' },
         { account_id: boss, builtin: 'owner' },
+      ]);
+      // The grants the authenticating statement reads are filled in too.
+      expect(rows.grantsKept).toEqual([
+        { account_id: worker, grants: ['role:member'] },
+        { account_id: boss, grants: ['role:owner'] },
       ]);
     } finally {
       await db.close();

@@ -7,18 +7,6 @@
  */
 import type { Tx } from '../../platform/db/types.js';
 
-/**
- * An account's grants in the current tenant: `role:<builtin>` for each built-in role it holds,
- * and the scopes of each custom role. Null when the account is not a member.
- */
-function grantsOf(accountColumn: string): string {
-  return `(SELECT array_agg(g)
-             FROM member_roles mr
-             JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id
-            CROSS JOIN LATERAL unnest(CASE WHEN r.builtin IS NULL THEN r.scopes ELSE ARRAY['role:' || r.builtin] END) AS g
-            WHERE mr.tenant_id = current_tenant_id() AND mr.account_id = ${accountColumn})`;
-}
-
 export type AccessRow = {
   session_id: string;
   account_id: string;
@@ -28,6 +16,10 @@ export type AccessRow = {
   stale: boolean;
   /** Set when the account is a member of the requested workspace. */
   member: boolean;
+  /**
+   * The member's grants there (kept on the membership by triggers): `role:<builtin>` for each
+   * built-in role held, and the scopes of each custom role.
+   */
   grants: string[] | null;
   region: string | null;
   require_mfa: boolean | null;
@@ -36,7 +28,7 @@ export type AccessRow = {
 export async function sessionAndMembership(tx: Tx, tokenHash: Buffer, idleSeconds: number): Promise<AccessRow | null> {
   const { rows } = await tx.query<AccessRow>(
     `SELECT s.id AS session_id, s.account_id, s.kind, s.mfa_at, s.last_seen_at < now() - interval '60 seconds' AS stale,
-            m.account_id IS NOT NULL AS member, CASE WHEN m.account_id IS NOT NULL THEN ${grantsOf('s.account_id')} END AS grants,
+            m.account_id IS NOT NULL AS member, m.grants,
             w.region, w.require_mfa
        FROM sessions s
        LEFT JOIN memberships m ON m.tenant_id = current_tenant_id() AND m.account_id = s.account_id
@@ -62,7 +54,8 @@ export type ApiKeyAccessRow = {
 /** The live key of the current tenant with this secret digest. */
 export async function apiKey(tx: Tx, secretHash: Buffer): Promise<ApiKeyAccessRow | null> {
   const { rows } = await tx.query<ApiKeyAccessRow>(
-    `SELECT k.id, k.created_by, k.scopes, ${grantsOf('k.created_by')} AS creator_grants,
+    `SELECT k.id, k.created_by, k.scopes,
+            (SELECT m.grants FROM memberships m WHERE m.tenant_id = current_tenant_id() AND m.account_id = k.created_by) AS creator_grants,
             k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds' AS stale,
             w.region, w.require_mfa
        FROM api_keys k JOIN workspaces w ON w.tenant_id = k.tenant_id

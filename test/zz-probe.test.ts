@@ -1,0 +1,32 @@
+import { it } from 'vitest';
+import pg from 'pg';
+import { BACKENDS } from './helpers/backends.js';
+import { buildTestApp, createWorkspace, signUp } from './helpers/app.js';
+
+it('probe', async () => {
+  const backend = BACKENDS.find((b) => b.name === 'postgres')!;
+  const t = await buildTestApp(backend);
+  const u = await signUp(t, 'probe');
+  const ws = await createWorkspace(t, u, 'P');
+  await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/collections`, headers: u.bearer, payload: { name: 'c' } });
+  const rec = (await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/collections/c/records`, headers: u.bearer, payload: { data: { a: 1 } } })).json();
+  const url = `/api/v1/workspaces/${ws.id}/collections/c/records/${rec.id}`;
+  const c = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/test' });
+  await c.connect();
+  const stat = async () => (await c.query("select xact_commit::int + xact_rollback::int as x, tup_fetched::int as f, blks_hit::int as h from pg_stat_database where datname = current_database()")).rows[0];
+  for (let i = 0; i < 200; i++) await t.app.inject({ method: 'GET', url, headers: u.bearer });
+  await c.query('select pg_stat_force_next_flush()');
+  await new Promise((r) => setTimeout(r, 1500));
+  const a = await stat();
+  const N = 2000;
+  const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < N; i++) await t.app.inject({ method: 'GET', url, headers: u.bearer });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const cpu = process.cpuUsage(cpu0);
+  await new Promise((r) => setTimeout(r, 1500));
+  const b = await stat();
+  console.log('PROBE', JSON.stringify({ xactPerReq: (b.x - a.x) / N, fetchedPerReq: (b.f - a.f) / N, hitsPerReq: (b.h - a.h) / N, usPerReq: (ms * 1000) / N, nodeCpuUsPerReq: (cpu.user + cpu.system) / N }));
+  await c.end();
+  await t.close();
+}, 120_000);
