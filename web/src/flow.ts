@@ -76,75 +76,52 @@ export function takePendingMfa(): PendingMfa | null {
 }
 
 /**
- * An offer to link a provider identity to an existing account (`/link#token=…`). It must outlive
- * signing in, which may pass through other pages of this tab, so it is kept for the tab's session.
+ * A token that must outlive signing in, which may pass through other pages of this tab: kept for
+ * the tab's session (never in a URL's path or query), and in memory when storage is unavailable
+ * (privacy settings), so it then lasts while the page does.
  */
-const LINK_OFFER_KEY = 'rampart.linkOffer';
-
-export function saveLinkOffer(token: string): void {
-  try {
-    sessionStorage.setItem(LINK_OFFER_KEY, token);
-  } catch {
-    // Storage may be unavailable (privacy settings): the offer then lasts while the page does.
-  }
-  linkOffer = token;
+function tabToken(key: string): { save: (token: string) => void; get: () => string | null; clear: () => void } {
+  let inMemory: string | null = null;
+  return {
+    save: (token) => {
+      inMemory = token;
+      try {
+        sessionStorage.setItem(key, token);
+      } catch {
+        // In memory only.
+      }
+    },
+    get: () => {
+      if (inMemory) return inMemory;
+      try {
+        return sessionStorage.getItem(key);
+      } catch {
+        return null;
+      }
+    },
+    clear: () => {
+      inMemory = null;
+      try {
+        sessionStorage.removeItem(key);
+      } catch {
+        // Nothing to clear.
+      }
+    },
+  };
 }
 
-let linkOffer: string | null = null;
+/** An offer to link a provider identity to an existing account (`/link#token=…`). */
+const linkOffer = tabToken('rampart.linkOffer');
+export const saveLinkOffer = linkOffer.save;
+export const linkOfferToken = linkOffer.get;
+export const clearLinkOffer = linkOffer.clear;
 
-export function linkOfferToken(): string | null {
-  if (linkOffer) return linkOffer;
-  try {
-    return sessionStorage.getItem(LINK_OFFER_KEY);
-  } catch {
-    return null;
-  }
-}
-
-export function clearLinkOffer(): void {
-  linkOffer = null;
-  try {
-    sessionStorage.removeItem(LINK_OFFER_KEY);
-  } catch {
-    // Nothing to clear.
-  }
-}
-
-/**
- * An invitation to a workspace (`/invitations/accept#token=…`). Signing in (or up) first may
- * pass through other pages of this tab, so, like a link offer, the token is kept for the tab's
- * session, never in a URL's path or query.
- */
+/** An invitation to a workspace (`/invitations/accept#token=…`). */
 export const INVITATION_PATH = '/invitations/accept';
-const INVITATION_KEY = 'rampart.invitation';
-let invitation: string | null = null;
-
-export function saveInvitationToken(token: string): void {
-  invitation = token;
-  try {
-    sessionStorage.setItem(INVITATION_KEY, token);
-  } catch {
-    // Storage may be unavailable: the invitation then lasts while the page does.
-  }
-}
-
-export function invitationToken(): string | null {
-  if (invitation) return invitation;
-  try {
-    return sessionStorage.getItem(INVITATION_KEY);
-  } catch {
-    return null;
-  }
-}
-
-export function clearInvitationToken(): void {
-  invitation = null;
-  try {
-    sessionStorage.removeItem(INVITATION_KEY);
-  } catch {
-    // Nothing to clear.
-  }
-}
+const invitation = tabToken('rampart.invitation');
+export const saveInvitationToken = invitation.save;
+export const invitationToken = invitation.get;
+export const clearInvitationToken = invitation.clear;
 
 /** Where a session without a second factor goes when a workspace requires one. */
 export function mfaEnrolmentPath(workspaceId: string | null): string {
