@@ -67,6 +67,11 @@ export function formatGoal(g: Goal): string {
   return g.unit === 'x' ? `${op} ${g.value.toFixed(2)}×` : `${op} ${g.value} MB`;
 }
 
+/** Three decimals, or two significant digits below 0.001 (a share of a request can be that small). */
+export function formatRatio(ratio: number): string {
+  return ratio !== 0 && Math.abs(ratio) < 0.001 ? `${ratio.toPrecision(2)}×` : `${ratio.toFixed(3)}×`;
+}
+
 /** A plain-text table; columns whose cells all look numeric are right-aligned. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -86,7 +91,7 @@ export function summaryTable(measures: readonly Measure[]): string {
       m.title,
       `${m.figure.label}: ${formatFigure(m.figure)}`,
       m.reference ? `${m.reference.label}: ${formatFigure(m.reference)}` : '—',
-      m.ratio === null ? '—' : `${m.ratio.toFixed(3)}×`,
+      m.ratio === null ? '—' : formatRatio(m.ratio),
       formatGoal(m.goal),
       m.verdict,
     ]),
