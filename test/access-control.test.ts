@@ -554,6 +554,10 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
     expect(listed.every((e) => e.actor.type === 'account' && e.actor.id === owner.accountId)).toBe(true);
     const onlyRemovals = (await ok(call(owner.bearer, 'GET', `/api/v1/workspaces/${ws}/events?action=member.removed`))).data;
     expect(onlyRemovals).toHaveLength(1);
+    // Append-only: even in its own workspace, the app role cannot change or remove an event.
+    const ctx = tenantContext(ws, owner.accountId);
+    await expect(t.database.db.withTenant(ctx, (tx) => tx.query(`UPDATE workspace_events SET outcome = 'failure'`))).rejects.toThrow(/permission denied/);
+    await expect(t.database.db.withTenant(ctx, (tx) => tx.query('DELETE FROM workspace_events'))).rejects.toThrow(/permission denied/);
     // Only with audit:read.
     const reader = await member(ws, 'reader');
     expect(code(await call(reader.bearer, 'GET', `/api/v1/workspaces/${ws}/events`))).toBe('forbidden');
