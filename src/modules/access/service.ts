@@ -8,7 +8,7 @@
 import type { BackgroundWork } from '../../platform/background.js';
 import { tenantContext, type Database } from '../../platform/db/types.js';
 import type { Actor, Membership, Principal } from '../../platform/http/context.js';
-import { BUILTIN_GRANT_PREFIX, intersectScopes, scopesFromGrants, scopesOf } from '../../platform/http/scopes.js';
+import { intersectScopes, scopesFromGrants, scopesOf } from '../../platform/http/scopes.js';
 import { sha256 } from '../../platform/ids.js';
 import { isWellFormedApiKey } from '../api-keys/index.js';
 import * as store from './store.js';
@@ -26,8 +26,6 @@ export interface KeyAccess {
   readonly membership: Membership;
   readonly stale: boolean;
 }
-
-const OWNER_GRANT = `${BUILTIN_GRANT_PREFIX}owner`;
 
 export class AccessService {
   constructor(
@@ -56,13 +54,11 @@ export class AccessService {
       mfaAt: row.mfa_at,
       csrfToken: row.kind === 'cookie' ? this.csrfToken(token) : null,
     };
-    const grants = row.grants ?? [];
     const membership: Membership | null =
       workspaceId && row.member && row.region
         ? {
             tenant: tenantContext(workspaceId, row.account_id),
-            scopes: scopesFromGrants(grants),
-            owner: grants.includes(OWNER_GRANT),
+            scopes: scopesFromGrants(row.grants ?? []),
             region: row.region,
             requireMfa: row.require_mfa === true,
           }
@@ -85,7 +81,6 @@ export class AccessService {
       membership: {
         tenant: tenantContext(workspaceId, null),
         scopes: intersectScopes(scopesOf(row.scopes), scopesFromGrants(row.creator_grants)),
-        owner: false,
         region: row.region,
         requireMfa: row.require_mfa,
       },

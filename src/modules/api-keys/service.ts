@@ -7,7 +7,7 @@
  */
 import type { Database } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import type { WorkspaceCaller } from '../../platform/http/context.js';
+import { accountableAccount, type WorkspaceCaller } from '../../platform/http/context.js';
 import { sortScopes, scopesOf, type Scope } from '../../platform/http/scopes.js';
 import { newId, sha256 } from '../../platform/ids.js';
 import type { WorkspaceEvents } from '../events/index.js';
@@ -73,7 +73,7 @@ export class ApiKeysService {
         displayPrefix: displayPrefix(secret),
         secretHash: sha256(secret),
         scopes,
-        createdBy: actor.type === 'account' ? actor.id : actor.createdBy,
+        createdBy: accountableAccount(actor),
         createdByKey: actor.type === 'api_key' ? actor.id : null,
         expiresAt,
       });

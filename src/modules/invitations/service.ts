@@ -6,7 +6,7 @@
  */
 import { tenantContext, type Database, type Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import type { Principal, RequestMeta, WorkspaceCaller } from '../../platform/http/context.js';
+import { accountableAccount, type Principal, type RequestMeta, type WorkspaceCaller } from '../../platform/http/context.js';
 import { newId, sha256, tenantBoundToken, tenantOfToken } from '../../platform/ids.js';
 import type { Mailer } from '../../platform/mail/index.js';
 import type { AccountsService } from '../accounts/index.js';
@@ -46,11 +46,6 @@ function view(row: store.InvitationRow): InvitationView {
   };
 }
 
-/** The account accountable for an invitation: the inviter, or the creator of the inviting key. */
-function accountable(caller: WorkspaceCaller): string {
-  return caller.actor.type === 'account' ? caller.actor.id : caller.actor.createdBy;
-}
-
 export class InvitationsService {
   constructor(private readonly deps: InvitationsDeps) {
     deps.members.countRoleUses((tx, roleId) => store.pendingForRole(tx, roleId));
@@ -81,7 +76,7 @@ export class InvitationsService {
       await store.retireExpired(tx, email);
       const id = newId();
       const token = tenantBoundToken(TOKEN_PREFIX, caller.tenant.tenantId);
-      const inserted = await store.insert(tx, { id, email, roleId: role.id, tokenHash: sha256(token), invitedBy: accountable(caller), days: input.expiresInDays });
+      const inserted = await store.insert(tx, { id, email, roleId: role.id, tokenHash: sha256(token), invitedBy: accountableAccount(caller.actor), days: input.expiresInDays });
       if (!inserted) throw new RampartError('invitation_pending');
       const row = await store.byId(tx, id);
       await this.send(tx, caller, row!, token, workspace.name, input.expiresInDays);

@@ -18,7 +18,6 @@ import type { Database, TenantContext, Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
 import type { Actor, RequestMeta, WorkspaceCaller } from '../../platform/http/context.js';
 import {
-  BUILTIN_GRANT_PREFIX,
   BUILTIN_ROLE_DESCRIPTIONS,
   BUILTIN_ROLE_SCOPES,
   BUILTIN_ROLES,
@@ -61,11 +60,6 @@ function roleView(row: store.RoleRow): RoleView {
 
 function roleRef(row: { id: string; name: string; builtin: BuiltinRole | null }): RoleRefView {
   return { id: row.id, name: row.name, builtin: row.builtin };
-}
-
-/** The grants a set of role rows gives, as the authenticating statement reads them. */
-function grantsOf(roles: readonly { builtin: BuiltinRole | null; scopes: readonly string[] }[]): string[] {
-  return roles.flatMap((r) => (r.builtin ? [`${BUILTIN_GRANT_PREFIX}${r.builtin}`] : r.scopes));
 }
 
 /** 403 `scope_escalation` unless the caller holds every scope wanted. */
@@ -138,22 +132,20 @@ export class MembersService {
     });
   }
 
-  /** The roles an account holds in the context's workspace. */
-  async rolesOf(ctx: TenantContext, accountId: string): Promise<RoleRefView[]> {
-    return this.db.withTenant(ctx, async (tx) => (await store.memberRoles(tx, accountId)).map(roleRef), { readOnly: true });
+  /** The roles an account holds in the transaction's workspace. */
+  async rolesOfIn(tx: Tx, accountId: string): Promise<RoleRefView[]> {
+    return (await store.memberRoles(tx, accountId)).map(roleRef);
   }
 
   /** Under withAccount: each workspace's roles of the account, and the scopes they give. */
   async rolesOfAccountIn(tx: Tx, accountId: string): Promise<Map<string, { roles: RoleRefView[]; scopes: Scope[] }>> {
-    const byTenant = new Map<string, store.MemberRoleRow[]>();
+    const byTenant = new Map<string, { roles: RoleRefView[]; scopes: Scope[] }>();
     for (const row of await store.rolesOfAccount(tx, accountId)) {
-      const list = byTenant.get(row.tenant_id) ?? [];
-      list.push(row);
-      byTenant.set(row.tenant_id, list);
+      const entry = byTenant.get(row.tenant_id) ?? { roles: [], scopes: sortScopes(scopesFromGrants(row.grants)) };
+      entry.roles.push(roleRef(row));
+      byTenant.set(row.tenant_id, entry);
     }
-    return new Map(
-      [...byTenant].map(([tenantId, rows]) => [tenantId, { roles: rows.map(roleRef), scopes: sortScopes(scopesFromGrants(grantsOf(rows))) }]),
-    );
+    return byTenant;
   }
 
   // --- roles ---------------------------------------------------------------------------------
@@ -282,10 +274,11 @@ export class MembersService {
   /** Removes a member: their sessions lose the workspace on their next request; their keys are revoked. */
   async remove(caller: WorkspaceCaller, accountId: string): Promise<void> {
     await this.db.withTenant(caller.tenant, async (tx) => {
-      if (!(await store.lockMembership(tx, accountId))) throw new RampartError('member_not_found');
+      const grants = await store.lockMembership(tx, accountId);
+      if (!grants) throw new RampartError('member_not_found');
       const roles = await store.memberRoles(tx, accountId);
       if (roles.some((r) => r.builtin === OWNER)) throw new RampartError('last_owner');
-      assertHolds(caller, scopesFromGrants(grantsOf(roles)));
+      assertHolds(caller, scopesFromGrants(grants));
       await store.deleteMembership(tx, accountId);
       for (const listener of this.removedListeners) await listener(tx, { accountId }, caller);
       await this.record(tx, caller, {
@@ -316,7 +309,7 @@ export class MembersService {
    * recent sign-in first.
    */
   async transferOwnership(caller: WorkspaceCaller, accountId: string): Promise<void> {
-    if (caller.actor.type !== 'account' || !caller.owner) throw new RampartError('forbidden', { message: 'Only the owner can transfer ownership.' });
+    if (caller.actor.type !== 'account') throw new RampartError('forbidden', { message: 'Only the owner can transfer ownership.' });
     const from = caller.actor.id;
     if (accountId === from) {
       throw new RampartError('validation_failed', {

@@ -102,13 +102,16 @@ export async function insertMembership(tx: Tx, accountId: string): Promise<boole
   return rowCount === 1;
 }
 
-/** Locks a membership for a change; null when the account is not a member. */
-export async function lockMembership(tx: Tx, accountId: string): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    'SELECT 1 FROM memberships WHERE tenant_id = current_tenant_id() AND account_id = $1 FOR UPDATE',
+/**
+ * Locks a membership for a change and returns the member's grants (kept by triggers: see
+ * migration 0006); null when the account is not a member.
+ */
+export async function lockMembership(tx: Tx, accountId: string): Promise<string[] | null> {
+  const { rows } = await tx.query<{ grants: string[] }>(
+    'SELECT grants FROM memberships WHERE tenant_id = current_tenant_id() AND account_id = $1 FOR UPDATE',
     [accountId],
   );
-  return rowCount === 1;
+  return rows[0]?.grants ?? null;
 }
 
 export async function deleteMembership(tx: Tx, accountId: string): Promise<void> {
@@ -156,13 +159,15 @@ export async function memberRoles(tx: Tx, accountId?: string): Promise<MemberRol
 }
 
 /**
- * Under withAccount: every role the account holds, in every workspace, through the
- * own_member_roles_read and own_roles_read policies.
+ * Under withAccount: every role the account holds, in every workspace, with that membership's
+ * grants, through the own_membership_read, own_member_roles_read and own_roles_read policies.
  */
-export async function rolesOfAccount(tx: Tx, accountId: string): Promise<(MemberRoleRow & { tenant_id: string })[]> {
-  const { rows } = await tx.query<MemberRoleRow & { tenant_id: string }>(
-    `SELECT mr.tenant_id, mr.account_id, r.id, r.name, r.builtin, r.scopes
-       FROM member_roles mr JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id
+export async function rolesOfAccount(tx: Tx, accountId: string): Promise<(MemberRoleRow & { tenant_id: string; grants: string[] })[]> {
+  const { rows } = await tx.query<MemberRoleRow & { tenant_id: string; grants: string[] }>(
+    `SELECT mr.tenant_id, mr.account_id, r.id, r.name, r.builtin, r.scopes, m.grants
+       FROM member_roles mr
+       JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id
+       JOIN memberships m ON m.tenant_id = mr.tenant_id AND m.account_id = mr.account_id
       WHERE mr.account_id = $1
       ORDER BY ${ROLE_ORDER}`,
     [accountId],

@@ -2,7 +2,7 @@
  * Workspaces (tenants). A workspace's id is its tenant id; its creator becomes its owner; its data
  * region is fixed at creation. Its roles and members are the members module's.
  */
-import { tenantContext, type Database, type TenantContext } from '../../platform/db/types.js';
+import { tenantContext, type Database, type TenantContext, type Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
 import type { Principal, WorkspaceCaller } from '../../platform/http/context.js';
 import { sortScopes } from '../../platform/http/scopes.js';
@@ -74,10 +74,15 @@ export class WorkspacesService {
   }
 
   /** The workspace as the caller sees it: with the caller's roles and scopes. */
-  async describe(caller: WorkspaceCaller): Promise<WorkspaceView> {
-    const workspace = await this.get(caller.tenant);
-    const roles = caller.actor.type === 'account' ? await this.members.rolesOf(caller.tenant, caller.actor.id) : [];
-    return { ...workspace, roles, scopes: sortScopes(caller.scopes) };
+  describe(caller: WorkspaceCaller): Promise<WorkspaceView> {
+    return this.db.withTenant(caller.tenant, (tx) => this.describeIn(tx, caller), { readOnly: true });
+  }
+
+  private async describeIn(tx: Tx, caller: WorkspaceCaller): Promise<WorkspaceView> {
+    const row = await store.workspace(tx);
+    if (!row) throw new RampartError('workspace_not_found');
+    const roles = caller.actor.type === 'account' ? await this.members.rolesOfIn(tx, caller.actor.id) : [];
+    return { ...info(row), roles, scopes: sortScopes(caller.scopes) };
   }
 
   /** The workspace as an account that is a member sees it. */
@@ -102,8 +107,10 @@ export class WorkspacesService {
     if (changes.requireMfa === true && (principal === null || principal.mfaAt === null)) {
       throw new RampartError('mfa_enrolment_required', { message: 'Set up a second factor and sign in with it before requiring one of everyone.' });
     }
-    await this.db.withTenant(caller.tenant, (tx) => store.updateWorkspace(tx, changes));
-    return this.describe(caller);
+    return this.db.withTenant(caller.tenant, async (tx) => {
+      await store.updateWorkspace(tx, changes);
+      return this.describeIn(tx, caller);
+    });
   }
 
   /** Deletes the workspace and everything in it; `confirm` must equal its current name. */

@@ -110,6 +110,7 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
     if (!presented) throw new RampartError('unauthenticated');
 
     let membership: Membership | null;
+    let missingMfa = false;
     if (presented.kind === 'bearer' && presented.token.startsWith(API_KEY_PREFIX)) {
       if (workspaceId === null) {
         throw new RampartError('unauthenticated', { message: 'API keys work on workspace routes only; sign in for this.' });
@@ -135,11 +136,11 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
       membership = resolved.membership;
       if (!membership) throw new RampartError('workspace_not_found');
       request.actor = { type: 'account', id: principal.accountId };
-      // Known from here on, so a refusal below is recorded in this workspace's events.
-      request.membership = membership;
-      if (membership.requireMfa && principal.mfaAt === null) throw new RampartError('mfa_enrolment_required');
+      missingMfa = membership.requireMfa && principal.mfaAt === null;
     }
+    // Known from here on, so a refusal below is recorded in this workspace's events.
     request.membership = membership;
+    if (missingMfa) throw new RampartError('mfa_enrolment_required');
     if (scope === undefined || !membership.scopes.has(scope)) {
       throw new RampartError('forbidden', { message: 'You lack the permission this needs.', details: { scope: scope ?? null } });
     }

@@ -49,8 +49,6 @@ export interface Membership {
   readonly tenant: TenantContext;
   /** The caller's effective scopes here: its roles' (a key's own, within its creator's). */
   readonly scopes: ReadonlySet<Scope>;
-  /** Whether the caller holds the built-in owner role. */
-  readonly owner: boolean;
   /** The workspace's data region: where its objects are stored. */
   readonly region: string;
   /** Whether the workspace admits only sessions that proved a second factor. */
@@ -93,17 +91,21 @@ export function tenantOf(request: FastifyRequest): TenantContext {
   return requireMembership(request).tenant;
 }
 
+/** The account answerable for what an actor does: the account itself, or the key's creator. */
+export function accountableAccount(actor: Actor): string {
+  return actor.type === 'account' ? actor.id : actor.createdBy;
+}
+
 /** Everything a workspace service needs to know about who is acting, and from where. */
 export interface WorkspaceCaller {
   readonly tenant: TenantContext;
   readonly actor: Actor;
   /** The caller's effective scopes here: nobody grants what they do not hold. */
   readonly scopes: ReadonlySet<Scope>;
-  readonly owner: boolean;
   readonly meta: RequestMeta;
 }
 
 export function callerOf(request: FastifyRequest): WorkspaceCaller {
   const membership = requireMembership(request);
-  return { tenant: membership.tenant, actor: actorOf(request), scopes: membership.scopes, owner: membership.owner, meta: requestMeta(request) };
+  return { tenant: membership.tenant, actor: actorOf(request), scopes: membership.scopes, meta: requestMeta(request) };
 }
