@@ -81,7 +81,6 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       const ws = (await createWorkspace(t, owner, 'Walk')).id;
       const bob = await member(ws, 'walker');
       const admin = await member(ws, 'walk-admin', 'admin');
-      const ids = await roleIds(ws);
       const only = new Map<Scope, string>();
       const allBut = new Map<Scope, string>();
       for (const s of GRANTABLE_SCOPES) {
@@ -139,7 +138,6 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       expect(denied).toHaveLength(refusals);
       expect(denied.every((e) => e.outcome === 'denied' && typeof e.details['scope'] === 'string' && typeof e.details['route'] === 'string')).toBe(true);
       expect(new Set(denied.map((e) => e.actor_type))).toEqual(new Set(['account', 'api_key']));
-      expect(ids['owner']).toBeDefined();
     });
 
     it('records a refusal outside any workspace in the authentication events', async () => {
@@ -202,7 +200,7 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       // Within her scopes she can.
       const made = await ok(call(carol.bearer, 'POST', base, { name: 'Reader', scopes: ['records:read'] }), 201);
       const roles = (await ok(call(owner.bearer, 'GET', base))).data;
-      expect(roles.find((r: { id: string }) => r.id === rm).scopes).toEqual(['roles:manage', 'members:read', 'records:read'].sort((a, b) => SCOPES.indexOf(a as Scope) - SCOPES.indexOf(b as Scope)));
+      expect(roles.find((r: { id: string }) => r.id === rm).scopes).toEqual(['members:read', 'roles:manage', 'records:read']);
       expect(roles.find((r: { id: string }) => r.id === wide).scopes).toEqual(['records:read', 'billing:manage']);
       expect(roles.map((r: { name: string }) => r.name)).toEqual(['Owner', 'Admin', 'Member', 'Reader', 'Role manager', 'Wide']);
       expect(made.scopes).toEqual(['records:read']);
@@ -490,7 +488,6 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       const ws = (await createWorkspace(t, owner, 'Key bounds')).id;
       const paul = await member(ws, 'paul', 'admin');
       const base = `/api/v1/workspaces/${ws}/api-keys`;
-      const ids = await roleIds(ws);
       const limited = await createRole(ws, 'Keys and reads', ['api-keys:manage', 'records:read']);
       await ok(setRoles(ws, paul.accountId, [limited]));
       const grab = await call(paul.bearer, 'POST', base, { name: 'too much', scopes: ['records:read', 'records:write'] });
@@ -516,7 +513,6 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       const statuses = (await ok(call(owner.bearer, 'GET', base))).data.map((k: { name: string; status: string }) => [k.name, k.status]);
       expect(statuses).toEqual(expect.arrayContaining([['parent', 'revoked'], ['child', 'revoked']]));
       expect((await events(ws, 'api_key.revoked')).map((e) => e.details['reason'] ?? 'direct').sort()).toEqual(['direct', 'parent_revoked']);
-      expect(ids['admin']).toBeDefined();
     });
 
     it('expires, and refuses an expiry in the past or beyond two years', async () => {
