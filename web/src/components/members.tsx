@@ -9,6 +9,7 @@ import { api, ApiError, can, type Member, type Role, type Workspace, type Worksp
 import { useAction } from '../hooks';
 import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
 import { byRoleOrder, describeAccessError, holdsAll, RoleBadges } from './scopes';
+import { EventsPanel } from './events';
 
 const isOwner = (m: Member) => m.roles.some((r) => r.builtin === 'owner');
 const who = (m: Member) => (m.name ? `${m.name} (${m.email})` : m.email);
@@ -271,55 +272,28 @@ function describeActor(event: WorkspaceEvent, members: Member[] | null): string 
 
 /** The workspace's recent events (`audit:read`). */
 function WorkspaceEventsPanel({ workspace, members }: { workspace: Workspace; members: Member[] | null }) {
-  const [events, setEvents] = useState<WorkspaceEvent[] | null>(null);
-  const { busy, error, run } = useAction();
-  const load = useCallback(() => run(async () => setEvents((await api.workspaceEvents(workspace.id)).data)), [workspace.id]);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
+  const load = useCallback(async () => (await api.workspaceEvents(workspace.id)).data, [workspace.id]);
   return (
-    <Panel title="Recent events" titleId="workspace-events-title" testId="workspace-events-panel">
-      <ErrorMessage error={error} />
-      {events === null && !error && <p role="status">Loading…</p>}
-      {events !== null && events.length === 0 && <p class="empty">No events yet.</p>}
-      {events !== null && events.length > 0 && (
-        <div class="matrix" role="region" aria-labelledby="workspace-events-title" tabIndex={0}>
-          <table class="events">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">What</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">From</th>
-              </tr>
-            </thead>
-            <tbody>
-              {events.map((e) => (
-                <tr key={e.id} data-testid="workspace-event" data-action={e.action} data-outcome={e.outcome}>
-                  <td>{formatDate(e.createdAt)}</td>
-                  <td>{describeActor(e, members)}</td>
-                  <td>
-                    <code>{e.action}</code>
-                    {e.target && <span class="muted"> · {e.target.type}</span>}
-                  </td>
-                  <td>
-                    <span class={e.outcome === 'success' ? 'badge ok' : 'badge warn'}>{e.outcome}</span>
-                  </td>
-                  <td>{e.ip ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      <div class="actions">
-        <button type="button" class="secondary" disabled={busy} onClick={() => void load()}>
-          Refresh
-        </button>
-      </div>
-    </Panel>
+    <EventsPanel<WorkspaceEvent>
+      title="Recent events"
+      titleId="workspace-events-title"
+      testId="workspace-events-panel"
+      rowTestId="workspace-event"
+      load={load}
+      scrollable
+      columns={[
+        { header: 'Who', cell: (e) => describeActor(e, members) },
+        {
+          header: 'What',
+          cell: (e) => (
+            <>
+              <code>{e.action}</code>
+              {e.target && <span class="muted"> · {e.target.type}</span>}
+            </>
+          ),
+        },
+      ]}
+    />
   );
 }
 

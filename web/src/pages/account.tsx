@@ -24,6 +24,7 @@ import {
   type Workspace,
 } from '../api';
 import { ConfirmButton, ErrorMessage, formatDate, NewPasswordField, Panel, PASSWORD_MAX, shortPasswordError, Status } from '../components/ui';
+import { EventsPanel } from '../components/events';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
 import { browserSupportsWebAuthn, createPasskey } from '../webauthn';
@@ -663,49 +664,17 @@ function describeEvent(event: AuthEvent): string {
   return how.length > 0 ? `${label} (${how.map((h) => h.replace(/_/g, ' ')).join(', ')})` : label;
 }
 
-function EventsPanel() {
-  const [events, setEvents] = useState<AuthEvent[] | null>(null);
-  const { busy, error, run } = useAction();
-  const load = useCallback(() => run(async () => setEvents((await api.authEvents()).data)), []);
-  useEffect(() => {
-    void load();
-  }, [load]);
-
+function SecurityEventsPanel() {
+  const load = useCallback(async () => (await api.authEvents()).data, []);
   return (
-    <Panel title="Recent security events" titleId="events-title" testId="events-panel">
-      <ErrorMessage error={error} />
-      {events === null && !error && <p role="status">Loading…</p>}
-      {events !== null && events.length === 0 && <p class="empty">No events yet.</p>}
-      {events !== null && events.length > 0 && (
-        <table class="events">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">What</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">From</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((e) => (
-              <tr key={e.id} data-testid="event" data-action={e.action} data-outcome={e.outcome}>
-                <td>{formatDate(e.createdAt)}</td>
-                <td>{describeEvent(e)}</td>
-                <td>
-                  <span class={e.outcome === 'success' ? 'badge ok' : 'badge warn'}>{e.outcome}</span>
-                </td>
-                <td>{e.ip ?? '—'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      <div class="actions">
-        <button type="button" class="secondary" disabled={busy} onClick={() => void load()}>
-          Refresh
-        </button>
-      </div>
-    </Panel>
+    <EventsPanel<AuthEvent>
+      title="Recent security events"
+      titleId="events-title"
+      testId="events-panel"
+      rowTestId="event"
+      load={load}
+      columns={[{ header: 'What', cell: describeEvent }]}
+    />
   );
 }
 
@@ -896,7 +865,7 @@ export function AccountPage(props: {
       <PasswordPanel onSessionChanged={sessionChanged} />
       <IdentitiesPanel linked={search.get('linked')} error={mfaRequired ? null : search.get('error')} />
       <SessionsPanel key={`sessions-${generation}`} />
-      <EventsPanel key={`events-${generation}`} />
+      <SecurityEventsPanel key={`events-${generation}`} />
     </div>
   );
 }
