@@ -34,8 +34,11 @@ import { OidcService, oidcRoutes } from './modules/oidc/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { systemRoutes } from './modules/system/index.js';
+import { KeysService, keysRoutes } from './modules/keys/index.js';
+import { VaultService, vaultRoutes } from './modules/vault/index.js';
 import { WorkspacesService, workspacesRoutes } from './modules/workspaces/index.js';
-import { plainCodec, type ContentCodec } from './platform/content/codec.js';
+import { ContentCodec } from './platform/content/codec.js';
+import { openKeyring, type Keyring } from './platform/crypto/index.js';
 import type { Database } from './platform/db/types.js';
 import { BackgroundWork } from './platform/background.js';
 import { requestMeta, type Access } from './platform/http/context.js';
@@ -59,7 +62,8 @@ export interface AppDeps {
   readonly config: Config & { rootSecret: string };
   readonly db: Database;
   readonly objects: ObjectStore;
-  readonly codec?: ContentCodec;
+  /** The key hierarchy; opened from config when not given (and then closed with the app). */
+  readonly keyring?: Keyring;
   /** A logger to use instead of building one from config (tests capture output this way). */
   readonly logger?: FastifyBaseLogger;
   /** Directory of the built console; null serves no console. */
@@ -80,6 +84,8 @@ export interface Services {
   readonly apiKeys: ApiKeysService;
   readonly records: RecordsService;
   readonly documents: DocumentsService;
+  readonly keys: KeysService;
+  readonly vault: VaultService;
 }
 
 /** A registered route, as the route table knows it (tests enumerate these). */
@@ -117,7 +123,8 @@ function trustProxyOption(trust: Config['trustProxy']): FastifyServerOptions['tr
 
 export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   const { config, db, objects } = deps;
-  const codec = deps.codec ?? plainCodec;
+  const keyring = deps.keyring ?? (await openKeyring(config, db));
+  const codec = new ContentCodec(keyring);
   const https = tlsOptions(config);
   const secureOrigin = https !== null || publicUrl(config).startsWith('https://');
 
@@ -265,8 +272,11 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     apiKeys: new ApiKeysService(db, workspaceEvents, members),
     records: new RecordsService(db, codec),
     documents: new DocumentsService(db, objects, codec),
+    keys: new KeysService({ db, keyring, codec, objects, events: workspaceEvents, background, log: logger, rotationDays: config.keyRotationDays }),
+    vault: new VaultService(db, codec, workspaceEvents),
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
+  services.workspaces.onDeleted((w) => services.keys.workspaceDeleted(w.tenantId));
 
   const access = new AccessService(db, config.sessionIdleSeconds, (token) => accounts.csrfToken(token), background);
   installAuth(app, {
@@ -300,6 +310,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     await background.settle();
     await mailer.stop();
     await throttle.close();
+    if (!deps.keyring) await keyring.close();
   });
 
   app.addHook('preValidation', async (request) => {
@@ -326,6 +337,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(workspaceEventsRoutes(workspaceEvents));
   await app.register(recordsRoutes(services.records));
   await app.register(documentsRoutes(services.documents, config.documentMaxBytes));
+  await app.register(keysRoutes(services.keys));
+  await app.register(vaultRoutes(services.vault));
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
   return { app, services, routes };

@@ -94,6 +94,34 @@ export const ConfigSchema = z.strictObject({
   rateLimitEmailPer5Minutes: z.coerce.number().int().min(1).max(1_000_000).default(10),
   /** Relying-party name passkey prompts show. */
   webauthnRpName: z.string().min(1).max(64).default('Rampart'),
+  /** Which key-management provider holds the root key: local file, PKCS#11 token, or AWS KMS. */
+  kmsProvider: z.enum(['local', 'pkcs11', 'aws-kms']).default('local'),
+  /** Local provider: root key versions as `1:<base64url 32 bytes>,2:…`, instead of the key file. */
+  localRootKeys: z.string().min(1).optional(),
+  /** Local provider: the root key file. Defaults to <dataDir>/root-keys.json, created at first start (0600). */
+  localRootKeyFile: z.string().min(1).optional(),
+  /** PKCS#11: path to the module (.so) of the token. */
+  pkcs11Module: z.string().min(1).optional(),
+  /** PKCS#11: label of the token holding the root keys. */
+  pkcs11TokenLabel: z.string().min(1).max(32).optional(),
+  /** PKCS#11: user PIN of the token. */
+  pkcs11Pin: z.string().min(1).max(256).optional(),
+  /** PKCS#11: label prefix of Rampart's root keys; versions are `<prefix>-1`, `<prefix>-2`, … */
+  pkcs11KeyLabel: z.string().min(1).max(64).default('rampart-root'),
+  /** AWS KMS: the key (id, ARN or alias ARN) that wraps tenant keys. */
+  awsKmsKeyId: z.string().min(1).max(2048).optional(),
+  /** AWS KMS: region; defaults to the SDK's own resolution (AWS_REGION). */
+  awsRegion: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'an AWS region such as eu-west-1').optional(),
+  /** AWS KMS: endpoint override (VPC endpoints, FIPS endpoints). */
+  awsKmsEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+  /** Tenant keys older than this many days are rotated automatically (0: never). */
+  keyRotationDays: z.coerce.number().int().min(0).max(3650).default(90),
+  /** How long unwrapped keys stay cached in memory, in seconds. */
+  keyCacheSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** How many values one data key encrypts before a new one is made. */
+  dataKeyMaxUses: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000),
+  /** Days between a workspace's deletion and the destruction of its keys (crypto-shredding). */
+  keyDestructionGraceDays: z.coerce.number().int().min(0).max(365).default(30),
   /** Log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -158,6 +186,20 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'rateLimitIpPerMinute', env: 'RAMPART_RATE_LIMIT_IP_PER_MINUTE', doc: 'Requests per minute one address may make to the sign-in, email-link, reset and MFA endpoints (raise it behind a large NAT).' },
   { key: 'rateLimitEmailPer5Minutes', env: 'RAMPART_RATE_LIMIT_EMAIL_PER_5_MINUTES', doc: 'Sign-in attempts naming one email per 5 minutes (repeated failures also lock it for 15 minutes).' },
   { key: 'webauthnRpName', env: 'RAMPART_WEBAUTHN_RP_NAME', doc: 'Relying-party name shown by passkey prompts.' },
+  { key: 'kmsProvider', env: 'RAMPART_KMS_PROVIDER', doc: 'Root key holder: `local` (key file or `RAMPART_LOCAL_ROOT_KEYS`), `pkcs11` or `aws-kms`.' },
+  { key: 'localRootKeys', env: 'RAMPART_LOCAL_ROOT_KEYS', doc: 'Local root key versions `1:<base64url>,2:…` (32 bytes each) instead of the key file.' },
+  { key: 'localRootKeyFile', env: 'RAMPART_LOCAL_ROOT_KEY_FILE', doc: 'Local root key file; defaults to `<dataDir>/root-keys.json`, created at first start with mode 0600.' },
+  { key: 'pkcs11Module', env: 'RAMPART_PKCS11_MODULE', doc: 'PKCS#11 module path (for SoftHSM2: `/usr/lib/softhsm/libsofthsm2.so`).' },
+  { key: 'pkcs11TokenLabel', env: 'RAMPART_PKCS11_TOKEN_LABEL', doc: 'Label of the PKCS#11 token that holds the root keys.' },
+  { key: 'pkcs11Pin', env: 'RAMPART_PKCS11_PIN', doc: 'User PIN of the PKCS#11 token.' },
+  { key: 'pkcs11KeyLabel', env: 'RAMPART_PKCS11_KEY_LABEL', doc: 'Label prefix of the root keys on the token (`<prefix>-<version>`).' },
+  { key: 'awsKmsKeyId', env: 'RAMPART_AWS_KMS_KEY_ID', doc: 'AWS KMS key id or ARN that wraps tenant keys.' },
+  { key: 'awsRegion', env: 'AWS_REGION', doc: 'AWS region of the KMS key.' },
+  { key: 'awsKmsEndpoint', env: 'RAMPART_AWS_KMS_ENDPOINT', doc: 'AWS KMS endpoint override (VPC or FIPS endpoint).' },
+  { key: 'keyRotationDays', env: 'RAMPART_KEY_ROTATION_DAYS', doc: 'Rotate each tenant key after this many days; 0 turns automatic rotation off.' },
+  { key: 'keyCacheSeconds', env: 'RAMPART_KEY_CACHE_SECONDS', doc: 'Seconds unwrapped keys stay cached in memory (a revoked key stops working within this time).' },
+  { key: 'dataKeyMaxUses', env: 'RAMPART_DATA_KEY_MAX_USES', doc: 'Values one data key encrypts before a new one is made.' },
+  { key: 'keyDestructionGraceDays', env: 'RAMPART_KEY_DESTRUCTION_GRACE_DAYS', doc: "Days after a workspace's deletion before its keys are destroyed." },
   { key: 'logLevel', env: 'LOG_LEVEL', doc: 'fatal, error, warn, info, debug, trace or silent.' },
 ];
 
@@ -214,6 +256,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   if (config.oidcIssuer?.startsWith('http://') && !isLoopback(new URL(config.oidcIssuer).hostname)) {
     problems.push(`oidcIssuer (OIDC_ISSUER): ${config.oidcIssuer} must be https (plain http only on loopback)`);
+  }
+  if (config.kmsProvider === 'pkcs11' && !(config.pkcs11Module && config.pkcs11TokenLabel && config.pkcs11Pin)) {
+    problems.push('kmsProvider pkcs11 needs pkcs11Module, pkcs11TokenLabel and pkcs11Pin (RAMPART_PKCS11_MODULE, RAMPART_PKCS11_TOKEN_LABEL, RAMPART_PKCS11_PIN)');
+  }
+  if (config.kmsProvider === 'aws-kms' && !config.awsKmsKeyId) {
+    problems.push('kmsProvider aws-kms needs awsKmsKeyId (RAMPART_AWS_KMS_KEY_ID)');
+  }
+  if (config.localRootKeys && config.localRootKeyFile) {
+    problems.push('set either localRootKeys or localRootKeyFile (RAMPART_LOCAL_ROOT_KEYS, RAMPART_LOCAL_ROOT_KEY_FILE), not both');
   }
   if (Array.isArray(config.trustProxy)) {
     for (const entry of config.trustProxy) if (!isAddressOrCidr(entry)) problems.push(`trustProxy: "${entry}" is not an IP address or CIDR`);

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, type RampartApp } from './app.js';
 import { checkSafety, ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
 import { openDatabase } from './platform/db/index.js';
@@ -19,6 +20,8 @@ export interface RunningServer extends RampartApp {
 }
 
 export type Print = (line: string) => void;
+
+const KEY_SCHEDULER_INTERVAL_MS = 60_000;
 
 /**
  * The root secret: configured, or in development a generated one kept under the data directory
@@ -45,7 +48,17 @@ export function enforceSafety(config: Config, print: Print): void {
   for (const problem of unsafe) print(`WARNING (development mode): ${problem}`);
 }
 
-export async function startServer(config: Config, print: Print = (line) => process.stdout.write(`${line}\n`)): Promise<RunningServer> {
+/** What embedding code (tests, a host process) may add: its own logger, and hooks before listening. */
+export interface StartOptions {
+  readonly logger?: FastifyBaseLogger;
+  readonly beforeListen?: (app: FastifyInstance) => void;
+}
+
+export async function startServer(
+  config: Config,
+  print: Print = (line) => process.stdout.write(`${line}\n`),
+  options: StartOptions = {},
+): Promise<RunningServer> {
   enforceSafety(config, print);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootSecret = resolveRootSecret(config, print);
@@ -55,7 +68,13 @@ export async function startServer(config: Config, print: Print = (line) => proce
   try {
     const report = await db.migrate();
     if (report.applied.length > 0) print(`database migrated: ${report.applied.join(', ')}`);
-    started = await buildApp({ config: { ...config, rootSecret }, db, objects: new LocalObjectStore(objectStorageDir(config)) });
+    started = await buildApp({
+      config: { ...config, rootSecret },
+      db,
+      objects: new LocalObjectStore(objectStorageDir(config)),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
+    options.beforeListen?.(started.app);
     await started.app.listen({ host: config.host, port: config.port });
   } catch (err) {
     await started?.app.close().catch(() => {});
@@ -68,6 +87,8 @@ export async function startServer(config: Config, print: Print = (line) => proce
   const url = publicUrl(config, boundPort);
   print(`Rampart is listening on ${url} (${db.kind === 'pglite' ? `embedded database in ${path.resolve(config.dataDir)}` : 'PostgreSQL'})`);
   services.mailer.start();
+  // Key rotation when due, rewrap after it, and the destruction of deleted workspaces' keys.
+  const keyScheduler = services.keys.startScheduler(KEY_SCHEDULER_INTERVAL_MS);
   if (!config.smtpUrl) {
     print(
       config.dev
@@ -96,6 +117,7 @@ export async function startServer(config: Config, print: Print = (line) => proce
     setupLink,
     close() {
       closing ??= (async () => {
+        await keyScheduler.stop();
         await app.close();
         await db.close();
       })();

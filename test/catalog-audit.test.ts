@@ -32,7 +32,21 @@ describe.each(BACKENDS)('catalog audit on $name', (backend) => {
         ORDER BY 1`,
     );
     expect(tables).toEqual(
-      ['api_keys', 'collections', 'documents', 'invitations', 'member_roles', 'memberships', 'records', 'roles', 'workspace_events', 'workspaces'].map((table) => ({ table, enabled: true, forced: true })),
+      [
+        'api_keys',
+        'collections',
+        'documents',
+        'invitations',
+        'member_roles',
+        'memberships',
+        'records',
+        'roles',
+        'secrets',
+        'tenant_keyrings',
+        'tenant_keys',
+        'workspace_events',
+        'workspaces',
+      ].map((table) => ({ table, enabled: true, forced: true })),
     );
   });
 

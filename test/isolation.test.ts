@@ -16,9 +16,10 @@ import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, multipart, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { bodySchema, sample, type OpenApi } from './helpers/samples.js';
 
-/** Every table with tenant_id (read from the catalog), and which of them the app role may only append to. */
+/** Every table with tenant_id (read from the catalog), and which of them the app role may not update or delete from. */
 let TENANT_TABLES: string[] = [];
-let APPEND_ONLY = new Set<string>();
+let NO_UPDATE = new Set<string>();
+let NO_DELETE = new Set<string>();
 const SECRET_MARKER = 'tenant-a-secret-7f3c';
 const INVITEE = 'invitee-of-a-7f3c@example.test';
 
@@ -73,16 +74,27 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
     expect(invite.statusCode).toBe(201);
     const key = await t.app.inject({ method: 'POST', url: `${base}/api-keys`, headers: alice.bearer, payload: { name: `Key ${SECRET_MARKER}`, scopes: ['records:read'] } });
     expect(key.statusCode).toBe(201);
-    const tables = await t.database.raw<{ table: string; writable: boolean }>(
-      `SELECT c.relname AS table, has_table_privilege('rampart_app', c.oid, 'UPDATE') AS writable
+    const secret = await t.app.inject({
+      method: 'POST',
+      url: `${base}/secrets`,
+      headers: alice.bearer,
+      payload: { integration: 'slack', name: 'bot-token', value: `xoxb-${SECRET_MARKER}` },
+    });
+    expect(secret.statusCode).toBe(201);
+    const tables = await t.database.raw<{ table: string; updatable: boolean; deletable: boolean }>(
+      `SELECT c.relname AS table, has_table_privilege('rampart_app', c.oid, 'UPDATE') AS updatable,
+              has_table_privilege('rampart_app', c.oid, 'DELETE') AS deletable
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'rampart' AND c.relkind = 'r'
           AND EXISTS (SELECT 1 FROM pg_attribute at WHERE at.attrelid = c.oid AND at.attname = 'tenant_id' AND NOT at.attisdropped)
         ORDER BY 1`,
     );
     TENANT_TABLES = tables.map((r) => r.table);
-    APPEND_ONLY = new Set(tables.filter((r) => !r.writable).map((r) => r.table));
-    expect(TENANT_TABLES).toEqual(expect.arrayContaining(['api_keys', 'invitations', 'member_roles', 'roles', 'workspace_events', 'records']));
+    NO_UPDATE = new Set(tables.filter((r) => !r.updatable).map((r) => r.table));
+    NO_DELETE = new Set(tables.filter((r) => !r.deletable).map((r) => r.table));
+    expect(TENANT_TABLES).toEqual(
+      expect.arrayContaining(['api_keys', 'invitations', 'member_roles', 'roles', 'workspace_events', 'records', 'secrets', 'tenant_keys', 'tenant_keyrings']),
+    );
     bWorkspace = (await createWorkspace(t, bob, 'Beta')).id;
     await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${bWorkspace}/collections`, headers: bob.bearer, payload: { name: 'secrets' } });
     spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
@@ -195,10 +207,11 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
       const out: Record<string, number> = {};
       for (const table of TENANT_TABLES) {
         out[`select ${table}`] = (await tx.query(`SELECT 1 FROM ${table} WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
-        // Append-only tables refuse UPDATE and DELETE to the app role outright (the catalog audit checks the grants).
-        if (APPEND_ONLY.has(table)) continue;
-        out[`update ${table}`] = (await tx.query(`UPDATE ${table} SET tenant_id = tenant_id WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
-        out[`delete ${table}`] = (await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
+        // Append-only tables (and key rows, which are never deleted) refuse these to the app role outright.
+        if (!NO_UPDATE.has(table)) {
+          out[`update ${table}`] = (await tx.query(`UPDATE ${table} SET tenant_id = tenant_id WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
+        }
+        if (!NO_DELETE.has(table)) out[`delete ${table}`] = (await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [a.workspaceId])).rowCount;
       }
       return out;
     });

@@ -27,6 +27,8 @@ export const ERROR_CATALOG = {
   challenge_expired: { status: 400, message: 'The sign-in attempt is invalid or has expired; start again.' },
   sign_in_failed: { status: 400, message: 'Sign-in with the identity provider failed.' },
   bad_request: { status: 400, message: 'The request could not be processed.' },
+  key_not_usable: { status: 400, message: 'The key could not be used: it does not exist, is disabled, or Rampart is not allowed to use it.' },
+  kms_provider_not_configured: { status: 400, message: 'This key management provider is not configured on this instance.' },
   // 401
   unauthenticated: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'Invalid credentials.' },
@@ -51,6 +53,7 @@ export const ERROR_CATALOG = {
   role_not_found: { status: 404, message: 'The role was not found.' },
   member_not_found: { status: 404, message: 'The member was not found.' },
   invitation_not_found: { status: 404, message: 'The invitation was not found.' },
+  secret_not_found: { status: 404, message: 'The secret was not found.' },
   api_key_not_found: { status: 404, message: 'The API key was not found.' },
   session_not_found: { status: 404, message: 'The session was not found.' },
   factor_not_found: { status: 404, message: 'The authentication factor was not found.' },
@@ -67,7 +70,14 @@ export const ERROR_CATALOG = {
   role_name_taken: { status: 409, message: 'A role with this name already exists.' },
   already_member: { status: 409, message: 'This person is already a member of the workspace.' },
   invitation_pending: { status: 409, message: 'An invitation to this email is already pending; resend or revoke it.' },
+  secret_exists: { status: 409, message: 'A secret already exists at this path; rotate it instead.' },
+  key_version_in_use: { status: 409, message: 'Content is still encrypted under an older key version; rewrap it first.' },
+  encryption_key_disabled: {
+    status: 409,
+    message: "The workspace's encryption key is disabled or revoked; its data cannot be read until the key is enabled again.",
+  },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
+  encryption_key_destroyed: { status: 410, message: "The workspace's encryption key was destroyed; its data cannot be read." },
   invitation_invalid: { status: 410, message: 'The invitation is no longer valid: it was used, revoked, or has expired.' },
   precondition_failed: { status: 412, message: 'The resource has changed since it was read.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
@@ -77,7 +87,9 @@ export const ERROR_CATALOG = {
   rate_limited: { status: 429, message: 'Too many requests; try again later.' },
   // 5xx
   internal_error: { status: 500, message: 'An internal error occurred.' },
+  decryption_failed: { status: 500, message: 'Decryption failed.' },
   not_ready: { status: 503, message: 'The service is not ready.' },
+  kms_unavailable: { status: 503, message: 'The key management service is unavailable; try again shortly.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

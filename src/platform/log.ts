@@ -1,39 +1,118 @@
 import type { LoggerOptions } from 'pino';
 
 /**
- * Paths that may hold a secret anywhere a log line is built from a request, a response or an
- * error. Pino replaces them before anything is written. Routes never log bodies; this is the net
- * under that rule.
+ * What pino replaces with `[redacted]` before a line is written. Code never logs bodies, headers
+ * or credentials (errors.ts logs `{ err, code, detail }`, the mailer `{ mail: { id, template,
+ * to } }`, Fastify `req`/`res` without headers); this is the net under that rule, and `Secret`
+ * (platform/secret.ts) is how a value that must never print is carried. A secret inside a
+ * message or `detail` string is beyond any path: never build one from a secret.
+ *
+ * Pino matches fixed depths only, and each path starting with `*` is tried on every key of every
+ * line (about 0.15 µs per path and key), so the list is layered:
+ * - every name in SECRET_FIELDS at the top level (`password`) and one level down inside `err`'s
+ *   properties (`err.*.password`: `err.config.secret`, `err.response.headers.authorization`);
+ * - the core credential names in ANY_CONTAINER one level down in any object (`*.password`:
+ *   `{ user: { password } }`, `err.token`, `mail.body`);
+ * - request/response header and configuration paths spelled out.
+ * Names as the code spells them: request bodies (password, newPassword, currentPassword, token,
+ * setupToken, mfaToken, recoveryCode), responses (secret: the API key shown once; csrfToken,
+ * recoveryCodes, otpauthUrl), configuration (rootSecret, pkcs11Pin, localRootKeys,
+ * oidcClientSecret, the URLs whose userinfo holds a password), key material (`key` is a root key
+ * file entry's and the envelope's raw key), OIDC and AWS credentials, credential headers, and
+ * `body` whole (a logged request, mail or HTTP-client body: MFA codes, vault values, links).
+ * Deliberately not by name: `code` (the error code of every refusal line, and `err.code` the
+ * errno or SQLSTATE; MFA codes travel only in bodies), `value` and `state` (too generic).
  */
-export const REDACT_PATHS = [
+const SECRET_FIELDS = [
+  'password',
+  'newPassword',
+  'currentPassword',
+  'token',
+  'setupToken',
+  'mfaToken',
+  'csrfToken',
+  'recoveryCode',
+  'recoveryCodes',
+  'secret',
+  'otpauthUrl',
+  'rootSecret',
+  'pin',
+  'pkcs11Pin',
+  'localRootKeys',
+  'key',
+  'privateKey',
+  'rootKey',
+  'rootKeys',
+  'dataKey',
+  'tenantKey',
+  'apiKey',
+  'clientSecret',
+  'oidcClientSecret',
+  'client_secret',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code_verifier',
+  'codeVerifier',
+  'secretAccessKey',
+  'sessionToken',
+  'authorization',
+  'cookie',
+  '["set-cookie"]',
+  '["x-csrf-token"]',
+  '["x-api-key"]',
+  'body',
+];
+
+const ANY_CONTAINER = [
+  'password',
+  'newPassword',
+  'currentPassword',
+  'token',
+  'setupToken',
+  'mfaToken',
+  'csrfToken',
+  'recoveryCode',
+  'recoveryCodes',
+  'secret',
+  'rootSecret',
+  'pin',
+  'key',
+  'privateKey',
+  'authorization',
+  'cookie',
+  '["set-cookie"]',
+  'body',
+];
+
+const SPELLED_OUT = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-csrf-token"]',
+  'req.headers["x-api-key"]',
   'res.headers["set-cookie"]',
-  'headers.authorization',
-  'headers.cookie',
-  '*.password',
-  '*.token',
-  '*.setupToken',
-  '*.rootSecret',
-  '*.secret',
-  '*.csrfToken',
-  'config.rootSecret',
   'config.databaseUrl',
   'config.databaseOwnerUrl',
   'config.smtpUrl',
-  'config.oidcClientSecret',
   'config.redisUrl',
-  '*.mfaToken',
-  '*.newPassword',
-  '*.currentPassword',
-  '*.recoveryCode',
+  'config.pkcs11Pin',
+  'config.localRootKeys',
+  'config.oidcClientSecret',
+];
+
+const under = (prefix: string, field: string) => (field.startsWith('[') ? `${prefix}${field}` : `${prefix}.${field}`);
+
+export const REDACT_PATHS: readonly string[] = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => under('err.*', f)),
+  ...ANY_CONTAINER.map((f) => under('*', f)),
+  ...SPELLED_OUT,
 ];
 
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     base: { service: 'rampart' },
   };
 }

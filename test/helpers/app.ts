@@ -3,15 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
-import pino from 'pino';
 import { buildApp, type RouteEntry, type Services } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { Throttle, type ThrottleLimits } from '../../src/platform/http/throttle.js';
-import { loggerOptions } from '../../src/platform/log.js';
 import { LocalObjectStore } from '../../src/platform/storage/object-store.js';
 import type { Backend, TestDatabase } from './backends.js';
+import { capturingLogger, harvestMail, harvestResult, instrumentApp, registerConfigSecrets } from './secret-capture.js';
 
 export interface TestApp {
   readonly app: FastifyInstance;
@@ -28,27 +26,32 @@ export interface TestApp {
 export async function buildTestApp(
   backend: Backend,
   overrides: Partial<Config> = {},
-  options: { webRoot?: string | null; poolSize?: number; limits?: Partial<ThrottleLimits>; redisUrl?: string | undefined } = {},
+  options: {
+    webRoot?: string | null;
+    poolSize?: number;
+    limits?: Partial<ThrottleLimits>;
+    redisUrl?: string | undefined;
+    /** Adds test-only routes or hooks before the app is ready. */
+    beforeReady?: (app: FastifyInstance) => void;
+  } = {},
 ): Promise<TestApp> {
   const database = await backend.open(options.poolSize ? { poolSize: options.poolSize } : {});
   const objectsDir = mkdtempSync(path.join(tmpdir(), 'rampart-objects-'));
   const config = {
     ...loadConfig({ env: {} }),
     rootSecret: randomBytes(32).toString('base64url'),
+    // Root keys in memory and the destruction register in the test's own directory.
+    localRootKeys: `1:${randomBytes(32).toString('base64url')}`,
+    dataDir: objectsDir,
     regions: ['eu', 'us'],
     documentMaxBytes: 64 * 1024,
     argon2MemoryKib: 8192,
     logLevel: 'info' as const,
     ...overrides,
   } as Config & { rootSecret: string };
+  registerConfigSecrets(config);
   const logs: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-      done();
-    },
-  });
-  const logger = pino(loggerOptions(config.logLevel), sink);
+  const logger = capturingLogger(config, (line) => logs.push(line));
   const { app, services, routes } = await buildApp({
     config,
     db: database.db,
@@ -58,6 +61,27 @@ export async function buildTestApp(
     // Many sign-ins from one address: limits loose unless a test sets its own.
     throttle: Throttle.create({ redisUrl: options.redisUrl, keyPrefix: `t${randomBytes(4).toString('hex')}`, limits: { ...LOOSE_LIMITS, ...options.limits } }),
   });
+  // The secret-capture harness: secrets harvested from the traffic, error responses captured.
+  instrumentApp(app);
+  const { mailer, accounts } = services;
+  const enqueue = mailer.enqueue.bind(mailer);
+  mailer.enqueue = (tx, message) => {
+    harvestMail(message);
+    return enqueue(tx, message);
+  };
+  const issueSetupToken = accounts.issueSetupToken.bind(accounts);
+  accounts.issueSetupToken = async () => {
+    const token = await issueSetupToken();
+    harvestResult(token, 'setup token');
+    return token;
+  };
+  const beginSignIn = accounts.beginSignIn.bind(accounts);
+  accounts.beginSignIn = async (...args) => {
+    const result = await beginSignIn(...args);
+    harvestResult(result, 'sign-in result');
+    return result;
+  };
+  options.beforeReady?.(app);
   await app.ready();
   return {
     app,

@@ -84,7 +84,7 @@ export function sample(input: JsonSchema, spec: OpenApi, field = 'value'): unkno
 
 /** The JSON body schema of an operation, if it takes one. */
 export function bodySchema(spec: OpenApi, method: string, url: string): JsonSchema | null {
-  const path = url.replace(/:([A-Za-z]+)/g, '{$1}');
+  const path = url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\*$/, '{*}');
   const op = spec.paths[path]?.[method.toLowerCase()];
   return op?.requestBody?.content?.['application/json']?.schema ?? null;
 }

@@ -138,12 +138,14 @@ export type Scope =
   | 'documents:read'
   | 'documents:write'
   | 'integrations:manage'
+  | 'keys:manage'
   | 'billing:manage'
   | 'audit:read'
   | 'data:export'
   | 'data:delete'
   | 'workspace:delete'
-  | 'ownership:transfer';
+  | 'ownership:transfer'
+  | 'keys:configure';
 
 export interface ScopeInfo {
   readonly scope: Scope;
@@ -252,6 +254,60 @@ export interface WorkspaceEvent {
   readonly requestId: string | null;
   readonly details: Record<string, unknown>;
   readonly createdAt: string;
+}
+
+/** Who holds a key: a file of root keys on the server, a PKCS#11 token, AWS KMS. */
+export type KeyProviderKind = 'local' | 'pkcs11' | 'aws-kms';
+export const KEY_PROVIDERS: readonly KeyProviderKind[] = ['aws-kms', 'pkcs11', 'local'];
+
+/** How many rows of each encrypted table. */
+export interface RowCounts {
+  readonly records: number;
+  readonly documents: number;
+  readonly secrets: number;
+}
+
+export interface KeyVersion {
+  readonly version: number;
+  readonly provider: KeyProviderKind;
+  /** The root key (or the workspace's own key) that wraps this version. */
+  readonly keyRef: string;
+  readonly state: 'active' | 'retired' | 'destroyed';
+  readonly createdAt: string;
+  /** Rows encrypted under this version. */
+  readonly rows: RowCounts;
+}
+
+/** A workspace's encryption keys (`keys:manage`). */
+export interface KeyStatus {
+  readonly provider: KeyProviderKind;
+  readonly ownKey: { readonly provider: KeyProviderKind; readonly keyRef: string } | null;
+  /** The version new content is encrypted under; 0 until content is first encrypted. */
+  readonly currentVersion: number;
+  /** Versions below this no longer decrypt. */
+  readonly minDecryptVersion: number;
+  readonly versions: KeyVersion[];
+  /** Rows stored before encryption, waiting for a rewrap. */
+  readonly plainRows: RowCounts;
+  /** Rows under versions older than the current one. */
+  readonly pendingRewrap: number;
+  readonly rotatedAt: string | null;
+  readonly nextRotationAt: string | null;
+  /** Automatic rotation period in days; 0 when off. */
+  readonly rotationDays: number;
+}
+
+/** A secret in the workspace's vault: metadata only, its value is write-only. */
+export interface VaultSecret {
+  readonly id: string;
+  /** `tenants/<workspace>/integrations/<integration>/<name>` */
+  readonly path: string;
+  readonly integration: string;
+  readonly name: string;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly lastUsedAt: string | null;
 }
 
 export interface Collection {
@@ -397,6 +453,10 @@ const enc = encodeURIComponent;
 const ws = (workspaceId: string) => `/workspaces/${enc(workspaceId)}`;
 const col = (workspaceId: string, collection: string) => `${ws(workspaceId)}/collections/${enc(collection)}`;
 
+/** A secret's address: its name may hold `/`, kept between the encoded segments. */
+const secretPath = (workspaceId: string, integration: string, name: string) =>
+  `${ws(workspaceId)}/secrets/integrations/${enc(integration)}/${name.split('/').map(enc).join('/')}`;
+
 /** A session-changing call's answer: its new CSRF token replaces the old one at once. */
 function adopt<T extends { csrfToken: string | null }>(body: T): T {
   if (body.csrfToken) setCsrfToken(body.csrfToken);
@@ -501,6 +561,22 @@ export const api = {
   revokeApiKey: (workspaceId: string, keyId: string) => request<void>('DELETE', `${ws(workspaceId)}/api-keys/${enc(keyId)}`),
 
   workspaceEvents: (workspaceId: string) => request<{ data: WorkspaceEvent[] }>('GET', `${ws(workspaceId)}/events?limit=50`),
+
+  // Encryption keys and the secrets vault.
+  keys: (workspaceId: string) => request<KeyStatus>('GET', `${ws(workspaceId)}/keys`),
+  rotateKeys: (workspaceId: string) => request<KeyStatus>('POST', `${ws(workspaceId)}/keys/rotate`),
+  retireKeys: (workspaceId: string, minVersion: number) =>
+    request<KeyStatus>('POST', `${ws(workspaceId)}/keys/retire`, { json: { minVersion } }),
+  setOwnKey: (workspaceId: string, body: { provider: KeyProviderKind; keyRef: string }) =>
+    request<KeyStatus>('PUT', `${ws(workspaceId)}/keys/own-key`, { json: body }),
+  removeOwnKey: (workspaceId: string) => request<KeyStatus>('DELETE', `${ws(workspaceId)}/keys/own-key`),
+
+  secrets: (workspaceId: string) => request<{ data: VaultSecret[] }>('GET', `${ws(workspaceId)}/secrets`),
+  createSecret: (workspaceId: string, body: { integration: string; name: string; value: string }) =>
+    request<VaultSecret>('POST', `${ws(workspaceId)}/secrets`, { json: body }),
+  rotateSecret: (workspaceId: string, integration: string, name: string, value: string) =>
+    request<VaultSecret>('PUT', secretPath(workspaceId, integration, name), { json: { value } }),
+  deleteSecret: (workspaceId: string, integration: string, name: string) => request<void>('DELETE', secretPath(workspaceId, integration, name)),
 
   collections: (workspaceId: string) => request<{ data: Collection[] }>('GET', `${ws(workspaceId)}/collections`),
   createCollection: (workspaceId: string, name: string) =>

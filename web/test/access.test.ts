@@ -30,12 +30,14 @@ const ALL_SCOPES = [
   'documents:read',
   'documents:write',
   'integrations:manage',
+  'keys:manage',
   'billing:manage',
   'audit:read',
   'data:export',
   'data:delete',
   'workspace:delete',
   'ownership:transfer',
+  'keys:configure',
 ];
 const VIEWER_SCOPES = ['workspace:read', 'records:read', 'documents:read'];
 
@@ -126,7 +128,7 @@ describe('workspace access in the console (Chromium)', () => {
       ALL_SCOPES,
     );
     expect(await matrixScopes(owner, 'Owner')).toEqual(ALL_SCOPES);
-    expect(await matrixScopes(owner, 'Admin')).toEqual(ALL_SCOPES.filter((s) => s !== 'workspace:delete' && s !== 'ownership:transfer'));
+    expect(await matrixScopes(owner, 'Admin')).toEqual(ALL_SCOPES.filter((s) => s !== 'workspace:delete' && s !== 'ownership:transfer' && s !== 'keys:configure'));
     // Built-ins cannot be edited or deleted.
     expect(await owner.getByRole('button', { name: /^(Edit|Delete) role / }).count()).toBe(0);
 

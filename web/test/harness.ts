@@ -18,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { capturingLogger, instrumentApp, registerConfigSecrets, registerKeyFile } from '../../test/helpers/secret-capture.js';
 
 export const WEB = fileURLToPath(new URL('..', import.meta.url));
 export const REPO = path.resolve(WEB, '..');
@@ -215,7 +216,10 @@ export function useConsoleHarness(options: HarnessOptions = {}): Harness {
       ...(options.localhost ? { publicUrl: `http://localhost:${port}` } : {}),
       ...options.config,
     };
-    server = await startServer(config, () => {});
+    // The secret-capture harness sees this server's log, traffic and key file, as it does the API suites'.
+    registerConfigSecrets(config);
+    server = await startServer(config, () => {}, { logger: capturingLogger(config), beforeListen: instrumentApp });
+    registerKeyFile(path.join(dataDir, 'root-keys.json'));
     origin = options.localhost ? `http://localhost:${port}` : server.url;
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',

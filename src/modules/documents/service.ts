@@ -2,8 +2,8 @@
  * Documents: files kept in object storage under the workspace's region and tenant prefix, with
  * their metadata in the database. An upload is staged, its row inserted, and the object made
  * visible inside the same transaction: a failure at any step leaves neither row nor object.
- * Contents pass through the content codec's stream transforms, so they can be encrypted
- * (chunked, streamed) without any change here or in the API.
+ * Contents are encrypted on the way in (chunked and streamed under a data key of their own, so
+ * no document sits whole in memory) and decrypted on the way out.
  */
 import { pipeline, type Readable } from 'node:stream';
 import type { ContentBinding, ContentCodec } from '../../platform/content/codec.js';
@@ -52,8 +52,8 @@ export class DocumentsService {
     const id = newId();
     const key = { region, tenantId: ctx.tenantId, objectId: id };
     const plain = meter();
-    const sealer = this.codec.sealStream(this.binding(ctx, id));
-    const pending = await this.objects.stage(key, upload.content, sealer ? [plain.transform, sealer] : [plain.transform]);
+    const sealed = await this.codec.sealStream(this.binding(ctx, id));
+    const pending = await this.objects.stage(key, upload.content, [plain.transform, sealed.transform]);
     let visible = false;
     try {
       const { size, sha256 } = plain.result();
@@ -64,7 +64,9 @@ export class DocumentsService {
           contentType: upload.contentType,
           size,
           sha256,
-          format: this.codec.writeFormat,
+          format: sealed.format,
+          keyVersion: sealed.keyVersion,
+          contentKey: sealed.contentKey,
           region,
           actor,
         });
@@ -99,13 +101,18 @@ export class DocumentsService {
 
   async download(ctx: TenantContext, id: string): Promise<Download> {
     const row = await this.row(ctx, id);
+    // Keys first: a revoked or destroyed key answers with its error before any byte is sent.
+    const opener = await this.codec.openStream(this.binding(ctx, row.id), {
+      format: row.content_format,
+      keyVersion: row.key_version,
+      contentKey: row.content_key,
+    });
     let content: Readable;
     try {
       content = await this.objects.open({ region: row.region, tenantId: ctx.tenantId, objectId: row.id });
     } catch (err) {
       throw new RampartError('internal_error', { internal: `document ${row.id} has no stored content`, cause: err });
     }
-    const opener = this.codec.openStream(this.binding(ctx, row.id), row.content_format);
     // pipeline (not pipe) so an error on either side destroys both and reaches the reply.
     return { document: view(row), content: opener ? pipeline(content, opener, () => {}) : content };
   }

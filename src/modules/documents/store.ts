@@ -8,21 +8,34 @@ export type DocumentRow = {
   size_bytes: number;
   sha256: Buffer;
   content_format: number;
+  key_version: number;
+  content_key: Buffer | null;
   region: string;
   created_at: Date;
 };
 
-const COLUMNS = 'id, name, content_type, size_bytes, sha256, content_format, region, created_at';
+const COLUMNS = 'id, name, content_type, size_bytes, sha256, content_format, key_version, content_key, region, created_at';
 
 export async function insertDocument(
   tx: Tx,
-  d: { id: string; name: string; contentType: string; size: number; sha256: Buffer; format: number; region: string; actor: string },
+  d: {
+    id: string;
+    name: string;
+    contentType: string;
+    size: number;
+    sha256: Buffer;
+    format: number;
+    keyVersion: number;
+    contentKey: Buffer;
+    region: string;
+    actor: string;
+  },
 ): Promise<DocumentRow> {
   const { rows } = await tx.query<DocumentRow>(
-    `INSERT INTO documents (tenant_id, id, name, content_type, size_bytes, sha256, content_format, region, created_by)
-     VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8)
+    `INSERT INTO documents (tenant_id, id, name, content_type, size_bytes, sha256, content_format, key_version, content_key, region, created_by)
+     VALUES (current_tenant_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
      RETURNING ${COLUMNS}`,
-    [d.id, d.name, d.contentType, d.size, d.sha256, d.format, d.region, d.actor],
+    [d.id, d.name, d.contentType, d.size, d.sha256, d.format, d.keyVersion, d.contentKey, d.region, d.actor],
   );
   return rows[0] as DocumentRow;
 }

@@ -1,7 +1,7 @@
 /**
- * The customer data store's records: JSON objects in named collections. Bodies are written and
- * read through the content codec, so they can be encrypted without any change here or in the
- * API; filters match digests of top-level scalar fields, never the bodies.
+ * The customer data store's records: JSON objects in named collections. Bodies are encrypted
+ * under the tenant's keys by the content codec; filters match keyed digests (a blind index) of
+ * top-level scalar fields, never the bodies.
  */
 import type { ContentBinding, ContentCodec } from '../../platform/content/codec.js';
 import type { Database, TenantContext, Tx } from '../../platform/db/types.js';
@@ -52,6 +52,13 @@ function filterValue(raw: string): JsonValue {
   throw new RampartError('invalid_filter', { message: 'A filter value must be a string, number, boolean or null.' });
 }
 
+/** The blind-index tokens of a record's top-level scalar fields. */
+export function filterTokens(codec: ContentCodec, tenantId: string, data: RecordData): Promise<string[]> {
+  const pairs: Array<readonly [string, string]> = [];
+  for (const [field, value] of Object.entries(data)) if (isScalar(value)) pairs.push([field, JSON.stringify(value)]);
+  return codec.filterTokens(tenantId, pairs);
+}
+
 export class RecordsService {
   constructor(
     private readonly db: Database,
@@ -62,17 +69,9 @@ export class RecordsService {
     return { tenantId: ctx.tenantId, table: 'records', rowId, field: 'body' };
   }
 
-  private tokens(ctx: TenantContext, data: RecordData): string[] {
-    const tokens: string[] = [];
-    for (const [field, value] of Object.entries(data)) {
-      if (isScalar(value)) tokens.push(this.codec.filterToken(ctx.tenantId, field, JSON.stringify(value)));
-    }
-    return tokens;
-  }
-
   private async seal(ctx: TenantContext, id: string, data: RecordData): Promise<store.StoredBody> {
-    const body = await this.codec.seal(this.binding(ctx, id), Buffer.from(JSON.stringify(data), 'utf8'));
-    return { body, format: this.codec.writeFormat, tokens: this.tokens(ctx, data) };
+    const sealed = await this.codec.seal(this.binding(ctx, id), Buffer.from(JSON.stringify(data), 'utf8'));
+    return { body: sealed.stored, format: sealed.format, keyVersion: sealed.keyVersion, tokens: await filterTokens(this.codec, ctx.tenantId, data) };
   }
 
   private async view(ctx: TenantContext, collection: string, row: store.RecordRow): Promise<RecordViewT> {
@@ -111,7 +110,11 @@ export class RecordsService {
 
   async list(ctx: TenantContext, collection: string, options: ListOptions): Promise<{ data: RecordViewT[]; nextCursor: string | null }> {
     const afterId = decodeCursor(options.cursor);
-    const tokens = (options.filters ?? []).map(([field, value]) => this.codec.filterToken(ctx.tenantId, field, JSON.stringify(value)));
+    const filters = options.filters ?? [];
+    const tokens = await this.codec.filterTokens(
+      ctx.tenantId,
+      filters.map(([field, value]) => [field, JSON.stringify(value)] as const),
+    );
     const rows = await this.db.withTenant(
       ctx,
       async (tx) => {

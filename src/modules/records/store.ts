@@ -82,6 +82,7 @@ export async function getRecord(tx: Tx, collection: string, id: string): Promise
 export interface StoredBody {
   readonly body: Buffer;
   readonly format: number;
+  readonly keyVersion: number;
   readonly tokens: string[];
 }
 
@@ -90,11 +91,11 @@ export async function insertRecord(
   r: { collection: string; id: string; stored: StoredBody; actor: string },
 ): Promise<RecordRow | null> {
   const { rows } = await tx.query<RecordRow>(
-    `INSERT INTO records AS r (tenant_id, id, collection_id, body, body_format, filter_tokens, created_by, updated_by)
-     SELECT c.tenant_id, $2, c.id, $3, $4, $5, $6, $6
+    `INSERT INTO records AS r (tenant_id, id, collection_id, body, body_format, key_version, filter_tokens, created_by, updated_by)
+     SELECT c.tenant_id, $2, c.id, $3, $4, $7, $5, $6, $6
        FROM collections c WHERE c.tenant_id = current_tenant_id() AND c.name = $1
      RETURNING ${RECORD_COLUMNS}`,
-    [r.collection, r.id, r.stored.body, r.stored.format, r.stored.tokens, r.actor],
+    [r.collection, r.id, r.stored.body, r.stored.format, r.stored.tokens, r.actor, r.stored.keyVersion],
   );
   return rows[0] ?? null;
 }
@@ -103,7 +104,7 @@ export async function replaceRecord(
   tx: Tx,
   r: { collection: string; id: string; stored: StoredBody; actor: string; expectedVersion: number | null },
 ): Promise<RecordRow | null> {
-  const params: unknown[] = [r.collection, r.id, r.stored.body, r.stored.format, r.stored.tokens, r.actor];
+  const params: unknown[] = [r.collection, r.id, r.stored.body, r.stored.format, r.stored.tokens, r.actor, r.stored.keyVersion];
   let versionCheck = '';
   if (r.expectedVersion !== null) {
     params.push(r.expectedVersion);
@@ -111,7 +112,7 @@ export async function replaceRecord(
   }
   const { rows } = await tx.query<RecordRow>(
     `UPDATE records r
-        SET body = $3, body_format = $4, filter_tokens = $5, version = r.version + 1, updated_at = now(), updated_by = $6
+        SET body = $3, body_format = $4, key_version = $7, filter_tokens = $5, version = r.version + 1, updated_at = now(), updated_by = $6
        FROM collections c
       WHERE r.tenant_id = current_tenant_id() AND c.tenant_id = r.tenant_id AND c.id = r.collection_id
         AND c.name = $1 AND r.id = $2${versionCheck}

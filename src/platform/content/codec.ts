@@ -1,54 +1,94 @@
 /**
- * The seam through which customer content is written and read. Records and documents store the
- * codec's output together with its format number; readers dispatch on the stored format, so a
- * new format (encryption under per-tenant keys) can be introduced without changing the API or
- * rewriting old rows first. Format 0 is plain content.
+ * The seam through which customer content is written and read. Records, documents and vault
+ * secrets store the codec's output with its format number and tenant key version; readers
+ * dispatch on the stored format, so plain rows from before encryption (format 0) stay readable
+ * until a rewrap encrypts them.
  *
- * The binding names where a piece of content belongs (tenant, table, row, field); an encrypting
- * codec binds it as additional authenticated data so content moved elsewhere fails to open.
+ * Format 1 is an encrypted value, format 2 an encrypted stream (see crypto/envelope.ts). The
+ * binding names where content belongs (tenant, table, row, field) and is authenticated with it:
+ * content moved elsewhere fails to open.
  */
 import type { Transform } from 'node:stream';
+import { DecryptionError, openStream, openValue, readValueHeader, sealStream, sealValue, STREAM_FORMAT, VALUE_FORMAT, WRAPPED_KEY_BYTES, type ContentBinding, type ValueHeader } from '../crypto/envelope.js';
+import { keyError, type Keyring } from '../crypto/keyring.js';
 import { RampartError } from '../errors.js';
-import { sha256 } from '../ids.js';
 
-export interface ContentBinding {
-  readonly tenantId: string;
-  readonly table: 'records' | 'documents';
-  readonly rowId: string;
-  readonly field: string;
-}
-
-export interface ContentCodec {
-  /** The format new content is written in. */
-  readonly writeFormat: number;
-  seal(binding: ContentBinding, plaintext: Buffer): Promise<Buffer>;
-  open(binding: ContentBinding, format: number, stored: Buffer): Promise<Buffer>;
-  /** A transform for streamed content (documents), or null when content is stored as is. */
-  sealStream(binding: ContentBinding): Transform | null;
-  openStream(binding: ContentBinding, format: number): Transform | null;
-  /**
-   * The token that lets a record be found by one top-level field's value without reading its
-   * body. Deterministic per tenant and field; never the value itself.
-   */
-  filterToken(tenantId: string, field: string, canonicalValue: string): string;
-}
+export type { ContentBinding } from '../crypto/envelope.js';
 
 export const PLAIN_FORMAT = 0;
 
-function unsupported(format: number): RampartError {
-  return new RampartError('internal_error', { internal: `content format ${format} is not supported by this codec` });
+export interface SealedValue {
+  readonly stored: Buffer;
+  readonly format: number;
+  readonly keyVersion: number;
 }
 
-/** Format 0: content stored as given. */
-export const plainCodec: ContentCodec = {
-  writeFormat: PLAIN_FORMAT,
-  seal: (_binding, plaintext) => Promise.resolve(plaintext),
-  open: (_binding, format, stored) => (format === PLAIN_FORMAT ? Promise.resolve(stored) : Promise.reject(unsupported(format))),
-  sealStream: () => null,
-  openStream: (_binding, format) => {
-    if (format !== PLAIN_FORMAT) throw unsupported(format);
-    return null;
-  },
-  filterToken: (tenantId, field, canonicalValue) =>
-    sha256(`${tenantId}\u0000${field}\u0000${canonicalValue}`).subarray(0, 16).toString('base64url'),
-};
+export interface SealedStream {
+  readonly transform: Transform;
+  readonly format: number;
+  readonly keyVersion: number;
+  /** The stream's data key, wrapped; stored in the row beside the object. */
+  readonly contentKey: Buffer;
+}
+
+export interface StoredStream {
+  readonly format: number;
+  readonly keyVersion: number;
+  readonly contentKey: Buffer | null;
+}
+
+/** A document's content key as stored: data key id (16) | wrapped data key (60). */
+export function parseContentKey(keyVersion: number, contentKey: Buffer): ValueHeader {
+  if (contentKey.length !== 16 + WRAPPED_KEY_BYTES) throw new DecryptionError('content key has the wrong length');
+  return { version: keyVersion, dataKeyId: contentKey.subarray(0, 16), wrappedKey: contentKey.subarray(16) };
+}
+
+export class ContentCodec {
+  constructor(private readonly keyring: Keyring) {}
+
+  async seal(binding: ContentBinding, plaintext: Buffer): Promise<SealedValue> {
+    const dataKey = await this.keyring.writeKey(binding.tenantId);
+    return { stored: sealValue(dataKey, binding, plaintext), format: VALUE_FORMAT, keyVersion: dataKey.version };
+  }
+
+  async open(binding: ContentBinding, format: number, stored: Buffer): Promise<Buffer> {
+    if (format === PLAIN_FORMAT) return stored;
+    if (format !== VALUE_FORMAT) throw new RampartError('decryption_failed', { internal: `unknown content format ${format}` });
+    try {
+      const header = readValueHeader(stored);
+      return openValue(await this.keyring.readKey(binding.tenantId, header), binding, stored);
+    } catch (err) {
+      throw keyError(err, binding.tenantId);
+    }
+  }
+
+  async sealStream(binding: ContentBinding): Promise<SealedStream> {
+    const dataKey = await this.keyring.streamKey(binding.tenantId);
+    return {
+      transform: sealStream(dataKey, binding),
+      format: STREAM_FORMAT,
+      keyVersion: dataKey.version,
+      contentKey: Buffer.concat([dataKey.id, dataKey.wrapped]),
+    };
+  }
+
+  /** A decrypting transform for stored content, or null when it is stored plain. */
+  async openStream(binding: ContentBinding, stored: StoredStream): Promise<Transform | null> {
+    if (stored.format === PLAIN_FORMAT) return null;
+    if (stored.format !== STREAM_FORMAT || !stored.contentKey) {
+      throw new RampartError('decryption_failed', { internal: `unknown stream format ${stored.format}` });
+    }
+    try {
+      const header = parseContentKey(stored.keyVersion, stored.contentKey);
+      const key = await this.keyring.readKey(binding.tenantId, header);
+      return openStream({ id: header.dataKeyId, key, wrapped: header.wrappedKey, version: header.version }, binding);
+    } catch (err) {
+      throw keyError(err, binding.tenantId);
+    }
+  }
+
+  /** Filter tokens (a blind index) for top-level field values, keyed per tenant. */
+  filterTokens(tenantId: string, pairs: ReadonlyArray<readonly [string, string]>): Promise<string[]> {
+    return this.keyring.filterTokens(tenantId, pairs);
+  }
+}

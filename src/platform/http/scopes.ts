@@ -20,13 +20,15 @@ export const SCOPE_CATALOGUE = {
   'collections:manage': 'Delete whole collections with all their records.',
   'documents:read': 'List and download documents.',
   'documents:write': 'Upload and delete documents.',
-  'integrations:manage': 'Connect, configure and disconnect integrations.',
+  'integrations:manage': "Connect, configure and disconnect integrations; write, rotate and delete their secrets (values are never readable).",
+  'keys:manage': "See the workspace's encryption keys; rotate them and retire old versions.",
   'billing:manage': 'See and change billing settings.',
   'audit:read': "Read and export the workspace's audit log and access log.",
   'data:export': "Export the workspace's data.",
   'data:delete': 'Delete data on request (data-subject deletion).',
   'workspace:delete': 'Delete the workspace and everything in it. Owner only.',
   'ownership:transfer': 'Hand the owner role to another member. Owner only.',
+  'keys:configure': "Point the workspace's encryption at its own KMS key, or back. Owner only.",
 } as const satisfies Record<string, string>;
 
 export type Scope = keyof typeof SCOPE_CATALOGUE;
@@ -40,7 +42,7 @@ export function isScope(value: string): value is Scope {
 }
 
 /** Scopes only the built-in owner role holds: never part of a custom role or an API key. */
-export const OWNER_ONLY_SCOPES: readonly Scope[] = ['workspace:delete', 'ownership:transfer'];
+export const OWNER_ONLY_SCOPES: readonly Scope[] = ['workspace:delete', 'ownership:transfer', 'keys:configure'];
 
 /** What custom roles and API keys may be made of. */
 export const GRANTABLE_SCOPES = SCOPES.filter((s) => !OWNER_ONLY_SCOPES.includes(s)) as [Scope, ...Scope[]];

@@ -16,10 +16,12 @@ import { ApiKeysSection } from '../components/api-keys';
 import { CollectionsPanel } from '../components/collections';
 import { DocumentsPanel } from '../components/documents';
 import { InvitationsSection } from '../components/invitations';
+import { KeysPanel } from '../components/keys';
 import { MembersSection } from '../components/members';
 import { RecordsPanel } from '../components/records';
 import { RolesSection } from '../components/roles';
 import { RoleBadges } from '../components/scopes';
+import { SecretsPanel } from '../components/secrets';
 import { ConfirmButton, ErrorMessage, Panel, Status } from '../components/ui';
 import { useAction } from '../hooks';
 import { clearInvitationToken, INVITATION_PATH, invitationToken, mfaEnrolmentPath } from '../flow';
@@ -174,7 +176,7 @@ function SettingsSection(props: {
   }
 }
 
-/** Collections and records, documents, and the settings the caller may change. */
+/** Collections and records, documents, encryption keys, the secrets vault, and the settings the caller may change. */
 function WorkspaceData(props: { workspace: Workspace; collection: string | null; onUpdated: (workspace: Workspace) => void; onDeleted: () => void }) {
   const { workspace, collection } = props;
   const readRecords = can(workspace, 'records:read');
@@ -240,6 +242,8 @@ function WorkspaceData(props: { workspace: Workspace; collection: string | null;
           </p>
         </Panel>
       )}
+      {can(workspace, 'keys:manage') && <KeysPanel key={workspace.id} workspace={workspace} />}
+      {can(workspace, 'integrations:manage') && <SecretsPanel key={workspace.id} workspace={workspace} />}
       {(can(workspace, 'settings:manage') || can(workspace, 'workspace:delete')) && (
         <WorkspaceSettingsPanel workspace={workspace} onUpdated={props.onUpdated} onDeleted={props.onDeleted} />
       )}

@@ -1,0 +1,2 @@
+export { VaultService, secretPath } from './service.js';
+export { vaultRoutes } from './routes.js';
