@@ -33,6 +33,10 @@ CREATE TABLE tenant_keyrings (
   byok_key_ref text CHECK (length(byok_key_ref) BETWEEN 1 AND 2048),
   index_key bytea CHECK (length(index_key) BETWEEN 16 AND 4096),
   index_key_version integer NOT NULL,
+  -- Whether rows stored plain (from before encryption) may still be read: true only for a tenant
+  -- that had such rows when its keys were made, until its first retirement. Otherwise a plain
+  -- row is a forgery by someone who can write to the database, and is refused.
+  plain_allowed boolean NOT NULL DEFAULT false,
   rotated_at timestamptz NOT NULL DEFAULT now(),
   destroy_after timestamptz,
   destroyed_at timestamptz,

@@ -98,6 +98,16 @@ describe.each(BACKENDS)('encryption at rest on $name', (backend) => {
     await t.database.raw('DELETE FROM records WHERE id = ANY($1::uuid[])', [[source.id, sameTenant.id, otherTenant.id]]);
   });
 
+  it('refuses a plain row forged into a workspace whose content has always been encrypted', async () => {
+    const rec = await createRecord(a, { note: 'real' });
+    await t.database.raw("UPDATE records SET body = convert_to('{\"note\":\"forged\"}', 'UTF8'), body_format = 0, key_version = 0 WHERE id = $1", [rec.id]);
+    const res = await call('GET', `/api/v1/workspaces/${a}/collections/notes/records/${rec.id}`);
+    expect(res.statusCode).toBe(500);
+    expect(errorOf(res).code).toBe('decryption_failed');
+    expect(res.body).not.toContain('forged');
+    await t.database.raw('DELETE FROM records WHERE id = $1', [rec.id]);
+  });
+
   it('a vault value copied into a record body does not open there', async () => {
     const secret = await call('POST', `/api/v1/workspaces/${a}/secrets`, { integration: 'slack', name: 'moved', value: 'xoxb-should-stay-put' });
     expect(secret.statusCode).toBe(201);
@@ -313,26 +323,45 @@ describe.each(BACKENDS)('rotation, rewrap and retirement on $name', (backend) =>
     expect(rest.version).toBe(version);
   });
 
-  it('encrypts rows stored before encryption (format 0) and replaces their unkeyed filter tokens', async () => {
-    const [collection] = await t.database.raw<{ id: string }>("SELECT id FROM collections WHERE tenant_id = $1 AND name = 'notes'", [ws]);
+  it('encrypts rows stored before encryption (format 0), replaces their unkeyed filter tokens, then refuses plain rows', async () => {
+    // A workspace from before encryption: its rows are plain and it has no keys yet.
+    const legacy = (await createWorkspace(t, owner, 'Legacy')).id;
+    const legacyUrl = `/api/v1/workspaces/${legacy}/collections/notes/records`;
+    expect((await call('POST', `/api/v1/workspaces/${legacy}/collections`, { name: 'notes' })).statusCode).toBe(201);
+    const [collection] = await t.database.raw<{ id: string }>("SELECT id FROM collections WHERE tenant_id = $1 AND name = 'notes'", [legacy]);
+    const plainRow = async (id: string, data: Json, tokens: string[]) =>
+      t.database.raw(`INSERT INTO records (tenant_id, id, collection_id, body, body_format, key_version, filter_tokens) VALUES ($1, $2, $3, $4, 0, 0, $5)`, [
+        legacy,
+        id,
+        collection?.id,
+        Buffer.from(JSON.stringify(data)),
+        tokens,
+      ]);
     const legacyId = '01900000-0000-7000-8000-000000000001';
-    const body = Buffer.from(JSON.stringify({ legacy: 'yes', kind: 'old' }));
-    const oldToken = sha256(`${ws}\u0000kind\u0000"old"`).subarray(0, 16).toString('base64url');
-    await t.database.raw(
-      `INSERT INTO records (tenant_id, id, collection_id, body, body_format, key_version, filter_tokens) VALUES ($1, $2, $3, $4, 0, 0, $5)`,
-      [ws, legacyId, collection?.id, body, [oldToken]],
-    );
-    expect((await call('GET', `/api/v1/workspaces/${ws}/collections/notes/records/${legacyId}`)).json<{ data: Json }>().data).toEqual({ legacy: 'yes', kind: 'old' });
-    const status = (await call('GET', `/api/v1/workspaces/${ws}/keys`)).json<{ plainRows: { records: number } }>();
-    expect(status.plainRows.records).toBe(1);
-    const result = await t.services.keys.rewrap(ws);
-    expect(result.remaining).toBe(0);
-    const [row] = await t.database.raw<{ body: Buffer; body_format: number; filter_tokens: string[] }>('SELECT body, body_format, filter_tokens FROM records WHERE id = $1', [legacyId]);
+    const oldToken = sha256(`${legacy}\u0000kind\u0000"old"`).subarray(0, 16).toString('base64url');
+    await plainRow(legacyId, { legacy: 'yes', kind: 'old' }, [oldToken]);
+    expect((await call('GET', `${legacyUrl}/${legacyId}`)).json<{ data: Json }>().data).toEqual({ legacy: 'yes', kind: 'old' });
+    const status = (await call('GET', `/api/v1/workspaces/${legacy}/keys`)).json<{ currentVersion: number; plainRows: { records: number } }>();
+    expect(status).toMatchObject({ currentVersion: 0, plainRows: { records: 1 } });
+
+    expect(await t.services.keys.settle(legacy)).toBe(true);
+    const [row] = await t.database.raw<{ body: Buffer; body_format: number; filter_tokens: string[] }>('SELECT body, body_format, filter_tokens FROM records WHERE id = $1', [
+      legacyId,
+    ]);
     expect(row?.body_format).toBe(1);
     expect(row?.body.includes(Buffer.from('legacy'))).toBe(false);
     expect(row?.filter_tokens).not.toContain(oldToken);
-    const found = await call('GET', `/api/v1/workspaces/${ws}/collections/notes/records?filter[kind]=old`);
+    const found = await call('GET', `${legacyUrl}?filter[kind]=old`);
     expect(found.json<{ data: Array<{ id: string }> }>().data.map((r) => r.id)).toEqual([legacyId]);
+
+    // Once a retirement has run, nothing plain is left, and a plain row is a forgery.
+    await t.services.keys.keyring.rotate(legacy);
+    expect(await t.services.keys.settle(legacy)).toBe(true);
+    const forged = '01900000-0000-7000-8000-000000000002';
+    await plainRow(forged, { forged: true }, []);
+    const res = await call('GET', `${legacyUrl}/${forged}`);
+    expect(res.statusCode).toBe(500);
+    expect(errorOf(res).code).toBe('decryption_failed');
   });
 });
 

@@ -4,6 +4,9 @@
  * dispatch on the stored format, so plain rows from before encryption (format 0) stay readable
  * until a rewrap encrypts them.
  *
+ * Plain rows are readable only in a tenant that had them when its keys were made, and only until
+ * its first retirement; anywhere else a plain row is a forgery and fails like tampering.
+ *
  * Format 1 is an encrypted value, format 2 an encrypted stream (see crypto/envelope.ts). The
  * binding names where content belongs (tenant, table, row, field) and is authenticated with it:
  * content moved elsewhere fails to open.
@@ -51,8 +54,17 @@ export class ContentCodec {
     return { stored: sealValue(dataKey, binding, plaintext), format: VALUE_FORMAT, keyVersion: dataKey.version };
   }
 
+  private async plain(binding: ContentBinding): Promise<void> {
+    if (!(await this.keyring.plainReadable(binding.tenantId))) {
+      throw new RampartError('decryption_failed', { internal: `plain ${binding.table} row ${binding.rowId} in a tenant whose content is all encrypted` });
+    }
+  }
+
   async open(binding: ContentBinding, format: number, stored: Buffer): Promise<Buffer> {
-    if (format === PLAIN_FORMAT) return stored;
+    if (format === PLAIN_FORMAT) {
+      await this.plain(binding);
+      return stored;
+    }
     if (format !== VALUE_FORMAT) throw new RampartError('decryption_failed', { internal: `unknown content format ${format}` });
     try {
       const header = readValueHeader(stored);
@@ -74,7 +86,10 @@ export class ContentCodec {
 
   /** A decrypting transform for stored content, or null when it is stored plain. */
   async openStream(binding: ContentBinding, stored: StoredStream): Promise<Transform | null> {
-    if (stored.format === PLAIN_FORMAT) return null;
+    if (stored.format === PLAIN_FORMAT) {
+      await this.plain(binding);
+      return null;
+    }
     if (stored.format !== STREAM_FORMAT || !stored.contentKey) {
       throw new RampartError('decryption_failed', { internal: `unknown stream format ${stored.format}` });
     }

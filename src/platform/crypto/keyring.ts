@@ -113,6 +113,7 @@ interface TenantState {
   readonly versions: ReadonlyMap<number, { provider: ProviderKind; keyRef: string; wrapped: Buffer | null }>;
   readonly indexKey: { wrapped: Buffer; version: number } | null;
   readonly destroyed: boolean;
+  readonly plainAllowed: boolean;
   readonly expiresAt: number;
 }
 
@@ -123,6 +124,7 @@ type KeyringRow = {
   byok_key_ref: string | null;
   index_key: Buffer | null;
   index_key_version: number;
+  plain_allowed: boolean;
   rotated_at: Date;
   destroy_after: Date | null;
   destroyed_at: Date | null;
@@ -233,6 +235,7 @@ export class Keyring {
       versions: new Map(keys.map((k) => [k.version, { provider: k.provider, keyRef: k.key_ref, wrapped: k.wrapped }])),
       indexKey: ring.index_key ? { wrapped: ring.index_key, version: ring.index_key_version } : null,
       destroyed: ring.destroyed_at !== null || this.register.has(tenantId),
+      plainAllowed: ring.plain_allowed,
       expiresAt: this.now() + this.ttl,
     };
   }
@@ -252,7 +255,8 @@ export class Keyring {
         );
         if (inserted.rows.length === 0) return;
         await tx.query(
-          `INSERT INTO tenant_keyrings (tenant_id, current_version, index_key, index_key_version) VALUES (current_tenant_id(), 1, $1, 1)`,
+          `INSERT INTO tenant_keyrings (tenant_id, current_version, index_key, index_key_version, plain_allowed)
+           VALUES (current_tenant_id(), 1, $1, 1, ${ENCRYPTED_TABLES.map((t) => `EXISTS (SELECT 1 FROM ${t} WHERE tenant_id = current_tenant_id() AND key_version = 0)`).join(' OR ')})`,
           [wrapDataKey(generated.plaintext, tenantId, 1, INDEX_KEY_ID, indexKey)],
         );
         await this.scheduleRotation(tx, tenantId);
@@ -319,6 +323,19 @@ export class Keyring {
   async streamKey(tenantId: string): Promise<DataKey> {
     const state = await this.state(tenantId, true);
     return newDataKey(tenantId, state.currentVersion, await this.tenantKey(tenantId, state, state.currentVersion));
+  }
+
+  /**
+   * Whether content stored plain may be read for this tenant: only rows from before encryption,
+   * of a tenant that had them when its keys were made, until its first retirement.
+   */
+  async plainReadable(tenantId: string): Promise<boolean> {
+    const cached = this.states.get(tenantId);
+    if (cached && cached.expiresAt > this.now()) return cached.plainAllowed;
+    const state = await this.loadState(tenantId);
+    if (!state) return true; // No keys yet: everything the tenant has is from before encryption.
+    if (this.ttl > 0) this.states.set(tenantId, state);
+    return state.plainAllowed;
   }
 
   /** The data key a value's header names, unwrapped (cached). */
@@ -483,6 +500,7 @@ export class Keyring {
       versions: new Map(keys.rows.map((k) => [k.version, { provider: k.provider, keyRef: k.key_ref, wrapped: k.wrapped }])),
       indexKey: ring.index_key ? { wrapped: ring.index_key, version: ring.index_key_version } : null,
       destroyed: ring.destroyed_at !== null,
+      plainAllowed: ring.plain_allowed,
       expiresAt: 0,
     };
   }
@@ -619,9 +637,11 @@ export class Keyring {
           total += remaining[table];
         }
         if (total > 0) throw new RampartError('key_version_in_use', { details: { remaining } });
-        await tx.query('UPDATE tenant_keyrings SET min_decrypt_version = GREATEST(min_decrypt_version, $1) WHERE tenant_id = current_tenant_id()', [
-          minVersion,
-        ]);
+        // No row is below minVersion (≥ 1), so none is plain: from now on a plain row is a forgery.
+        await tx.query(
+          'UPDATE tenant_keyrings SET min_decrypt_version = GREATEST(min_decrypt_version, $1), plain_allowed = false WHERE tenant_id = current_tenant_id()',
+          [minVersion],
+        );
         await tx.query(
           `UPDATE tenant_keys SET state = 'retired', retired_at = now() WHERE tenant_id = current_tenant_id() AND version < $1 AND state = 'active'`,
           [minVersion],
