@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContentCodec } from '../src/platform/content/codec.js';
+import { Keyring } from '../src/platform/crypto/keyring.js';
 import { sha256 } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, multipart, signUp, type Caller, type TestApp } from './helpers/app.js';
@@ -156,6 +157,29 @@ describe.each(BACKENDS)('encryption at rest on $name', (backend) => {
     expect(ta).not.toContain(unkeyed);
     const found = await call('GET', `/api/v1/workspaces/${a}/collections/notes/records?filter[status]=open`);
     expect(found.json<{ data: Array<{ id: string }> }>().data.map((r) => r.id)).toEqual([ra.id]);
+  });
+
+  it('bounds each data key by count and by time', async () => {
+    let clock = Date.now();
+    const keyring = t.services.keys.keyring;
+    const bounded = new Keyring(t.database.db, keyring.root, new Map([[keyring.root.kind, keyring.root]]), keyring.register, {
+      cacheSeconds: 60,
+      dataKeyMaxUses: 3,
+      rotationDays: 90,
+      destructionGraceDays: 30,
+    }, () => clock);
+    const ids = async (n: number) => {
+      const seen: string[] = [];
+      for (let i = 0; i < n; i++) seen.push((await bounded.writeKey(a)).id.toString('hex'));
+      return seen;
+    };
+    const first = await ids(7);
+    expect(new Set(first).size).toBe(3);
+    expect(first.slice(0, 3).every((id) => id === first[0])).toBe(true);
+    // A minute later the last key has expired, though it was used only once.
+    clock += 61_000;
+    const [later] = await ids(1);
+    expect(first).not.toContain(later);
   });
 
   it('caches data keys: a burst of writes and reads makes no KMS call once warm', async () => {
