@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: P1 (row-level security on PostgreSQL), P2 (an authenticated HTTP read), P6
- * (password sign-ins against the argon2id limit) and P7 (the permission decision, against a bare
- * Set.has and casbin, and its share of the P2 request),
+ * `npm run bench`: P1 (row-level security on PostgreSQL), P2 (an authenticated HTTP read), P3
+ * (encryption: seal+open of values against bare node:crypto and the AWS Encryption SDK, rewrap
+ * throughput, peak RSS streaming a 1 GiB document), P6 (password sign-ins against the argon2id
+ * limit) and P7 (the permission decision, against a bare Set.has and casbin, and its share of the
+ * P2 request),
  * each as ratios against the same work done bare and against a named peer, in one run. Prints a
  * report on stdout (progress goes to stderr) and writes it as JSON to .bench/results.json.
  *
@@ -9,8 +11,10 @@
  *      BENCH_SECONDS       length of each measured round (default P1 5 s, P2 10 s)
  *      BENCH_WARMUP_SECONDS warmup per side (default P1 2 s, P2 3 s; never longer than a round)
  *      BENCH_ROUNDS        measured rounds per side (default P1 3, P2 2)
- *      BENCH_ONLY          p1, p2, p6 or p7 to run one part (P7 alone takes P2's figure from the last
- *                          .bench/results.json, or makes a short P2 run; its own timing is fixed)
+ *      BENCH_ONLY          p1, p2, p3, p6 or p7 to run one part (P7 alone takes P2's figure from the last
+ *                          .bench/results.json, or makes a short P2 run; P3's and P7's timing is fixed)
+ *      BENCH_P3_RECORDS    records per side for P3's rewrap (default 100000; fewer marks it INVALID)
+ *      BENCH_P3_DOCUMENT_MIB size of P3's streamed document (default 1024; smaller marks it INVALID)
  *      BENCH_STRICT=1      exit 1 when a goal is missed, not only when the harness fails
  */
 import { execFileSync } from 'node:child_process';
@@ -19,10 +23,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { runP1, type P1Result } from './p1-tenant-query.js';
 import { runP2, type P2Result } from './p2-http.js';
+import { SIZES, runP3, type P3Result } from './p3-crypto.js';
 import { runP6, type P6Result } from './p6-password.js';
 import { runP7, type P7Result } from './p7-permissions.js';
 import { formatGoal, formatNumber, summaryTable, table, type Measure } from './report.js';
-import { progress, readSettings, ROOT, run, withClient, type BenchSettings } from './util.js';
+import { MB, progress, readSettings, ROOT, run, withClient, type BenchSettings } from './util.js';
 
 interface Machine {
   readonly cpus: number;
@@ -136,6 +141,105 @@ function printP2(p2: P2Result, out: string[]): void {
   out.push('');
 }
 
+function printP3(p3: P3Result, out: string[]): void {
+  const c = p3.crypto;
+  const t = c.timing;
+  const ops = (x: number) => formatNumber(x, x < 100 ? 1 : 0);
+  out.push(
+    `P3 — seal+open of one value (one operation = encrypt then decrypt), warm key caches, in this process,` +
+      ` ${t.rounds} rounds × ${t.roundMs} ms per side and size (after ${t.warmupMs} ms warmup each)`,
+  );
+  const side = (key: string) => c.sides.find((s) => s.key === key)!;
+  const rampart = side('rampart');
+  const headers = ['side'];
+  for (const size of SIZES) headers.push(`${size.label} ops/s`, `${size.label} rounds (ops/s)`, `${size.label} Rampart ÷ side`);
+  out.push(
+    table(
+      headers,
+      c.sides.map((s) => [
+        s.label,
+        ...s.sizes.flatMap((z, i) => [
+          ops(z.opsPerSecond),
+          `${ops(Math.min(...z.rounds))}–${ops(Math.max(...z.rounds))}`,
+          `${(rampart.sizes[i]!.opsPerSecond / z.opsPerSecond).toFixed(z.opsPerSecond > rampart.sizes[i]!.opsPerSecond / 10 ? 3 : 1)}×`,
+        ]),
+      ]),
+    ),
+  );
+  for (const s of c.sides) out.push(`  ${s.label}: ${s.how}`);
+  out.push(`  peer: @aws-crypto/client-node ${c.peer.version}, default suite ${c.peer.defaultSuite}; additional data ${c.aadBytes} bytes on the Rampart and bare sides`);
+  out.push('  ops/s: median round, with the slowest and fastest round; Rampart and bare alternate, then the AWS sides among themselves');
+  for (const ch of c.checks) out.push(`  check: ${ch}`);
+  out.push('');
+
+  const r = p3.rewrap;
+  if (r) {
+    for (const e of r.engines) {
+      const rounds = e.sides[0]!.rounds.length;
+      out.push(
+        `P3 — rewrap of ${formatNumber(e.records)} records to a new tenant key version, ${e.label}, batches of ${r.batch}, ${rounds} rounds per side, alternating` +
+          ` (after VACUUM ANALYZE each; load ${e.loadSeconds.toFixed(1)} s)`,
+      );
+      const bare = e.sides.find((s) => s.key === 'bare')!;
+      out.push(
+        table(
+          ['side', 'rows/s (median)', 'rounds (rows/s)', 'vs bare', 'read batches', 'write batches', 'rest (crypto, keys, glue)'],
+          e.sides.map((s) => {
+            const m = (f: (x: (typeof s.rounds)[number]) => number) => s.rounds.reduce((sum, x) => sum + f(x), 0) / s.rounds.length;
+            return [
+              s.label,
+              formatNumber(s.rowsPerSecond),
+              s.rounds.map((x) => formatNumber(x.rowsPerSecond)).join(' / '),
+              `${(s.rowsPerSecond / bare.rowsPerSecond).toFixed(3)}×`,
+              `${formatNumber(m((x) => x.readShare) * 100)}%`,
+              `${formatNumber(m((x) => x.writeShare) * 100)}%`,
+              `${formatNumber((1 - m((x) => x.readShare) - m((x) => x.writeShare)) * 100)}%`,
+            ];
+          }),
+        ),
+      );
+      for (const s of e.sides) out.push(`  ${s.label}: ${s.how}`);
+      out.push('  shares of the round time: read = the batch SELECTs (Rampart: read-only withTenant), write = the batch UPDATE transactions; means over the rounds');
+      out.push(`  plan: ${e.plan}`);
+      for (const ch of e.checks) out.push(`  check: ${ch}`);
+      for (const inv of e.invalid) out.push(`  INVALID: ${inv}`);
+      out.push('');
+    }
+    for (const sk of r.skipped) out.push(`  rewrap: ${sk}`);
+  } else {
+    out.push(`P3 rewrap: failed (${p3.rewrapError?.split('\n')[0] ?? 'unknown'})`);
+    out.push('');
+  }
+
+  const d = p3.document;
+  if (d) {
+    out.push(
+      `P3 — peak RSS streaming a ${formatNumber(d.bytes / MB)} MiB document in (upload) and out (download), each run a child process,` +
+        ` ${d.runsPerSide} runs per side, alternating, RSS sampled every ${d.sampleMs} ms plus VmHWM`,
+    );
+    out.push(
+      table(
+        ['side', 'baseline RSS', 'peak RSS', 'growth (median)', 'growth per run', 'upload MB/s', 'download MB/s'],
+        d.sides.map((s) => [
+          s.label,
+          `${formatNumber(s.baselineRss / MB, 1)} MB`,
+          `${formatNumber(s.peakRss / MB, 1)} MB`,
+          `${formatNumber(s.growth / MB, 1)} MB`,
+          s.runs.map((x) => formatNumber((Math.max(x.peakUploadRss, x.peakDownloadRss, x.hwm ?? 0) - x.baselineRss) / MB, 1)).join(' / '),
+          formatNumber(s.uploadMBps),
+          formatNumber(s.downloadMBps),
+        ]),
+      ),
+    );
+    for (const s of d.sides) out.push(`  ${s.label}: ${s.how}`);
+    out.push('  baseline: RSS just before streaming, after opening PGlite, the keyring and the store (the same setup on both sides); growth = peak − baseline');
+    for (const ch of d.checks) out.push(`  check: ${ch}`);
+  } else {
+    out.push(`P3 document: failed (${p3.documentError?.split('\n')[0] ?? 'unknown'})`);
+  }
+  out.push('');
+}
+
 function printP6(p6: P6Result, out: string[]): void {
   const t = p6.timing;
   out.push(
@@ -223,6 +327,7 @@ async function main(): Promise<number> {
 
   let p1: P1Result | null = null;
   let p2: P2Result | null = null;
+  let p3: P3Result | null = null;
   let p6: P6Result | null = null;
   let p7: P7Result | null = null;
   if (only === undefined || only === 'p1') {
@@ -234,7 +339,7 @@ async function main(): Promise<number> {
       progress(`P1 failed: ${String(err)}`);
     }
   }
-  if (only !== 'p1' && only !== 'p7') {
+  if (only === undefined || only === 'p2' || only === 'p6') {
     progress('building the server (npm run build:server)');
     await run('npm', ['run', '--silent', 'build:server'], ROOT);
   }
@@ -245,6 +350,18 @@ async function main(): Promise<number> {
     } catch (err) {
       errors.push({ part: 'P2', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
       progress(`P2 failed: ${String(err)}`);
+    }
+  }
+
+  if (only === undefined || only === 'p3') {
+    try {
+      progress('P3: encryption');
+      p3 = await runP3(settings);
+      if (p3.rewrapError !== undefined) errors.push({ part: 'P3 rewrap', error: p3.rewrapError });
+      if (p3.documentError !== undefined) errors.push({ part: 'P3 document', error: p3.documentError });
+    } catch (err) {
+      errors.push({ part: 'P3', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P3 failed: ${String(err)}`);
     }
   }
 
@@ -268,7 +385,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? []), ...(p6?.measures ?? []), ...(p7?.measures ?? [])];
+  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? []), ...(p3?.measures ?? []), ...(p6?.measures ?? []), ...(p7?.measures ?? [])];
   const wallSeconds = (performance.now() - t0) / 1000;
 
   const out: string[] = [];
@@ -282,6 +399,7 @@ async function main(): Promise<number> {
   out.push('');
   if (p1) printP1(p1, out);
   if (p2) printP2(p2, out);
+  if (p3) printP3(p3, out);
   if (p6) printP6(p6, out);
   if (p7) printP7(p7, out);
   out.push('Summary');
@@ -298,7 +416,7 @@ async function main(): Promise<number> {
   const dir = path.join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'results.json');
-  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p6, p7, errors };
+  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p3, p6, p7, errors };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   progress(`results written to ${path.relative(ROOT, file)}`);
 

@@ -26,7 +26,7 @@ export interface BenchSettings {
   readonly warmupSeconds: number | undefined;
   /** Measured rounds per side; undefined means each part's default. */
   readonly rounds: number | undefined;
-  readonly only: 'p1' | 'p2' | 'p6' | 'p7' | undefined;
+  readonly only: 'p1' | 'p2' | 'p3' | 'p6' | 'p7' | undefined;
   /** Exit non-zero when a goal is missed (not only when the harness fails). */
   readonly strict: boolean;
 }
@@ -43,15 +43,15 @@ function envNumber(name: string, integer = false): number | undefined {
 
 export function readSettings(): BenchSettings {
   const only = process.env['BENCH_ONLY']?.trim().toLowerCase();
-  if (only !== undefined && only !== '' && only !== 'p1' && only !== 'p2' && only !== 'p6' && only !== 'p7') {
-    throw new Error(`BENCH_ONLY must be p1, p2, p6 or p7, got "${only}"`);
+  if (only !== undefined && only !== '' && only !== 'p1' && only !== 'p2' && only !== 'p3' && only !== 'p6' && only !== 'p7') {
+    throw new Error(`BENCH_ONLY must be p1, p2, p3, p6 or p7, got "${only}"`);
   }
   return {
     adminUrl: process.env['BENCH_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres',
     seconds: envNumber('BENCH_SECONDS'),
     warmupSeconds: envNumber('BENCH_WARMUP_SECONDS'),
     rounds: envNumber('BENCH_ROUNDS', true),
-    only: only === 'p1' || only === 'p2' || only === 'p6' || only === 'p7' ? only : undefined,
+    only: only === 'p1' || only === 'p2' || only === 'p3' || only === 'p6' || only === 'p7' ? only : undefined,
     strict: ['1', 'true', 'yes'].includes(process.env['BENCH_STRICT']?.toLowerCase() ?? ''),
   };
 }

@@ -77,10 +77,11 @@ INSERT INTO key_schedule (tenant, rotate_after, rewrap_pending) SELECT tenant_id
 -- Encrypted content records the tenant key version under which its data key is wrapped
 -- (0: stored plain, from before encryption).
 ALTER TABLE records ADD COLUMN key_version integer NOT NULL DEFAULT 0;
-CREATE INDEX records_key_version_idx ON records (tenant_id, key_version);
+-- (tenant_id, key_version, id): rewrap reads each batch in this order, straight off the index.
+CREATE INDEX records_key_version_idx ON records (tenant_id, key_version, id);
 ALTER TABLE documents ADD COLUMN key_version integer NOT NULL DEFAULT 0;
 ALTER TABLE documents ADD COLUMN content_key bytea CHECK (length(content_key) BETWEEN 16 AND 4096);
-CREATE INDEX documents_key_version_idx ON documents (tenant_id, key_version);
+CREATE INDEX documents_key_version_idx ON documents (tenant_id, key_version, id);
 
 -- The secrets vault: integration credentials under tenants/<tenant>/integrations/<integration>/<name>.
 -- Values are encrypted like record bodies; the public API never returns them.
@@ -101,7 +102,7 @@ CREATE TABLE secrets (
   PRIMARY KEY (tenant_id, id),
   UNIQUE (tenant_id, integration, name)
 );
-CREATE INDEX secrets_key_version_idx ON secrets (tenant_id, key_version);
+CREATE INDEX secrets_key_version_idx ON secrets (tenant_id, key_version, id);
 ALTER TABLE secrets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE secrets FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON secrets FOR ALL
