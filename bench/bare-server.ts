@@ -4,11 +4,18 @@
  * `GET …/records/:recordId`. p2-http.ts strips its types into .bench/bare-server.mjs and starts that
  * on plain Node, as its own process.
  *
- * Env: BARE_DATABASE_URL (a BYPASSRLS role), BARE_POOL_SIZE (default 10), PORT (default 0: any).
+ * Record bodies are encrypted, so the bare server decrypts them as Rampart does — the same
+ * envelope code (compiled, from dist/), data keys unwrapped once and kept in a Map — but with the
+ * tenant key handed to it: no keyring, no KMS, no key-version or plain-row checks.
+ *
+ * Env: BARE_DATABASE_URL (a BYPASSRLS role), BARE_TENANT_KEY (hex), BARE_POOL_SIZE (default 10),
+ * PORT (default 0: any).
  */
 import Fastify from 'fastify';
 import pg from 'pg';
 import type { RecordRow } from '../src/modules/records/store.js';
+// p2-http.ts points this at dist/ when it compiles the server to plain JavaScript.
+import { openValue, readValueHeader, unwrapDataKey } from '../src/platform/crypto/envelope.js';
 
 const COLLECTION = 'tickets';
 const SQL = `SELECT r.id, r.body, r.body_format, r.version, r.created_at, r.updated_at
@@ -18,6 +25,20 @@ const SQL = `SELECT r.id, r.body, r.body_format, r.version, r.created_at, r.upda
 
 const url = process.env['BARE_DATABASE_URL'];
 if (!url) throw new Error('BARE_DATABASE_URL is required');
+const tenantKey = Buffer.from(process.env['BARE_TENANT_KEY'] ?? '', 'hex');
+if (tenantKey.length !== 32) throw new Error('BARE_TENANT_KEY (64 hex digits) is required');
+const dataKeys = new Map<string, Buffer>();
+
+function decrypt(tenantId: string, row: RecordRow): Buffer {
+  const header = readValueHeader(row.body);
+  const id = header.dataKeyId.toString('latin1');
+  let key = dataKeys.get(id);
+  if (!key) {
+    key = unwrapDataKey(tenantKey, tenantId, header.version, header.dataKeyId, header.wrappedKey);
+    dataKeys.set(id, key);
+  }
+  return openValue(key, { tenantId, table: 'records', rowId: row.id, field: 'body' }, row.body);
+}
 // Pool settings as Rampart's PostgresDatabase has them.
 const pool = new pg.Pool({
   connectionString: url,
@@ -37,7 +58,7 @@ app.get<{ Params: { tenant: string; id: string } }>('/records/:tenant/:id', asyn
   return reply.header('etag', `"${row.version}"`).send({
     id: row.id,
     collection: COLLECTION,
-    data: JSON.parse(row.body.toString('utf8')) as unknown,
+    data: JSON.parse(decrypt(request.params.tenant, row).toString('utf8')) as unknown,
     version: row.version,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),

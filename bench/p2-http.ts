@@ -15,6 +15,7 @@ import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import autocannon from 'autocannon';
 import ts from 'typescript';
+import { LocalKeyProvider } from '../src/platform/crypto/providers/local.js';
 import { measure, type Measure } from './report.js';
 import {
   BARE_ROLE,
@@ -133,6 +134,25 @@ async function load(target: Target, seconds: number): Promise<Run> {
   };
 }
 
+/**
+ * The workspace's current tenant key, unwrapped with the root key from the data directory's key
+ * file, for the bare server (which has no keyring or KMS).
+ */
+async function unwrapTenantKey(dbUrl: string, dataDir: string, tenantId: string): Promise<Buffer> {
+  const file = JSON.parse(readFileSync(path.join(dataDir, 'root-keys.json'), 'utf8')) as { versions: Array<{ version: number; key: string }> };
+  const root = LocalKeyProvider.open({ kind: 'env', value: file.versions.map((v) => `${v.version}:${v.key}`).join(',') });
+  const row = await withClient(dbUrl, async (c) => {
+    const { rows } = await c.query<{ version: number; key_ref: string; wrapped: Buffer }>(
+      `SELECT k.version, k.key_ref, k.wrapped FROM rampart.tenant_keys k JOIN rampart.tenant_keyrings r
+          ON r.tenant_id = k.tenant_id AND r.current_version = k.version WHERE k.tenant_id = $1`,
+      [tenantId],
+    );
+    return rows[0];
+  });
+  if (!row) throw new Error('the bench workspace has no tenant key');
+  return root.unwrap(row.key_ref, row.wrapped, { tenantId, version: row.version });
+}
+
 /** Account, bearer token, workspace, collection and records, all through the API. */
 async function seed(base: string, setupToken: string): Promise<{ token: string; workspaceId: string; recordId: string }> {
   const email = 'bench@example.com';
@@ -183,10 +203,13 @@ function compileBareServer(): string {
     compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
     fileName: 'bare-server.ts',
   });
+  // Rampart's compiled envelope code, as the server itself runs it.
+  const js = outputText.replace("'../src/platform/crypto/envelope.js'", "'../dist/platform/crypto/envelope.js'");
+  if (js === outputText) throw new Error('internal: the bare server no longer imports the envelope code');
   const dir = path.join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'bare-server.mjs');
-  writeFileSync(file, outputText);
+  writeFileSync(file, js);
   return file;
 }
 
@@ -207,9 +230,15 @@ export async function runP2(settings: BenchSettings): Promise<P2Result> {
     progress(`P2 seeded workspace ${workspaceId} with ${RECORDS} records`);
 
     await withClient(dbUrl, (c) => ensureBareRole(c));
+    const tenantKey = await unwrapTenantKey(dbUrl, dataDir, workspaceId);
     const bareChild = new Child('bare server', process.execPath, [compileBareServer()], {
       cwd: ROOT,
-      env: childEnv({ BARE_DATABASE_URL: pgUrl(dbUrl, { user: BARE_ROLE }), BARE_POOL_SIZE: String(BARE_POOL_SIZE), PORT: '0' }),
+      env: childEnv({
+        BARE_DATABASE_URL: pgUrl(dbUrl, { user: BARE_ROLE }),
+        BARE_TENANT_KEY: tenantKey.toString('hex'),
+        BARE_POOL_SIZE: String(BARE_POOL_SIZE),
+        PORT: '0',
+      }),
     });
     started.push(bareChild);
     const bareUrl = (await bareChild.waitForLine(/listening on (https?:\/\/\S+)/, START_TIMEOUT_MS))[1]!;
