@@ -13,7 +13,7 @@
 import type { ContentCodec } from '../../platform/content/codec.js';
 import { parseContentKey } from '../../platform/content/codec.js';
 import { ENCRYPTED_TABLES, type EncryptedTable, type Keyring } from '../../platform/crypto/keyring.js';
-import { tenantContext, type Database, type Tx } from '../../platform/db/types.js';
+import { tenantContext, type Database, type TenantContext, type Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
 import type { ObjectStore } from '../../platform/storage/object-store.js';
 import { filterTokens, type RecordData } from '../records/service.js';
@@ -71,10 +71,8 @@ export async function rewrapTenant(
     for (;;) {
       if (options.signal?.aborted) break;
       const skip = failed.filter((f) => f.table === table).map((f) => f.id);
-      const moved =
-        table === 'documents'
-          ? await rewrapDocuments(deps, tenantId, version, batchSize, skip, failed)
-          : await rewrapValues(deps, table, tenantId, version, batchSize, skip, failed);
+      const pass: Pass = { deps, tenantId, version, batchSize, skip, failed };
+      const moved = table === 'documents' ? await rewrapDocuments(pass) : await rewrapValues(pass, table);
       if (moved === null) break;
       done += moved;
       options.onProgress?.({ tenantId, table, done, total, failed: failed.length });
@@ -83,24 +81,22 @@ export async function rewrapTenant(
   return { tenantId, version, rewrapped: done, failed, remaining: await deps.keyring.remainingBelow(tenantId, version) };
 }
 
-/** One batch of records or secrets; null when none are left. */
-async function rewrapValues(
+/** The next rows still under older versions, oldest version first, straight off the key-version index. */
+async function nextBatch<R extends Record<string, unknown>>(
   deps: RewrapDeps,
-  table: 'records' | 'secrets',
-  tenantId: string,
+  ctx: TenantContext,
+  table: EncryptedTable,
+  columns: string,
   version: number,
-  batchSize: number,
   skip: string[],
-  failed: Array<{ table: EncryptedTable; id: string; code: string }>,
-): Promise<number | null> {
-  const t = TABLES[table];
-  const ctx = tenantContext(tenantId, null);
-  const rows = await deps.db.withTenant(
+  batchSize: number,
+): Promise<R[]> {
+  return deps.db.withTenant(
     ctx,
     async (tx) =>
       (
-        await tx.query<ValueRow>(
-          `SELECT id, ${t.value} AS value, ${t.format} AS format, version, key_version FROM ${table}
+        await tx.query<R>(
+          `SELECT ${columns} FROM ${table}
             WHERE tenant_id = current_tenant_id() AND key_version < $1 AND NOT (id = ANY($2::uuid[]))
             ORDER BY key_version, id LIMIT $3`,
           [version, skip, batchSize],
@@ -108,6 +104,23 @@ async function rewrapValues(
       ).rows,
     { readOnly: true },
   );
+}
+
+/** One pass's settings and its running list of rows that could not be moved. */
+interface Pass {
+  readonly deps: RewrapDeps;
+  readonly tenantId: string;
+  readonly version: number;
+  readonly batchSize: number;
+  readonly skip: string[];
+  readonly failed: Array<{ table: EncryptedTable; id: string; code: string }>;
+}
+
+/** One batch of records or secrets; null when none are left. */
+async function rewrapValues({ deps, tenantId, version, batchSize, skip, failed }: Pass, table: 'records' | 'secrets'): Promise<number | null> {
+  const t = TABLES[table];
+  const ctx = tenantContext(tenantId, null);
+  const rows = await nextBatch<ValueRow>(deps, ctx, table, `id, ${t.value} AS value, ${t.format} AS format, version, key_version`, version, skip, batchSize);
   if (rows.length === 0) return null;
   const ids: string[] = [];
   const values: Buffer[] = [];
@@ -155,27 +168,15 @@ async function rewrapValues(
 }
 
 /** One batch of documents; null when none are left. */
-async function rewrapDocuments(
-  deps: RewrapDeps,
-  tenantId: string,
-  version: number,
-  batchSize: number,
-  skip: string[],
-  failed: Array<{ table: EncryptedTable; id: string; code: string }>,
-): Promise<number | null> {
-  const ctx = tenantContext(tenantId, null);
-  const rows = await deps.db.withTenant(
-    ctx,
-    async (tx) =>
-      (
-        await tx.query<DocumentRow>(
-          `SELECT id, content_format, key_version, content_key, region FROM documents
-            WHERE tenant_id = current_tenant_id() AND key_version < $1 AND NOT (id = ANY($2::uuid[]))
-            ORDER BY key_version, id LIMIT $3`,
-          [version, skip, batchSize],
-        )
-      ).rows,
-    { readOnly: true },
+async function rewrapDocuments({ deps, tenantId, version, batchSize, skip, failed }: Pass): Promise<number | null> {
+  const rows = await nextBatch<DocumentRow>(
+    deps,
+    tenantContext(tenantId, null),
+    'documents',
+    'id, content_format, key_version, content_key, region',
+    version,
+    skip,
+    batchSize,
   );
   if (rows.length === 0) return null;
   let moved = 0;
