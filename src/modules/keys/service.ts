@@ -5,7 +5,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackgroundWork } from '../../platform/background.js';
-import type { Keyring } from '../../platform/crypto/keyring.js';
+import { rowsBelow, type Keyring } from '../../platform/crypto/keyring.js';
 import type { ProviderKind } from '../../platform/crypto/providers/types.js';
 import { tenantContext } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
@@ -33,8 +33,6 @@ export class KeysService {
   async status(caller: Pick<WorkspaceCaller, 'tenant'>): Promise<KeyStatusT> {
     const tenantId = caller.tenant.tenantId;
     const [status, rows] = await Promise.all([this.deps.keyring.status(tenantId), this.deps.keyring.rowsByVersion(tenantId)]);
-    let pending = 0;
-    for (const [v, counts] of rows) if (v < status.currentVersion) pending += counts.records + counts.documents + counts.secrets;
     return {
       provider: status.provider,
       ownKey: status.ownKey,
@@ -42,7 +40,7 @@ export class KeysService {
       minDecryptVersion: status.minDecryptVersion,
       versions: status.versions.map((v) => ({ ...v, createdAt: v.createdAt.toISOString(), rows: rows.get(v.version) ?? NO_ROWS })),
       plainRows: rows.get(0) ?? NO_ROWS,
-      pendingRewrap: pending,
+      pendingRewrap: rowsBelow(rows, status.currentVersion),
       rotatedAt: status.exists ? (status.rotatedAt?.toISOString() ?? null) : null,
       nextRotationAt: status.nextRotationAt?.toISOString() ?? null,
       rotationDays: this.deps.rotationDays,

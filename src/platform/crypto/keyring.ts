@@ -205,8 +205,8 @@ export class Keyring {
   // State ----------------------------------------------------------------------------------------
 
   private async state(tenantId: string, create: boolean): Promise<TenantState> {
-    const cached = this.states.get(tenantId);
-    if (cached && cached.expiresAt > this.now()) return cached;
+    const cached = this.fresh(tenantId);
+    if (cached) return cached;
     return this.once(`state:${tenantId}:${create}`, async () => {
       let state = await this.loadState(tenantId);
       if (!state && create) state = await this.createKeyring(tenantId);
@@ -216,28 +216,35 @@ export class Keyring {
     });
   }
 
-  private async loadState(tenantId: string): Promise<TenantState | null> {
-    const rows = await this.db.withTenant(
+  private loadState(tenantId: string): Promise<TenantState | null> {
+    return this.db.withTenant(
       systemContext(tenantId),
       async (tx) => {
-        const ring = await tx.query<KeyringRow>('SELECT * FROM tenant_keyrings WHERE tenant_id = current_tenant_id()');
-        if (ring.rows.length === 0) return null;
-        const keys = await tx.query<KeyRow>('SELECT * FROM tenant_keys WHERE tenant_id = current_tenant_id() ORDER BY version');
-        return { ring: ring.rows[0] as KeyringRow, keys: keys.rows };
+        const ring = (await tx.query<KeyringRow>('SELECT * FROM tenant_keyrings WHERE tenant_id = current_tenant_id()')).rows[0];
+        return ring ? this.loadStateIn(tx, tenantId, ring) : null;
       },
       { readOnly: true },
     );
-    if (!rows) return null;
-    const { ring, keys } = rows;
+  }
+
+  /** The state of a tenant whose keyring row is already read (and perhaps locked) in `tx`. */
+  private async loadStateIn(tx: Tx, tenantId: string, ring: KeyringRow): Promise<TenantState> {
+    const keys = await tx.query<KeyRow>('SELECT * FROM tenant_keys WHERE tenant_id = current_tenant_id()');
     return {
       currentVersion: ring.current_version,
       minVersion: ring.min_decrypt_version,
-      versions: new Map(keys.map((k) => [k.version, { provider: k.provider, keyRef: k.key_ref, wrapped: k.wrapped }])),
+      versions: new Map(keys.rows.map((k) => [k.version, { provider: k.provider, keyRef: k.key_ref, wrapped: k.wrapped }])),
       indexKey: ring.index_key ? { wrapped: ring.index_key, version: ring.index_key_version } : null,
       destroyed: ring.destroyed_at !== null || this.register.has(tenantId),
       plainAllowed: ring.plain_allowed,
       expiresAt: this.now() + this.ttl,
     };
+  }
+
+  /** The cached state of a tenant, if still fresh. */
+  private fresh(tenantId: string): TenantState | undefined {
+    const cached = this.states.get(tenantId);
+    return cached && cached.expiresAt > this.now() ? cached : undefined;
   }
 
   /** The first key of a tenant: made at its first encryption. Concurrent creators agree on one. */
@@ -304,19 +311,19 @@ export class Keyring {
 
   /** The data key new values of this tenant are sealed with. */
   async writeKey(tenantId: string): Promise<DataKey> {
-    const now = this.now();
-    const cached = this.writeKeys.get(tenantId);
-    if (cached && cached.expiresAt > now && cached.uses < this.options.dataKeyMaxUses) {
-      cached.uses += 1;
-      return cached.dataKey;
+    let entry = this.writeKeys.get(tenantId);
+    if (!entry || entry.expiresAt <= this.now() || entry.uses >= this.options.dataKeyMaxUses) {
+      entry = await this.once(`wk:${tenantId}`, async () => {
+        const state = await this.state(tenantId, true);
+        const dataKey = newDataKey(tenantId, state.currentVersion, await this.tenantKey(tenantId, state, state.currentVersion));
+        const made = { dataKey, uses: 0, expiresAt: this.now() + this.ttl };
+        if (this.ttl > 0) this.writeKeys.set(tenantId, made);
+        return made;
+      });
     }
-    return this.once(`wk:${tenantId}`, async () => {
-      const state = await this.state(tenantId, true);
-      const tenantKey = await this.tenantKey(tenantId, state, state.currentVersion);
-      const dataKey = newDataKey(tenantId, state.currentVersion, tenantKey);
-      if (this.ttl > 0) this.writeKeys.set(tenantId, { dataKey, uses: 1, expiresAt: this.now() + this.ttl });
-      return dataKey;
-    });
+    // Counted per value sealed, by every caller, including those that waited on the same load.
+    entry.uses += 1;
+    return entry.dataKey;
   }
 
   /** A fresh data key used for one stream only (a document): its wrapped form goes in the row. */
@@ -330,8 +337,8 @@ export class Keyring {
    * of a tenant that had them when its keys were made, until its first retirement.
    */
   async plainReadable(tenantId: string): Promise<boolean> {
-    const cached = this.states.get(tenantId);
-    if (cached && cached.expiresAt > this.now()) return cached.plainAllowed;
+    const cached = this.fresh(tenantId);
+    if (cached) return cached.plainAllowed;
     const state = await this.loadState(tenantId);
     if (!state) return true; // No keys yet: everything the tenant has is from before encryption.
     if (this.ttl > 0) this.states.set(tenantId, state);
@@ -344,19 +351,12 @@ export class Keyring {
     // latin1: the cheapest lossless string of 16 bytes, for the map key.
     const cacheKey = `${tenantId}:${header.dataKeyId.toString('latin1')}`;
     const cached = this.readKeys.get(cacheKey);
-    const known = this.states.get(tenantId);
-    const state = known && known.expiresAt > now ? known : await this.state(tenantId, false);
+    const state = this.fresh(tenantId) ?? (await this.state(tenantId, false));
     if (header.version < state.minVersion) {
       throw new RampartError('decryption_failed', { internal: `tenant ${tenantId}: key version ${header.version} is retired (minimum ${state.minVersion})` });
     }
     if (cached && cached.expiresAt > now) return cached.key;
-    const tenantKey = await this.tenantKey(tenantId, state, header.version);
-    let key: Buffer;
-    try {
-      key = unwrapDataKey(tenantKey, tenantId, header.version, header.dataKeyId, header.wrappedKey);
-    } catch (err) {
-      throw keyError(err, tenantId);
-    }
+    const key = await this.openDataKey(tenantId, state, header.version, header.dataKeyId, header.wrappedKey);
     if (this.ttl > 0) {
       if (this.readKeys.size >= DECRYPT_CACHE_MAX) this.readKeys.delete(this.readKeys.keys().next().value as string);
       this.readKeys.set(cacheKey, { key, expiresAt: this.now() + this.ttl });
@@ -384,16 +384,7 @@ export class Keyring {
   private async indexKey(tenantId: string): Promise<Buffer> {
     const cached = this.indexKeys.get(tenantId);
     if (cached && cached.expiresAt > this.now()) return cached.key;
-    const state = await this.state(tenantId, true);
-    if (!state.indexKey || state.destroyed) throw new RampartError('encryption_key_destroyed', { internal: `tenant ${tenantId}: keys destroyed` });
-    const { wrapped, version } = state.indexKey;
-    const tenantKey = await this.tenantKey(tenantId, state, version);
-    let key: Buffer;
-    try {
-      key = unwrapDataKey(tenantKey, tenantId, version, INDEX_KEY_ID, wrapped);
-    } catch (err) {
-      throw keyError(err, tenantId);
-    }
+    const key = await this.unwrapIndexKey(tenantId, await this.state(tenantId, true));
     if (this.ttl > 0) this.indexKeys.set(tenantId, { key, expiresAt: this.now() + this.ttl });
     return key;
   }
@@ -495,23 +486,19 @@ export class Keyring {
     }
   }
 
-  private async loadStateIn(tx: Tx, tenantId: string, ring: KeyringRow): Promise<TenantState> {
-    const keys = await tx.query<KeyRow>('SELECT * FROM tenant_keys WHERE tenant_id = current_tenant_id()');
-    return {
-      currentVersion: ring.current_version,
-      minVersion: ring.min_decrypt_version,
-      versions: new Map(keys.rows.map((k) => [k.version, { provider: k.provider, keyRef: k.key_ref, wrapped: k.wrapped }])),
-      indexKey: ring.index_key ? { wrapped: ring.index_key, version: ring.index_key_version } : null,
-      destroyed: ring.destroyed_at !== null,
-      plainAllowed: ring.plain_allowed,
-      expiresAt: 0,
-    };
+  private unwrapIndexKey(tenantId: string, state: TenantState): Promise<Buffer> {
+    if (!state.indexKey || state.destroyed) throw new RampartError('encryption_key_destroyed', { internal: `tenant ${tenantId}: keys destroyed` });
+    return this.openDataKey(tenantId, state, state.indexKey.version, INDEX_KEY_ID, state.indexKey.wrapped);
   }
 
-  private async unwrapIndexKey(tenantId: string, state: TenantState): Promise<Buffer> {
-    if (!state.indexKey) throw new RampartError('encryption_key_destroyed', { internal: `tenant ${tenantId}: keys destroyed` });
-    const tenantKey = await this.tenantKey(tenantId, state, state.indexKey.version);
-    return unwrapDataKey(tenantKey, tenantId, state.indexKey.version, INDEX_KEY_ID, state.indexKey.wrapped);
+  /** A data key (or the index key) unwrapped by its tenant key version; failures fail closed. */
+  private async openDataKey(tenantId: string, state: TenantState, version: number, id: Buffer, wrapped: Buffer): Promise<Buffer> {
+    const tenantKey = await this.tenantKey(tenantId, state, version);
+    try {
+      return unwrapDataKey(tenantKey, tenantId, version, id, wrapped);
+    } catch (err) {
+      throw keyError(err, tenantId);
+    }
   }
 
   /**
@@ -599,11 +586,7 @@ export class Keyring {
 
   /** Rows still under versions below `version`, all tables together. */
   async remainingBelow(tenantId: string, version: number): Promise<number> {
-    let total = 0;
-    for (const [v, counts] of await this.rowsByVersion(tenantId)) {
-      if (v < version) total += counts.records + counts.documents + counts.secrets;
-    }
-    return total;
+    return rowsBelow(await this.rowsByVersion(tenantId), version);
   }
 
   /**
@@ -741,6 +724,13 @@ export class Keyring {
     const closed = new Set<KeyProvider>([this.root, ...this.providers.values()]);
     for (const p of closed) await p.close();
   }
+}
+
+/** The rows of a `rowsByVersion` count that sit under versions below `version`. */
+export function rowsBelow(byVersion: ReadonlyMap<number, Record<EncryptedTable, number>>, version: number): number {
+  let total = 0;
+  for (const [v, counts] of byVersion) if (v < version) total += counts.records + counts.documents + counts.secrets;
+  return total;
 }
 
 /** Tables whose rows carry `key_version`: what rewrap and retirement look at. */
