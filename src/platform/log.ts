@@ -23,47 +23,7 @@ import type { LoggerOptions } from 'pino';
  * Deliberately not by name: `code` (the error code of every refusal line, and `err.code` the
  * errno or SQLSTATE; MFA codes travel only in bodies), `value` and `state` (too generic).
  */
-const SECRET_FIELDS = [
-  'password',
-  'newPassword',
-  'currentPassword',
-  'token',
-  'setupToken',
-  'mfaToken',
-  'csrfToken',
-  'recoveryCode',
-  'recoveryCodes',
-  'secret',
-  'otpauthUrl',
-  'rootSecret',
-  'pin',
-  'pkcs11Pin',
-  'localRootKeys',
-  'key',
-  'privateKey',
-  'rootKey',
-  'rootKeys',
-  'dataKey',
-  'tenantKey',
-  'apiKey',
-  'clientSecret',
-  'oidcClientSecret',
-  'client_secret',
-  'access_token',
-  'refresh_token',
-  'id_token',
-  'code_verifier',
-  'codeVerifier',
-  'secretAccessKey',
-  'sessionToken',
-  'authorization',
-  'cookie',
-  '["set-cookie"]',
-  '["x-csrf-token"]',
-  '["x-api-key"]',
-  'body',
-];
-
+/** The core credential names: redacted at the top level, inside `err`, and one level down in any object. */
 const ANY_CONTAINER = [
   'password',
   'newPassword',
@@ -83,6 +43,31 @@ const ANY_CONTAINER = [
   'cookie',
   '["set-cookie"]',
   'body',
+];
+
+/** Every secret-ish name: the core ones, and these, at the top level and inside `err` only. */
+const SECRET_FIELDS = [
+  ...ANY_CONTAINER,
+  'otpauthUrl',
+  'pkcs11Pin',
+  'localRootKeys',
+  'rootKey',
+  'rootKeys',
+  'dataKey',
+  'tenantKey',
+  'apiKey',
+  'clientSecret',
+  'oidcClientSecret',
+  'client_secret',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code_verifier',
+  'codeVerifier',
+  'secretAccessKey',
+  'sessionToken',
+  '["x-csrf-token"]',
+  '["x-api-key"]',
 ];
 
 const SPELLED_OUT = [
