@@ -11,6 +11,7 @@ import { tenantContext } from '../src/platform/db/types.js';
 import { GRANTABLE_SCOPES, OWNER_ONLY_SCOPES, SCOPES, type Scope } from '../src/platform/http/scopes.js';
 import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
+import { openApiPath } from './helpers/samples.js';
 import { buildTestApp, createWorkspace, latestMail, signUp, type Caller, type TestApp } from './helpers/app.js';
 
 type Headers = Record<string, string>;
@@ -72,7 +73,7 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
     it('publishes each operation\'s scope in the OpenAPI document', async () => {
       const spec = (await ok(call({}, 'GET', '/api/v1/openapi.json'))) as { paths: Record<string, Record<string, Record<string, unknown>>> };
       for (const r of t.routes.filter((x) => x.access === 'workspace' && x.method !== 'HEAD' && !x.hidden)) {
-        const op = spec.paths[r.url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\*$/, '{*}')]?.[r.method.toLowerCase()];
+        const op = spec.paths[openApiPath(r.url)]?.[r.method.toLowerCase()];
         expect(op?.['x-required-scope'], `${r.method} ${r.url}`).toBe(r.scope);
       }
     });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installAuth } from '../src/platform/http/auth.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { openApiPath } from './helpers/samples.js';
 
 describe('HTTP platform', () => {
   let t: TestApp;
@@ -151,7 +152,7 @@ describe('HTTP platform', () => {
       const apiRoutes = t.routes.filter((r) => r.url.startsWith('/api/v1/') && !r.hidden && r.method !== 'HEAD' && !r.url.startsWith('/api/v1/docs'));
       expect(apiRoutes.length).toBeGreaterThan(20);
       for (const r of apiRoutes) {
-        const op = `${r.method} ${r.url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\*$/, '{*}')}`;
+        const op = `${r.method} ${openApiPath(r.url)}`;
         expect(documented.has(op), op).toBe(true);
       }
       // Every reference points at a schema the document defines.

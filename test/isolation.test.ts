@@ -105,13 +105,15 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
     return t.routes.filter((r) => r.url.startsWith('/api/') && r.method !== 'HEAD' && !r.url.startsWith('/api/v1/docs'));
   }
 
-  /** A route's URL with the given workspace and, unless told otherwise, A's record and document. */
+  /** A route's URL with the given workspace and, unless told otherwise, A's record, document and vault secret path. */
   function fill(url: string, workspaceId: string, ids: { recordId: string; documentId: string } = a): string {
     return url
       .replace(':workspaceId', workspaceId)
       .replace(':collection', 'secrets')
       .replace(':recordId', ids.recordId)
-      .replace(':documentId', ids.documentId);
+      .replace(':documentId', ids.documentId)
+      .replace(':integration', 'slack')
+      .replace(/\*$/, 'bot-token');
   }
 
   function payloadFor(method: string, url: string): { payload?: unknown; headers: Record<string, string> } {
@@ -152,10 +154,10 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
     expect(await snapshotA()).toBe(before);
   });
 
-  it("B, in its own workspace, addressing A's records and documents by id, reads nothing and writes nothing", async () => {
+  it("B, in its own workspace, addressing A's records, documents and secrets, reads nothing and writes nothing", async () => {
     const before = await snapshotA();
     for (const route of routesUnderTest().filter((r) => r.access === 'workspace')) {
-      if (!route.url.includes(':recordId') && !route.url.includes(':documentId')) continue;
+      if (!['recordId', 'documentId', 'integration'].some((p) => route.url.includes(`:${p}`))) continue;
       const { payload, headers } = payloadFor(route.method, route.url);
       const res = await t.app.inject({
         method: route.method as 'GET',
@@ -165,7 +167,7 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
       });
       const where = `${route.method} ${route.url}`;
       expect(res.statusCode, where).toBe(404);
-      expect(res.json().error.code, where).toMatch(/^(record|document)_not_found$/);
+      expect(res.json().error.code, where).toMatch(/^(record|document|secret)_not_found$/);
       for (const trace of aTraces()) expect(res.body, where).not.toContain(trace);
     }
     expect(await snapshotA()).toBe(before);

@@ -83,8 +83,12 @@ export function sample(input: JsonSchema, spec: OpenApi, field = 'value'): unkno
 }
 
 /** The JSON body schema of an operation, if it takes one. */
+/** A Fastify route URL as the OpenAPI document spells it: `:id` → `{id}`, a trailing `*` → `{*}`. */
+export function openApiPath(url: string): string {
+  return url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\*$/, '{*}');
+}
+
 export function bodySchema(spec: OpenApi, method: string, url: string): JsonSchema | null {
-  const path = url.replace(/:([A-Za-z]+)/g, '{$1}').replace(/\*$/, '{*}');
-  const op = spec.paths[path]?.[method.toLowerCase()];
+  const op = spec.paths[openApiPath(url)]?.[method.toLowerCase()];
   return op?.requestBody?.content?.['application/json']?.schema ?? null;
 }
