@@ -71,8 +71,12 @@ CREATE INDEX key_schedule_destroy_idx ON key_schedule (destroy_after) WHERE dest
 GRANT SELECT, INSERT, UPDATE, DELETE ON key_schedule TO rampart_app;
 
 -- Existing workspaces get their first key at the scheduler's first pass, which then encrypts
--- their plain rows (format 0, key version 0).
+-- their plain rows (format 0, key version 0). Row-level security is forced on workspaces even
+-- for its owner, and no tenant is set here, so the owner lifts it for this one read, inside this
+-- migration's transaction (a superuser would see the rows anyway).
+ALTER TABLE workspaces NO FORCE ROW LEVEL SECURITY;
 INSERT INTO key_schedule (tenant, rotate_after, rewrap_pending) SELECT tenant_id, now(), true FROM workspaces;
+ALTER TABLE workspaces FORCE ROW LEVEL SECURITY;
 
 -- Encrypted content records the tenant key version under which its data key is wrapped
 -- (0: stored plain, from before encryption).
