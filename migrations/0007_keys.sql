@@ -13,13 +13,12 @@ CREATE TABLE tenant_keys (
   version integer NOT NULL CHECK (version >= 1),
   provider text NOT NULL CHECK (provider IN ('local', 'pkcs11', 'aws-kms')),
   key_ref text NOT NULL CHECK (length(key_ref) BETWEEN 1 AND 2048),
+  -- NULL once destroyed. A version is retired when it is below its keyring's min_decrypt_version.
   wrapped bytea CHECK (length(wrapped) BETWEEN 16 AND 4096),
-  state text NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'retired', 'destroyed')),
   created_at timestamptz NOT NULL DEFAULT now(),
-  retired_at timestamptz,
   destroyed_at timestamptz,
   PRIMARY KEY (tenant_id, version),
-  CHECK ((state = 'destroyed') = (wrapped IS NULL))
+  CHECK ((destroyed_at IS NULL) = (wrapped IS NOT NULL))
 );
 
 -- One per tenant: which version encrypts, the oldest that may still decrypt, the workspace's own

@@ -56,11 +56,12 @@ describe.each(BACKENDS)('encryption at rest on $name', (backend) => {
     expect(row.key_version).toBe(1);
     expect(row.body.includes(Buffer.from(marker))).toBe(false);
     expect(row.body.includes(Buffer.from('note'))).toBe(false);
-    const keys = await t.database.raw<{ version: number; provider: string; key_ref: string; wrapped: Buffer; state: string }>(
-      'SELECT version, provider, key_ref, wrapped, state FROM tenant_keys WHERE tenant_id = $1',
+    const keys = await t.database.raw<{ version: number; provider: string; key_ref: string; wrapped: Buffer; destroyed_at: Date | null }>(
+      'SELECT version, provider, key_ref, wrapped, destroyed_at FROM tenant_keys WHERE tenant_id = $1',
       [a],
     );
-    expect(keys).toEqual([{ version: 1, provider: 'local', key_ref: 'local:1', wrapped: expect.any(Buffer), state: 'active' }]);
+    expect(keys).toEqual([{ version: 1, provider: 'local', key_ref: 'local:1', wrapped: expect.any(Buffer), destroyed_at: null }]);
+    expect((await t.services.keys.keyring.status(a)).versions.map((v) => v.state)).toEqual(['active']);
     expect(keys[0]?.wrapped.length).toBe(60);
     const got = await call('GET', `/api/v1/workspaces/${a}/collections/notes/records/${rec.id}`);
     expect(got.statusCode).toBe(200);
@@ -421,8 +422,8 @@ describe.each(BACKENDS)('root key rotation and crypto-shredding on $name', (back
       expect(days).toBeGreaterThan(29.9);
       expect(days).toBeLessThanOrEqual(30);
       expect(await graceful.services.keys.runDue()).toMatchObject({ destroyed: 0 });
-      const [key] = await graceful.database.raw<{ state: string }>('SELECT state FROM tenant_keys WHERE tenant_id = $1', [ws]);
-      expect(key?.state).toBe('active');
+      const [key] = await graceful.database.raw<{ wrapped: Buffer | null; destroyed_at: Date | null }>('SELECT wrapped, destroyed_at FROM tenant_keys WHERE tenant_id = $1', [ws]);
+      expect(key).toEqual({ wrapped: expect.any(Buffer), destroyed_at: null });
     } finally {
       await graceful.close();
     }
@@ -436,13 +437,14 @@ describe.each(BACKENDS)('root key rotation and crypto-shredding on $name', (back
     const del = await t.app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${ws}`, headers: owner.bearer, payload: { confirm: 'Doomed' } });
     expect(del.statusCode).toBe(204);
     expect(await t.services.keys.runDue()).toMatchObject({ destroyed: 1 });
-    const keys = await t.database.raw<{ wrapped: Buffer | null; state: string }>('SELECT wrapped, state FROM tenant_keys WHERE tenant_id = $1', [ws]);
-    expect(keys).toEqual([{ wrapped: null, state: 'destroyed' }]);
+    const keys = await t.database.raw<{ wrapped: Buffer | null; destroyed_at: Date | null }>('SELECT wrapped, destroyed_at FROM tenant_keys WHERE tenant_id = $1', [ws]);
+    expect(keys).toEqual([{ wrapped: null, destroyed_at: expect.any(Date) }]);
+    expect((await t.services.keys.keyring.status(ws)).versions.map((v) => v.state)).toEqual(['destroyed']);
     const register = readFileSync(path.join(t.config.dataDir, 'key-destructions.jsonl'), 'utf8');
     expect(register).toContain(ws);
 
     // The database is restored from a backup taken before the destruction: the wrapped key is back.
-    await t.database.raw('UPDATE tenant_keys SET wrapped = $2, state = $3, destroyed_at = NULL WHERE tenant_id = $1', [ws, keysBefore[0]?.wrapped, 'active']);
+    await t.database.raw('UPDATE tenant_keys SET wrapped = $2, destroyed_at = NULL WHERE tenant_id = $1', [ws, keysBefore[0]?.wrapped]);
     await t.database.raw('UPDATE tenant_keyrings SET index_key = $2, destroyed_at = NULL, destroy_after = NULL WHERE tenant_id = $1', [ws, ringBefore[0]?.index_key]);
     const keyring = t.services.keys.keyring;
     keyring.forget(ws);

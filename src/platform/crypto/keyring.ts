@@ -129,7 +129,7 @@ type KeyringRow = {
   destroy_after: Date | null;
   destroyed_at: Date | null;
 };
-type KeyRow = { version: number; provider: ProviderKind; key_ref: string; wrapped: Buffer | null; state: TenantKeyVersion['state']; created_at: Date };
+type KeyRow = { version: number; provider: ProviderKind; key_ref: string; wrapped: Buffer | null; created_at: Date };
 
 function systemContext(tenantId: string): TenantContext {
   return tenantContext(tenantId, null);
@@ -409,7 +409,14 @@ export class Keyring {
       ownKey: ring?.byok_provider && ring.byok_key_ref ? { provider: ring.byok_provider, keyRef: ring.byok_key_ref } : null,
       currentVersion: ring?.current_version ?? 0,
       minDecryptVersion: ring?.min_decrypt_version ?? 0,
-      versions: data.keys.map((k) => ({ version: k.version, provider: k.provider, keyRef: k.key_ref, state: k.state, createdAt: k.created_at })),
+      versions: data.keys.map((k) => ({
+        version: k.version,
+        provider: k.provider,
+        keyRef: k.key_ref,
+        // Derived, never stored: destroyed keys have no wrapped form; retired ones sit below the minimum.
+        state: k.wrapped === null ? 'destroyed' : k.version < (ring?.min_decrypt_version ?? 0) ? 'retired' : 'active',
+        createdAt: k.created_at,
+      })),
       rotatedAt: ring?.rotated_at ?? null,
       nextRotationAt: data.rotateAfter,
       destroyAfter: ring?.destroy_after ?? null,
@@ -514,7 +521,7 @@ export class Keyring {
         (
           await tx.query<KeyRow>(
             `SELECT k.* FROM tenant_keys k JOIN tenant_keyrings r ON r.tenant_id = k.tenant_id
-              WHERE k.tenant_id = current_tenant_id() AND k.state <> 'destroyed' AND k.provider = $1 AND k.key_ref <> $2
+              WHERE k.tenant_id = current_tenant_id() AND k.wrapped IS NOT NULL AND k.provider = $1 AND k.key_ref <> $2
                 AND (r.byok_key_ref IS NULL OR k.key_ref <> r.byok_key_ref)`,
             [this.root.kind, toRef],
           )
@@ -628,10 +635,6 @@ export class Keyring {
           'UPDATE tenant_keyrings SET min_decrypt_version = GREATEST(min_decrypt_version, $1), plain_allowed = false WHERE tenant_id = current_tenant_id()',
           [minVersion],
         );
-        await tx.query(
-          `UPDATE tenant_keys SET state = 'retired', retired_at = now() WHERE tenant_id = current_tenant_id() AND version < $1 AND state = 'active'`,
-          [minVersion],
-        );
       });
     } finally {
       this.forget(tenantId);
@@ -662,7 +665,7 @@ export class Keyring {
     this.forget(tenantId);
     await this.db.withTenant(systemContext(tenantId), async (tx) => {
       await tx.query(
-        `UPDATE tenant_keys SET wrapped = NULL, state = 'destroyed', destroyed_at = $1 WHERE tenant_id = current_tenant_id() AND state <> 'destroyed'`,
+        `UPDATE tenant_keys SET wrapped = NULL, destroyed_at = $1 WHERE tenant_id = current_tenant_id() AND wrapped IS NOT NULL`,
         [at],
       );
       await tx.query('UPDATE tenant_keyrings SET index_key = NULL, destroyed_at = $1 WHERE tenant_id = current_tenant_id() AND destroyed_at IS NULL', [at]);
