@@ -355,6 +355,7 @@ async function explainRls(appUrl: string, t: Tenant): Promise<Plan> {
         plan = rows.map((r) => r['QUERY PLAN']).join('\n');
         return { rows: [], rowCount: 0 };
       },
+      afterCommit: () => undefined,
     };
     for (let i = 0; i < 2; i++) {
       await c.query('BEGIN');

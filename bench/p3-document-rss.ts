@@ -24,6 +24,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DocumentsService } from '../src/modules/documents/service.js';
+import { WorkspaceEvents } from '../src/modules/events/index.js';
+import { AuditLog } from '../src/platform/audit/log.js';
 import { PgliteDatabase } from '../src/platform/db/pglite.js';
 import { tenantContext } from '../src/platform/db/types.js';
 import { LocalObjectStore, meter } from '../src/platform/storage/object-store.js';
@@ -140,7 +142,10 @@ async function child(side: SideKey, bytes: number, dir: string): Promise<Documen
   const tenantId = randomUUID();
   await createTenant(db, tenantId, 'p3 document');
   const ctx = tenantContext(tenantId, null);
-  const service = new DocumentsService(db, objects, codec);
+  // As in the app: each upload is also one audit event, in the upload's transaction.
+  const audit = new AuditLog(db);
+  const service = new DocumentsService(db, objects, codec, new WorkspaceEvents(db, audit));
+  const writer = { tenant: ctx, actor: { type: 'account' as const, id: randomUUID() }, meta: { ip: null, userAgent: null, requestId: null } };
   const key = { region: 'local', tenantId, objectId: randomUUID() };
   // The same warm start for both sides: the tenant's keyring exists and its caches are filled.
   await codec.seal({ tenantId, table: 'documents', rowId: key.objectId, field: 'content' }, Buffer.from('warm'));
@@ -162,7 +167,7 @@ async function child(side: SideKey, bytes: number, dir: string): Promise<Documen
   let readBack: () => Promise<Readable>;
   let uploadedHash: string;
   if (side === 'rampart') {
-    const doc = await service.upload(ctx, 'local', randomUUID(), { name: 'p3.bin', contentType: 'application/octet-stream', content: src.stream });
+    const doc = await service.upload(writer, 'local', { name: 'p3.bin', contentType: 'application/octet-stream', content: src.stream });
     uploadedHash = doc.sha256;
     storedFile = path.join(dir, 'objects', 'local', tenantId, doc.id);
     readBack = async () => (await service.download(ctx, doc.id)).content;
@@ -187,6 +192,7 @@ async function child(side: SideKey, bytes: number, dir: string): Promise<Documen
 
   const generated = src.digest();
   const storedBytes = statSync(storedFile).size;
+  await audit.stop();
   await keyring.close();
   await db.close();
   return {

@@ -25,12 +25,12 @@ import { rewrapTenant } from '../src/modules/keys/rewrap.js';
 import { filterTokens, type RecordData } from '../src/modules/records/service.js';
 import { PgliteDatabase } from '../src/platform/db/pglite.js';
 import { PostgresDatabase } from '../src/platform/db/postgres.js';
-import { tenantContext, type Database, type MigrationReport, type TenantContext, type Tx, type TxOptions } from '../src/platform/db/types.js';
+import { tenantContext, type Database, type TxOptions } from '../src/platform/db/types.js';
 import { newId } from '../src/platform/ids.js';
 import { LocalObjectStore } from '../src/platform/storage/object-store.js';
 import { createTenant, openKeys, removeTempDir, tempDir, type Keys } from './p3-keys.js';
 import { measure, type Measure } from './report.js';
-import { median, pgUrl, progress, recreateDatabase, rotate, withClient, type BenchSettings } from './util.js';
+import { median, pgUrl, progress, recreateDatabase, rotate, TimedDatabase, withClient, type BenchSettings, type TxKind } from './util.js';
 
 const DEFAULT_RECORDS = 100_000;
 const INSERT_BATCH = 2_000;
@@ -112,36 +112,13 @@ async function postgresRaw(url: string): Promise<RawSql> {
 // Where Rampart's time goes: its transactions, timed from outside
 
 /** The same database, with the time spent in read-only and in read-write tenant transactions added up. */
-class TimedDatabase implements Database {
+class TenantTransactionTime extends TimedDatabase {
   readMs = 0;
   writeMs = 0;
-  constructor(private readonly inner: Database) {}
-  get kind() {
-    return this.inner.kind;
-  }
-  async withTenant<T>(ctx: TenantContext, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
-    const start = performance.now();
-    try {
-      return await this.inner.withTenant(ctx, fn, options);
-    } finally {
-      if (options?.readOnly) this.readMs += performance.now() - start;
-      else this.writeMs += performance.now() - start;
-    }
-  }
-  withAccount<T>(accountId: string, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
-    return this.inner.withAccount(accountId, fn, options);
-  }
-  withGlobal<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
-    return this.inner.withGlobal(fn, options);
-  }
-  migrate(): Promise<MigrationReport> {
-    return this.inner.migrate();
-  }
-  ready(): Promise<void> {
-    return this.inner.ready();
-  }
-  close(): Promise<void> {
-    return this.inner.close();
+  protected override timed(ms: number, kind: TxKind, options: TxOptions | undefined): void {
+    if (kind !== 'tenant') return;
+    if (options?.readOnly) this.readMs += ms;
+    else this.writeMs += ms;
   }
 }
 
@@ -336,7 +313,7 @@ export interface RewrapPartResult {
 async function rampartRound(db: Database, keys: Keys, objects: LocalObjectStore, data: Dataset, invalid: string[]): Promise<RewrapRound> {
   const tenantId = data.rampart.tenantId;
   const version = await keys.keyring.rotate(tenantId);
-  const timed = new TimedDatabase(db);
+  const timed = new TenantTransactionTime(db);
   const start = performance.now();
   const result = await rewrapTenant({ db: timed, keyring: keys.keyring, codec: keys.codec, objects }, tenantId);
   const ms = performance.now() - start;

@@ -3,7 +3,8 @@
  * (encryption: seal+open of values against bare node:crypto and the AWS Encryption SDK, rewrap
  * throughput, peak RSS streaming a 1 GiB document), P6 (password sign-ins against the argon2id
  * limit) and P7 (the permission decision, against a bare Set.has and casbin, and its share of the
- * P2 request),
+ * P2 request), P4 (audit appends from 8 concurrent writers against raw INSERTs, with 0 forks), P5
+ * (audit verification against node:crypto SHA-256 over the same bytes),
  * each as ratios against the same work done bare and against a named peer, in one run. Prints a
  * report on stdout (progress goes to stderr) and writes it as JSON to .bench/results.json.
  *
@@ -11,10 +12,12 @@
  *      BENCH_SECONDS       length of each measured round (default P1 5 s, P2 10 s)
  *      BENCH_WARMUP_SECONDS warmup per side (default P1 2 s, P2 3 s; never longer than a round)
  *      BENCH_ROUNDS        measured rounds per side (default P1 3, P2 2)
- *      BENCH_ONLY          p1, p2, p3, p6 or p7 to run one part (P7 alone takes P2's figure from the last
+ *      BENCH_ONLY          p1, p2, p3, p4, p5, p6 or p7 to run one part (P7 alone takes P2's figure from the last
  *                          .bench/results.json, or makes a short P2 run; P3's and P7's timing is fixed)
  *      BENCH_P3_RECORDS    records per side for P3's rewrap (default 100000; fewer marks it INVALID)
  *      BENCH_P3_DOCUMENT_MIB size of P3's streamed document (default 1024; smaller marks it INVALID)
+ *      BENCH_P4_EVENTS     audit appends per writer per round for P4 (default 2000; fewer marks it INVALID)
+ *      BENCH_P5_EVENTS     events in P5's chain (default 100000; fewer marks it INVALID)
  *      BENCH_STRICT=1      exit 1 when a goal is missed, not only when the harness fails
  */
 import { execFileSync } from 'node:child_process';
@@ -24,6 +27,8 @@ import path from 'node:path';
 import { runP1, type P1Result } from './p1-tenant-query.js';
 import { runP2, type P2Result } from './p2-http.js';
 import { SIZES, runP3, type P3Result } from './p3-crypto.js';
+import { runP4, type P4Result } from './p4-audit.js';
+import { runP5, type P5Result } from './p5-verify.js';
 import { runP6, type P6Result } from './p6-password.js';
 import { runP7, type P7Result } from './p7-permissions.js';
 import { formatGoal, formatNumber, summaryTable, table, type Measure } from './report.js';
@@ -240,6 +245,91 @@ function printP3(p3: P3Result, out: string[]): void {
   out.push('');
 }
 
+function printP4(p4: P4Result, out: string[]): void {
+  const ms = (x: number | null) => (x === null ? '—' : formatNumber(x * 1000));
+  const pct = (x: number | null) => (x === null ? '—' : `${formatNumber(x * 100)}%`);
+  for (const e of p4.engines) {
+    const warmup = Math.max(50, Math.floor(e.eventsPerWriter / 4));
+    out.push(
+      `P4 — audit appends, ${e.label}: ${e.writers} concurrent writers on one tenant, ${e.writers} × ${formatNumber(e.eventsPerWriter)} appends per side per round,` +
+        ` ${e.rounds} rounds per side, alternating (after a warmup round of ${e.writers} × ${formatNumber(warmup)} each); body ${formatNumber(e.bodyBytes)} bytes`,
+    );
+    const bare = e.sides.find((s) => s.key === 'bare')!;
+    const m = (s: (typeof e.sides)[number], f: (r: (typeof s.rounds)[number]) => number | null): number | null => {
+      const xs = s.rounds.map(f).filter((x): x is number => x !== null);
+      return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
+    out.push(
+      table(
+        ['side', 'appends/s (median)', 'rounds (appends/s)', 'vs bare', "writers' appends/s", 'sequencer tail ms', 'sequencer busy', 'p50 ms', 'p99 ms', 'client CPU µs/append', 'PG CPU µs/append'],
+        e.sides.map((s) => [
+          s.label,
+          formatNumber(s.perSecond),
+          s.rounds.map((r) => formatNumber(r.perSecond)).join(' / '),
+          `${(s.perSecond / bare.perSecond).toFixed(3)}×`,
+          formatNumber(s.writerPerSecond),
+          ms(m(s, (r) => r.tailSeconds)),
+          pct(m(s, (r) => r.sequencerShare)),
+          formatNumber(m(s, (r) => r.p50Ms) ?? Number.NaN, 2),
+          formatNumber(m(s, (r) => r.p99Ms) ?? Number.NaN, 2),
+          formatNumber(m(s, (r) => r.clientCpuUsPerAppend) ?? Number.NaN),
+          formatNumber(m(s, (r) => r.pgCpuUsPerAppend) ?? Number.NaN),
+        ]),
+      ),
+    );
+    for (const s of e.sides) out.push(`  ${s.label}: ${s.how}`);
+    out.push(
+      "  appends/s: over the whole round (Rampart: until every event is chained); writers' appends/s: while the writers ran; sequencer tail: from the last commit until chained;" +
+        ' sequencer busy: wall time of its transactions ÷ the round; p50/p99, CPU: means over the rounds (client = this process, PG = all postgres processes)',
+    );
+    if (e.engine === 'pglite') {
+      const rampart = e.sides.find((s) => s.key === 'rampart')!;
+      out.push(`  PGlite: Rampart ÷ bare PGlite = ${(rampart.perSecond / bare.perSecond).toFixed(3)}× (context, no goal)`);
+    }
+    out.push(`  forks: ${e.forks}`);
+    for (const c of e.checks) out.push(`  check: ${c}`);
+    out.push('');
+  }
+}
+
+function printP5(p5: P5Result, out: string[]): void {
+  out.push(
+    `P5 — verifying a chain of ${formatNumber(p5.events)} events with ${p5.checkpoints} signed checkpoints (export ${formatNumber(p5.fileBytes / 1e6, 1)} MB, records ${formatNumber(p5.recordBytes / 1e6, 1)} MB),` +
+      ` in this process, ${p5.rounds} rounds per side, alternating in pairs (after a warmup each)`,
+  );
+  const against: Record<string, string> = { 'verify-export': 'bare-file', 'chain-verifier': 'bare-memory' };
+  const byKey = (key: string) => p5.sides.find((s) => s.key === key)!;
+  out.push(
+    table(
+      ['side', 'events/s (median)', 'rounds (events/s)', 'MB/s (records hashed)', 'MB/s (file read)', 'vs its bare'],
+      p5.sides.map((s) => {
+        const ref = against[s.key];
+        return [
+          s.label,
+          formatNumber(s.eventsPerSecond),
+          s.roundsEventsPerSecond.map((x) => formatNumber(x)).join(' / '),
+          formatNumber(s.recordMBps),
+          s.fileMBps === null ? '—' : formatNumber(s.fileMBps),
+          ref ? `${(s.eventsPerSecond / byKey(ref).eventsPerSecond).toFixed(3)}×` : '—',
+        ];
+      }),
+    ),
+  );
+  for (const s of p5.sides) out.push(`  ${s.label}: ${s.how}`);
+  out.push(
+    `  ChainVerifier (in memory) ÷ bare SHA-256 (file): ${(byKey('chain-verifier').eventsPerSecond / byKey('bare-file').eventsPerSecond).toFixed(3)}×`,
+  );
+  out.push(
+    `  live verification: audit.verify on the database ${formatNumber(p5.live.eventsPerSecond)} events/s (rounds ${p5.live.roundsEventsPerSecond.map((x) => formatNumber(x)).join(' / ')}; no goal) — ${p5.live.how}`,
+  );
+  out.push(
+    `  the chain: ${p5.build.how}; queued in ${p5.build.queueSeconds.toFixed(1)} s, chained in ${p5.build.sequenceSeconds.toFixed(1)} s` +
+      ` (${formatNumber(p5.events / p5.build.sequenceSeconds)} events/s), exported in ${p5.build.exportSeconds.toFixed(1)} s (${formatNumber(p5.build.exportEventsPerSecond)} events/s)`,
+  );
+  for (const c of p5.checks) out.push(`  check: ${c}`);
+  out.push('');
+}
+
 function printP6(p6: P6Result, out: string[]): void {
   const t = p6.timing;
   out.push(
@@ -328,6 +418,8 @@ async function main(): Promise<number> {
   let p1: P1Result | null = null;
   let p2: P2Result | null = null;
   let p3: P3Result | null = null;
+  let p4: P4Result | null = null;
+  let p5: P5Result | null = null;
   let p6: P6Result | null = null;
   let p7: P7Result | null = null;
   if (only === undefined || only === 'p1') {
@@ -365,6 +457,26 @@ async function main(): Promise<number> {
     }
   }
 
+  if (only === undefined || only === 'p4') {
+    try {
+      progress('P4: audit appends from concurrent writers');
+      p4 = await runP4(settings);
+    } catch (err) {
+      errors.push({ part: 'P4', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P4 failed: ${String(err)}`);
+    }
+  }
+
+  if (only === undefined || only === 'p5') {
+    try {
+      progress('P5: audit verification');
+      p5 = await runP5(settings);
+    } catch (err) {
+      errors.push({ part: 'P5', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P5 failed: ${String(err)}`);
+    }
+  }
+
   if (only === undefined || only === 'p6') {
     try {
       progress('P6: password sign-ins');
@@ -385,7 +497,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? []), ...(p3?.measures ?? []), ...(p6?.measures ?? []), ...(p7?.measures ?? [])];
+  const measures: Measure[] = [...(p1?.measures ?? []), ...(p2?.measures ?? []), ...(p3?.measures ?? []), ...(p4?.measures ?? []), ...(p5?.measures ?? []), ...(p6?.measures ?? []), ...(p7?.measures ?? [])];
   const wallSeconds = (performance.now() - t0) / 1000;
 
   const out: string[] = [];
@@ -400,6 +512,8 @@ async function main(): Promise<number> {
   if (p1) printP1(p1, out);
   if (p2) printP2(p2, out);
   if (p3) printP3(p3, out);
+  if (p4) printP4(p4, out);
+  if (p5) printP5(p5, out);
   if (p6) printP6(p6, out);
   if (p7) printP7(p7, out);
   out.push('Summary');
@@ -416,7 +530,7 @@ async function main(): Promise<number> {
   const dir = path.join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'results.json');
-  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p3, p6, p7, errors };
+  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p3, p4, p5, p6, p7, errors };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   progress(`results written to ${path.relative(ROOT, file)}`);
 

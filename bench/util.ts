@@ -10,6 +10,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { Database, MigrationReport, TenantContext, Tx, TxOptions } from '../src/platform/db/types.js';
 
 /** The repository root (bench/ sits directly below it). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -26,7 +27,7 @@ export interface BenchSettings {
   readonly warmupSeconds: number | undefined;
   /** Measured rounds per side; undefined means each part's default. */
   readonly rounds: number | undefined;
-  readonly only: 'p1' | 'p2' | 'p3' | 'p6' | 'p7' | undefined;
+  readonly only: BenchPart | undefined;
   /** Exit non-zero when a goal is missed (not only when the harness fails). */
   readonly strict: boolean;
 }
@@ -41,17 +42,25 @@ function envNumber(name: string, integer = false): number | undefined {
   return n;
 }
 
+/** The parts BENCH_ONLY may name. */
+export const BENCH_PARTS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
+
+function isBenchPart(value: string | undefined): value is BenchPart {
+  return (BENCH_PARTS as readonly string[]).includes(value ?? '');
+}
+
 export function readSettings(): BenchSettings {
   const only = process.env['BENCH_ONLY']?.trim().toLowerCase();
-  if (only !== undefined && only !== '' && only !== 'p1' && only !== 'p2' && only !== 'p3' && only !== 'p6' && only !== 'p7') {
-    throw new Error(`BENCH_ONLY must be p1, p2, p3, p6 or p7, got "${only}"`);
+  if (only !== undefined && only !== '' && !isBenchPart(only)) {
+    throw new Error(`BENCH_ONLY must be one of ${BENCH_PARTS.join(', ')}, got "${only}"`);
   }
   return {
     adminUrl: process.env['BENCH_DATABASE_URL'] || 'postgres://postgres@127.0.0.1:5432/postgres',
     seconds: envNumber('BENCH_SECONDS'),
     warmupSeconds: envNumber('BENCH_WARMUP_SECONDS'),
     rounds: envNumber('BENCH_ROUNDS', true),
-    only: only === 'p1' || only === 'p2' || only === 'p3' || only === 'p6' || only === 'p7' ? only : undefined,
+    only: isBenchPart(only) ? only : undefined,
     strict: ['1', 'true', 'yes'].includes(process.env['BENCH_STRICT']?.toLowerCase() ?? ''),
   };
 }
@@ -483,4 +492,49 @@ export async function startRampart(options: {
   const listening = await child.waitForLine(/listening on (https?:\/\/\S+)/, START_TIMEOUT_MS);
   const setup = await child.waitForLine(/\/setup#token=(\S+)/, START_TIMEOUT_MS);
   return { child, url: listening[1]!, setupToken: setup[1]! };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rampart's transactions, timed from outside
+
+/** Which of a Database's kinds of transaction ran. */
+export type TxKind = 'tenant' | 'account' | 'global';
+
+/**
+ * The same database, each transaction's wall time handed to `timed` as it ends: where Rampart's
+ * time goes, measured without changing Rampart.
+ */
+export abstract class TimedDatabase implements Database {
+  constructor(private readonly inner: Database) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  /** A transaction of `kind` (run with `options`) took `ms`. */
+  protected abstract timed(ms: number, kind: TxKind, options: TxOptions | undefined): void;
+  private async time<T>(kind: TxKind, options: TxOptions | undefined, run: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await run();
+    } finally {
+      this.timed(performance.now() - start, kind, options);
+    }
+  }
+  withTenant<T>(ctx: TenantContext, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
+    return this.time('tenant', options, () => this.inner.withTenant(ctx, fn, options));
+  }
+  withAccount<T>(accountId: string, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
+    return this.time('account', options, () => this.inner.withAccount(accountId, fn, options));
+  }
+  withGlobal<T>(fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
+    return this.time('global', options, () => this.inner.withGlobal(fn, options));
+  }
+  migrate(): Promise<MigrationReport> {
+    return this.inner.migrate();
+  }
+  ready(): Promise<void> {
+    return this.inner.ready();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }

@@ -25,7 +25,11 @@ import { publicUrl, tlsEnabled, type Config } from './config.js';
 import { AccessService } from './modules/access/index.js';
 import { AccountsService, accountsRoutes } from './modules/accounts/index.js';
 import { ApiKeysService, apiKeysRoutes } from './modules/api-keys/index.js';
-import { AuthEvents, WorkspaceEvents, workspaceEventsRoutes } from './modules/events/index.js';
+import { AuthEvents, StaffEvents, WorkspaceEvents, workspaceEventsRoutes } from './modules/events/index.js';
+import { AuditLog } from './platform/audit/log.js';
+import { AuditService, auditRoutes } from './modules/audit/index.js';
+import { CheckpointSigner } from './platform/audit/signer.js';
+import { AuditSinks, HttpSink, syslogSink, type SinkTransport } from './platform/audit/sinks.js';
 import { InvitationsService, invitationsRoutes } from './modules/invitations/index.js';
 import { MembersService, membersRoutes } from './modules/members/index.js';
 import { mailRoutes } from './modules/mail/index.js';
@@ -36,6 +40,7 @@ import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { systemRoutes } from './modules/system/index.js';
 import { KeysService, keysRoutes } from './modules/keys/index.js';
 import { VaultService, vaultRoutes } from './modules/vault/index.js';
+import { StaffAccessService, StaffService, staffRoutes } from './modules/staff/index.js';
 import { WorkspacesService, workspacesRoutes } from './modules/workspaces/index.js';
 import { ContentCodec } from './platform/content/codec.js';
 import { openKeyring, type Keyring } from './platform/crypto/index.js';
@@ -73,6 +78,9 @@ export interface AppDeps {
 }
 
 export interface Services {
+  readonly audit: AuditLog;
+  readonly auditSinks: AuditSinks;
+  readonly staffEvents: StaffEvents;
   readonly accounts: AccountsService;
   readonly events: AuthEvents;
   readonly workspaceEvents: WorkspaceEvents;
@@ -86,6 +94,8 @@ export interface Services {
   readonly documents: DocumentsService;
   readonly keys: KeysService;
   readonly vault: VaultService;
+  readonly staff: StaffService;
+  readonly staffAccess: StaffAccessService;
 }
 
 /** A registered route, as the route table knows it (tests enumerate these). */
@@ -95,6 +105,8 @@ export interface RouteEntry {
   readonly access: Access | undefined;
   /** For workspace routes: the scope the caller must hold. */
   readonly scope: Scope | undefined;
+  /** For staff routes: the staff permission (or level) the caller's role must hold. */
+  readonly staffPermission: string | undefined;
   /** Whether the route validates a JSON body. */
   readonly jsonBody: boolean;
   readonly hidden: boolean;
@@ -153,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
         url: route.url,
         access: route.config?.access,
         scope: route.config?.scope,
+        staffPermission: route.config?.staffPermission,
         jsonBody: route.schema?.body !== undefined,
         hidden: route.schema?.hide === true,
       });
@@ -209,6 +222,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_session' },
           bearer: { type: 'http', scheme: 'bearer' },
+          staffSession: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_staff' },
         },
       },
       security: [{ session: [] }, { bearer: [] }],
@@ -221,9 +235,18 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
       responses['4XX'] = { description: 'Client error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       responses['5XX'] = { description: 'Server error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       const scope = (input.route.config as { scope?: string } | undefined)?.scope;
+      const staffPermission = (input.route.config as { staffPermission?: string } | undefined)?.staffPermission;
+      const security: { security?: Array<Record<string, string[]>> } =
+        access === 'public' ? { security: [] } : access === 'staff' ? { security: [{ staffSession: [] }, { bearer: [] }] } : {};
       return {
         ...out,
-        schema: { ...schema, response: responses, ...(access === 'public' ? { security: [] } : {}), ...(scope ? { 'x-required-scope': scope } : {}) },
+        schema: {
+          ...schema,
+          response: responses,
+          ...security,
+          ...(scope ? { 'x-required-scope': scope } : {}),
+          ...(staffPermission ? { 'x-staff-permission': staffPermission } : {}),
+        },
       };
     },
     transformObject: jsonSchemaTransformObject,
@@ -242,7 +265,14 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     const address = app.server.address();
     return publicUrl(config, typeof address === 'object' && address ? address.port : undefined);
   };
-  const events = new AuthEvents(db);
+  const audit = new AuditLog(db, { log: logger, signer: new CheckpointSigner(db, keyring.root) });
+  audit.start();
+  const sinkTransports: SinkTransport[] = [];
+  if (config.auditSinkUrl) sinkTransports.push(new HttpSink(config.auditSinkUrl, config.auditSinkToken ?? null));
+  if (config.auditSyslogUrl) sinkTransports.push(syslogSink(config.auditSyslogUrl));
+  const auditSinks = new AuditSinks(db, audit, sinkTransports, { log: logger });
+  const events = new AuthEvents(db, audit);
+  const staffEvents = new StaffEvents(db, audit);
   const mailer = new Mailer(db, { smtpUrl: config.smtpUrl, from: config.mailFrom, dev: config.dev, logger });
   const throttle =
     deps.throttle ??
@@ -257,10 +287,25 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   const background = new BackgroundWork((err) => logger.error({ err }, 'background work failed'));
   const link = (p: string) => `${baseUrl()}${p}`;
   const accounts = new AccountsService(db, config, { mailer, events, throttle, link, background });
-  const workspaceEvents = new WorkspaceEvents(db);
+  const workspaceEvents = new WorkspaceEvents(db, audit);
   const members = new MembersService(db, workspaceEvents);
-  const workspaces = new WorkspacesService(db, config.regions, members);
+  const workspaces = new WorkspacesService(db, config.regions, members, workspaceEvents);
+  const records = new RecordsService(db, codec, workspaceEvents);
+  const documents = new DocumentsService(db, objects, codec, workspaceEvents);
+  const staff = new StaffService({
+    db,
+    config: { rootSecret: config.rootSecret, sessionTtlSeconds: config.sessionTtlSeconds, sessionIdleSeconds: config.sessionIdleSeconds },
+    events: staffEvents,
+    passwords: accounts.passwords,
+    throttle,
+    link,
+    defer: (work) => background.run(work),
+  });
+  const staffAccess = new StaffAccessService({ db, workspaces, members, records, documents, events: workspaceEvents, mailer, link });
   const services: Services = {
+    audit,
+    auditSinks,
+    staffEvents,
     accounts,
     events,
     workspaceEvents,
@@ -270,13 +315,16 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     members,
     invitations: new InvitationsService({ db, members, workspaces, accounts, events: workspaceEvents, mailer, link }),
     apiKeys: new ApiKeysService(db, workspaceEvents, members),
-    records: new RecordsService(db, codec),
-    documents: new DocumentsService(db, objects, codec),
+    records,
+    documents,
     keys: new KeysService({ db, keyring, codec, objects, events: workspaceEvents, background, log: logger, rotationDays: config.keyRotationDays }),
     vault: new VaultService(db, codec, workspaceEvents),
+    staff,
+    staffAccess,
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
   services.workspaces.onDeleted((w) => services.keys.workspaceDeleted(w.tenantId));
+  services.workspaces.onDeleted((w) => staffAccess.workspaceDeleted(w.tenantId));
 
   const access = new AccessService(db, config.sessionIdleSeconds, (token) => accounts.csrfToken(token), background);
   installAuth(app, {
@@ -284,12 +332,15 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     resolveApiKey: (secret, workspaceId) => access.resolveApiKey(secret, workspaceId),
     touch: (principal) => accounts.touch(principal),
     touchApiKey: (membership, keyId) => access.touchApiKey(membership, keyId),
+    staff: { resolve: (token, kind) => staff.resolve(token, kind), touch: (principal) => staff.touch(principal) },
   });
-  // Every refusal (403) is an event: in the workspace's events when the workspace is known,
-  // otherwise in the authentication events. Recorded before the answer goes out.
+  // Every refusal (403) is one event: in the workspace's events when the workspace is known,
+  // otherwise in the authentication events; none here when the refusing code recorded its own.
+  // Recorded before the answer goes out.
   app.addHook('onError', async (request, _reply, error) => {
     const refused = toRampartError(error);
-    if (refused.status !== 403) return;
+    // Staff routes record their refusals in the staff chain (src/modules/staff/routes.ts).
+    if (refused.status !== 403 || refused.recorded || request.routeOptions.config.access === 'staff') return;
     const details = {
       code: refused.code,
       method: request.method,
@@ -308,6 +359,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   });
   app.addHook('onClose', async () => {
     await background.settle();
+    await audit.stop();
+    await auditSinks.stop();
     await mailer.stop();
     await throttle.close();
     if (!deps.keyring) await keyring.close();
@@ -335,10 +388,12 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(invitationsRoutes(services.invitations, workspaces));
   await app.register(apiKeysRoutes(services.apiKeys));
   await app.register(workspaceEventsRoutes(workspaceEvents));
+  await app.register(auditRoutes(new AuditService(audit, workspaceEvents)));
   await app.register(recordsRoutes(services.records));
   await app.register(documentsRoutes(services.documents, config.documentMaxBytes));
   await app.register(keysRoutes(services.keys));
   await app.register(vaultRoutes(services.vault));
+  await app.register(staffRoutes(staff, staffAccess, staffEvents));
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
   return { app, services, routes };

@@ -12,6 +12,10 @@ import { startServer } from './server.js';
 import pino from 'pino';
 import { KeysService } from './modules/keys/index.js';
 import { WorkspaceEvents } from './modules/events/workspace.js';
+import { StaffEvents } from './modules/events/staff.js';
+import { AuditLog } from './platform/audit/log.js';
+import { auditCommands } from './cli-audit.js';
+import { staffCommands } from './modules/staff/cli.js';
 import { BackgroundWork } from './platform/background.js';
 import { ContentCodec } from './platform/content/codec.js';
 import { openKeyring, type Keyring } from './platform/crypto/index.js';
@@ -152,6 +156,8 @@ export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { e
     });
 
   keysCommands(program, io, outcome);
+  staffCommands(program, { io, withCommon, config: (flags) => config(flags, io) });
+  auditCommands(program, { io, outcome, withCommon, config: (flags, extra) => config(flags, io, extra) });
   return program;
 }
 
@@ -161,7 +167,7 @@ interface KeysFlags extends CommonFlags {
 }
 
 /** Opens what the key commands work on, runs `work`, and closes it all. */
-async function withKeys<T>(flags: KeysFlags, io: Io, work: (keys: KeysService, db: Database) => Promise<T>): Promise<T> {
+async function withKeys<T>(flags: KeysFlags, io: Io, work: (keys: KeysService, db: Database, system: StaffEvents) => Promise<T>): Promise<T> {
   const c = config(flags, io, { dev: flags.dev });
   mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
   const db = await openDatabase(c);
@@ -171,18 +177,20 @@ async function withKeys<T>(flags: KeysFlags, io: Io, work: (keys: KeysService, d
     keyring = await openKeyring(c, db);
     const log = pino({ level: 'warn' }, pino.destination(2));
     const background = new BackgroundWork((err) => log.error({ err }, 'background work failed'));
+    const audit = new AuditLog(db, { log });
     const keys = new KeysService({
       db,
       keyring,
       codec: new ContentCodec(keyring),
       objects: new LocalObjectStore(objectStorageDir(c)),
-      events: new WorkspaceEvents(db),
+      events: new WorkspaceEvents(db, audit),
       background,
       log,
       rotationDays: c.keyRotationDays,
     });
-    const result = await work(keys, db);
+    const result = await work(keys, db, new StaffEvents(db, audit));
     await background.settle();
+    await audit.stop();
     return result;
   } finally {
     await keyring?.close();
@@ -240,11 +248,13 @@ function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): 
     .action((flags: KeysFlags & { root?: boolean; allTenants?: boolean }) => {
       const chosen = [flags.root, flags.tenant, flags.allTenants].filter(Boolean).length;
       if (chosen !== 1) throw new Error('name exactly one of --root, --tenant <id>, --all-tenants');
-      return withKeys(flags, io, async (k) => {
+      return withKeys(flags, io, async (k, _db, system) => {
         if (flags.root) {
           const ref = await k.keyring.root.rotateRoot();
           let moved = 0;
           for (const t of await k.keyring.tenants()) moved += await k.keyring.rewrapTenantKeys(t);
+          // The system acted, from the command line: an event in the staff chain.
+          await system.record(null, { action: 'key.root_rotated', outcome: 'success', details: { keyRef: ref, tenantKeysRewrapped: moved, via: 'cli' } }, null);
           return io.out(flags.json ? JSON.stringify({ root: ref, tenantKeysRewrapped: moved }) : `root key is now ${ref}; ${moved} tenant key versions rewrapped under it`);
         }
         const tenants = flags.tenant ? [flags.tenant] : await k.keyring.tenants();

@@ -122,6 +122,19 @@ export const ConfigSchema = z.strictObject({
   dataKeyMaxUses: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000),
   /** Days between a workspace's deletion and the destruction of its keys (crypto-shredding). */
   keyDestructionGraceDays: z.coerce.number().int().min(0).max(365).default(30),
+  /** Seconds between signed checkpoints of each audit chain that moved; 0 turns them off. */
+  auditCheckpointSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+  /** Days audit events are kept; older ones are pruned below a signed checkpoint. 0 keeps them forever. */
+  auditRetentionDays: z.coerce.number().int().min(0).max(36_500).default(365),
+  /** An HTTP(S) endpoint that receives every audit event and checkpoint as JSON Lines. */
+  auditSinkUrl: z.url({ protocol: /^https?$/ }).optional(),
+  /** Bearer token sent to auditSinkUrl. */
+  auditSinkToken: z.string().min(16).max(1024).optional(),
+  /** A syslog receiver speaking RELP (relp://host:port) for every audit event and checkpoint (RFC 5424). */
+  auditSyslogUrl: z
+    .string()
+    .refine((v) => /^relp:\/\/[^/]+:\d{1,5}$/.test(v), 'must be relp://host:port')
+    .optional(),
   /** Log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -200,6 +213,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'keyCacheSeconds', env: 'RAMPART_KEY_CACHE_SECONDS', doc: 'Seconds unwrapped keys stay cached in memory (a revoked key stops working within this time).' },
   { key: 'dataKeyMaxUses', env: 'RAMPART_DATA_KEY_MAX_USES', doc: 'Values one data key encrypts before a new one is made.' },
   { key: 'keyDestructionGraceDays', env: 'RAMPART_KEY_DESTRUCTION_GRACE_DAYS', doc: "Days after a workspace's deletion before its keys are destroyed." },
+  { key: 'auditCheckpointSeconds', env: 'RAMPART_AUDIT_CHECKPOINT_SECONDS', doc: 'Seconds between signed checkpoints of each audit chain that moved; 0 turns them off.' },
+  { key: 'auditRetentionDays', env: 'RAMPART_AUDIT_RETENTION_DAYS', doc: 'Days audit events are kept, then pruned below a signed checkpoint (never under a day); 0 keeps them forever.' },
+  { key: 'auditSinkUrl', env: 'RAMPART_AUDIT_SINK_URL', doc: 'HTTP(S) endpoint that receives every audit event and checkpoint as JSON Lines (retried until acknowledged).' },
+  { key: 'auditSinkToken', env: 'RAMPART_AUDIT_SINK_TOKEN', doc: 'Bearer token sent to the audit sink.' },
+  { key: 'auditSyslogUrl', env: 'RAMPART_AUDIT_SYSLOG_URL', doc: 'Syslog receiver speaking RELP (`relp://host:port`, e.g. rsyslog imrelp) for every audit event and checkpoint, as RFC 5424 messages acknowledged one by one.' },
   { key: 'logLevel', env: 'LOG_LEVEL', doc: 'fatal, error, warn, info, debug, trace or silent.' },
 ];
 

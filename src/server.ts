@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { startAuditMaintenance } from './platform/audit/maintenance.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, type RampartApp } from './app.js';
 import { checkSafety, ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
@@ -89,6 +90,8 @@ export async function startServer(
   services.mailer.start();
   // Key rotation when due, rewrap after it, and the destruction of deleted workspaces' keys.
   const keyScheduler = services.keys.startScheduler(KEY_SCHEDULER_INTERVAL_MS);
+  // Signed checkpoints, the SIEM sinks, and retention.
+  const auditMaintenance = startAuditMaintenance(services.audit, services.auditSinks, { checkpointSeconds: config.auditCheckpointSeconds, retentionDays: config.auditRetentionDays }, app.log);
   if (!config.smtpUrl) {
     print(
       config.dev
@@ -118,6 +121,7 @@ export async function startServer(
     close() {
       closing ??= (async () => {
         await keyScheduler.stop();
+        await auditMaintenance.stop();
         await app.close();
         await db.close();
       })();

@@ -34,6 +34,8 @@ describe.each(BACKENDS)('catalog audit on $name', (backend) => {
     expect(tables).toEqual(
       [
         'api_keys',
+        'audit_events',
+        'audit_queue',
         'collections',
         'documents',
         'invitations',
@@ -42,9 +44,9 @@ describe.each(BACKENDS)('catalog audit on $name', (backend) => {
         'records',
         'roles',
         'secrets',
+        'staff_access_requests',
         'tenant_keyrings',
         'tenant_keys',
-        'workspace_events',
         'workspaces',
       ].map((table) => ({ table, enabled: true, forced: true })),
     );

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { WorkspaceEvents } from '../src/modules/events/workspace.js';
+import { AuditLog } from '../src/platform/audit/log.js';
 import { KeysService } from '../src/modules/keys/index.js';
 import { BackgroundWork } from '../src/platform/background.js';
 import { ContentCodec } from '../src/platform/content/codec.js';
@@ -55,7 +56,7 @@ describe('migration 0007 (keys) on existing data', () => {
         keyring,
         codec: new ContentCodec(keyring),
         objects: new LocalObjectStore(dir),
-        events: new WorkspaceEvents(db),
+        events: new WorkspaceEvents(db, new AuditLog(db)),
         background: new BackgroundWork(() => {}),
         log,
         rotationDays: config.keyRotationDays,

@@ -122,10 +122,22 @@ function messageFor(template: MailMessage['template'], to: string, link = LINK):
       return { template, to, data: { name, change: 'authenticator app <b>added</b>', when: '2025-03-04T05:06:07.000Z' } };
     case 'workspace_invitation':
       return { template, to, data: { name, inviter: EVIL_NAME, workspace: '<i>Acme</i>\r\nBcc: x@evil.test', role: 'Admin', link, expiresDays: 7 } };
+    case 'staff_access_requested':
+      return {
+        template,
+        to,
+        data: { name, staff: `${EVIL_NAME} (support)`, workspace: '<i>Acme</i>', scope: 'records:read', justification: 'customer-initiated-support', reason: 'Ticket\r\nBcc: x', ticket: 'SUP-1', durationMinutes: 120, link },
+      };
+    case 'staff_break_glass':
+      return {
+        template,
+        to,
+        data: { name, staff: `${EVIL_NAME} (security)`, workspace: '<i>Acme</i>', scope: 'records:read', reason: 'Incident', ticket: null, expiresAt: '2025-03-04T05:06:07.000Z', link },
+      };
   }
 }
 
-const LINKED = new Set(['verify_email', 'signup_existing', 'magic_link', 'password_reset', 'account_locked', 'workspace_invitation']);
+const LINKED = new Set(['verify_email', 'signup_existing', 'magic_link', 'password_reset', 'account_locked', 'workspace_invitation', 'staff_access_requested', 'staff_break_glass']);
 
 function addresses(a: AddressObject | AddressObject[] | undefined): string[] {
   if (!a) return [];
@@ -157,7 +169,7 @@ type OutboxRow = {
 
 describe('mail templates', () => {
   it('every template has a subject, a text and an HTML body, with values escaped', () => {
-    expect(TEMPLATE_NAMES).toHaveLength(8);
+    expect(TEMPLATE_NAMES).toHaveLength(10);
     for (const template of TEMPLATE_NAMES) {
       const m = renderMail(messageFor(template, 'a@example.test'));
       expect(m.subject, template).toMatch(/Rampart/);

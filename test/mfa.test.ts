@@ -126,7 +126,13 @@ describe.each(BACKENDS)('MFA on $name', (backend) => {
       const again = await pendingToken(a);
       expect((await verify(again, next)).statusCode).toBe(401);
       expect((await verify(again, await totp(secret, -1))).statusCode).toBe(401);
-      expect(await actions(a.accountId)).toEqual(expect.arrayContaining(['auth.mfa.totp_enabled:success', 'auth.mfa_verify:success', 'auth.mfa_verify:failure']));
+      // The second step's success is the sign-in itself: one event naming the factor checked.
+      expect(await actions(a.accountId)).toEqual(expect.arrayContaining(['auth.mfa.totp_enabled:success', 'auth.sign_in:success', 'auth.mfa_verify:failure']));
+      const [signedIn] = await t.database.raw<{ details: Record<string, unknown> }>(
+        "SELECT details FROM auth_events WHERE account_id = $1 AND action = 'auth.sign_in' AND details->>'factor' IS NOT NULL",
+        [a.accountId],
+      );
+      expect(signedIn?.details).toMatchObject({ method: 'password', factor: 'totp' });
       expect((await latestMail(t, a.email)).template).toBe('mfa_changed');
     });
 

@@ -14,102 +14,17 @@ import { OidcService } from '../src/modules/oidc/index.js';
 import { RampartError } from '../src/platform/errors.js';
 import { Throttle } from '../src/platform/http/throttle.js';
 import { BACKENDS, type Backend } from './helpers/backends.js';
-import { buildTestApp, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { buildTestApp, signUp, type TestApp } from './helpers/app.js';
+import { Browser, browserOf, csrfOf, OIDC_COOKIE, PUBLIC_URL, SESSION_COOKIE } from './helpers/oidc-browser.js';
 import { startMismatchedDiscovery, startTestOp, without, type IdTokenTampering, type TestOp } from './helpers/oidc-provider.js';
 
-const PUBLIC_URL = 'https://rampart.test';
 const CALLBACK = `${PUBLIC_URL}/api/v1/auth/oidc/callback`;
-const SESSION_COOKIE = '__Host-rampart_session';
-const OIDC_COOKIE = '__Host-rampart_oidc';
 const REFUSED = '/sign-in?error=sign_in_failed';
 
 const pglite = BACKENDS.find((b) => b.name === 'pglite') as Backend;
 
 function unique(tag: string): string {
   return `${tag}-${randomBytes(4).toString('hex')}`;
-}
-
-/** One browser: a cookie jar for Rampart and one for the provider. */
-class Browser {
-  readonly rampart = new Map<string, string>();
-  private readonly provider = new Map<string, string>();
-
-  constructor(
-    private readonly t: TestApp,
-    private readonly op: TestOp,
-  ) {}
-
-  cookieHeader(): string {
-    return [...this.rampart].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  private keep(res: LightMyRequestResponse): void {
-    for (const c of res.cookies) {
-      const expired = c.value === '' || c.maxAge === 0 || (c.expires instanceof Date && c.expires.getTime() <= Date.now());
-      if (expired) this.rampart.delete(c.name);
-      else this.rampart.set(c.name, c.value);
-    }
-  }
-
-  /** A request to Rampart, carrying this browser's cookies. */
-  async rampartRequest(method: 'GET' | 'POST' | 'DELETE', url: string, options: { headers?: Record<string, string>; payload?: unknown } = {}) {
-    const res = await this.t.app.inject({
-      method,
-      url,
-      headers: { cookie: this.cookieHeader(), ...(options.headers ?? {}) },
-      ...(options.payload === undefined ? {} : { payload: options.payload as Record<string, unknown> }),
-    });
-    this.keep(res);
-    return res;
-  }
-
-  /** Follows the provider's redirects (signing in as `loginAs`) until it sends the browser back to Rampart. */
-  async throughProvider(authorizationUrl: string): Promise<string> {
-    let url = authorizationUrl;
-    for (let hop = 0; hop < 12; hop += 1) {
-      if (url.startsWith(PUBLIC_URL)) return url;
-      if (!url.startsWith(this.op.issuer)) throw new Error(`unexpected redirect to ${url}`);
-      const res = await fetch(url, { redirect: 'manual', headers: { cookie: [...this.provider].map(([k, v]) => `${k}=${v}`).join('; ') } });
-      for (const line of res.headers.getSetCookie()) {
-        const [pair] = line.split(';');
-        const at = (pair as string).indexOf('=');
-        this.provider.set((pair as string).slice(0, at), (pair as string).slice(at + 1));
-      }
-      const location = res.headers.get('location');
-      if (!location) throw new Error(`provider answered ${res.status} without a redirect: ${await res.text()}`);
-      url = new URL(location, url).href;
-    }
-    throw new Error('too many redirects at the provider');
-  }
-
-  /** GET /start: the provider's authorization URL. */
-  async start(): Promise<LightMyRequestResponse> {
-    return this.rampartRequest('GET', '/api/v1/auth/oidc/start');
-  }
-
-  /** Delivers the provider's redirect back to Rampart. */
-  async callback(callbackUrl: string): Promise<LightMyRequestResponse> {
-    const u = new URL(callbackUrl);
-    return this.rampartRequest('GET', `${u.pathname}${u.search}`);
-  }
-
-  /**
-   * A whole sign-in as `sub`: start, the provider, the callback. `beforeCallback` may change
-   * the callback URL or this browser's cookies (attacks).
-   */
-  async signIn(
-    sub: string,
-    options: { tamper?: IdTokenTampering; beforeCallback?: (url: URL, browser: Browser) => URL } = {},
-  ): Promise<{ res: LightMyRequestResponse; callbackUrl: string }> {
-    const started = await this.start();
-    expect(started.statusCode).toBe(302);
-    this.op.loginAs(sub);
-    let callbackUrl = await this.throughProvider(started.headers.location as string);
-    if (options.beforeCallback) callbackUrl = options.beforeCallback(new URL(callbackUrl), this).href;
-    if (options.tamper) this.op.tamperNext(options.tamper);
-    const res = await this.callback(callbackUrl);
-    return { res, callbackUrl };
-  }
 }
 
 function sessionCookieOf(res: LightMyRequestResponse) {
@@ -133,20 +48,6 @@ async function sessionAccount(t: TestApp, browser: Browser): Promise<{ id: strin
   const res = await browser.rampartRequest('GET', '/api/v1/auth/session');
   expect(res.statusCode).toBe(200);
   return res.json<{ account: { id: string; email: string; emailVerified: boolean } }>().account;
-}
-
-/** Headers for a signed-in browser's writes: its CSRF token. */
-async function csrfOf(browser: Browser): Promise<Record<string, string>> {
-  const res = await browser.rampartRequest('GET', '/api/v1/auth/session');
-  expect(res.statusCode).toBe(200);
-  return { 'x-csrf-token': res.json<{ csrfToken: string }>().csrfToken };
-}
-
-/** A browser signed in as an existing password account. */
-function browserOf(t: TestApp, op: TestOp, caller: Caller): Browser {
-  const b = new Browser(t, op);
-  b.rampart.set(SESSION_COOKIE, (caller.cookie['cookie'] as string).split('=')[1] as string);
-  return b;
 }
 
 function appOverrides(op: TestOp) {

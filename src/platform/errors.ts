@@ -29,6 +29,10 @@ export const ERROR_CATALOG = {
   bad_request: { status: 400, message: 'The request could not be processed.' },
   key_not_usable: { status: 400, message: 'The key could not be used: it does not exist, is disabled, or Rampart is not allowed to use it.' },
   kms_provider_not_configured: { status: 400, message: 'This key management provider is not configured on this instance.' },
+  audit_checkpoint_invalid: { status: 400, message: 'The checkpoint is not one this audit log signed.' },
+  access_duration_too_long: { status: 400, message: 'The access asked for lasts longer than allowed.' },
+  unknown_scope: { status: 400, message: 'No such permission scope.' },
+  scope_not_requestable: { status: 400, message: 'Staff cannot ask for this scope.' },
   // 401
   unauthenticated: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'Invalid credentials.' },
@@ -44,6 +48,10 @@ export const ERROR_CATALOG = {
   owner_role_reserved: { status: 403, message: 'The owner role moves only by transferring ownership.' },
   invitation_email_mismatch: { status: 403, message: 'This invitation is for another email address.' },
   mfa_enrolment_required: { status: 403, message: 'This workspace requires multi-factor authentication; set it up first.' },
+  staff_mfa_required: { status: 403, message: 'Staff sessions must prove an authenticator code first.' },
+  staff_grant_expired: { status: 403, message: 'This access grant has expired.' },
+  staff_grant_revoked: { status: 403, message: 'This access grant was revoked.' },
+  approval_requires_session: { status: 403, message: 'Staff access is approved by a signed-in member, not an API key.' },
   // 404
   not_found: { status: 404, message: 'The resource was not found.' },
   workspace_not_found: { status: 404, message: 'The workspace was not found.' },
@@ -58,6 +66,9 @@ export const ERROR_CATALOG = {
   session_not_found: { status: 404, message: 'The session was not found.' },
   factor_not_found: { status: 404, message: 'The authentication factor was not found.' },
   provider_not_configured: { status: 404, message: 'Sign-in with an identity provider is not configured.' },
+  access_request_not_found: { status: 404, message: 'The access request was not found.' },
+  staff_grant_not_found: { status: 404, message: 'The access grant was not found.' },
+  staff_member_not_found: { status: 404, message: 'The staff member was not found.' },
   // 405, 406, 409, 412, 413, 415
   method_not_allowed: { status: 405, message: 'The method is not allowed on this resource.' },
   not_acceptable: { status: 406, message: 'The requested representation is not available.' },
@@ -72,6 +83,9 @@ export const ERROR_CATALOG = {
   invitation_pending: { status: 409, message: 'An invitation to this email is already pending; resend or revoke it.' },
   secret_exists: { status: 409, message: 'A secret already exists at this path; rotate it instead.' },
   key_version_in_use: { status: 409, message: 'Content is still encrypted under an older key version; rewrap it first.' },
+  staff_member_exists: { status: 409, message: 'A staff member with this email already exists.' },
+  access_request_not_pending: { status: 409, message: 'The access request is no longer waiting for a decision.' },
+  staff_grant_not_active: { status: 409, message: 'The access grant is not active: it expired or was revoked.' },
   encryption_key_disabled: {
     status: 409,
     message: "The workspace's encryption key is disabled or revoked; its data cannot be read until the key is enabled again.",
@@ -106,6 +120,8 @@ export interface RampartErrorOptions {
   readonly cause?: unknown;
   /** For 429 and 503: seconds until a retry may succeed, sent as `Retry-After`. */
   readonly retryAfterSeconds?: number;
+  /** The refusal is already an audit event of its own (with its reason): see `recorded`. */
+  readonly recorded?: boolean;
 }
 
 export class RampartError extends Error {
@@ -114,6 +130,12 @@ export class RampartError extends Error {
   readonly details: unknown;
   readonly internal: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  /**
+   * Set when the code that refused already recorded the refusal as an audit event, with its
+   * reason: the generic 403 event (`access.denied`) is then not recorded too, so one refused
+   * request stays one event.
+   */
+  recorded: boolean;
 
   constructor(code: ErrorCode, options: RampartErrorOptions = {}) {
     const spec: ErrorSpec = ERROR_CATALOG[code];
@@ -124,6 +146,7 @@ export class RampartError extends Error {
     this.details = options.details;
     this.internal = options.internal;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.recorded = options.recorded ?? false;
   }
 
   /** Only errors below 500 explain themselves to the client. */

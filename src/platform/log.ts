@@ -58,6 +58,7 @@ const SECRET_FIELDS = [
   'apiKey',
   'clientSecret',
   'oidcClientSecret',
+  'auditSinkToken',
   'client_secret',
   'access_token',
   'refresh_token',
@@ -83,6 +84,8 @@ const SPELLED_OUT = [
   'config.pkcs11Pin',
   'config.localRootKeys',
   'config.oidcClientSecret',
+  'config.auditSinkToken',
+  'config.auditSinkUrl',
 ];
 
 const under = (prefix: string, field: string) => (field.startsWith('[') ? `${prefix}${field}` : `${prefix}.${field}`);

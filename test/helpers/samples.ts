@@ -29,7 +29,7 @@ export interface OpenApi {
   components?: { schemas?: Record<string, JsonSchema> };
 }
 
-const CANDIDATES = ['probe', 'probe-1', 'a', 'x1', '1', 'probe@example.test', '018f0000-0000-7000-8000-000000000000'];
+const CANDIDATES = ['probe', 'probe-1', 'a', 'x1', '1', 'probe@example.test', '018f0000-0000-7000-8000-000000000000', '0'.repeat(16), '0'.repeat(64), 'records:read'];
 
 function resolve(schema: JsonSchema, spec: OpenApi): JsonSchema {
   if (!schema.$ref) return schema;

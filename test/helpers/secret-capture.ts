@@ -487,7 +487,7 @@ export function instrumentApp(app: FastifyInstance): void {
 }
 
 /** Configuration values that are secrets: whole, each root key, and URL passwords. */
-const CONFIG_SECRETS = ['rootSecret', 'oidcClientSecret', 'pkcs11Pin', 'localRootKeys', 'databaseUrl', 'databaseOwnerUrl', 'smtpUrl', 'redisUrl'];
+const CONFIG_SECRETS = ['rootSecret', 'oidcClientSecret', 'pkcs11Pin', 'localRootKeys', 'databaseUrl', 'databaseOwnerUrl', 'smtpUrl', 'redisUrl', 'auditSinkToken', 'auditSinkUrl'];
 
 export function registerConfigSecrets(config: Config): void {
   for (const key of CONFIG_SECRETS) {

@@ -141,6 +141,7 @@ export type Scope =
   | 'keys:manage'
   | 'billing:manage'
   | 'audit:read'
+  | 'staff-access:approve'
   | 'data:export'
   | 'data:delete'
   | 'workspace:delete'
@@ -246,7 +247,7 @@ export interface CreatedApiKey extends ApiKey {
 
 export interface WorkspaceEvent {
   readonly id: string;
-  readonly actor: { readonly type: 'account' | 'api_key' | 'system'; readonly id: string | null };
+  readonly actor: AuditActor;
   readonly action: string;
   readonly outcome: string;
   readonly target: { readonly type: string; readonly id: string } | null;
@@ -339,6 +340,102 @@ export interface Page<T> {
   readonly nextCursor: string | null;
 }
 
+/** Who did something, as the audit log names them; staff carry their name and the role they acted in. */
+export type AuditActorType = 'account' | 'api_key' | 'staff' | 'system' | 'anonymous';
+
+export interface AuditActor {
+  readonly type: AuditActorType;
+  readonly id: string | null;
+  readonly name?: string | null;
+  readonly role?: string | null;
+}
+
+/** One event of a workspace's tamper-evident audit chain. */
+export interface AuditEvent {
+  /** The event's place in the chain: gap-free, from 1. */
+  readonly seq: number;
+  readonly id: string;
+  /** ISO 8601 UTC with microseconds. */
+  readonly time: string;
+  readonly actor: AuditActor;
+  readonly action: string;
+  readonly outcome: 'success' | 'failure' | 'denied';
+  readonly target: { readonly type: string; readonly id: string } | null;
+  readonly ip: string | null;
+  readonly userAgent: string | null;
+  readonly requestId: string | null;
+  readonly details: Record<string, unknown>;
+  readonly hash: string;
+  readonly prevHash: string;
+}
+
+export interface AuditPage {
+  readonly data: AuditEvent[];
+  /** Pass as `before` for the next (older) page; null on the last one. */
+  readonly nextBefore: number | null;
+}
+
+/** The audit log's filters, as the API takes them (times ISO 8601). */
+export interface AuditFilter {
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly actor?: string | undefined;
+  readonly actorType?: AuditActorType | undefined;
+  readonly action?: string | undefined;
+}
+
+export interface AuditCheckpoint {
+  readonly chain: string;
+  readonly seq: number;
+  readonly head: string;
+  readonly signedAt: string;
+  readonly keyId: string;
+  readonly signature: string;
+}
+
+export interface AuditVerifyReport {
+  readonly ok: boolean;
+  readonly chain: string;
+  readonly from: number | null;
+  readonly through: number | null;
+  readonly count: number;
+  readonly head: string;
+  readonly checkpointsVerified: number;
+  readonly signedThrough: number;
+  readonly firstBad: { readonly seq: number; readonly problem: string; readonly message: string } | null;
+}
+
+export type AccessRequestStatus = 'pending' | 'approved' | 'denied' | 'expired' | 'revoked' | 'cancelled';
+export type Justification = 'customer-initiated-support' | 'incident-response' | 'legal-request' | 'security-investigation';
+
+/** A staff member's request for access to a workspace's data, and the grant an approval made. */
+export interface AccessRequest {
+  readonly id: string;
+  readonly workspaceId: string;
+  readonly staff: { readonly id: string; readonly name: string; readonly role: string };
+  readonly scope: string;
+  readonly justification: Justification;
+  readonly reason: string;
+  readonly ticket: string | null;
+  readonly durationMinutes: number;
+  readonly breakGlass: boolean;
+  readonly status: AccessRequestStatus;
+  readonly createdAt: string;
+  /** A pending request expires undecided at this time. */
+  readonly pendingUntil: string;
+  readonly decidedAt: string | null;
+  /** The account that approved or denied. */
+  readonly decidedBy: string | null;
+  readonly decisionNote: string | null;
+  readonly grant: {
+    readonly id: string;
+    readonly grantedAt: string;
+    readonly expiresAt: string;
+    readonly revokedAt: string | null;
+    readonly revokedBy: string | null;
+  } | null;
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -409,19 +506,12 @@ function isErrorBody(value: unknown): value is { error: { code: string; message:
   );
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
-  let body: BodyInit | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.form) {
-    // The browser sets multipart/form-data with its boundary.
-    body = options.form;
-  }
-  if (UNSAFE.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
-
-  const res = await fetch(`/api/v1${path}`, { method, headers, body, credentials: 'same-origin', cache: 'no-store' });
+/**
+ * Sends a request and reads the answer: its JSON body (nothing for a 204), or else an ApiError,
+ * thrown once `refused` has seen the status and the error's code (null when the body has none).
+ */
+export async function send<T>(url: string, init: RequestInit, refused: (status: number, code: string | null) => void): Promise<T> {
+  const res = await fetch(url, { ...init, credentials: 'same-origin', cache: 'no-store' });
   if (res.status === 204) return undefined as T;
 
   const text = await res.text();
@@ -434,19 +524,32 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     }
   }
   if (!res.ok) {
-    // A request for a fresh sign-in (`reauthentication_required`) comes from a session that still works.
-    if (res.status === 401 && !options.quiet401 && !(isErrorBody(parsed) && parsed.error.code === 'reauthentication_required')) {
-      onUnauthenticated?.();
-    }
-    if (isErrorBody(parsed)) {
-      const e = parsed.error;
-      if (res.status === 403 && e.code === 'mfa_enrolment_required' && !options.quietMfa) onMfaEnrolmentRequired?.(path);
-      throw new ApiError(res.status, e.code, e.message, e.details ?? null, e.requestId ?? null);
-    }
+    const error = isErrorBody(parsed) ? parsed.error : null;
+    refused(res.status, error?.code ?? null);
+    if (error) throw new ApiError(res.status, error.code, error.message, error.details ?? null, error.requestId ?? null);
     const status = res.statusText ? `${res.status} ${res.statusText}` : String(res.status);
     throw new ApiError(res.status, 'http_error', `The server answered ${status}.`);
   }
   return parsed as T;
+}
+
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+  let body: BodyInit | undefined;
+  if (options.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.form) {
+    // The browser sets multipart/form-data with its boundary.
+    body = options.form;
+  }
+  if (UNSAFE.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
+
+  return send<T>(`/api/v1${path}`, { method, headers, body }, (status, code) => {
+    // A request for a fresh sign-in (`reauthentication_required`) comes from a session that still works.
+    if (status === 401 && !options.quiet401 && code !== 'reauthentication_required') onUnauthenticated?.();
+    if (status === 403 && code === 'mfa_enrolment_required' && !options.quietMfa) onMfaEnrolmentRequired?.(path);
+  });
 }
 
 const enc = encodeURIComponent;
@@ -462,6 +565,16 @@ function adopt<T extends { csrfToken: string | null }>(body: T): T {
   if (body.csrfToken) setCsrfToken(body.csrfToken);
   return body;
 }
+
+/** A query string of the parameters that are set. */
+function auditQuery(params: Record<string, string | number | null | undefined>): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') query.set(key, String(value));
+  return query.toString();
+}
+
+/** A decision's body: the note only when one was written. */
+const decision = (note: string) => (note.trim() ? { note: note.trim() } : {});
 
 export const api = {
   setupStatus: () => request<{ setupRequired: boolean }>('GET', '/setup'),
@@ -612,4 +725,25 @@ export const api = {
     request<void>('DELETE', `${ws(workspaceId)}/documents/${enc(documentId)}`),
   /** A same-origin URL the browser downloads with its session cookie. */
   documentContentUrl: (workspaceId: string, documentId: string) => `/api/v1${ws(workspaceId)}/documents/${enc(documentId)}/content`,
+  // The audit log, the access log (staff), and staff access requests.
+  auditEvents: (workspaceId: string, filter: AuditFilter, before: number | null, limit = 100) =>
+    request<AuditPage>('GET', `${ws(workspaceId)}/audit/events?${auditQuery({ ...filter, limit: String(limit), before })}`),
+  accessLog: (workspaceId: string, filter: Pick<AuditFilter, 'from' | 'to'>, before: number | null, limit = 100) =>
+    request<AuditPage>('GET', `${ws(workspaceId)}/audit/access-log?${auditQuery({ from: filter.from, to: filter.to, limit: String(limit), before })}`),
+  /** A same-origin URL the browser downloads (an attachment) with its session cookie. */
+  auditExportUrl: (workspaceId: string, format: 'jsonl' | 'csv', filter: Pick<AuditFilter, 'from' | 'to' | 'actor'>) =>
+    `/api/v1${ws(workspaceId)}/audit/export?${auditQuery({ format, from: filter.from, to: filter.to, actor: filter.actor })}`,
+  auditCheckpoints: (workspaceId: string) => request<{ data: AuditCheckpoint[] }>('GET', `${ws(workspaceId)}/audit/checkpoints`),
+  verifyAudit: (workspaceId: string) => request<AuditVerifyReport>('POST', `${ws(workspaceId)}/audit/verify`, { json: {} }),
+  /** The published keys that sign audit checkpoints (public). */
+  auditPublicKeysUrl: '/api/v1/audit/public-keys',
+
+  accessRequests: (workspaceId: string, status?: AccessRequestStatus) =>
+    request<{ data: AccessRequest[] }>('GET', `${ws(workspaceId)}/access-requests${status ? `?status=${status}` : ''}`),
+  approveAccessRequest: (workspaceId: string, requestId: string, note: string) =>
+    request<AccessRequest>('POST', `${ws(workspaceId)}/access-requests/${enc(requestId)}/approve`, { json: decision(note) }),
+  denyAccessRequest: (workspaceId: string, requestId: string, note: string) =>
+    request<AccessRequest>('POST', `${ws(workspaceId)}/access-requests/${enc(requestId)}/deny`, { json: decision(note) }),
+  revokeAccessRequest: (workspaceId: string, requestId: string, note: string) =>
+    request<AccessRequest>('POST', `${ws(workspaceId)}/access-requests/${enc(requestId)}/revoke`, { json: decision(note) }),
 };

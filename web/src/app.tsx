@@ -5,7 +5,8 @@
  * anything else leads to sign-in (or to the setup notice while no account exists). The pages
  * that email links and redirects open (`/verify`, `/magic`, `/reset`, `/mfa`, `/link`,
  * `/invitations/accept`) and the development mailbox work either way. Signed in, the console is shown and the signed-out pages
- * lead back to it.
+ * lead back to it. Everything under `/staff` is the staff console (pages/staff.tsx), which never
+ * reads the customer session.
  */
 import { useEffect, useState } from 'preact/hooks';
 import {
@@ -25,6 +26,7 @@ import { ConsolePage } from './pages/console';
 import { AcceptInvitationPage } from './pages/invitation';
 import { LinkIdentityPage, MagicLinkPage, ResetPasswordPage, SecondFactorPage, VerifyEmailPage } from './pages/links';
 import { MailboxPage } from './pages/mailbox';
+import { isStaffPath, StaffApp } from './pages/staff';
 import { navigate, Redirect, usePath } from './router';
 
 type AuthState =
@@ -64,8 +66,13 @@ function SignedOutRedirect({ path }: { path: string }) {
   return error ? <ErrorMessage error={error} /> : <p role="status">Loading…</p>;
 }
 
+/** The customer console and the staff console (`/staff`, its own realm and session) share the page. */
 export function App() {
   const path = usePath();
+  return isStaffPath(path) ? <StaffApp path={path} /> : <CustomerApp path={path} />;
+}
+
+function CustomerApp({ path }: { path: string }) {
   const [auth, setAuth] = useState<AuthState>({ status: 'loading' });
   const [attempt, setAttempt] = useState(0);
 

@@ -1,6 +1,6 @@
 /** Hooks shared by the console's forms, buttons and lists. */
 import { useEffect, useState } from 'preact/hooks';
-import { errorMessage, type Page } from './api';
+import { api, can, errorMessage, type Member, type Page, type Workspace } from './api';
 
 export interface ActionOptions {
   /** Turns what the task threw into the message shown; `errorMessage` unless given. */
@@ -82,4 +82,39 @@ export function usePagedList<T>(fetchPage: (cursor: string | null) => Promise<Pa
   }, []);
 
   return { items, setItems, nextCursor, loading, error, load };
+}
+
+/** Re-renders every `ms` while `on`, for countdowns and expiry; the time of the latest render. */
+export function useNow(ms: number, on: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!on) return;
+    const timer = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(timer);
+  }, [ms, on]);
+  return now;
+}
+
+/**
+ * Names for the account ids a page mentions, as `label` writes a member, when the caller may see
+ * the members (`members:read`). Names are a convenience: without them (not allowed, or not read)
+ * the map is empty and the page shows ids.
+ */
+export function useMemberNames(workspace: Workspace, label: (member: Member) => string): ReadonlyMap<string, string> {
+  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
+  const allowed = can(workspace, 'members:read');
+  useEffect(() => {
+    if (!allowed) return;
+    let live = true;
+    api
+      .members(workspace.id)
+      .then(({ data }) => {
+        if (live) setNames(new Map(data.map((m) => [m.accountId, label(m)])));
+      })
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [workspace.id, allowed]);
+  return names;
 }

@@ -7,8 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tenantContext } from '../../src/platform/db/types.js';
-import { PASSWORD, useConsoleHarness } from './harness.js';
+import { OWNER_SECTIONS, signedInAs, submitPassword, useConsoleHarness } from './harness.js';
 
 const OWNER = 'olivia@example.test';
 const BOB = 'bob@example.test';
@@ -33,6 +32,7 @@ const ALL_SCOPES = [
   'keys:manage',
   'billing:manage',
   'audit:read',
+  'staff-access:approve',
   'data:export',
   'data:delete',
   'workspace:delete',
@@ -45,27 +45,9 @@ describe('workspace access in the console (Chromium)', () => {
   const h = useConsoleHarness();
   const url = (p: string) => `${h.origin}${p}`;
   const pathOf = (page: Page) => new URL(page.url()).pathname;
-  const signedInAs = (page: Page) => page.getByTestId('account-email').textContent();
 
   let owner: Page;
   let acmeId: string;
-
-  async function signUpAndVerify(page: Page, email: string, name: string): Promise<void> {
-    await page.goto(url('/sign-up'));
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Name (optional)').fill(name);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByTestId('check-email').waitFor();
-    await page.goto(await h.emailLink(email, '/verify'));
-    await expect.poll(() => signedInAs(page)).toBe(email);
-  }
-
-  async function submitPassword(page: Page, email: string): Promise<void> {
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  }
 
   /** Opens a section of the current workspace from its navigation. */
   async function openSection(page: Page, name: 'Data' | 'Members' | 'Roles' | 'Invitations' | 'API keys'): Promise<void> {
@@ -86,27 +68,16 @@ describe('workspace access in the console (Chromium)', () => {
 
   beforeAll(async () => {
     // The first account (from the setup link), the owner of the workspace under test.
-    const token = new URL(h.server.setupLink!).hash.replace('#token=', '');
-    const res = await fetch(`${h.server.url}/api/v1/auth/sign-up`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: OWNER, name: 'Olivia', password: PASSWORD, setupToken: token }),
-    });
-    expect(res.status).toBe(201);
+    await h.createFirstAccount(OWNER, 'Olivia');
   });
 
   it('signs the owner in; a new workspace shows every section and the owner role', async () => {
     h.allowHttpErrors(401);
     owner = await h.newPage('owner');
-    await owner.goto(url('/sign-in'));
-    await submitPassword(owner, OWNER);
-    await expect.poll(() => signedInAs(owner)).toBe(OWNER);
-    await owner.getByLabel('New workspace name').fill('Acme');
-    await owner.getByRole('button', { name: 'Create workspace' }).click();
-    await expect.poll(() => owner.getByTestId('workspace-name').textContent()).toBe('Acme');
-    acmeId = (await owner.getByTestId('workspace').getAttribute('data-workspace-id'))!;
+    await h.signIn(owner, OWNER);
+    acmeId = await h.createWorkspace(owner, 'Acme');
     expect(await owner.getByTestId('workspace-role').allTextContents()).toEqual(['Owner']);
-    expect(await owner.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(['Data', 'Members', 'Roles', 'Invitations', 'API keys']);
+    expect(await owner.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(OWNER_SECTIONS);
     await owner.getByTestId('workspace-settings').getByLabel('Workspace name', { exact: true }).waitFor();
     await owner.getByTestId('workspace-settings').getByLabel('Type the workspace name to confirm').waitFor();
 
@@ -194,7 +165,7 @@ describe('workspace access in the console (Chromium)', () => {
     it('lets the invitee sign up, open the link, see the invitation, accept it, and see only what the role allows', async () => {
       h.allowHttpErrors(401, 403);
       bob = await h.newPage('bob');
-      await signUpAndVerify(bob, BOB, 'Bob');
+      await h.signUpAndVerify(bob, BOB, 'Bob');
       await bob.getByTestId('no-workspaces').waitFor();
 
       const link = await h.emailLink(BOB, INVITATION);
@@ -246,7 +217,7 @@ describe('workspace access in the console (Chromium)', () => {
     it('brings an invitee who opens the link signed out back to it after signing in, and refuses another account', async () => {
       h.allowHttpErrors(401);
       const carolHome = await h.newPage('carol (sign-up)');
-      await signUpAndVerify(carolHome, CAROL, 'Carol');
+      await h.signUpAndVerify(carolHome, CAROL, 'Carol');
 
       const panel = owner.getByTestId('invitations-panel');
       await panel.getByLabel('Email to invite').fill(CAROL);
@@ -456,13 +427,9 @@ describe('workspace access in the console (Chromium)', () => {
   });
 
   it('transfers ownership: the new owner gets the owner role, the old one becomes an admin', async () => {
-    await owner.getByLabel('New workspace name').fill('Handover');
-    await owner.getByRole('button', { name: 'Create workspace' }).click();
-    await expect.poll(() => owner.getByTestId('workspace-name').textContent()).toBe('Handover');
-    const handoverId = (await owner.getByTestId('workspace').getAttribute('data-workspace-id'))!;
+    const handoverId = await h.createWorkspace(owner, 'Handover');
     const olivia = await h.server.services.accounts.accountByEmail(OWNER);
-    const carol = await h.server.services.accounts.accountByEmail(CAROL);
-    await h.server.services.members.addMember(tenantContext(handoverId, olivia!.id), carol!.id, 'member');
+    await h.addMember(handoverId, olivia!.id, CAROL);
 
     await openSection(owner, 'Members');
     const panel = owner.getByTestId('transfer-panel');

@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config.js';
+import { tenantContext } from '../../src/platform/db/types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { capturingLogger, instrumentApp, registerConfigSecrets, registerKeyFile } from '../../test/helpers/secret-capture.js';
 
@@ -95,6 +96,33 @@ export interface Harness {
    * before, read from the server's outbox once its background work has settled.
    */
   emailLink: (to: string, path: string) => Promise<string>;
+  /** Creates the first account through the API with the server's setup link; returns its id. */
+  createFirstAccount: (email: string, name?: string) => Promise<string>;
+  /** Signs up at /sign-up (with the password PASSWORD); the page ends asking to check the email. */
+  signUp: (page: Page, email: string, name?: string) => Promise<void>;
+  /** Signs up, then opens the verification link from the email: the page ends signed in. */
+  signUpAndVerify: (page: Page, email: string, name?: string) => Promise<void>;
+  /** Signs in at /sign-in with the password and waits until the console shows the account. */
+  signIn: (page: Page, email: string) => Promise<void>;
+  /** Creates a workspace from the signed-in console's home; returns its id. */
+  createWorkspace: (page: Page, name: string) => Promise<string>;
+  /** Adds the account with this email to a workspace in the member role, as one of its owners (`by`) would. */
+  addMember: (workspaceId: string, by: string, email: string) => Promise<void>;
+  /** A new page for a new member of the workspace: signed up, verified, and added by `by` in the member role. */
+  newMemberPage: (workspaceId: string, by: string, email: string, name: string) => Promise<Page>;
+}
+
+/** The workspace's sections an owner's navigation offers, in order. */
+export const OWNER_SECTIONS = ['Data', 'Members', 'Roles', 'Invitations', 'API keys', 'Access requests', 'Access log', 'Audit log'];
+
+/** The email address of the account the console shows as signed in. */
+export const signedInAs = (page: Page) => page.getByTestId('account-email').textContent();
+
+/** Fills in the sign-in form on the page and submits it. */
+export async function submitPassword(page: Page, email: string, password = PASSWORD): Promise<void> {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 }
 
 export function useConsoleHarness(options: HarnessOptions = {}): Harness {
@@ -199,6 +227,57 @@ export function useConsoleHarness(options: HarnessOptions = {}): Harness {
         .toBe(true);
       seenLinks.add(found!);
       return found!;
+    },
+
+    createFirstAccount: async (email, name) => {
+      const token = new URL(harness.server.setupLink!).hash.replace('#token=', '');
+      const res = await fetch(`${harness.server.url}/api/v1/auth/sign-up`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, ...(name === undefined ? {} : { name }), password: PASSWORD, setupToken: token }),
+      });
+      expect(res.status).toBe(201);
+      return (await harness.server.services.accounts.accountByEmail(email))!.id;
+    },
+
+    signUp: async (page, email, name) => {
+      await page.goto(`${origin}/sign-up`);
+      await page.getByLabel('Email').fill(email);
+      if (name) await page.getByLabel('Name (optional)').fill(name);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByTestId('check-email').waitFor();
+    },
+
+    signUpAndVerify: async (page, email, name) => {
+      await harness.signUp(page, email, name);
+      await page.goto(await harness.emailLink(email, '/verify'));
+      await expect.poll(() => signedInAs(page)).toBe(email);
+    },
+
+    signIn: async (page, email) => {
+      await page.goto(`${origin}/sign-in`);
+      await submitPassword(page, email);
+      await expect.poll(() => signedInAs(page)).toBe(email);
+    },
+
+    createWorkspace: async (page, name) => {
+      await page.getByLabel('New workspace name').fill(name);
+      await page.getByRole('button', { name: 'Create workspace' }).click();
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe(name);
+      return (await page.getByTestId('workspace').getAttribute('data-workspace-id'))!;
+    },
+
+    addMember: async (workspaceId, by, email) => {
+      const account = await harness.server.services.accounts.accountByEmail(email);
+      await harness.server.services.members.addMember(tenantContext(workspaceId, by), account!.id, 'member');
+    },
+
+    newMemberPage: async (workspaceId, by, email, name) => {
+      const page = await harness.newPage('member');
+      await harness.signUpAndVerify(page, email, name);
+      await harness.addMember(workspaceId, by, email);
+      return page;
     },
   };
 

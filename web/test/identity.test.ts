@@ -14,7 +14,7 @@ import { generate } from 'otplib';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../../src/platform/db/types.js';
-import { PASSWORD, useConsoleHarness } from './harness.js';
+import { PASSWORD, signedInAs, useConsoleHarness } from './harness.js';
 
 const CAROL = 'carol@example.test';
 const DAVE = 'dave@example.test';
@@ -41,22 +41,6 @@ describe('identity in the console (Chromium)', () => {
   }
 
   const pathOf = (page: Page) => new URL(page.url()).pathname;
-  const signedInAs = (page: Page) => page.getByTestId('account-email').textContent();
-
-  async function signUp(page: Page, email: string, name = ''): Promise<void> {
-    await page.goto(url('/sign-up'));
-    await page.getByLabel('Email').fill(email);
-    if (name) await page.getByLabel('Name (optional)').fill(name);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Create account' }).click();
-    await page.getByTestId('check-email').waitFor();
-  }
-
-  async function signUpAndVerify(page: Page, email: string, name = ''): Promise<void> {
-    await signUp(page, email, name);
-    await page.goto(await h.emailLink(email, '/verify'));
-    await expect.poll(() => signedInAs(page)).toBe(email);
-  }
 
   async function submitPassword(page: Page, email: string, password = PASSWORD): Promise<void> {
     if (pathOf(page) !== '/sign-in') await page.goto(url('/sign-in'));
@@ -115,13 +99,7 @@ describe('identity in the console (Chromium)', () => {
 
   beforeAll(async () => {
     // The first account (from the setup link), so that everyone after it signs up by email.
-    const token = new URL(h.server.setupLink!).hash.replace('#token=', '');
-    const res = await fetch(`${h.server.url}/api/v1/auth/sign-up`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@example.test', password: PASSWORD, setupToken: token }),
-    });
-    expect(res.status).toBe(201);
+    await h.createFirstAccount('admin@example.test');
   });
 
   it('offers the identity provider only when it is configured, and explains a failed provider sign-in', async () => {
@@ -176,7 +154,7 @@ describe('identity in the console (Chromium)', () => {
     it('signs up, says to check the email, and the link signs in the browser that signed up', async () => {
       h.allowHttpErrors(401);
       carol = await h.newPage('carol');
-      await signUp(carol, CAROL, 'Carol');
+      await h.signUp(carol, CAROL, 'Carol');
       expect(await carol.getByTestId('check-email').textContent()).toContain(CAROL);
       // Not signed in yet.
       expect(await carol.evaluate(async () => (await fetch('/api/v1/auth/session')).status)).toBe(401);
@@ -194,7 +172,7 @@ describe('identity in the console (Chromium)', () => {
     it('verifies an address opened in another browser, then asks to sign in there', async () => {
       h.allowHttpErrors(401);
       const daveA = await h.newPage('dave A');
-      await signUp(daveA, DAVE);
+      await h.signUp(daveA, DAVE);
       const daveB = await h.newPage('dave B');
       await daveB.goto(await h.emailLink(DAVE, '/verify'));
       await daveB.getByRole('heading', { name: 'Email verified — sign in' }).waitFor();
@@ -205,7 +183,7 @@ describe('identity in the console (Chromium)', () => {
     it('refuses a password sign-in before the address is verified, and sends a new link', async () => {
       h.allowHttpErrors(401, 403);
       const ginaA = await h.newPage('gina A');
-      await signUp(ginaA, GINA);
+      await h.signUp(ginaA, GINA);
       const first = await h.emailLink(GINA, '/verify');
       const ginaB = await h.newPage('gina B');
       await submitPassword(ginaB, GINA);
@@ -344,7 +322,7 @@ describe('identity in the console (Chromium)', () => {
     it('enrols an authenticator app from its secret, and shows the recovery codes once, to download', async () => {
       h.allowHttpErrors(401);
       erin = await h.newPage('erin');
-      await signUpAndVerify(erin, ERIN, 'Erin');
+      await h.signUpAndVerify(erin, ERIN, 'Erin');
       await openSettings(erin);
       expect(await erin.getByTestId('mfa-status').getAttribute('data-enabled')).toBe('false');
 
@@ -516,7 +494,7 @@ describe('identity in the console (Chromium)', () => {
       context = await h.newContext('frank');
       frank = await context.newPage();
       authenticator = await addAuthenticator(frank);
-      await signUpAndVerify(frank, FRANK, 'Frank');
+      await h.signUpAndVerify(frank, FRANK, 'Frank');
       await openSettings(frank);
       await frank.getByLabel('New passkey name (optional)').fill('Laptop');
       await frank.getByRole('button', { name: 'Add a passkey' }).click();
@@ -596,7 +574,7 @@ describe('identity in the console (Chromium)', () => {
   it('lists the development mailbox, as text, with its links clickable', async () => {
     h.allowHttpErrors(401);
     const hank = await h.newPage('hank');
-    await signUp(hank, HANK);
+    await h.signUp(hank, HANK);
     await h.server.services.accounts.settle();
     await hank.goto(url('/dev/mailbox'));
     await hank.getByTestId('dev-only-notice').waitFor();

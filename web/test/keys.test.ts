@@ -8,8 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { tenantContext } from '../../src/platform/db/types.js';
-import { PASSWORD, useConsoleHarness } from './harness.js';
+import { useConsoleHarness } from './harness.js';
 
 const OWNER = 'olivia@example.test';
 const MEMBER = 'mike@example.test';
@@ -17,18 +16,12 @@ const MEMBER = 'mike@example.test';
 describe('encryption keys and secrets in the console (Chromium)', () => {
   const h = useConsoleHarness();
   const url = (p: string) => `${h.origin}${p}`;
-  const signedInAs = (page: Page) => page.getByTestId('account-email').textContent();
 
   let owner: Page;
+  let oliviaId: string;
   let acmeId: string;
   /** Every response body the owner's page received, for the secret checks. */
   const bodies: Promise<string>[] = [];
-
-  async function submitPassword(page: Page, email: string): Promise<void> {
-    await page.getByLabel('Email').fill(email);
-    await page.getByLabel('Password').fill(PASSWORD);
-    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
-  }
 
   const keys = () => owner.getByTestId('keys-panel');
   const currentVersion = () => keys().getByTestId('key-current-version').getAttribute('data-version');
@@ -36,26 +29,15 @@ describe('encryption keys and secrets in the console (Chromium)', () => {
   const versionRow = (v: number) => keys().locator(`[data-testid="key-version"][data-version="${v}"]`);
 
   beforeAll(async () => {
-    const token = new URL(h.server.setupLink!).hash.replace('#token=', '');
-    const res = await fetch(`${h.server.url}/api/v1/auth/sign-up`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: OWNER, name: 'Olivia', password: PASSWORD, setupToken: token }),
-    });
-    expect(res.status).toBe(201);
+    oliviaId = await h.createFirstAccount(OWNER, 'Olivia');
   });
 
   it('shows a new workspace’s keys, then version 1 once content is stored', async () => {
     h.allowHttpErrors(401);
     owner = await h.newPage('owner');
     owner.on('response', (response) => bodies.push(response.text().catch(() => '')));
-    await owner.goto(url('/sign-in'));
-    await submitPassword(owner, OWNER);
-    await expect.poll(() => signedInAs(owner)).toBe(OWNER);
-    await owner.getByLabel('New workspace name').fill('Acme');
-    await owner.getByRole('button', { name: 'Create workspace' }).click();
-    await expect.poll(() => owner.getByTestId('workspace-name').textContent()).toBe('Acme');
-    acmeId = (await owner.getByTestId('workspace').getAttribute('data-workspace-id'))!;
+    await h.signIn(owner, OWNER);
+    acmeId = await h.createWorkspace(owner, 'Acme');
 
     await keys().getByTestId('key-status').waitFor();
     expect(await keys().getByTestId('key-provider').textContent()).toBe('local');
@@ -210,18 +192,7 @@ describe('encryption keys and secrets in the console (Chromium)', () => {
 
   it('offers a member neither the keys nor the secrets, and the server refuses both', async () => {
     h.allowHttpErrors(401, 403);
-    const mike = await h.newPage('member');
-    await mike.goto(url('/sign-up'));
-    await mike.getByLabel('Email').fill(MEMBER);
-    await mike.getByLabel('Name (optional)').fill('Mike');
-    await mike.getByLabel('Password').fill(PASSWORD);
-    await mike.getByRole('button', { name: 'Create account' }).click();
-    await mike.getByTestId('check-email').waitFor();
-    await mike.goto(await h.emailLink(MEMBER, '/verify'));
-    await expect.poll(() => signedInAs(mike)).toBe(MEMBER);
-    const olivia = await h.server.services.accounts.accountByEmail(OWNER);
-    const account = await h.server.services.accounts.accountByEmail(MEMBER);
-    await h.server.services.members.addMember(tenantContext(acmeId, olivia!.id), account!.id, 'member');
+    const mike = await h.newMemberPage(acmeId, oliviaId, MEMBER, 'Mike');
 
     const before = h.requestedUrls.length;
     await mike.goto(url(`/w/${acmeId}`));

@@ -13,7 +13,7 @@ export const Email = z
   .describe('Email address; compared case-insensitively.');
 
 /** Checked against the policy by the service (so the message can say why); bounded here. */
-const Password = z.string().min(1).max(PASSWORD_MAX).describe('At least 12 characters; not a common password.');
+export const Password = z.string().min(1).max(PASSWORD_MAX).describe('At least 12 characters; not a common password.');
 /** Email-link, MFA and setup tokens: opaque, URL-safe. */
 export const OpaqueToken = z.string().min(16).max(200).regex(/^[A-Za-z0-9_-]+$/, 'malformed token');
 

@@ -17,7 +17,7 @@ import type { Principal, RequestMeta } from '../../platform/http/context.js';
 import { throttleKey, type Throttle } from '../../platform/http/throttle.js';
 import { deriveKey, hmacSha256, newId, randomToken, sha256 } from '../../platform/ids.js';
 import type { Mailer, MailMessage } from '../../platform/mail/index.js';
-import type { AuthEvents } from '../events/index.js';
+import type { AuthEvent, AuthEvents } from '../events/index.js';
 import { assertPasswordPolicy, Passwords, type PasswordParams } from './passwords.js';
 import type { AccountView, SessionView } from './schemas.js';
 import { describeDevice, describePlace } from './devices.js';
@@ -63,6 +63,7 @@ export type SignInResult =
   | { readonly status: 'signed_in'; readonly issued: IssuedSession }
   | {
       readonly status: 'mfa_required';
+      readonly accountId: string;
       readonly mfaToken: string;
       readonly factors: SecondFactor[];
       readonly kind: SessionKind;
@@ -99,6 +100,11 @@ export function accountView(row: store.AccountRow): AccountView {
     emailVerified: row.email_verified_at !== null,
     createdAt: row.created_at.toISOString(),
   };
+}
+
+/** What an event says about a sign-in the gate let through: the session, or the second factor asked for. */
+function signInFacts(method: AuthMethod, result: SignInResult): Record<string, string | boolean> {
+  return result.status === 'signed_in' ? { method, sessionId: result.issued.sessionId } : { method, mfaRequired: true };
 }
 
 /** What a sign-in link was asked for from: the SHA-256 of the asking browser's binding cookie. */
@@ -275,9 +281,14 @@ export class AccountsService {
   async verifyEmail(token: string, kind: SessionKind, meta: RequestMeta, binding: Binding): Promise<SignInResult | { status: 'verified' }> {
     await this.deps.throttle.hitIp(meta.ip);
     return this.withLink(token, 'verify_email', binding, 'auth.email_verified', meta, async (tx, { accountId, sameBrowser }) => {
-      await this.deps.events.recordIn(tx, { action: 'auth.email_verified', outcome: 'success', accountId }, meta);
-      if (!sameBrowser) return { status: 'verified' as const };
-      return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
+      if (!sameBrowser) {
+        await this.deps.events.recordIn(tx, { action: 'auth.email_verified', outcome: 'success', accountId }, meta);
+        return { status: 'verified' as const };
+      }
+      // One request, one event: the sign-in that follows is told in this event's details.
+      const result = await this.gateIn(tx, accountId, 'email_link', kind, meta);
+      await this.deps.events.recordIn(tx, { action: 'auth.email_verified', outcome: 'success', accountId, details: signInFacts('email_link', result) }, meta);
+      return result;
     });
   }
 
@@ -285,7 +296,12 @@ export class AccountsService {
   async resendVerification(principal: Principal, meta: RequestMeta, binding: Binding): Promise<void> {
     await this.db.withAccount(principal.accountId, async (tx) => {
       const account = await store.accountById(tx, principal.accountId);
-      if (!account || account.email_verified_at) return;
+      if (!account) return;
+      if (account.email_verified_at) {
+        // Nothing to send; the answer is the same, the event says why nothing went out.
+        await this.deps.events.recordIn(tx, { action: 'auth.verification_resent', outcome: 'failure', accountId: account.id, details: { reason: 'already_verified' } }, meta);
+        return;
+      }
       await this.deps.throttle.hit('email_link', throttleKey('email', account.email));
       await this.sendEmailLink(tx, account, 'verify_email', binding);
       await this.deps.events.recordIn(tx, { action: 'auth.verification_resent', outcome: 'success', accountId: account.id }, meta);
@@ -339,8 +355,10 @@ export class AccountsService {
       await store.setPasswordHash(tx, accountId, passwordHash, true);
       await store.revokeSessionsExcept(tx, accountId, null);
       await this.notifyPasswordChanged(tx, account, meta);
-      await this.deps.events.recordIn(tx, { action: 'auth.password_reset', outcome: 'success', accountId }, meta);
-      return this.beginSignInIn(tx, accountId, 'email_link', kind, meta);
+      // One request, one event: the sign-in that follows is told in this event's details.
+      const result = await this.gateIn(tx, account, 'email_link', kind, meta);
+      await this.deps.events.recordIn(tx, { action: 'auth.password_reset', outcome: 'success', accountId, details: signInFacts('email_link', result) }, meta);
+      return result;
     });
   }
 
@@ -369,13 +387,15 @@ export class AccountsService {
     if (!found || !ok) {
       const { lockedNow, lockSeconds } = await this.deps.throttle.recordFailure(emailKey);
       await this.db.withGlobal(async (tx) => {
+        // One event per attempt: the failure that locks the account is recorded as the lockout.
         await this.deps.events.recordIn(
           tx,
-          { action: 'auth.sign_in', outcome: 'failure', accountId: found?.id ?? null, email: input.email, details: { method: 'password' } },
+          lockedNow
+            ? { action: 'auth.lockout', outcome: 'denied', accountId: found?.id ?? null, email: input.email, details: { method: 'password', seconds: lockSeconds } }
+            : { action: 'auth.sign_in', outcome: 'failure', accountId: found?.id ?? null, email: input.email, details: { method: 'password' } },
           meta,
         );
         if (lockedNow) {
-          await this.deps.events.recordIn(tx, { action: 'auth.lockout', outcome: 'denied', accountId: found?.id ?? null, email: input.email, details: { seconds: lockSeconds } }, meta);
           if (found) {
             await this.deps.mailer.enqueue(tx, {
               template: 'account_locked',
@@ -400,7 +420,8 @@ export class AccountsService {
       return this.beginSignInIn(tx, found, 'password', kind, meta);
     }).then((result) => {
       // Outside the transaction, so the fresh verification link commits with it.
-      if (!result) throw new RampartError('email_not_verified', { message: 'Verify your email address first; we sent a new link.' });
+      // The refusal is already recorded (`auth.sign_in`, denied, with its reason).
+      if (!result) throw new RampartError('email_not_verified', { message: 'Verify your email address first; we sent a new link.', recorded: true });
       return result;
     });
   }
@@ -450,7 +471,28 @@ export class AccountsService {
     return this.db.withGlobal((tx) => this.beginSignInIn(tx, accountId, method, kind, meta));
   }
 
+  /**
+   * The gate in `tx`, recording its outcome as the request's one event: `auth.sign_in` with the
+   * new session, or `auth.mfa_challenge`. `details` adds what else the request did (an account
+   * created, an identity linked).
+   */
   async beginSignInIn(
+    tx: Tx,
+    accountOrId: string | store.AccountRow,
+    method: Exclude<AuthMethod, 'setup' | 'passkey'>,
+    kind: SessionKind,
+    meta: RequestMeta,
+    details: NonNullable<AuthEvent['details']> = {},
+  ): Promise<SignInResult> {
+    const result = await this.gateIn(tx, accountOrId, method, kind, meta);
+    const accountId = result.status === 'signed_in' ? result.issued.account.id : result.accountId;
+    const action = result.status === 'signed_in' ? 'auth.sign_in' : 'auth.mfa_challenge';
+    await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId, details: { ...details, ...signInFacts(method, result) } }, meta);
+    return result;
+  }
+
+  /** The gate without an event, for a request whose own event tells the sign-in (`signInFacts`). */
+  private async gateIn(
     tx: Tx,
     accountOrId: string | store.AccountRow,
     method: Exclude<AuthMethod, 'setup' | 'passkey'>,
@@ -461,15 +503,10 @@ export class AccountsService {
     if (!account) throw new RampartError('invalid_credentials');
     const accountId = account.id;
     const factors = await this.mfa.factors(tx, accountId);
-    if (factors.length === 0) {
-      const issued = await this.issue(tx, account, kind, method, false, meta);
-      await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'success', accountId, details: { method, sessionId: issued.sessionId } }, meta);
-      return { status: 'signed_in', issued };
-    }
+    if (factors.length === 0) return { status: 'signed_in', issued: await this.issue(tx, account, kind, method, false, meta) };
     const mfaToken = randomToken(PENDING_TOKEN_PREFIX);
     const pending = await store.insertPending(tx, { id: newId(), tokenHash: sha256(mfaToken), accountId, kind, method, ttlSeconds: PENDING_TTL_SECONDS });
-    await this.deps.events.recordIn(tx, { action: 'auth.mfa_challenge', outcome: 'success', accountId, details: { method } }, meta);
-    return { status: 'mfa_required', mfaToken, factors, kind, expiresAt: pending.expires_at };
+    return { status: 'mfa_required', accountId, mfaToken, factors, kind, expiresAt: pending.expires_at };
   }
 
   /** A live pending sign-in by its token, or `challenge_expired`. */
@@ -479,8 +516,12 @@ export class AccountsService {
     return { id: row.id, accountId: row.account_id, kind: row.kind, method: row.method };
   }
 
-  async setPendingWebauthnChallenge(pending: PendingSignIn, challenge: string): Promise<void> {
-    await this.db.withGlobal((tx) => store.setPendingChallenge(tx, pending.id, challenge));
+  /** Keeps the passkey challenge a pending sign-in must answer, and records that it was asked. */
+  async setPendingWebauthnChallenge(pending: PendingSignIn, challenge: string, meta: RequestMeta): Promise<void> {
+    await this.db.withGlobal(async (tx) => {
+      await store.setPendingChallenge(tx, pending.id, challenge);
+      await this.deps.events.recordIn(tx, { action: 'auth.passkey_challenge', outcome: 'success', accountId: pending.accountId, details: { purpose: 'second_factor', method: pending.method } }, meta);
+    });
   }
 
   /** The pending sign-in's passkey challenge, taken (single use: a second take finds none). */
@@ -488,11 +529,14 @@ export class AccountsService {
     return this.db.withGlobal((tx) => store.takePendingChallenge(tx, pending.id));
   }
 
-  /** Counts a wrong second-factor answer (the pending sign-in dies after a few) and records it. */
-  async failMfa(pending: PendingSignIn, factor: SecondFactor, meta: RequestMeta): Promise<void> {
+  /**
+   * Counts a wrong second-factor answer (the pending sign-in dies after a few) and records it:
+   * `auth.mfa_verify`, failure, unless the caller names the event (a lockout, a cloned passkey).
+   */
+  async failMfa(pending: PendingSignIn, factor: SecondFactor, meta: RequestMeta, event?: AuthEvent): Promise<void> {
     await this.db.withGlobal(async (tx) => {
       await store.failPending(tx, pending.id);
-      await this.deps.events.recordIn(tx, { action: 'auth.mfa_verify', outcome: 'failure', accountId: pending.accountId, details: { factor } }, meta);
+      await this.deps.events.recordIn(tx, event ?? { action: 'auth.mfa_verify', outcome: 'failure', accountId: pending.accountId, details: { factor } }, meta);
     });
   }
 
@@ -500,13 +544,24 @@ export class AccountsService {
    * Finishes a pending sign-in whose second factor the caller verified inside `tx` (so a used
    * TOTP step or recovery code commits together with the session). Single use.
    */
-  async completeMfaIn(tx: Tx, pending: PendingSignIn, factor: SecondFactor, meta: RequestMeta): Promise<IssuedSession> {
+  async completeMfaIn(
+    tx: Tx,
+    pending: PendingSignIn,
+    factor: SecondFactor,
+    meta: RequestMeta,
+    details: NonNullable<AuthEvent['details']> = {},
+  ): Promise<IssuedSession> {
     if (!(await store.usePending(tx, pending.id, PENDING_MAX_FAILURES))) throw new RampartError('challenge_expired');
     const account = await store.accountById(tx, pending.accountId);
     if (!account) throw new RampartError('challenge_expired');
     const method = pending.method;
     const issued = await this.issue(tx, account, pending.kind, method, true, meta);
-    await this.deps.events.recordIn(tx, { action: 'auth.sign_in', outcome: 'success', accountId: account.id, details: { method, factor, sessionId: issued.sessionId } }, meta);
+    // The request's one event: the second factor checked and the session it opened.
+    await this.deps.events.recordIn(
+      tx,
+      { action: 'auth.sign_in', outcome: 'success', accountId: account.id, details: { ...details, method, factor, sessionId: issued.sessionId } },
+      meta,
+    );
     return issued;
   }
 
@@ -545,15 +600,14 @@ export class AccountsService {
   /**
    * Creates an account for a new provider identity, inside the caller's transaction. Refused
    * while setup is pending (the first account needs the setup link) or when sign-up is closed;
-   * null if the email is taken.
+   * null if the email is taken. Records no event: the sign-in that follows in the same request
+   * records one, saying the account was created.
    */
-  async createExternalAccountIn(tx: Tx, input: { email: string; name: string; emailVerified: boolean }, meta: RequestMeta): Promise<AccountView | null> {
+  async createExternalAccountIn(tx: Tx, input: { email: string; name: string; emailVerified: boolean }): Promise<AccountView | null> {
     if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
     if (this.config.signup === 'closed') throw new RampartError('signup_closed');
     const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: input.emailVerified });
-    if (!account) return null;
-    await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'success', accountId: account.id, details: { method: 'oidc' } }, meta);
-    return accountView(account);
+    return account ? accountView(account) : null;
   }
 
   // --- sessions ------------------------------------------------------------------------------------

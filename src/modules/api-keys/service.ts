@@ -40,12 +40,10 @@ export class ApiKeysService {
     private readonly events: WorkspaceEvents,
     members: MembersService,
   ) {
-    // A member who leaves takes their keys (and the keys those made) with them.
+    // A member who leaves takes their keys (and the keys those made) with them (told in the removal's event).
     members.onMemberRemoved(async (tx, removed, by) => {
       const revoked = await store.revokeWithDescendants(tx, { createdBy: removed.accountId }, by.actor.id);
-      for (const id of revoked) {
-        await this.events.recordIn(tx, by.actor, { action: 'api_key.revoked', outcome: 'success', target: { type: 'api_key', id }, details: { reason: 'creator_removed' } }, by.meta);
-      }
+      return { apiKeysRevoked: [...revoked].sort() };
     });
   }
 
@@ -92,14 +90,13 @@ export class ApiKeysService {
       const row = await store.byId(tx, keyId);
       if (!row || row.revoked_at) throw new RampartError('api_key_not_found');
       const revoked = await store.revokeWithDescendants(tx, { keyId }, caller.actor.id);
-      for (const id of revoked) {
-        await this.events.recordIn(
-          tx,
-          caller.actor,
-          { action: 'api_key.revoked', outcome: 'success', target: { type: 'api_key', id }, details: id === keyId ? { name: row.name } : { reason: 'parent_revoked', parent: keyId } },
-          caller.meta,
-        );
-      }
+      // One event: the key revoked, and the keys it had made that went with it.
+      await this.events.recordIn(
+        tx,
+        caller.actor,
+        { action: 'api_key.revoked', outcome: 'success', target: { type: 'api_key', id: keyId }, details: { name: row.name, descendantsRevoked: revoked.filter((id) => id !== keyId).sort() } },
+        caller.meta,
+      );
     });
   }
 }

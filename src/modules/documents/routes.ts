@@ -1,12 +1,13 @@
 import { create as contentDisposition } from 'content-disposition';
 import { pipeline, Transform } from 'node:stream';
 import type { MultipartFile } from '@fastify/multipart';
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { RampartError } from '../../platform/errors.js';
-import { actorOf, requireMembership, tenantOf } from '../../platform/http/context.js';
+import { callerOf, requireMembership, tenantOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
 import { documentName, mediaType } from './names.js';
-import { DocumentPage, DocumentParams, DocumentView, ListDocumentsQuery } from './schemas.js';
+import { DocumentPage, DocumentParams, DocumentView, ListDocumentsQuery, type DocumentViewT } from './schemas.js';
 import type { DocumentsService } from './service.js';
 
 const tags = ['documents'];
@@ -24,6 +25,19 @@ function malformed(err: unknown): unknown {
   const code = (err as { code?: unknown }).code;
   if (err instanceof RampartError || (typeof code === 'string' && code.startsWith('FST_'))) return err;
   return new RampartError('bad_request', { message: 'The multipart body is malformed.', cause: err });
+}
+
+/**
+ * The headers a document's content goes out with: always an attachment, never run or cached
+ * by the browser, whoever reads it.
+ */
+export function asAttachment(reply: FastifyReply, document: DocumentViewT): FastifyReply {
+  return reply
+    .header('content-type', document.contentType)
+    .header('content-length', String(document.size))
+    .header('content-disposition', contentDisposition(document.name, { type: 'attachment' }))
+    .header('content-security-policy', "default-src 'none'; sandbox")
+    .header('cache-control', 'private, no-store');
 }
 
 export function documentsRoutes(documents: DocumentsService, maxBytes: number): FastifyPluginAsyncZod {
@@ -70,7 +84,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
         // Past the size limit the parser only truncates the stream; this makes that an error.
         const limited = pipeline(file, sizeGuard(() => file.truncated, maxBytes), () => {});
         try {
-          const created = await documents.upload(membership.tenant, membership.region, actorOf(request).id, {
+          const created = await documents.upload(callerOf(request), membership.region, {
             name,
             contentType: mediaType(part.mimetype),
             content: limited,
@@ -93,14 +107,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
       schema: { tags, summary: "Download a document's content (always as an attachment)", params: DocumentParams },
       handler: async (request, reply) => {
         const { document, content } = await documents.download(tenantOf(request), request.params.documentId);
-        return reply
-          .header('content-type', document.contentType)
-          .header('content-length', String(document.size))
-          .header('content-disposition', contentDisposition(document.name, { type: 'attachment' }))
-          .header('content-security-policy', "default-src 'none'; sandbox")
-          .header('cache-control', 'private, no-store')
-          .header('etag', `"sha256-${document.sha256}"`)
-          .send(content);
+        return asAttachment(reply, document).header('etag', `"sha256-${document.sha256}"`).send(content);
       },
     });
 
@@ -108,7 +115,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
       config: { access: 'workspace', scope: 'documents:write' },
       schema: { tags, summary: 'Delete a document', params: DocumentParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
-        await documents.delete(tenantOf(request), request.params.documentId);
+        await documents.delete(callerOf(request), request.params.documentId);
         return reply.status(204).send();
       },
     });

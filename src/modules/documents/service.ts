@@ -4,14 +4,20 @@
  * visible inside the same transaction: a failure at any step leaves neither row nor object.
  * Contents are encrypted on the way in (chunked and streamed under a data key of their own, so
  * no document sits whole in memory) and decrypted on the way out.
+ *
+ * An upload and a deletion are each one workspace event, in the transaction that inserts or
+ * deletes the row: the document's id, type and size, never its name or contents (a file name
+ * can itself be personal data).
  */
 import { pipeline, type Readable } from 'node:stream';
 import type { ContentBinding, ContentCodec } from '../../platform/content/codec.js';
 import type { Database, TenantContext } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
+import type { WorkspaceCaller } from '../../platform/http/context.js';
 import { decodeCursor, paginate } from '../../platform/http/cursor.js';
 import { newId } from '../../platform/ids.js';
 import { meter, type ObjectStore } from '../../platform/storage/object-store.js';
+import type { WorkspaceEvents } from '../events/index.js';
 import type { DocumentViewT } from './schemas.js';
 import * as store from './store.js';
 
@@ -37,18 +43,23 @@ function view(row: store.DocumentRow): DocumentViewT {
   };
 }
 
+/** Who writes, and from where: each write's event names them. */
+export type DocumentsWriter = Pick<WorkspaceCaller, 'tenant' | 'actor' | 'meta'>;
+
 export class DocumentsService {
   constructor(
     private readonly db: Database,
     private readonly objects: ObjectStore,
     private readonly codec: ContentCodec,
+    private readonly events: WorkspaceEvents,
   ) {}
 
   private binding(ctx: TenantContext, id: string): ContentBinding {
     return { tenantId: ctx.tenantId, table: 'documents', rowId: id, field: 'content' };
   }
 
-  async upload(ctx: TenantContext, region: string, actor: string, upload: Upload): Promise<DocumentViewT> {
+  async upload(writer: DocumentsWriter, region: string, upload: Upload): Promise<DocumentViewT> {
+    const ctx = writer.tenant;
     const id = newId();
     const key = { region, tenantId: ctx.tenantId, objectId: id };
     const plain = meter();
@@ -68,8 +79,14 @@ export class DocumentsService {
           keyVersion: sealed.keyVersion,
           contentKey: sealed.contentKey,
           region,
-          actor,
+          actor: writer.actor.id,
         });
+        await this.events.recordIn(
+          tx,
+          writer.actor,
+          { action: 'document.uploaded', outcome: 'success', target: { type: 'document', id }, details: { contentType: inserted.content_type, size: inserted.size_bytes, region } },
+          writer.meta,
+        );
         await pending.commit();
         visible = true;
         return inserted;
@@ -118,9 +135,19 @@ export class DocumentsService {
   }
 
   /** Deletes the row, then the object; a failed object removal is logged by the caller, never resurrects the row. */
-  async delete(ctx: TenantContext, id: string): Promise<void> {
-    const row = await this.db.withTenant(ctx, (tx) => store.deleteDocument(tx, id));
-    if (!row) throw new RampartError('document_not_found');
+  async delete(writer: DocumentsWriter, id: string): Promise<void> {
+    const ctx = writer.tenant;
+    const row = await this.db.withTenant(ctx, async (tx) => {
+      const deleted = await store.deleteDocument(tx, id);
+      if (!deleted) throw new RampartError('document_not_found');
+      await this.events.recordIn(
+        tx,
+        writer.actor,
+        { action: 'document.deleted', outcome: 'success', target: { type: 'document', id }, details: { contentType: deleted.content_type, size: deleted.size_bytes } },
+        writer.meta,
+      );
+      return deleted;
+    });
     await this.objects.delete({ region: row.region, tenantId: ctx.tenantId, objectId: row.id });
   }
 

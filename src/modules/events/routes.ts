@@ -1,21 +1,37 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AUDIT_ACTOR_TYPES } from '../../platform/audit/entry.js';
 import { tenantOf } from '../../platform/http/context.js';
 import { Id, WorkspaceParams } from '../../platform/http/schemas.js';
 import type { WorkspaceEvents } from './workspace.js';
 
+export const AuditActorView = z
+  .object({
+    type: z.enum(AUDIT_ACTOR_TYPES),
+    id: Id.nullable(),
+    name: z.string().nullable().optional().describe('Staff: their name.'),
+    role: z.string().nullable().optional().describe('Staff: the role they acted in.'),
+  })
+  .meta({ id: 'AuditActor' });
+
+/** What an event says, the same in every chain's views (after who acted, before how it is chained). */
+export const EVENT_FIELDS = {
+  action: z.string(),
+  outcome: z.enum(['success', 'failure', 'denied']),
+  target: z.object({ type: z.string(), id: z.string() }).nullable(),
+  ip: z.string().nullable(),
+  userAgent: z.string().nullable(),
+  requestId: z.string().nullable(),
+  details: z.record(z.string(), z.unknown()),
+};
+
 const WorkspaceEventView = z
   .object({
     id: Id,
-    actor: z.object({ type: z.enum(['account', 'api_key', 'system']), id: Id.nullable() }),
-    action: z.string(),
-    outcome: z.enum(['success', 'failure', 'denied']),
-    target: z.object({ type: z.string(), id: z.string() }).nullable(),
-    ip: z.string().nullable(),
-    userAgent: z.string().nullable(),
-    requestId: z.string().nullable(),
-    details: z.record(z.string(), z.unknown()),
-    createdAt: z.iso.datetime(),
+    seq: z.number().int().describe("The event's place in the workspace's audit chain."),
+    actor: AuditActorView,
+    ...EVENT_FIELDS,
+    createdAt: z.string().describe('When it happened, ISO 8601 UTC with microseconds.'),
   })
   .meta({ id: 'WorkspaceEvent' });
 
@@ -38,15 +54,16 @@ export function workspaceEventsRoutes(events: WorkspaceEvents): FastifyPluginAsy
       handler: async (request) => ({
         data: (await events.list(tenantOf(request), request.query)).map((e) => ({
           id: e.id,
-          actor: { type: e.actor_type, id: e.actor_id },
+          seq: e.seq,
+          actor: e.actor,
           action: e.action,
           outcome: e.outcome,
-          target: e.target_type && e.target_id ? { type: e.target_type, id: e.target_id } : null,
+          target: e.target,
           ip: e.ip,
-          userAgent: e.user_agent,
-          requestId: e.request_id,
+          userAgent: e.userAgent,
+          requestId: e.requestId,
           details: e.details,
-          createdAt: e.created_at.toISOString(),
+          createdAt: e.time,
         })),
       }),
     });

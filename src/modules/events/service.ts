@@ -1,11 +1,10 @@
 /**
  * Authentication events: every sign-in, failure, lockout, factor change and session revocation,
- * with who, from where and when. Append-only for the app role (SELECT and INSERT only). The audit
- * log chains these later; until then this table is the record.
+ * with who, from where and when: each one event in the `accounts` audit chain.
  */
 import type { Database, Tx } from '../../platform/db/types.js';
 import type { RequestMeta } from '../../platform/http/context.js';
-import { newId } from '../../platform/ids.js';
+import type { AuditLog } from '../../platform/audit/log.js';
 
 export type EventOutcome = 'success' | 'failure' | 'denied';
 
@@ -34,45 +33,47 @@ export type EventRow = {
 };
 
 export class AuthEvents {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    readonly audit: AuditLog,
+  ) {}
 
   /** Records an event inside the caller's transaction: it commits or rolls back with the change. */
   async recordIn(tx: Tx, event: AuthEvent, meta: RequestMeta | null): Promise<void> {
-    await tx.query(
-      `INSERT INTO auth_events (id, account_id, email, action, outcome, ip, user_agent, request_id, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [
-        newId(),
-        event.accountId ?? null,
-        event.email?.slice(0, 254) ?? null,
-        event.action,
-        event.outcome,
-        meta?.ip ?? null,
-        meta?.userAgent?.slice(0, 512) ?? null,
-        meta?.requestId ?? null,
-        JSON.stringify(event.details ?? {}),
-      ],
+    const accountId = event.accountId ?? null;
+    await this.audit.appendPlatformIn(
+      tx,
+      'accounts',
+      {
+        action: event.action,
+        outcome: event.outcome,
+        actor: accountId ? { type: 'account', id: accountId } : { type: 'anonymous', id: null },
+        details: event.details,
+        account: accountId,
+        email: event.email ?? null,
+      },
+      meta,
     );
   }
 
   /** Records an event in a transaction of its own (for failures, whose own work rolled back). */
   async record(event: AuthEvent, meta: RequestMeta | null): Promise<void> {
-    await this.db.withGlobal((tx) => this.recordIn(tx, event, meta));
+    await this.db.withGlobal((tx) => this.recordIn(tx, event, meta), { autocommit: true });
   }
 
   /** The most recent events of an account, newest first. */
   async forAccount(accountId: string, limit = 50): Promise<EventRow[]> {
-    return this.db.withAccount(
-      accountId,
-      async (tx) =>
-        (
-          await tx.query<EventRow>(
-            `SELECT id, account_id, email, action, outcome, ip, user_agent, request_id, details, created_at
-               FROM auth_events WHERE account_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
-            [accountId, limit],
-          )
-        ).rows,
-      { readOnly: true },
-    );
+    return (await this.audit.forAccount(accountId, limit)).map((e) => ({
+      id: e.id,
+      account_id: e.account ?? null,
+      email: e.email ?? null,
+      action: e.action,
+      outcome: e.outcome,
+      ip: e.ip,
+      user_agent: e.userAgent,
+      request_id: e.requestId,
+      details: e.details,
+      created_at: new Date(e.time),
+    }));
   }
 }

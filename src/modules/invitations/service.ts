@@ -49,17 +49,10 @@ function view(row: store.InvitationRow): InvitationView {
 export class InvitationsService {
   constructor(private readonly deps: InvitationsDeps) {
     deps.members.countRoleUses((tx, roleId) => store.pendingForRole(tx, roleId));
-    // A member who leaves takes their pending invitations with them.
-    deps.members.onMemberRemoved(async (tx, removed, by) => {
+    // A member who leaves takes their pending invitations with them (told in the removal's event).
+    deps.members.onMemberRemoved(async (tx, removed) => {
       const revoked = await store.revokeSentBy(tx, removed.accountId);
-      if (revoked > 0) {
-        await deps.events.recordIn(
-          tx,
-          by.actor,
-          { action: 'invitation.revoked', outcome: 'success', target: { type: 'account', id: removed.accountId }, details: { reason: 'inviter_removed', count: revoked } },
-          by.meta,
-        );
-      }
+      return { invitationsRevoked: revoked };
     });
   }
 

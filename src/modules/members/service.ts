@@ -33,8 +33,11 @@ import type { WorkspaceEvent, WorkspaceEvents } from '../events/index.js';
 import type { MemberView, RoleRefView, RoleView } from './schemas.js';
 import * as store from './store.js';
 
-/** Called in the transaction that removes a member, to undo what the member left behind. */
-export type MemberRemovedListener = (tx: Tx, removed: { accountId: string }, by: WorkspaceCaller) => Promise<void>;
+/**
+ * Called in the transaction that removes a member, to undo what the member left behind. What it
+ * undid comes back as facts for the removal's one event (for example the API keys revoked).
+ */
+export type MemberRemovedListener = (tx: Tx, removed: { accountId: string }, by: WorkspaceCaller) => Promise<WorkspaceEvent['details']>;
 /** How many pending things (invitations) still hold a role, so it is not deleted from under them. */
 export type RoleUseCounter = (tx: Tx, roleId: string) => Promise<number>;
 
@@ -258,14 +261,13 @@ export class MembersService {
       assertHolds(caller, [...added, ...removed].flatMap((r) => [...roleScopes(r)]));
       await store.revokeRoles(tx, accountId, removed.map((r) => r.id));
       await store.grantRoles(tx, accountId, added.map((r) => r.id), caller.actor.id);
-      if (added.length > 0 || removed.length > 0) {
-        await this.record(tx, caller, {
-          action: 'member.roles_changed',
-          outcome: 'success',
-          target: { type: 'account', id: accountId },
-          details: { added: added.map((r) => r.name), removed: removed.map((r) => r.name) },
-        });
-      }
+      // Recorded even when nothing changed: every write is one event.
+      await this.record(tx, caller, {
+        action: 'member.roles_changed',
+        outcome: 'success',
+        target: { type: 'account', id: accountId },
+        details: { added: added.map((r) => r.name), removed: removed.map((r) => r.name) },
+      });
       const [member] = await this.membersIn(tx, accountId);
       return member!;
     });
@@ -280,14 +282,21 @@ export class MembersService {
       if (roles.some((r) => r.builtin === OWNER)) throw new RampartError('last_owner');
       assertHolds(caller, scopesFromGrants(grants));
       await store.deleteMembership(tx, accountId);
-      for (const listener of this.removedListeners) await listener(tx, { accountId }, caller);
+      const undone = await this.memberRemovedIn(tx, accountId, caller);
       await this.record(tx, caller, {
         action: 'member.removed',
         outcome: 'success',
         target: { type: 'account', id: accountId },
-        details: { roles: roles.map((r) => r.name) },
+        details: { roles: roles.map((r) => r.name), ...undone },
       });
     });
+  }
+
+  /** Runs the removal listeners; their facts, merged, go into the removal's one event. */
+  private async memberRemovedIn(tx: Tx, accountId: string, caller: WorkspaceCaller): Promise<NonNullable<WorkspaceEvent['details']>> {
+    let facts: NonNullable<WorkspaceEvent['details']> = {};
+    for (const listener of this.removedListeners) facts = { ...facts, ...(await listener(tx, { accountId }, caller)) };
+    return facts;
   }
 
   /** The caller leaves the workspace (the owner must hand ownership on first). */
@@ -299,8 +308,8 @@ export class MembersService {
       const roles = await store.memberRoles(tx, accountId);
       if (roles.some((r) => r.builtin === OWNER)) throw new RampartError('last_owner');
       await store.deleteMembership(tx, accountId);
-      for (const listener of this.removedListeners) await listener(tx, { accountId }, caller);
-      await this.record(tx, caller, { action: 'member.left', outcome: 'success', target: { type: 'account', id: accountId }, details: { roles: roles.map((r) => r.name) } });
+      const undone = await this.memberRemovedIn(tx, accountId, caller);
+      await this.record(tx, caller, { action: 'member.left', outcome: 'success', target: { type: 'account', id: accountId }, details: { roles: roles.map((r) => r.name), ...undone } });
     });
   }
 

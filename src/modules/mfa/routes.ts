@@ -54,7 +54,7 @@ export function mfaRoutes(mfa: MfaService, accounts: AccountsService): FastifyPl
         description: 'Not active until confirmed with a first code. Replaces an unconfirmed secret; 409 `mfa_already_enabled` if an app is already on.',
         response: { 200: TotpEnrolment },
       },
-      handler: async (request) => mfa.startTotp(requirePrincipal(request)),
+      handler: async (request) => mfa.startTotp(requirePrincipal(request), requestMeta(request)),
     });
 
     app.post('/api/v1/account/mfa/totp/confirm', {
@@ -84,7 +84,7 @@ export function mfaRoutes(mfa: MfaService, accounts: AccountsService): FastifyPl
     app.post('/api/v1/account/mfa/passkeys/options', {
       config: { access: 'account' },
       schema: { tags, summary: 'Options for registering a passkey (valid 5 minutes, single use)', response: { 200: CreationOptions } },
-      handler: async (request) => ({ ...(await mfa.passkeyRegistrationOptions(requirePrincipal(request))) }),
+      handler: async (request) => ({ ...(await mfa.passkeyRegistrationOptions(requirePrincipal(request), requestMeta(request))) }),
     });
 
     app.post('/api/v1/account/mfa/passkeys', {

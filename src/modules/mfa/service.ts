@@ -78,6 +78,21 @@ function hasFactor(s: store.FactorSummary): boolean {
   return s.totp || s.passkeys > 0;
 }
 
+/**
+ * One refused attempt is one event: the failure itself, or what it turned into — a passkey
+ * whose counter went back (a possible copy), or the failure that locked the account. The failed
+ * action and its details stay in the event's details.
+ */
+function failureEvent(failure: AuthEvent, lock: { lockedNow: boolean; lockSeconds: number }, clone: store.PasskeyRow | null): AuthEvent {
+  const accountId = clone?.account_id ?? failure.accountId ?? null;
+  const facts = { ...failure.details, attempt: failure.action, ...(lock.lockedNow ? { lockedSeconds: lock.lockSeconds } : {}) };
+  if (clone) {
+    return { action: 'auth.mfa.passkey_clone_suspected', outcome: 'denied', accountId, details: { ...facts, passkeyId: clone.id, storedCounter: Number(clone.counter) } };
+  }
+  if (lock.lockedNow) return { action: 'auth.lockout', outcome: 'denied', accountId, details: { ...facts, seconds: lock.lockSeconds, scope: 'mfa' } };
+  return failure;
+}
+
 
 export class MfaService {
   private readonly totpKey: Buffer;
@@ -172,7 +187,7 @@ export class MfaService {
             return change(tx);
           });
     if (result === REFUSED) {
-      await this.recordFailure(key, accountId, meta, { action, outcome: 'failure', accountId, details: { reason: 'reauthentication' } });
+      await this.recordFailure(key, meta, { action, outcome: 'failure', accountId, details: { reason: 'reauthentication' } });
       throw new RampartError('reauthentication_required', {
         message: hasPassword ? 'Confirm your password to do this.' : 'Confirm with a current authenticator or recovery code to do this.',
       });
@@ -181,14 +196,10 @@ export class MfaService {
     return result;
   }
 
-  /** Counts a failure towards the account's lockout and records it (and a lockout, if this caused one). */
-  private async recordFailure(key: string, accountId: string, meta: RequestMeta, event: AuthEvent | null): Promise<void> {
-    const { lockedNow, lockSeconds } = await this.deps.throttle.recordFailure(key);
-    if (!event && !lockedNow) return;
-    await this.db.withGlobal(async (tx) => {
-      if (event) await this.event(tx, event, meta);
-      if (lockedNow) await this.event(tx, { action: 'auth.lockout', outcome: 'denied', accountId, details: { seconds: lockSeconds, factor: 'mfa' } }, meta);
-    });
+  /** Counts a failure towards the account's lockout and records it as one event (see `failureEvent`). */
+  private async recordFailure(key: string, meta: RequestMeta, event: AuthEvent, clone: store.PasskeyRow | null = null): Promise<void> {
+    const lock = await this.deps.throttle.recordFailure(key);
+    await this.db.withGlobal((tx) => this.event(tx, failureEvent(event, lock, clone), meta));
   }
 
   /** After a factor was added or removed in `tx`: email the owner and rotate a cookie session. */
@@ -206,11 +217,15 @@ export class MfaService {
   // --- authenticator apps --------------------------------------------------------------------------
 
   /** Starts enrolling an authenticator app: a new secret (replacing an unconfirmed one). */
-  async startTotp(principal: Principal): Promise<{ secret: string; otpauthUrl: string }> {
+  async startTotp(principal: Principal, meta: RequestMeta): Promise<{ secret: string; otpauthUrl: string }> {
     const { account } = await this.deps.accounts.assertRecentSignIn(principal);
     const secret = newTotpSecret();
     const sealed = sealSecret(this.totpKey, account.id, secret);
-    const started = await this.db.withAccount(account.id, (tx) => store.upsertPendingTotp(tx, account.id, sealed));
+    const started = await this.db.withAccount(account.id, async (tx) => {
+      if (!(await store.upsertPendingTotp(tx, account.id, sealed))) return false;
+      await this.event(tx, { action: 'auth.mfa.totp_enrolment_started', outcome: 'success', accountId: account.id }, meta);
+      return true;
+    });
     if (!started) throw new RampartError('mfa_already_enabled');
     return { secret, otpauthUrl: otpauthUrl(secret, account.email) };
   }
@@ -235,7 +250,7 @@ export class MfaService {
       return { issued, recoveryCodes };
     });
     if (!result) {
-      await this.recordFailure(key, accountId, meta, { action: 'auth.mfa.totp_enabled', outcome: 'failure', accountId, details: { reason: 'wrong_code' } });
+      await this.recordFailure(key, meta, { action: 'auth.mfa.totp_enabled', outcome: 'failure', accountId, details: { reason: 'wrong_code' } });
       throw new RampartError('invalid_credentials');
     }
     await this.deps.throttle.recordSuccess(key);
@@ -255,11 +270,14 @@ export class MfaService {
   // --- passkeys ------------------------------------------------------------------------------------
 
   /** Options for registering a passkey; the challenge is kept 5 minutes, for one answer. */
-  async passkeyRegistrationOptions(principal: Principal): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  async passkeyRegistrationOptions(principal: Principal, meta: RequestMeta): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { account } = await this.deps.accounts.assertRecentSignIn(principal);
     const existing = await this.db.withAccount(account.id, (tx) => store.passkeys(tx, account.id), { readOnly: true });
     const options = await registrationOptions(this.rp, account, existing);
-    await this.db.withAccount(account.id, (tx) => store.putRegistration(tx, account.id, options.challenge, CHALLENGE_TTL_SECONDS));
+    await this.db.withAccount(account.id, async (tx) => {
+      await store.putRegistration(tx, account.id, options.challenge, CHALLENGE_TTL_SECONDS);
+      await this.event(tx, { action: 'auth.mfa.passkey_registration_started', outcome: 'success', accountId: account.id }, meta);
+    });
     return options;
   }
 
@@ -339,10 +357,11 @@ export class MfaService {
     return { pending, key };
   }
 
-  /** A wrong answer: counted against the pending sign-in (it dies after a few) and the account. */
-  private async secondFactorFailed(pending: PendingSignIn, key: string, factor: SecondFactor, meta: RequestMeta): Promise<never> {
-    await this.deps.accounts.failMfa(pending, factor, meta);
-    await this.recordFailure(key, pending.accountId, meta, null);
+  /** A wrong answer: counted against the pending sign-in (it dies after a few) and the account; one event. */
+  private async secondFactorFailed(pending: PendingSignIn, key: string, factor: SecondFactor, meta: RequestMeta, clone: store.PasskeyRow | null = null): Promise<never> {
+    const lock = await this.deps.throttle.recordFailure(key);
+    const failure: AuthEvent = { action: 'auth.mfa_verify', outcome: 'failure', accountId: pending.accountId, details: { factor } };
+    await this.deps.accounts.failMfa(pending, factor, meta, failureEvent(failure, lock, clone));
     throw new RampartError('invalid_credentials');
   }
 
@@ -353,7 +372,6 @@ export class MfaService {
     const issued = await this.db.withGlobal(async (tx) => {
       const spent = factor === 'totp' ? await this.spendTotpIn(tx, accountId, code) : await this.spendRecoveryIn(tx, accountId, code);
       if (!spent) return null;
-      await this.event(tx, { action: 'auth.mfa_verify', outcome: 'success', accountId, details: { factor } }, meta);
       if (factor === 'recovery_code') await this.deps.accounts.notifyMfaChangedIn(tx, accountId, 'A recovery code was used to sign in');
       return this.deps.accounts.completeMfaIn(tx, pending, factor, meta);
     });
@@ -369,7 +387,7 @@ export class MfaService {
     if (keys.length === 0) throw new RampartError('factor_not_found');
     // A second factor: possession is what counts; user verification is welcome, not required.
     const options = await authenticationOptions(this.rp, keys, 'preferred');
-    await this.deps.accounts.setPendingWebauthnChallenge(pending, options.challenge);
+    await this.deps.accounts.setPendingWebauthnChallenge(pending, options.challenge, meta);
     return options;
   }
 
@@ -383,25 +401,14 @@ export class MfaService {
     const passkey = credentialId ? await this.db.withGlobal((tx) => store.passkeyByCredentialId(tx, credentialId), { readOnly: true }) : null;
     if (!passkey || passkey.account_id !== pending.accountId) return this.secondFactorFailed(pending, key, 'webauthn', meta);
     const verdict = await verifyAssertion(this.rp, response, challenge, passkey, false);
-    if (!verdict.ok) {
-      if (verdict.reason === 'clone') await this.cloneSuspected(passkey, meta);
-      return this.secondFactorFailed(pending, key, 'webauthn', meta);
-    }
+    if (!verdict.ok) return this.secondFactorFailed(pending, key, 'webauthn', meta, verdict.reason === 'clone' ? passkey : null);
     const issued = await this.db.withGlobal(async (tx) => {
       if (!(await store.usePasskey(tx, passkey.id, Number(passkey.counter), verdict.newCounter, verdict.backedUp))) return null;
-      await this.event(tx, { action: 'auth.mfa_verify', outcome: 'success', accountId: passkey.account_id, details: { factor: 'webauthn', passkeyId: passkey.id } }, meta);
-      return this.deps.accounts.completeMfaIn(tx, pending, 'webauthn', meta);
+      return this.deps.accounts.completeMfaIn(tx, pending, 'webauthn', meta, { passkeyId: passkey.id });
     });
     if (!issued) return this.secondFactorFailed(pending, key, 'webauthn', meta);
     await this.deps.throttle.recordSuccess(key);
     return issued;
-  }
-
-  private async cloneSuspected(passkey: store.PasskeyRow, meta: RequestMeta): Promise<void> {
-    await this.deps.events.record(
-      { action: 'auth.mfa.passkey_clone_suspected', outcome: 'denied', accountId: passkey.account_id, details: { passkeyId: passkey.id, storedCounter: Number(passkey.counter) } },
-      meta,
-    );
   }
 
   // --- passwordless sign-in with a passkey ----------------------------------------------------------
@@ -411,7 +418,10 @@ export class MfaService {
     await this.deps.throttle.hitIp(meta.ip);
     const options = await authenticationOptions(this.rp, null, 'required');
     const challengeId = newId();
-    await this.db.withGlobal((tx) => store.putSignInChallenge(tx, challengeId, options.challenge, CHALLENGE_TTL_SECONDS));
+    await this.db.withGlobal(async (tx) => {
+      await store.putSignInChallenge(tx, challengeId, options.challenge, CHALLENGE_TTL_SECONDS);
+      await this.event(tx, { action: 'auth.passkey_challenge', outcome: 'success', details: { purpose: 'sign_in', challengeId } }, meta);
+    });
     return { challengeId, options };
   }
 
@@ -430,18 +440,15 @@ export class MfaService {
     const key = throttleKey('account', accountId);
     await this.deps.throttle.hit('mfa', key);
     await this.deps.throttle.assertNotLocked(key);
-    const fail = async (reason: string): Promise<never> => {
-      await this.recordFailure(key, accountId, meta, { action: 'auth.sign_in', outcome: 'failure', accountId, details: { method: 'passkey', reason } });
+    const fail = async (reason: string, clone: store.PasskeyRow | null = null): Promise<never> => {
+      await this.recordFailure(key, meta, { action: 'auth.sign_in', outcome: 'failure', accountId, details: { method: 'passkey', reason } }, clone);
       throw new RampartError('invalid_credentials');
     };
     // A discoverable credential names its user; it must be the account the credential belongs to.
     const handle = response.response.userHandle;
     if (handle !== undefined && !safeEqual(handle, base64url(userHandle(accountId)))) return fail('user_handle');
     const verdict = await verifyAssertion(this.rp, response, challenge, passkey, true);
-    if (!verdict.ok) {
-      if (verdict.reason === 'clone') await this.cloneSuspected(passkey, meta);
-      return fail(verdict.reason === 'clone' ? 'counter' : 'verification');
-    }
+    if (!verdict.ok) return verdict.reason === 'clone' ? fail('counter', passkey) : fail('verification');
     const issued = await this.db.withGlobal(async (tx) => {
       if (!(await store.usePasskey(tx, passkey.id, Number(passkey.counter), verdict.newCounter, verdict.backedUp))) return null;
       return this.deps.accounts.passkeySignInIn(tx, accountId, 'cookie', meta);

@@ -246,18 +246,11 @@ export class OidcService {
     const nonce = client.randomNonce();
     const codeVerifier = client.randomPKCECodeVerifier();
     const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
-    await this.db.withGlobal((tx) =>
-      store.insertFlow(tx, {
-        id: newId(),
-        bindingHash: sha256(binding),
-        state,
-        nonce,
-        codeVerifier,
-        purpose,
-        accountId: purpose === 'link' ? (principal as Principal).accountId : null,
-        ttlSeconds: FLOW_TTL_SECONDS,
-      }),
-    );
+    const accountId = purpose === 'link' ? (principal as Principal).accountId : null;
+    await this.db.withGlobal(async (tx) => {
+      await store.insertFlow(tx, { id: newId(), bindingHash: sha256(binding), state, nonce, codeVerifier, purpose, accountId, ttlSeconds: FLOW_TTL_SECONDS });
+      await this.events.recordIn(tx, { action: 'auth.oidc_started', outcome: 'success', accountId, details: { method: 'oidc', purpose } }, meta);
+    });
     const url = client.buildAuthorizationUrl(configuration, {
       redirect_uri: this.redirectUri(),
       response_type: 'code',
@@ -399,15 +392,12 @@ export class OidcService {
     if (!identity.emailVerified) throw new Refusal('sign_in_failed', 'email_unverified', 'new identity whose email the provider does not vouch for');
 
     const result = await this.db.withGlobal(async (tx) => {
-      const account = await this.accounts.createExternalAccountIn(
-        tx,
-        { email: identity.email as string, name: identity.name, emailVerified: true },
-        meta,
-      );
+      const account = await this.accounts.createExternalAccountIn(tx, { email: identity.email as string, name: identity.name, emailVerified: true });
       // Taken between the lookup and now: refuse rather than guess (a retry takes the offer path).
       if (!account) throw new Refusal('sign_in_failed', 'email_taken', 'email taken while signing up');
-      await this.linkIn(tx, account.id, identity, true, meta);
-      return this.accounts.beginSignInIn(tx, account.id, 'oidc', 'cookie', meta);
+      const { row } = await this.linkIn(tx, account.id, identity, true);
+      // One event for the request: the sign-in, saying the account and its link were made here.
+      return this.accounts.beginSignInIn(tx, account.id, 'oidc', 'cookie', meta, { accountCreated: true, issuer: identity.issuer, identityId: row.id });
     });
     return { kind: 'signed_in', result };
   }
@@ -442,23 +432,28 @@ export class OidcService {
   /** A link flow, started by a signed-in account: links the identity to that account. */
   private async linkToFlowAccount(flow: store.FlowRow, identity: ProviderIdentity, meta: RequestMeta): Promise<CallbackOutcome> {
     const accountId = flow.account_id as string;
-    await this.db.withGlobal((tx) => this.linkIn(tx, accountId, identity, false, meta));
+    await this.db.withGlobal((tx) => this.linkAndRecordIn(tx, accountId, identity, meta));
     return { kind: 'linked', accountId };
   }
 
   /**
-   * Links (issuer, subject) to the account in `tx` and records it. Already linked to this
-   * account: nothing to do. Linked to another: `identity_in_use`.
+   * Links (issuer, subject) to the account in `tx`; `created` is false when it already was
+   * linked to this account (nothing to do). Linked to another: `identity_in_use`.
    */
-  private async linkIn(tx: Tx, accountId: string, identity: ProviderIdentity, used: boolean, meta: RequestMeta): Promise<store.IdentityRow> {
+  private async linkIn(tx: Tx, accountId: string, identity: ProviderIdentity, used: boolean): Promise<{ row: store.IdentityRow; created: boolean }> {
     const row = await store.insertIdentity(tx, { id: newId(), accountId, issuer: identity.issuer, subject: identity.subject, email: identity.email, used });
-    if (row) {
-      await this.events.recordIn(tx, { action: 'auth.identity_linked', outcome: 'success', accountId, details: { method: 'oidc', issuer: identity.issuer, identityId: row.id } }, meta);
-      return row;
-    }
+    if (row) return { row, created: true };
     const existing = await store.identityBySubject(tx, identity.issuer, identity.subject);
-    if (existing?.account_id === accountId) return existing;
+    if (existing?.account_id === accountId) return { row: existing, created: false };
     throw new Refusal('identity_in_use', 'identity_in_use', 'identity linked to another account');
+  }
+
+  /** `linkIn`, recorded as the request's one event (also when the identity was already linked). */
+  private async linkAndRecordIn(tx: Tx, accountId: string, identity: ProviderIdentity, meta: RequestMeta): Promise<store.IdentityRow> {
+    const { row, created } = await this.linkIn(tx, accountId, identity, false);
+    const details = { method: 'oidc', issuer: identity.issuer, identityId: row.id, ...(created ? {} : { alreadyLinked: true }) };
+    await this.events.recordIn(tx, { action: 'auth.identity_linked', outcome: 'success', accountId, details }, meta);
+    return row;
   }
 
   // --- link offers ------------------------------------------------------------------------------
@@ -480,7 +475,7 @@ export class OidcService {
         }
         const identity: ProviderIdentity = { issuer: offer.issuer, subject: offer.subject, email: offer.email, emailVerified: true, name: '' };
         try {
-          return identityView(await this.linkIn(tx, principal.accountId, identity, false, meta));
+          return identityView(await this.linkAndRecordIn(tx, principal.accountId, identity, meta));
         } catch (err) {
           if (err instanceof Refusal) throw new RampartError(err.code, { internal: err.detail });
           throw err;
@@ -492,6 +487,8 @@ export class OidcService {
           { action: 'auth.identity_linked', outcome: 'failure', accountId: principal.accountId, details: { method: 'oidc', reason: err.code } },
           meta,
         );
+        // This is the refusal's one event (a 403 here records no `access.denied` besides).
+        err.recorded = true;
       }
       throw err;
     }

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { actorOf, tenantOf } from '../../platform/http/context.js';
+import { callerOf, tenantOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
 import {
   Collection,
@@ -37,14 +37,14 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
       config: { access: 'workspace', scope: 'records:write' },
       schema: { tags, summary: 'Create a collection', params: WorkspaceParams, body: CreateCollectionBody, response: { 201: Collection } },
       handler: async (request, reply) =>
-        reply.status(201).send(await records.createCollection(tenantOf(request), actorOf(request).id, request.body.name)),
+        reply.status(201).send(await records.createCollection(callerOf(request), request.body.name)),
     });
 
     app.delete(`${base}/:collection`, {
       config: { access: 'workspace', scope: 'collections:manage' },
       schema: { tags, summary: 'Delete a collection and its records', params: CollectionParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
-        await records.deleteCollection(tenantOf(request), request.params.collection);
+        await records.deleteCollection(callerOf(request), request.params.collection);
         return reply.status(204).send();
       },
     });
@@ -69,12 +69,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
       config: { access: 'workspace', scope: 'records:write' },
       schema: { tags, summary: 'Create a record', params: CollectionParams, body: RecordBody, response: { 201: RecordView } },
       handler: async (request, reply) => {
-        const created = await records.create(
-          tenantOf(request),
-          actorOf(request).id,
-          request.params.collection,
-          request.body.data,
-        );
+        const created = await records.create(callerOf(request), request.params.collection, request.body.data);
         return reply.status(201).header('etag', `"${created.version}"`).send(created);
       },
     });
@@ -100,8 +95,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
       },
       handler: async (request, reply) => {
         const updated = await records.replace(
-          tenantOf(request),
-          actorOf(request).id,
+          callerOf(request),
           request.params.collection,
           request.params.recordId,
           request.body.data,
@@ -115,7 +109,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
       config: { access: 'workspace', scope: 'records:write' },
       schema: { tags, summary: 'Delete a record', params: RecordParams, headers: IfMatchHeaders, response: { 204: NoContent } },
       handler: async (request, reply) => {
-        await records.delete(tenantOf(request), request.params.collection, request.params.recordId, expectedVersion(request.headers));
+        await records.delete(callerOf(request), request.params.collection, request.params.recordId, expectedVersion(request.headers));
         return reply.status(204).send();
       },
     });

@@ -2,12 +2,17 @@
  * The customer data store's records: JSON objects in named collections. Bodies are encrypted
  * under the tenant's keys by the content codec; filters match keyed digests (a blind index) of
  * top-level scalar fields, never the bodies.
+ *
+ * Every write is one workspace event in the transaction that makes it, naming the record or
+ * collection by id (and the collection by name) — never a body or a field value.
  */
 import type { ContentBinding, ContentCodec } from '../../platform/content/codec.js';
 import type { Database, TenantContext, Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
+import type { WorkspaceCaller } from '../../platform/http/context.js';
 import { decodeCursor, paginate } from '../../platform/http/cursor.js';
 import { newId } from '../../platform/ids.js';
+import type { WorkspaceEvent, WorkspaceEvents } from '../events/index.js';
 import { MAX_FILTERS, type CollectionViewT, type RecordViewT } from './schemas.js';
 import * as store from './store.js';
 
@@ -59,11 +64,19 @@ export function filterTokens(codec: ContentCodec, tenantId: string, data: Record
   return codec.filterTokens(tenantId, pairs);
 }
 
+/** Who writes, and from where: each write's event names them. */
+export type RecordsWriter = Pick<WorkspaceCaller, 'tenant' | 'actor' | 'meta'>;
+
 export class RecordsService {
   constructor(
     private readonly db: Database,
     private readonly codec: ContentCodec,
+    private readonly events: WorkspaceEvents,
   ) {}
+
+  private record(tx: Tx, writer: RecordsWriter, event: Omit<WorkspaceEvent, 'outcome'>): Promise<void> {
+    return this.events.recordIn(tx, writer.actor, { ...event, outcome: 'success' }, writer.meta);
+  }
 
   private binding(ctx: TenantContext, rowId: string): ContentBinding {
     return { tenantId: ctx.tenantId, table: 'records', rowId, field: 'body' };
@@ -96,14 +109,22 @@ export class RecordsService {
     );
   }
 
-  async createCollection(ctx: TenantContext, actor: string, name: string): Promise<CollectionViewT> {
-    const row = await this.db.withTenant(ctx, (tx) => store.insertCollection(tx, { id: newId(), name, createdBy: actor }));
-    if (!row) throw new RampartError('collection_exists');
+  async createCollection(writer: RecordsWriter, name: string): Promise<CollectionViewT> {
+    const row = await this.db.withTenant(writer.tenant, async (tx) => {
+      const inserted = await store.insertCollection(tx, { id: newId(), name, createdBy: writer.actor.id });
+      if (!inserted) throw new RampartError('collection_exists');
+      await this.record(tx, writer, { action: 'collection.created', target: { type: 'collection', id: inserted.id }, details: { name } });
+      return inserted;
+    });
     return { id: row.id, name: row.name, createdAt: row.created_at.toISOString() };
   }
 
-  async deleteCollection(ctx: TenantContext, name: string): Promise<void> {
-    if (!(await this.db.withTenant(ctx, (tx) => store.deleteCollection(tx, name)))) throw new RampartError('collection_not_found');
+  async deleteCollection(writer: RecordsWriter, name: string): Promise<void> {
+    await this.db.withTenant(writer.tenant, async (tx) => {
+      const deleted = await store.deleteCollection(tx, name);
+      if (!deleted) throw new RampartError('collection_not_found');
+      await this.record(tx, writer, { action: 'collection.deleted', target: { type: 'collection', id: deleted.id }, details: { name, records: deleted.records } });
+    });
   }
 
   // Records -----------------------------------------------------------------------------------
@@ -134,33 +155,36 @@ export class RecordsService {
     return this.view(ctx, collection, row);
   }
 
-  async create(ctx: TenantContext, actor: string, collection: string, data: RecordData): Promise<RecordViewT> {
+  async create(writer: RecordsWriter, collection: string, data: RecordData): Promise<RecordViewT> {
+    const ctx = writer.tenant;
     const id = newId();
     const stored = await this.seal(ctx, id, data);
-    const row = await this.db.withTenant(ctx, (tx) => store.insertRecord(tx, { collection, id, stored, actor }));
-    if (!row) throw new RampartError('collection_not_found');
-    return this.view(ctx, collection, row);
-  }
-
-  async replace(
-    ctx: TenantContext,
-    actor: string,
-    collection: string,
-    id: string,
-    data: RecordData,
-    expectedVersion: number | null,
-  ): Promise<RecordViewT> {
-    const stored = await this.seal(ctx, id, data);
     const row = await this.db.withTenant(ctx, async (tx) => {
-      const updated = await store.replaceRecord(tx, { collection, id, stored, actor, expectedVersion });
-      return updated ?? this.explainMiss(tx, collection, id, expectedVersion);
+      const inserted = await store.insertRecord(tx, { collection, id, stored, actor: writer.actor.id });
+      if (!inserted) throw new RampartError('collection_not_found');
+      await this.record(tx, writer, { action: 'record.created', target: { type: 'record', id }, details: { collection } });
+      return inserted;
     });
     return this.view(ctx, collection, row);
   }
 
-  async delete(ctx: TenantContext, collection: string, id: string, expectedVersion: number | null): Promise<void> {
-    await this.db.withTenant(ctx, async (tx) => {
+  async replace(writer: RecordsWriter, collection: string, id: string, data: RecordData, expectedVersion: number | null): Promise<RecordViewT> {
+    const ctx = writer.tenant;
+    const stored = await this.seal(ctx, id, data);
+    const row = await this.db.withTenant(ctx, async (tx) => {
+      const updated =
+        (await store.replaceRecord(tx, { collection, id, stored, actor: writer.actor.id, expectedVersion })) ??
+        (await this.explainMiss(tx, collection, id, expectedVersion));
+      await this.record(tx, writer, { action: 'record.updated', target: { type: 'record', id }, details: { collection, version: updated.version } });
+      return updated;
+    });
+    return this.view(ctx, collection, row);
+  }
+
+  async delete(writer: RecordsWriter, collection: string, id: string, expectedVersion: number | null): Promise<void> {
+    await this.db.withTenant(writer.tenant, async (tx) => {
       if (!(await store.deleteRecord(tx, collection, id, expectedVersion))) await this.explainMiss(tx, collection, id, expectedVersion);
+      await this.record(tx, writer, { action: 'record.deleted', target: { type: 'record', id }, details: { collection } });
     });
   }
 

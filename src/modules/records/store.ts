@@ -41,9 +41,15 @@ export async function collectionByName(tx: Tx, name: string): Promise<Collection
   return rows[0] ?? null;
 }
 
-export async function deleteCollection(tx: Tx, name: string): Promise<boolean> {
-  const { rows } = await tx.query('DELETE FROM collections WHERE tenant_id = current_tenant_id() AND name = $1 RETURNING id', [name]);
-  return rows.length === 1;
+/** Deletes a collection (its records go with it); null if there is none by that name. */
+export async function deleteCollection(tx: Tx, name: string): Promise<{ id: string; records: number } | null> {
+  // The count reads the statement's snapshot: the records as they were before the cascade.
+  const { rows } = await tx.query<{ id: string; records: number }>(
+    `WITH gone AS (DELETE FROM collections WHERE tenant_id = current_tenant_id() AND name = $1 RETURNING id)
+     SELECT gone.id, (SELECT count(*)::int FROM records r WHERE r.tenant_id = current_tenant_id() AND r.collection_id = gone.id) AS records FROM gone`,
+    [name],
+  );
+  return rows[0] ?? null;
 }
 
 /** One page of a collection in id order, after `afterId`, whose tokens include all of `tokens`. */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { callerOf, requirePrincipal, tenantOf } from '../../platform/http/context.js';
+import { callerOf, requestMeta, requirePrincipal } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
 import { CreateWorkspaceBody, DeleteWorkspaceBody, UpdateWorkspaceBody, Workspace } from './schemas.js';
 import type { WorkspacesService } from './service.js';
@@ -18,7 +18,7 @@ export function workspacesRoutes(workspaces: WorkspacesService): FastifyPluginAs
     app.post('/api/v1/workspaces', {
       config: { access: 'account' },
       schema: { tags, summary: 'Create a workspace; I become its owner', body: CreateWorkspaceBody, response: { 201: Workspace } },
-      handler: async (request, reply) => reply.status(201).send(await workspaces.create(requirePrincipal(request), request.body)),
+      handler: async (request, reply) => reply.status(201).send(await workspaces.create(requirePrincipal(request), request.body, requestMeta(request))),
     });
 
     app.get('/api/v1/workspaces/:workspaceId', {
@@ -49,7 +49,7 @@ export function workspacesRoutes(workspaces: WorkspacesService): FastifyPluginAs
         response: { 204: NoContent },
       },
       handler: async (request, reply) => {
-        await workspaces.delete(tenantOf(request), request.body.confirm);
+        await workspaces.delete(callerOf(request), request.body.confirm);
         return reply.status(204).send();
       },
     });

@@ -4,9 +4,10 @@
  */
 import { tenantContext, type Database, type TenantContext, type Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import type { Principal, WorkspaceCaller } from '../../platform/http/context.js';
+import type { Principal, RequestMeta, WorkspaceCaller } from '../../platform/http/context.js';
 import { sortScopes } from '../../platform/http/scopes.js';
 import { newId } from '../../platform/ids.js';
+import type { WorkspaceEvents } from '../events/index.js';
 import type { MembersService } from '../members/index.js';
 import type { WorkspaceInfo, WorkspaceView } from './schemas.js';
 import * as store from './store.js';
@@ -26,6 +27,7 @@ export class WorkspacesService {
     private readonly db: Database,
     private readonly regions: readonly string[],
     private readonly members: MembersService,
+    private readonly events: WorkspaceEvents,
   ) {
     const [first] = regions;
     if (first === undefined) throw new Error('at least one region must be configured');
@@ -36,7 +38,8 @@ export class WorkspacesService {
     this.deletedListeners.push(listener);
   }
 
-  async create(principal: Principal, input: { name: string; region?: string | undefined }): Promise<WorkspaceView> {
+  /** Creates a workspace with its creator as owner; its log begins with `workspace.created`. */
+  async create(principal: Principal, input: { name: string; region?: string | undefined }, meta: RequestMeta): Promise<WorkspaceView> {
     const region = input.region ?? this.defaultRegion;
     if (!this.regions.includes(region)) {
       throw new RampartError('validation_failed', {
@@ -48,6 +51,12 @@ export class WorkspacesService {
     await this.db.withTenant(tenantContext(tenantId, principal.accountId), async (tx) => {
       await store.insertWorkspace(tx, { tenantId, name: input.name, region, createdBy: principal.accountId });
       await this.members.setUpWorkspaceIn(tx, principal.accountId);
+      await this.events.recordIn(
+        tx,
+        { type: 'account', id: principal.accountId },
+        { action: 'workspace.created', outcome: 'success', target: { type: 'workspace', id: tenantId }, details: { name: input.name, region } },
+        meta,
+      );
     });
     return this.getForAccount(tenantId, principal.accountId);
   }
@@ -109,16 +118,37 @@ export class WorkspacesService {
     }
     return this.db.withTenant(caller.tenant, async (tx) => {
       await store.updateWorkspace(tx, changes);
+      const changed = { ...(changes.name === undefined ? {} : { name: changes.name }), ...(changes.requireMfa === undefined ? {} : { requireMfa: changes.requireMfa }) };
+      await this.events.recordIn(
+        tx,
+        caller.actor,
+        { action: 'workspace.updated', outcome: 'success', target: { type: 'workspace', id: caller.tenant.tenantId }, details: changed },
+        caller.meta,
+      );
       return this.describeIn(tx, caller);
     });
   }
 
-  /** Deletes the workspace and everything in it; `confirm` must equal its current name. */
-  async delete(ctx: TenantContext, confirm: string): Promise<void> {
-    const deleted = await this.db.withTenant(ctx, (tx) => store.deleteWorkspace(tx, confirm));
+  /**
+   * Deletes the workspace and everything in it; `confirm` must equal its current name. The
+   * deletion is the last event of the workspace's log, recorded in the same transaction.
+   */
+  async delete(caller: Pick<WorkspaceCaller, 'tenant' | 'actor' | 'meta'>, confirm: string): Promise<void> {
+    const { tenant } = caller;
+    const deleted = await this.db.withTenant(tenant, async (tx) => {
+      const row = await store.workspace(tx);
+      if (!row || row.name !== confirm) return null;
+      await this.events.recordIn(
+        tx,
+        caller.actor,
+        { action: 'workspace.deleted', outcome: 'success', target: { type: 'workspace', id: tenant.tenantId }, details: { name: row.name, region: row.region } },
+        caller.meta,
+      );
+      return store.deleteWorkspace(tx, confirm);
+    });
     if (!deleted) {
       throw new RampartError('confirmation_required', { message: "Type the workspace's current name in confirm to delete it." });
     }
-    for (const listener of this.deletedListeners) await listener({ tenantId: ctx.tenantId, region: deleted.region });
+    for (const listener of this.deletedListeners) await listener({ tenantId: tenant.tenantId, region: deleted.region });
   }
 }

@@ -18,6 +18,8 @@ export async function insertWorkspace(
     w.region,
     w.createdBy,
   ]);
+  // The workspace's audit chain begins with it, so a sweep finds its events even before the first is chained.
+  await tx.query('INSERT INTO audit_heads (chain) VALUES ($1) ON CONFLICT DO NOTHING', [w.tenantId]);
 }
 
 /** Under withAccount: the workspaces of the account's own memberships (the own_membership_read policy). */

@@ -6,6 +6,7 @@ import {
   type Database,
   type MigrationReport,
   type TenantContext,
+  type DriverTx,
   type Tx,
   type TxOptions,
 } from './types.js';
@@ -50,7 +51,7 @@ export abstract class BaseDatabase implements Database {
    * Runs fn in an app-role transaction whose first statement is the preamble for scope. The
    * driver owns the connection; `run` below owns the rules every driver shares.
    */
-  protected abstract appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T>;
+  protected abstract appTransaction<T>(scope: Scope, fn: (tx: DriverTx) => Promise<T>, options: TxOptions): Promise<T>;
   /** Runs fn in one transaction as the login that owns the schema (migrations only). */
   protected abstract ownerTransaction<T>(fn: (tx: OwnerTx) => Promise<T>): Promise<T>;
   /** One query outside any tenant, as the runtime login, for readiness. */
@@ -62,8 +63,9 @@ export abstract class BaseDatabase implements Database {
    * run queries), and a transaction in which any statement failed never commits — even if fn
    * caught the error and returned normally.
    */
-  private run<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
-    return this.appTransaction(
+  private async run<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
+    const committed: Array<() => void> = [];
+    const result = await this.appTransaction(
       scope,
       async (driverTx) => {
         let open = true;
@@ -78,6 +80,10 @@ export abstract class BaseDatabase implements Database {
               throw err;
             }
           },
+          afterCommit(cb) {
+            if (!open) throw new Error('transaction handle used after its transaction ended');
+            committed.push(cb);
+          },
         };
         try {
           const result = await fn(tx);
@@ -89,6 +95,8 @@ export abstract class BaseDatabase implements Database {
       },
       options,
     );
+    for (const cb of committed) cb();
+    return result;
   }
 
   withTenant<T>(ctx: TenantContext, fn: (tx: Tx) => Promise<T>, options: TxOptions = {}): Promise<T> {

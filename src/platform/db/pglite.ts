@@ -9,7 +9,7 @@ import path from 'node:path';
 import { PGlite, types, type Transaction } from '@electric-sql/pglite';
 import { BaseDatabase, preamble, type Scope } from './base.js';
 import type { OwnerTx } from './migrate.js';
-import { SCHEMA, type QueryResult, type Row, type Tx, type TxOptions } from './types.js';
+import { SCHEMA, type DriverTx, type QueryResult, type Row, type TxOptions } from './types.js';
 
 /** Same shapes as the pg driver: bytea as Buffer, int8 as number. */
 const parsers = {
@@ -56,7 +56,7 @@ export class PgliteDatabase extends BaseDatabase {
     }
   }
 
-  protected appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
+  protected appTransaction<T>(scope: Scope, fn: (tx: DriverTx) => Promise<T>, options: TxOptions): Promise<T> {
     return this.pg.transaction(async (t) => {
       const first = preamble(scope, options.readOnly);
       await t.query(first.text, [...first.values]);
@@ -95,7 +95,7 @@ export class PgliteDatabase extends BaseDatabase {
   }
 }
 
-function transactionTx(t: Transaction): Tx {
+function transactionTx(t: Transaction): DriverTx {
   return {
     async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> {
       const r = await t.query<R>(sql, params as unknown[] | undefined);

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { BaseDatabase, preamble, type Scope } from './base.js';
 import { runBatch } from './pg-batch.js';
 import type { OwnerTx } from './migrate.js';
-import { SCHEMA, type QueryResult, type Row, type Tx, type TxOptions } from './types.js';
+import { SCHEMA, type DriverTx, type QueryResult, type Row, type TxOptions } from './types.js';
 
 const INT8_OID = 20;
 
@@ -57,17 +57,18 @@ export class PostgresDatabase extends BaseDatabase {
    * implicit transaction (under READ COMMITTED every statement takes its own snapshot anyway).
    * Read-write: BEGIN, the preamble and the first statement go out together; COMMIT at the end.
    */
-  protected async appTransaction<T>(scope: Scope, fn: (tx: Tx) => Promise<T>, options: TxOptions): Promise<T> {
+  protected async appTransaction<T>(scope: Scope, fn: (tx: DriverTx) => Promise<T>, options: TxOptions): Promise<T> {
     const first = { ...preamble(scope, options.readOnly), discardRows: true };
     const client = await this.pool.connect();
     // A connection whose state we cannot vouch for is destroyed instead of returned to the pool.
     let broken: Error | undefined;
     let begun = false;
-    const tx: Tx = {
+    const tx: DriverTx = {
       query: async <R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
         const statement = { text: sql, values: params };
-        const batch = options.readOnly ? [first, statement] : begun ? [statement] : [{ text: 'BEGIN' }, first, statement];
-        begun ||= !options.readOnly;
+        const oneShot = options.readOnly === true || options.autocommit === true;
+        const batch = oneShot ? [first, statement] : begun ? [statement] : [{ text: 'BEGIN' }, first, statement];
+        begun ||= !oneShot;
         try {
           const r = (await runBatch(client, batch, pgTypes)).at(-1);
           return { rows: (r?.rows ?? []) as R[], rowCount: r?.rowCount ?? 0 };

@@ -24,7 +24,12 @@ export interface QueryResult<R> {
 /** A transaction handle; valid only inside the callback that received it. */
 export interface Tx {
   query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  /** Runs `fn` once the transaction has committed (never if it rolls back). */
+  afterCommit(fn: () => void): void;
 }
+
+/** What a driver hands the shared transaction wrapper: statements only. */
+export type DriverTx = Pick<Tx, 'query'>;
 
 declare const tenantBrand: unique symbol;
 
@@ -51,6 +56,12 @@ export interface TxOptions {
    * under READ COMMITTED that sees exactly what one transaction would.
    */
   readonly readOnly?: boolean;
+  /**
+   * For a transaction of exactly one write: on the server the statement goes out with the
+   * preamble in one round trip and commits on its own (no BEGIN, no COMMIT round trip). A second
+   * statement would be a second transaction, so use it only for one.
+   */
+  readonly autocommit?: boolean;
 }
 
 export interface Database {

@@ -17,14 +17,22 @@
  * 6. An API key (`Bearer rk_live_…`) works on workspace routes only, and only in its workspace.
  * 7. Sessions end when revoked, at their absolute expiry, or after the idle timeout; the idle
  *    clock (and a key's last-used time) moves at most once a minute, after authentication.
+ * 8. Staff routes (`staff`, under /api/v1/staff/) take only a staff session: the `__Host-` staff
+ *    cookie or a staff bearer token — a customer session or API key is no staff session. CSRF as
+ *    for customer cookies. A staff session that has not proved TOTP reaches only `enrolment`
+ *    routes (403 `staff_mfa_required`); the staff role must hold the route's `staffPermission`
+ *    (403 `forbidden`), from the table in src/modules/staff/permissions.ts.
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { RampartError } from '../errors.js';
 import { isUuid, safeEqual } from '../ids.js';
-import type { Actor, Membership, Principal } from './context.js';
+import { isStaffRouteLevel, staffMay } from '../../modules/staff/permissions.js';
+import type { Actor, Membership, Principal, StaffPrincipal } from './context.js';
 import { isScope } from './scopes.js';
 
 export const SESSION_COOKIE = '__Host-rampart_session';
+/** The staff realm's session cookie: never read on customer routes, nor the customer's on staff routes. */
+export const STAFF_SESSION_COOKIE = '__Host-rampart_staff';
 export const CSRF_HEADER = 'x-csrf-token';
 
 export interface AuthBackend {
@@ -43,6 +51,15 @@ export interface AuthBackend {
   touch(principal: Principal): void;
   /** Moves an API key's last-used time, off the request's path. */
   touchApiKey(membership: Membership, keyId: string): void;
+  /** The staff realm; without it every staff route answers 401. */
+  readonly staff?: StaffAuthBackend;
+}
+
+export interface StaffAuthBackend {
+  /** The live staff session behind a presented token (of the kind it was issued as), or null. */
+  resolve(token: string, kind: StaffPrincipal['sessionKind']): Promise<{ principal: StaffPrincipal; stale: boolean } | null>;
+  /** Moves a staff session's idle clock, off the request's path. */
+  touch(principal: StaffPrincipal): void;
 }
 
 /** Every API key secret starts so, for people and secret scanners to recognise one. */
@@ -55,8 +72,18 @@ export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method
   if (!route.url.startsWith('/api/')) return;
   const access = route.config?.access;
   const where = `${String(route.method)} ${route.url}`;
-  if (access !== 'public' && access !== 'account' && access !== 'workspace') {
-    throw new Error(`route ${where} declares no access (config.access: public | account | workspace)`);
+  if (access !== 'public' && access !== 'account' && access !== 'workspace' && access !== 'staff') {
+    throw new Error(`route ${where} declares no access (config.access: public | account | workspace | staff)`);
+  }
+  const staffPermission = route.config?.staffPermission;
+  if (access === 'staff' && !route.url.startsWith('/api/v1/staff/')) {
+    throw new Error(`staff route ${where} is not under /api/v1/staff/`);
+  }
+  if (access === 'staff' && !isStaffRouteLevel(staffPermission)) {
+    throw new Error(`staff route ${where} declares no known staff permission (config.staffPermission)`);
+  }
+  if (access !== 'staff' && staffPermission !== undefined) {
+    throw new Error(`route ${where} declares a staff permission but is not a staff route`);
   }
   if (access === 'workspace' && !route.url.includes(':workspaceId')) {
     throw new Error(`route ${where} is a workspace route without :workspaceId`);
@@ -82,10 +109,46 @@ function presentedToken(request: FastifyRequest): { token: string; kind: Princip
   return null;
 }
 
+/** A staff route's credential: a staff bearer token, or the staff cookie (never the customer's). */
+function presentedStaffToken(request: FastifyRequest): { token: string; kind: StaffPrincipal['sessionKind'] } | null {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer ([A-Za-z0-9_-]{16,200})$/.exec(header);
+    if (!match) throw new RampartError('unauthenticated', { message: 'The Authorization header is malformed.' });
+    return { token: match[1] as string, kind: 'bearer' };
+  }
+  const cookie = request.cookies[STAFF_SESSION_COOKIE];
+  if (cookie) return { token: cookie, kind: 'cookie' };
+  return null;
+}
+
+async function authenticateStaff(request: FastifyRequest, backend: StaffAuthBackend | undefined, unsafe: boolean): Promise<void> {
+  const presented = presentedStaffToken(request);
+  // An API key is a workspace credential, never a staff one: not even looked up.
+  if (!presented || !backend || presented.token.startsWith(API_KEY_PREFIX)) throw new RampartError('unauthenticated');
+  const resolved = await backend.resolve(presented.token, presented.kind);
+  if (!resolved) throw new RampartError('unauthenticated');
+  const { principal } = resolved;
+  request.staff = principal;
+  if (unsafe && principal.sessionKind === 'cookie') {
+    const sent = request.headers[CSRF_HEADER];
+    if (typeof sent !== 'string' || principal.csrfToken === null || !safeEqual(sent, principal.csrfToken)) {
+      throw new RampartError('csrf_failed');
+    }
+  }
+  if (resolved.stale) backend.touch(principal);
+  const level = request.routeOptions.config.staffPermission;
+  if (level !== 'enrolment' && principal.mfaAt === null) throw new RampartError('staff_mfa_required');
+  if (level === undefined || !staffMay(principal.role, level)) {
+    throw new RampartError('forbidden', { message: 'Your staff role does not allow this.', details: { staffPermission: level ?? null, role: principal.role } });
+  }
+}
+
 export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('actor', null);
   app.decorateRequest('membership', null);
+  app.decorateRequest('staff', null);
   app.addHook('onRoute', assertRouteDeclaration);
 
   app.addHook('onRequest', async (request) => {
@@ -99,6 +162,7 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
     // Public routes act on no one's behalf: no session lookup, and a stale cookie cannot get in
     // the way of signing in.
     if (access === 'public') return;
+    if (access === 'staff') return authenticateStaff(request, backend.staff, unsafe);
 
     // A workspace route's id is checked before anything is looked up with it.
     let workspaceId: string | null = null;

@@ -6,6 +6,8 @@
 import type { FastifyRequest } from 'fastify';
 import { RampartError } from '../errors.js';
 import type { TenantContext } from '../db/types.js';
+import type { StaffRole } from '../../modules/events/actors.js';
+import type { StaffRouteLevel } from '../../modules/staff/permissions.js';
 import type { Scope } from './scopes.js';
 
 /**
@@ -13,8 +15,11 @@ import type { Scope } from './scopes.js';
  * - `account`: a signed-in account (a session, never an API key); no workspace.
  * - `workspace`: a member of the workspace named by `:workspaceId`, or one of its API keys,
  *   holding the route's `scope`.
+ * - `staff`: a member of the operator's staff (the staff session cookie or a staff bearer token,
+ *   never a customer's), whose session proved TOTP and whose role holds the route's
+ *   `staffPermission` (docs/staff-access.md). Only under /api/v1/staff/.
  */
-export type Access = 'public' | 'account' | 'workspace';
+export type Access = 'public' | 'account' | 'workspace' | 'staff';
 
 export interface Principal {
   readonly accountId: string;
@@ -26,6 +31,19 @@ export interface Principal {
    * What cookie-authenticated writes must send as `x-csrf-token`: an HMAC of the session token,
    * so it changes whenever the token rotates. Null for bearer sessions (no CSRF token needed).
    */
+  readonly csrfToken: string | null;
+}
+
+/** The staff member behind a staff route's request: a realm of its own, apart from accounts. */
+export interface StaffPrincipal {
+  readonly staffId: string;
+  readonly name: string;
+  readonly role: StaffRole;
+  readonly sessionId: string;
+  readonly sessionKind: 'cookie' | 'bearer';
+  /** When this session proved TOTP; null until it does (it can then only enrol or prove TOTP). */
+  readonly mfaAt: Date | null;
+  /** What cookie-authenticated writes must send as `x-csrf-token`; null for bearer sessions. */
   readonly csrfToken: string | null;
 }
 
@@ -60,6 +78,8 @@ declare module 'fastify' {
     access?: Access;
     /** For `workspace` routes (and only those): the scope the caller must hold. */
     scope?: Scope;
+    /** For `staff` routes (and only those): the staff permission (or level) the caller's role must hold. */
+    staffPermission?: StaffRouteLevel;
   }
   interface FastifyRequest {
     /** The session behind the request; null for public routes and API keys. */
@@ -67,6 +87,8 @@ declare module 'fastify' {
     /** Who acts on a workspace route. */
     actor: Actor | null;
     membership: Membership | null;
+    /** The staff member behind a `staff` route's request; null everywhere else. */
+    staff: StaffPrincipal | null;
   }
 }
 
@@ -78,6 +100,11 @@ export function requirePrincipal(request: FastifyRequest): Principal {
 export function requireMembership(request: FastifyRequest): Membership {
   if (!request.membership) throw new RampartError('internal_error', { internal: 'workspace route reached without a membership' });
   return request.membership;
+}
+
+export function requireStaff(request: FastifyRequest): StaffPrincipal {
+  if (!request.staff) throw new RampartError('unauthenticated');
+  return request.staff;
 }
 
 /** Who acts on a workspace route: the session's account or the API key. */

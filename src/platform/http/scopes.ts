@@ -24,6 +24,7 @@ export const SCOPE_CATALOGUE = {
   'keys:manage': "See the workspace's encryption keys; rotate them and retire old versions.",
   'billing:manage': 'See and change billing settings.',
   'audit:read': "Read and export the workspace's audit log and access log.",
+  'staff-access:approve': "See the operator's staff requests for access to the workspace's data; approve, deny and revoke them.",
   'data:export': "Export the workspace's data.",
   'data:delete': 'Delete data on request (data-subject deletion).',
   'workspace:delete': 'Delete the workspace and everything in it. Owner only.',

@@ -19,6 +19,29 @@ export type MailMessage =
       template: 'workspace_invitation';
       to: string;
       data: { name: string; inviter: string; workspace: string; role: string; link: string; expiresDays: number };
+    }
+  /** A staff member asks for access to a workspace's data; sent to those who may approve it. */
+  | {
+      template: 'staff_access_requested';
+      to: string;
+      data: {
+        name: string;
+        /** The staff member and their role, e.g. "Sam Lee (support)". */
+        staff: string;
+        workspace: string;
+        scope: string;
+        justification: string;
+        reason: string;
+        ticket: string;
+        durationMinutes: number;
+        link: string;
+      };
+    }
+  /** A security staff member opened emergency access without approval; sent at once. */
+  | {
+      template: 'staff_break_glass';
+      to: string;
+      data: { name: string; staff: string; workspace: string; scope: string; reason: string; ticket: string | null; expiresAt: string; link: string };
     };
 
 export type TemplateName = MailMessage['template'];
@@ -32,6 +55,8 @@ export const TEMPLATE_NAMES: readonly TemplateName[] = [
   'account_locked',
   'mfa_changed',
   'workspace_invitation',
+  'staff_access_requested',
+  'staff_break_glass',
 ];
 
 export interface RenderedMail {
@@ -271,6 +296,42 @@ function body(message: MailMessage): { body: Body; links: string[] } {
             [{ button: link, label: 'Accept the invitation' }],
             [`The invitation works once and expires in ${days === 1 ? '1 day' : `${days} days`}. You accept it signed in with this email address; if you have no account yet, create one with it first.`],
             ['If you did not expect this, you can ignore this email: nothing happens unless you accept.'],
+          ],
+        },
+      };
+    }
+    case 'staff_access_requested': {
+      const link = checkedLink(message.data.link);
+      const d = message.data;
+      return {
+        links: [link],
+        body: {
+          subject: 'Staff ask for access to your workspace on Rampart',
+          greeting: hello,
+          paragraphs: [
+            [`${plain(d.staff, 160)} asks for access to the workspace "${plain(d.workspace, 100)}": ${plain(d.scope, 60)}, for ${duration(d.durationMinutes)} from approval.`],
+            [`Justification: ${plain(d.justification, 60)}. Ticket: ${plain(d.ticket, 200)}.`],
+            [`Reason given: ${plain(d.reason, 1000)}`],
+            ['Nothing is read unless you approve; you can revoke an approval at any time, and every read is shown in the workspace\'s access log.'],
+            [{ button: link, label: 'Review the request' }],
+            ['The request expires if nobody decides within a day.'],
+          ],
+        },
+      };
+    }
+    case 'staff_break_glass': {
+      const link = checkedLink(message.data.link);
+      const d = message.data;
+      return {
+        links: [link],
+        body: {
+          subject: 'Emergency staff access to your workspace on Rampart',
+          greeting: hello,
+          paragraphs: [
+            [`${plain(d.staff, 160)} opened emergency (break-glass) access to the workspace "${plain(d.workspace, 100)}" without approval: ${plain(d.scope, 60)}, until ${moment(d.expiresAt)}.`],
+            [`Reason given: ${plain(d.reason, 1000)}${d.ticket ? ` Ticket: ${plain(d.ticket, 200)}.` : ''}`],
+            ['Every read is shown in the workspace\'s access log. If you do not recognise a reason for this, revoke the access now and contact the operator.'],
+            [{ button: link, label: 'Review or revoke the access' }],
           ],
         },
       };

@@ -266,6 +266,8 @@ function describeActor(event: WorkspaceEvent, members: Member[] | null): string 
   const { actor } = event;
   if (actor.type === 'system') return 'Rampart';
   if (actor.type === 'api_key') return `API key ${actor.id?.slice(0, 8) ?? ''}`.trim();
+  if (actor.type === 'staff') return `Staff: ${actor.name ?? 'unknown'}${actor.role ? ` (${actor.role})` : ''}`;
+  if (actor.type === 'anonymous') return 'Anonymous';
   const member = members?.find((m) => m.accountId === actor.id);
   return member ? member.email : `Account ${actor.id?.slice(0, 8) ?? ''}`.trim();
 }

@@ -109,6 +109,43 @@ export function shortPasswordError(password: string): string | null {
   return password.length < PASSWORD_MIN ? `The password must be at least ${PASSWORD_MIN} characters.` : null;
 }
 
+/** The password field of a sign-in form. */
+export function PasswordField({ value, onInput }: { value: string; onInput: (value: string) => void }) {
+  return (
+    <label>
+      Password
+      <input
+        type="password"
+        name="password"
+        autocomplete="current-password"
+        required
+        maxLength={PASSWORD_MAX}
+        value={value}
+        onInput={(e) => onInput(e.currentTarget.value)}
+      />
+    </label>
+  );
+}
+
+/** A field for the code an authenticator app shows. */
+export function TotpCodeField(props: { label: string; name: string; value: string; onInput: (value: string) => void }) {
+  return (
+    <label>
+      {props.label}
+      <input
+        type="text"
+        name={props.name}
+        inputMode="numeric"
+        autocomplete="one-time-code"
+        maxLength={8}
+        required
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+      />
+    </label>
+  );
+}
+
 /** A field for choosing a password, with the policy as its hint (and an optional note after it). */
 export function NewPasswordField(props: { id: string; label?: string; name?: string; value: string; onInput: (value: string) => void; note?: string }) {
   const { id, label = 'New password', name = 'new-password', value, onInput, note } = props;

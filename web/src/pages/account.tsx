@@ -23,7 +23,7 @@ import {
   type TotpSetup,
   type Workspace,
 } from '../api';
-import { ConfirmButton, ErrorMessage, formatDate, NewPasswordField, Panel, PASSWORD_MAX, shortPasswordError, Status } from '../components/ui';
+import { ConfirmButton, ErrorMessage, formatDate, NewPasswordField, Panel, PASSWORD_MAX, shortPasswordError, Status, TotpCodeField } from '../components/ui';
 import { EventsPanel } from '../components/events';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
@@ -253,19 +253,7 @@ function TotpSection({ mfa, onChanged }: { mfa: MfaStatus; onChanged: OnFactorCh
           confirm();
         }}
       >
-        <label>
-          Code from the app
-          <input
-            type="text"
-            name="totp-code"
-            inputMode="numeric"
-            autocomplete="one-time-code"
-            maxLength={8}
-            required
-            value={code}
-            onInput={(e) => setCode(e.currentTarget.value)}
-          />
-        </label>
+        <TotpCodeField label="Code from the app" name="totp-code" value={code} onInput={setCode} />
         <button type="submit" disabled={confirming.busy}>
           Turn on
         </button>
@@ -651,6 +639,11 @@ const ACTIONS: Record<string, string> = {
   'auth.mfa.factor_removed': 'Second factor removed',
   'auth.mfa.recovery_codes_regenerated': 'New recovery codes generated',
   'auth.mfa.passkey_clone_suspected': 'Passkey refused: possibly copied (its counter went back)',
+  'auth.mfa.totp_enrolment_started': 'Authenticator app setup started',
+  'auth.mfa.passkey_registration_started': 'Passkey setup started',
+  'auth.passkey_challenge': 'Passkey asked for',
+  'auth.oidc_started': 'Identity provider sign-in started',
+  'auth.verification_resent': 'Verification email sent again',
   'auth.identity_link_offered': 'Identity provider link offered',
   'auth.identity_linked': 'Identity provider linked',
   'auth.identity_unlinked': 'Identity provider unlinked',

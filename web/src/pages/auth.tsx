@@ -9,7 +9,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type OidcStatus, type SignInResult } from '../api';
-import { ErrorMessage, NewPasswordField, PASSWORD_MAX, shortPasswordError } from '../components/ui';
+import { ErrorMessage, NewPasswordField, PasswordField, shortPasswordError } from '../components/ui';
 import { useFragmentToken } from '../flow';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
@@ -304,18 +304,7 @@ export function SignInPage({ onResult }: AuthPageProps) {
           Email
           <input type="email" name="email" autocomplete="username webauthn" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
         </label>
-        <label>
-          Password
-          <input
-            type="password"
-            name="password"
-            autocomplete="current-password"
-            required
-            maxLength={PASSWORD_MAX}
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
+        <PasswordField value={password} onInput={setPassword} />
         <ErrorMessage error={signIn.error} />
         <button type="submit" disabled={busy}>
           {signIn.busy ? 'Please wait…' : 'Sign in'}

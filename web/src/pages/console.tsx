@@ -2,7 +2,9 @@
  * The signed-in console: a header (account, workspace switcher, new workspace, security
  * settings, sign out) and the current workspace, addressed by URL: `/w/:workspaceId` (its data)
  * and `/w/:workspaceId/c/:collection`, and its access settings at `/w/:workspaceId/members`,
- * `/roles`, `/invitations` and `/api-keys`; the account's security settings at `/settings`.
+ * `/roles`, `/invitations` and `/api-keys`; staff access requests at `/access-requests`, the
+ * access log at `/access-log` and the audit log at `/audit` (their filters in the query); the
+ * account's security settings at `/settings`.
  *
  * A workspace is shown only after the server confirms the account is a member; for anything
  * else (not a member, no such workspace, malformed id) the page says "not found" and loads no data.
@@ -12,7 +14,9 @@
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, ApiError, can, errorMessage, type Collection, type Scope, type Session, type Workspace } from '../api';
+import { AccessRequestsSection, PendingAccessNotice } from '../components/access-requests';
 import { ApiKeysSection } from '../components/api-keys';
+import { AccessLogSection, AuditLogSection } from '../components/audit';
 import { CollectionsPanel } from '../components/collections';
 import { DocumentsPanel } from '../components/documents';
 import { InvitationsSection } from '../components/invitations';
@@ -38,6 +42,9 @@ const SECTIONS = [
   { id: 'roles', label: 'Roles', scope: 'members:read' },
   { id: 'invitations', label: 'Invitations', scope: 'invitations:manage' },
   { id: 'api-keys', label: 'API keys', scope: 'api-keys:manage' },
+  { id: 'access-requests', label: 'Access requests', scope: 'staff-access:approve' },
+  { id: 'access-log', label: 'Access log', scope: 'audit:read' },
+  { id: 'audit', label: 'Audit log', scope: 'audit:read' },
 ] as const satisfies readonly { id: string; label: string; scope: Scope }[];
 
 export type Section = (typeof SECTIONS)[number]['id'];
@@ -173,6 +180,12 @@ function SettingsSection(props: {
       return <InvitationsSection workspace={workspace} />;
     case 'api-keys':
       return <ApiKeysSection workspace={workspace} />;
+    case 'access-requests':
+      return <AccessRequestsSection workspace={workspace} />;
+    case 'access-log':
+      return <AccessLogSection workspace={workspace} />;
+    case 'audit':
+      return <AuditLogSection workspace={workspace} />;
   }
 }
 
@@ -309,6 +322,7 @@ function WorkspaceView(props: {
         )}
       </div>
       <WorkspaceNav workspace={workspace} section={section} />
+      {section !== 'access-requests' && <PendingAccessNotice workspace={workspace} />}
       {section ? (
         <SettingsSection workspace={workspace} section={section} me={props.me} onAccessChanged={onAccessChanged} onSignOut={props.onSignOut} />
       ) : (

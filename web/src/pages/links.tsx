@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type OidcStatus, type Session, type SignInResult } from '../api';
-import { ErrorMessage, NewPasswordField, shortPasswordError, Status } from '../components/ui';
+import { ErrorMessage, NewPasswordField, shortPasswordError, Status, TotpCodeField } from '../components/ui';
 import { clearLinkOffer, linkOfferToken, saveLinkOffer, takePendingMfa, useFragment, useFragmentToken, type PendingMfa } from '../flow';
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
@@ -250,19 +250,7 @@ export function SecondFactorPage({ onResult }: AuthPageProps) {
         }}
       >
         {factor === 'totp' ? (
-          <label>
-            Code from your authenticator app
-            <input
-              type="text"
-              name="code"
-              inputMode="numeric"
-              autocomplete="one-time-code"
-              maxLength={8}
-              required
-              value={code}
-              onInput={(e) => setCode(e.currentTarget.value)}
-            />
-          </label>
+          <TotpCodeField label="Code from your authenticator app" name="code" value={code} onInput={setCode} />
         ) : (
           <label>
             Recovery code

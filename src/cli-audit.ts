@@ -1,0 +1,173 @@
+/**
+ * `rampart audit …`: verify a live chain or an exported file (offline, with only the public
+ * keys), export, and sign checkpoints.
+ */
+import { createWriteStream, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { type Command, InvalidArgumentError } from 'commander';
+import type { Config } from './config.js';
+import { openKeyring } from './platform/crypto/index.js';
+import { openDatabase } from './platform/db/index.js';
+import { AUDIT_ACTOR_TYPES } from './platform/audit/entry.js';
+import { exportCsv, exportJsonLines } from './platform/audit/export.js';
+import { AuditLog } from './platform/audit/log.js';
+import { isPlatformChain } from './platform/audit/record.js';
+import { CheckpointSigner } from './platform/audit/signer.js';
+import { parsePublicKeys, verifyExport } from './platform/audit/verify-file.js';
+import type { PublicKeyInfo, VerifyReport } from './platform/audit/verify.js';
+import { isUuid } from './platform/ids.js';
+import type { Database } from './platform/db/types.js';
+import { StaffEvents } from './modules/events/staff.js';
+
+export interface CliContext {
+  readonly io: { out: (line: string) => void; err: (line: string) => void };
+  readonly outcome: { exitCode: number };
+  readonly withCommon: (cmd: Command) => Command;
+  readonly config: (flags: AuditFlags, extra?: Partial<Record<keyof Config, unknown>>) => Config;
+}
+
+interface AuditFlags {
+  config?: string;
+  dataDir?: string;
+  json?: boolean;
+  dev?: boolean;
+}
+
+function chainArg(value: string): string {
+  if (!isUuid(value) && !isPlatformChain(value)) throw new InvalidArgumentError('a workspace id (lowercase UUID), accounts or staff');
+  return value;
+}
+
+function dateArg(value: string): Date {
+  const d = new Date(value);
+  if (Number.isNaN(d.getTime())) throw new InvalidArgumentError('an ISO 8601 time');
+  return d;
+}
+
+async function withAudit<T>(ctx: CliContext, flags: AuditFlags, work: (audit: AuditLog, db: Database) => Promise<T>): Promise<T> {
+  const c = ctx.config(flags, { dev: flags.dev });
+  const db = await openDatabase(c);
+  try {
+    await db.migrate();
+    const keyring = await openKeyring(c, db);
+    try {
+      const audit = new AuditLog(db, { signer: new CheckpointSigner(db, keyring.root) });
+      try {
+        return await work(audit, db);
+      } finally {
+        await audit.stop();
+      }
+    } finally {
+      await keyring.close();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+function describeReport(r: VerifyReport): string {
+  if (!r.ok) return `${r.chain}: TAMPERED or incomplete — first bad seq ${r.firstBad?.seq}: ${r.firstBad?.message}`;
+  const range = r.count === 0 ? 'no events' : `seq ${r.from}–${r.through} (${r.count} events)`;
+  return `${r.chain}: ok, ${range}; head ${r.head.slice(0, 16)}…; ${r.checkpointsVerified} checkpoints verified, signed through seq ${r.signedThrough}`;
+}
+
+export function auditCommands(program: Command, ctx: CliContext): void {
+  const { io, outcome } = ctx;
+  const audit = program.command('audit').description('the tamper-evident audit log: verify, export, checkpoint');
+  const common = (cmd: Command) => ctx.withCommon(cmd).option('--json', 'print the result as JSON').option('--dev', 'development mode');
+
+  common(audit.command('verify'))
+    .description('verify a chain of the live database (every chain by default), or an exported JSON Lines file offline')
+    .option('--chain <id>', 'a workspace id, accounts or staff', chainArg)
+    .option('--file <export.jsonl>', 'verify this export instead of the database')
+    .option('--public-key <file>', "the published keys (JSON from /api/v1/audit/public-keys, or PEM); required with --file")
+    .action(async (flags: AuditFlags & { chain?: string; file?: string; publicKey?: string }) => {
+      let keys: PublicKeyInfo[] | null = null;
+      if (flags.publicKey) {
+        try {
+          keys = parsePublicKeys(readFileSync(flags.publicKey, 'utf8'));
+        } catch {
+          throw new Error(`${flags.publicKey} holds no Ed25519 public key`);
+        }
+        if (keys.length === 0) throw new Error(`${flags.publicKey} holds no Ed25519 public key`);
+      }
+      let reports: VerifyReport[];
+      if (flags.file) {
+        if (!keys) throw new Error('--file needs --public-key: an export is verified against the published keys only');
+        const report = await verifyExport(flags.file, keys);
+        if (!report.complete && report.ok) io.err('note: this export is filtered by actor; each event was checked against its own hash, but completeness cannot be proven');
+        reports = [report];
+      } else {
+        reports = await withAudit(ctx, flags, async (a) => {
+          const published = keys ?? (await a.signer?.publicKeys()) ?? [];
+          const chains = flags.chain ? [flags.chain] : await a.chains();
+          const out: VerifyReport[] = [];
+          for (const chain of chains) out.push(await a.verify(chain, published));
+          return out;
+        });
+      }
+      if (flags.json) io.out(JSON.stringify(flags.file ? reports[0] : { chains: reports }));
+      else for (const r of reports) io.out(describeReport(r));
+      if (reports.some((r) => !r.ok)) outcome.exitCode = 1;
+    });
+
+  common(audit.command('export'))
+    .description('export a chain as JSON Lines (verifiable) or CSV')
+    .requiredOption('--chain <id>', 'a workspace id, accounts or staff', chainArg)
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--from <time>', 'events at or after this time', dateArg)
+    .option('--to <time>', 'events before this time', dateArg)
+    .option('--actor <id>', 'only events of this actor (not verifiable as a chain)')
+    .option('--actor-type <type>', 'only events of this kind of actor: staff exports the access log (not verifiable as a chain)')
+    .option('--out <file>', 'write here instead of stdout')
+    .action((flags: AuditFlags & { chain: string; format: string; from?: Date; to?: Date; actor?: string; actorType?: string; out?: string }) => {
+      if (flags.format !== 'jsonl' && flags.format !== 'csv') throw new Error('--format is jsonl or csv');
+      const actorType = flags.actorType === undefined ? undefined : AUDIT_ACTOR_TYPES.find((a) => a === flags.actorType);
+      if (flags.actorType !== undefined && actorType === undefined) throw new Error(`--actor-type is one of ${AUDIT_ACTOR_TYPES.join(', ')}`);
+      if (flags.actor !== undefined && !isUuid(flags.actor)) throw new Error('--actor is a lowercase UUID');
+      return withAudit(ctx, flags, async (a) => {
+        const filter = { from: flags.from, to: flags.to, actorId: flags.actor, actorType };
+        const lines = flags.format === 'csv' ? exportCsv(a, flags.chain, filter) : exportJsonLines(a, flags.chain, filter);
+        if (!flags.out) {
+          for await (const chunk of lines) io.out(chunk.replace(/\r?\n$/, ''));
+          return;
+        }
+        const file = createWriteStream(flags.out, { mode: 0o600 });
+        for await (const chunk of lines) if (!file.write(chunk)) await once(file, 'drain');
+        file.end();
+        await once(file, 'finish');
+        io.err(`wrote ${flags.out}`);
+      });
+    });
+
+  common(audit.command('checkpoint'))
+    .description("sign a checkpoint of each chain whose head moved (or of one chain, always)")
+    .option('--chain <id>', 'a workspace id, accounts or staff', chainArg)
+    .action((flags: AuditFlags & { chain?: string }) =>
+      withAudit(ctx, flags, async (a) => {
+        const made = flags.chain ? [await a.checkpoint(flags.chain, true)].flatMap((c) => (c ? [c] : [])) : await a.checkpointAll();
+        if (flags.json) return io.out(JSON.stringify({ checkpoints: made }));
+        for (const c of made) io.out(`${c.chain}: seq ${c.seq} head ${c.head} signed by ${c.keyId}`);
+        if (made.length === 0) io.out('no chain moved since its last checkpoint');
+      }),
+    );
+
+  common(audit.command('rotate-signing-key'))
+    .description('make a new checkpoint signing key; the old one stays published, so its checkpoints still verify')
+    .action((flags: AuditFlags) =>
+      withAudit(ctx, flags, async (a, db) => {
+        if (!a.signer) throw new Error('no signer');
+        const keyId = await a.signer.rotate();
+        await new StaffEvents(db, a).record(null, { action: 'audit.signing_key_rotated', outcome: 'success', details: { keyId, via: 'cli' } }, null);
+        io.out(flags.json ? JSON.stringify({ keyId }) : `checkpoints are now signed by ${keyId}; publish the new public key (rampart audit public-keys)`);
+      }),
+    );
+
+  common(audit.command('public-keys'))
+    .description('print the checkpoint public keys (what verifiers need)')
+    .action((flags: AuditFlags) =>
+      withAudit(ctx, flags, async (a) => {
+        io.out(JSON.stringify({ keys: (await a.signer?.publicKeys()) ?? [] }, null, flags.json ? 0 : 2));
+      }),
+    );
+}

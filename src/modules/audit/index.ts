@@ -1,0 +1,2 @@
+export { AuditService } from './service.js';
+export { auditRoutes } from './routes.js';

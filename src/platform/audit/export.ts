@@ -1,0 +1,141 @@
+/**
+ * Exports of a chain, shared by the API and the CLI.
+ *
+ * JSON Lines: a header line, then one line per event — the hashed record with its hash as the
+ * last member (record.ts). The header names the anchor the first event links to (genesis, or a
+ * signed checkpoint at or before the requested start, so the file verifies on its own) and
+ * carries the chain's checkpoints in range. An export filtered by actor (or kind of actor: the
+ * access log is the staff's events) is not contiguous: its
+ * header says `complete: false`, and the verifier checks each line only against its own hash.
+ *
+ * CSV: for spreadsheets and SIEM imports; one row per event, not verifiable. Cells that a
+ * spreadsheet would run as a formula are prefixed with an apostrophe.
+ */
+import type { AuditActorType, AuditBody } from './entry.js';
+import type { AuditLog } from './log.js';
+import { GENESIS_HASH, exportLine, recordOf } from './record.js';
+import type { Checkpoint } from './verify.js';
+
+export interface ExportFilter {
+  readonly from?: Date | undefined;
+  readonly to?: Date | undefined;
+  readonly actorId?: string | undefined;
+  /** Only events by this kind of actor: `staff` exports the access log. */
+  readonly actorType?: AuditActorType | undefined;
+}
+
+export interface ExportHeader {
+  readonly type: 'rampart.audit.export';
+  readonly v: 1;
+  readonly chain: string;
+  readonly exportedAt: string;
+  /** The sequence number and hash the first event links to. */
+  readonly anchor: { readonly seq: number; readonly head: string };
+  /** The last sequence number in range. */
+  readonly through: number;
+  /** False when filtered by actor or kind of actor: lines are not contiguous. */
+  readonly complete: boolean;
+  readonly filter: { readonly from: string | null; readonly to: string | null; readonly actor: string | null; readonly actorType: string | null };
+  readonly checkpoints: readonly Checkpoint[];
+}
+
+/** Where an export of the chain with this filter starts and ends. */
+async function range(audit: AuditLog, chain: string, filter: ExportFilter): Promise<{ anchor: { seq: number; head: string }; through: number; checkpoints: Checkpoint[] }> {
+  await audit.sequence(chain);
+  const head = await audit.head(chain);
+  const all = await audit.checkpoints(chain, { limit: 1_000_000 });
+  let through = head.seq;
+  if (filter.to) {
+    const after = await audit.firstSeqAt(chain, filter.to);
+    if (after !== null) through = after - 1;
+  }
+  const wanted = filter.from ? ((await audit.firstSeqAt(chain, filter.from)) ?? through + 1) : head.prunedThrough + 1;
+  // The newest checkpoint the export can link back to: at or before the first wanted event.
+  let anchor = { seq: 0, head: GENESIS_HASH.toString('hex') };
+  for (const c of all) {
+    if (c.seq <= wanted - 1 && c.seq >= head.prunedThrough && c.seq > anchor.seq) anchor = { seq: c.seq, head: c.head };
+  }
+  if (anchor.seq === 0 && head.prunedThrough > 0) {
+    const pruned = all.find((c) => c.seq === head.prunedThrough);
+    anchor = { seq: head.prunedThrough, head: pruned?.head ?? GENESIS_HASH.toString('hex') };
+  }
+  const checkpoints = all.filter((c) => c.seq >= anchor.seq).sort((a, b) => a.seq - b.seq);
+  return { anchor, through, checkpoints };
+}
+
+export async function* exportJsonLines(audit: AuditLog, chain: string, filter: ExportFilter): AsyncGenerator<string> {
+  const { anchor, through, checkpoints } = await range(audit, chain, filter);
+  const header: ExportHeader = {
+    type: 'rampart.audit.export',
+    v: 1,
+    chain,
+    exportedAt: new Date().toISOString(),
+    anchor,
+    through,
+    complete: filter.actorId === undefined && filter.actorType === undefined,
+    filter: { from: filter.from?.toISOString() ?? null, to: filter.to?.toISOString() ?? null, actor: filter.actorId ?? null, actorType: filter.actorType ?? null },
+    checkpoints,
+  };
+  yield `${JSON.stringify(header)}\n`;
+  for await (const page of audit.pages(chain, { afterSeq: anchor.seq, throughSeq: through, actorId: filter.actorId, actorType: filter.actorType })) {
+    yield page.map((r) => `${exportLine(recordOf(Number(r.seq), r.prev_hash, r.body), r.hash)}\n`).join('');
+  }
+}
+
+export const CSV_COLUMNS = [
+  'seq',
+  'time',
+  'actor_type',
+  'actor_id',
+  'actor_name',
+  'actor_role',
+  'action',
+  'outcome',
+  'target_type',
+  'target_id',
+  'ip',
+  'user_agent',
+  'request_id',
+  'details',
+  'hash',
+] as const;
+
+/** One CSV cell: quoted when needed, and never a formula. */
+export function csvCell(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  let s = String(value);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export async function* exportCsv(audit: AuditLog, chain: string, filter: ExportFilter): AsyncGenerator<string> {
+  await audit.sequence(chain);
+  const head = await audit.head(chain);
+  yield `${CSV_COLUMNS.join(',')}\r\n`;
+  for await (const page of audit.pages(chain, { afterSeq: head.prunedThrough, from: filter.from, to: filter.to, actorId: filter.actorId, actorType: filter.actorType })) {
+    let out = '';
+    for (const r of page) {
+      const e = JSON.parse(r.body) as AuditBody;
+      out += `${[
+        r.seq,
+        e.time,
+        e.actor.type,
+        e.actor.id,
+        e.actor.name ?? null,
+        e.actor.role ?? null,
+        e.action,
+        e.outcome,
+        e.target?.type ?? null,
+        e.target?.id ?? null,
+        e.ip,
+        e.userAgent,
+        e.requestId,
+        JSON.stringify(e.details),
+        r.hash.toString('hex'),
+      ]
+        .map(csvCell)
+        .join(',')}\r\n`;
+    }
+    yield out;
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * `rampart audit`: verify every chain of a real embedded database; export a chain; verify the
+ * export offline with only the public keys; name the first bad sequence number when one byte of
+ * the file changed; refuse to verify a file without keys.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli.js';
+import { loadConfig } from '../src/config.js';
+import { startServer } from '../src/server.js';
+import { captureLogLine, capturingLogger, instrumentApp, registerKeyFile } from './helpers/secret-capture.js';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'rampart-cli-audit-'));
+const ENV = { LOG_LEVEL: 'silent', RAMPART_DATA_DIR: dir };
+
+async function run(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(['node', 'rampart', ...args], { out: (l) => out.push(l), err: (l) => err.push(l), env: ENV });
+  for (const line of [...out, ...err]) captureLogLine(line);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('rampart audit', () => {
+  let ws = '';
+  const file = path.join(dir, 'export.jsonl');
+  const keys = path.join(dir, 'keys.json');
+
+  beforeAll(async () => {
+    const config = loadConfig({ env: { ...ENV, RAMPART_DEV: '1' }, flags: { port: 0 } });
+    const s = await startServer(config, () => {}, { logger: capturingLogger(config), beforeListen: instrumentApp });
+    registerKeyFile(path.join(dir, 'root-keys.json'));
+    try {
+      const setupToken = s.setupLink?.split('#token=')[1];
+      const payload = { email: 'owner@example.test', password: 'correct horse battery staple', name: 'Owner', setupToken };
+      expect((await s.app.inject({ method: 'POST', url: '/api/v1/auth/sign-up', payload })).statusCode).toBe(201);
+      const token = (await s.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { email: payload.email, password: payload.password } })).json<{ token: string }>().token;
+      const headers = { authorization: `Bearer ${token}` };
+      ws = (await s.app.inject({ method: 'POST', url: `/api/v1/workspaces`, headers, payload: { name: 'Cli' } })).json<{ id: string }>().id;
+      for (const name of ['a', 'b', 'c']) await s.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws}/collections`, headers, payload: { name } });
+      writeFileSync(keys, (await s.app.inject({ method: 'GET', url: '/api/v1/audit/public-keys' })).body);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('lists its commands', async () => {
+    const { code, out } = await run(['audit', '--help']);
+    expect(code).toBe(0);
+    for (const c of ['verify', 'export', 'checkpoint', 'public-keys']) expect(out).toMatch(new RegExp(`^\\s+${c}\\b`, 'm'));
+  });
+
+  it('verifies every chain of the live database', async () => {
+    const { code, out, err } = await run(['audit', 'verify', '--dev', '--json']);
+    expect(code, err).toBe(0);
+    const { chains } = JSON.parse(out) as { chains: Array<{ chain: string; ok: boolean; count: number }> };
+    expect(chains.find((c) => c.chain === ws)).toMatchObject({ ok: true });
+    expect(chains.find((c) => c.chain === 'accounts')?.count).toBeGreaterThan(0);
+    expect(chains.every((c) => c.ok)).toBe(true);
+  });
+
+  it('exports a chain and verifies the file offline with only the public keys', async () => {
+    expect((await run(['audit', 'checkpoint', '--chain', ws, '--dev'])).code).toBe(0);
+    const exported = await run(['audit', 'export', '--chain', ws, '--out', file, '--dev']);
+    expect(exported.code, exported.err).toBe(0);
+    const ok = await run(['audit', 'verify', '--file', file, '--public-key', keys]);
+    expect(ok.code, ok.err).toBe(0);
+    expect(ok.out).toMatch(new RegExp(`^${ws}: ok, seq 1–\\d+ \\(\\d+ events\\); head [0-9a-f]{16}…; 1 checkpoints verified`));
+  });
+
+  it('names the first bad sequence number when one byte of the file changed, and exits 1', async () => {
+    const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    lines[3] = (lines[3] as string).replace('"outcome":"success"', '"outcome":"successs"');
+    const bad = path.join(dir, 'bad.jsonl');
+    writeFileSync(bad, `${lines.join('\n')}\n`);
+    const seq = Number(/^\{"seq":(\d+)/.exec(lines[3])?.[1]);
+    const result = await run(['audit', 'verify', '--file', bad, '--public-key', keys, '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.out)).toMatchObject({ ok: false, firstBad: { seq, problem: 'hash_mismatch' } });
+  });
+
+  it('rotates the signing key: old checkpoints still verify with the published keys, and the rotation is an event', async () => {
+    const rotated = await run(['audit', 'rotate-signing-key', '--dev', '--json']);
+    expect(rotated.code, rotated.err).toBe(0);
+    const { keyId } = JSON.parse(rotated.out) as { keyId: string };
+    const published = JSON.parse((await run(['audit', 'public-keys', '--dev', '--json'])).out) as { keys: Array<{ keyId: string; retiredAt: string | null }> };
+    expect(published.keys.map((k) => k.keyId)).toHaveLength(2);
+    expect(published.keys[0]).toMatchObject({ keyId, retiredAt: null });
+    writeFileSync(keys, JSON.stringify(published));
+    expect((await run(['audit', 'checkpoint', '--chain', 'staff', '--dev'])).out).toContain(`signed by ${keyId}`);
+    const all = await run(['audit', 'verify', '--dev', '--json', '--public-key', keys]);
+    expect(all.code, all.out).toBe(0);
+    const staff = await run(['audit', 'export', '--chain', 'staff', '--dev']);
+    expect(staff.out).toContain('"action":"audit.signing_key_rotated"');
+  });
+
+  it('refuses a file without keys, and keys that are not Ed25519', async () => {
+    expect(await run(['audit', 'verify', '--file', file])).toMatchObject({ code: 1, err: expect.stringMatching(/needs --public-key/) });
+    const junk = path.join(dir, 'junk.json');
+    writeFileSync(junk, '{"keys":[]}');
+    expect(await run(['audit', 'verify', '--file', file, '--public-key', junk])).toMatchObject({ code: 1, err: expect.stringMatching(/holds no Ed25519 public key/) });
+  });
+});
