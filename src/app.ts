@@ -35,8 +35,10 @@ import { MembersService, membersRoutes } from './modules/members/index.js';
 import { mailRoutes } from './modules/mail/index.js';
 import { MfaService, mfaRoutes } from './modules/mfa/index.js';
 import { OidcService, oidcRoutes } from './modules/oidc/index.js';
+import { DirectoryService, directoryRoutes } from './modules/directory/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
+import { ScimService, scimRoutes, scimTokensRoutes, SCIM_PREFIX } from './modules/scim/index.js';
 import { systemRoutes } from './modules/system/index.js';
 import { KeysService, keysRoutes } from './modules/keys/index.js';
 import { VaultService, vaultRoutes } from './modules/vault/index.js';
@@ -96,6 +98,8 @@ export interface Services {
   readonly vault: VaultService;
   readonly staff: StaffService;
   readonly staffAccess: StaffAccessService;
+  readonly directory: DirectoryService;
+  readonly scim: ScimService;
 }
 
 /** A registered route, as the route table knows it (tests enumerate these). */
@@ -302,6 +306,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     defer: (work) => background.run(work),
   });
   const staffAccess = new StaffAccessService({ db, workspaces, members, records, documents, events: workspaceEvents, mailer, link });
+  const directory = new DirectoryService({ db, members, accounts, events: workspaceEvents });
+  const scim = new ScimService({ db, directory, events: workspaceEvents, authEvents: events, throttle });
   const services: Services = {
     audit,
     auditSinks,
@@ -321,6 +327,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     vault: new VaultService(db, codec, workspaceEvents),
     staff,
     staffAccess,
+    directory,
+    scim,
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
   services.workspaces.onDeleted((w) => services.keys.workspaceDeleted(w.tenantId));
@@ -340,7 +348,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   app.addHook('onError', async (request, _reply, error) => {
     const refused = toRampartError(error);
     // Staff routes record their refusals in the staff chain (src/modules/staff/routes.ts).
-    if (refused.status !== 403 || refused.recorded || request.routeOptions.config.access === 'staff') return;
+    if (refused.status !== 403 || refused.recorded || request.routeOptions.config.access === 'staff' || request.routeOptions.config.access === 'scim') return;
     const details = {
       code: refused.code,
       method: request.method,
@@ -394,6 +402,10 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(keysRoutes(services.keys));
   await app.register(vaultRoutes(services.vault));
   await app.register(staffRoutes(staff, staffAccess, staffEvents));
+  await app.register(directoryRoutes(directory));
+  await app.register(scimTokensRoutes(scim, baseUrl));
+  // The SCIM 2.0 server: not a JSON API route under /api — its own content type, errors and tokens.
+  await app.register(scimRoutes(scim, { baseUrl, bodyLimit: config.bodyLimitBytes }), { prefix: SCIM_PREFIX });
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
   return { app, services, routes };

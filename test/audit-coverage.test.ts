@@ -641,6 +641,38 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
       },
     },
 
+    // --- directory provisioning: SCIM tokens and group → role mappings --------------------------------------
+    {
+      route: 'POST /api/v1/workspaces/:workspaceId/scim/tokens',
+      action: 'scim.token.created',
+      status: 201,
+      prepare: async () => post(wsUrl('/scim/tokens'), owner.bearer, { name: 'Okta' }),
+    },
+    {
+      route: 'DELETE /api/v1/workspaces/:workspaceId/scim/tokens/:tokenId',
+      action: 'scim.token.revoked',
+      status: 204,
+      prepare: async () => {
+        const created = await call('POST', wsUrl('/scim/tokens'), owner.bearer, { name: 'Entra' }, 201);
+        return send('DELETE', wsUrl(`/scim/tokens/${created.json<{ id: string }>().id}`), owner.bearer);
+      },
+    },
+    {
+      route: 'POST /api/v1/workspaces/:workspaceId/directory/group-roles',
+      action: 'directory.group_role.created',
+      status: 201,
+      prepare: async () => post(wsUrl('/directory/group-roles'), owner.bearer, { group: 'Coverage A', roleId: await roleId(ws, 'member') }),
+    },
+    {
+      route: 'DELETE /api/v1/workspaces/:workspaceId/directory/group-roles/:mappingId',
+      action: 'directory.group_role.deleted',
+      status: 204,
+      prepare: async () => {
+        const created = await call('POST', wsUrl('/directory/group-roles'), owner.bearer, { group: 'Coverage B', roleId: await roleId(ws, 'member') }, 201);
+        return send('DELETE', wsUrl(`/directory/group-roles/${created.json<{ id: string }>().id}`), owner.bearer);
+      },
+    },
+
     // --- staff access: the workspace's decisions -----------------------------------------------------------
     {
       route: 'POST /api/v1/workspaces/:workspaceId/access-requests/:requestId/approve',

@@ -33,6 +33,7 @@ export const ERROR_CATALOG = {
   access_duration_too_long: { status: 400, message: 'The access asked for lasts longer than allowed.' },
   unknown_scope: { status: 400, message: 'No such permission scope.' },
   scope_not_requestable: { status: 400, message: 'Staff cannot ask for this scope.' },
+  domain_not_verified: { status: 400, message: "The email's domain is not verified for this workspace." },
   // 401
   unauthenticated: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'Invalid credentials.' },
@@ -69,6 +70,8 @@ export const ERROR_CATALOG = {
   access_request_not_found: { status: 404, message: 'The access request was not found.' },
   staff_grant_not_found: { status: 404, message: 'The access grant was not found.' },
   staff_member_not_found: { status: 404, message: 'The staff member was not found.' },
+  scim_token_not_found: { status: 404, message: 'No live SCIM token with this id in this workspace.' },
+  group_role_mapping_not_found: { status: 404, message: 'No such directory group mapping in this workspace.' },
   // 405, 406, 409, 412, 413, 415
   method_not_allowed: { status: 405, message: 'The method is not allowed on this resource.' },
   not_acceptable: { status: 406, message: 'The requested representation is not available.' },
@@ -84,6 +87,8 @@ export const ERROR_CATALOG = {
   secret_exists: { status: 409, message: 'A secret already exists at this path; rotate it instead.' },
   key_version_in_use: { status: 409, message: 'Content is still encrypted under an older key version; rewrap it first.' },
   staff_member_exists: { status: 409, message: 'A staff member with this email already exists.' },
+  scim_token_limit: { status: 409, message: 'The workspace already has the most live SCIM tokens it may have; revoke one first.' },
+  group_role_mapping_exists: { status: 409, message: 'This directory group already gives this role.' },
   access_request_not_pending: { status: 409, message: 'The access request is no longer waiting for a decision.' },
   staff_grant_not_active: { status: 409, message: 'The access grant is not active: it expired or was revoked.' },
   encryption_key_disabled: {

@@ -610,6 +610,46 @@ export class AccountsService {
     return account ? accountView(account) : null;
   }
 
+  /** The account with this id, inside the caller's transaction. */
+  async accountByIdIn(tx: Tx, accountId: string): Promise<AccountView | null> {
+    const row = await store.accountById(tx, accountId);
+    return row ? accountView(row) : null;
+  }
+
+  /** The account with this (lower-cased) email, inside the caller's transaction. */
+  async accountByEmailIn(tx: Tx, email: string): Promise<AccountView | null> {
+    const row = await store.credentialsByEmail(tx, email);
+    return row ? accountView(row) : null;
+  }
+
+  /**
+   * Creates an account that a workspace's directory provisions (SCIM, SAML just-in-time), for
+   * an email of a domain that workspace has verified: the domain's owner vouches for the
+   * address, so it is verified, and closed sign-up does not apply (nobody signs up). Null if the
+   * email is taken. Records no event: the provisioning's own event says the account was created.
+   */
+  async createProvisionedAccountIn(tx: Tx, input: { email: string; name: string }): Promise<AccountView | null> {
+    const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: true });
+    return account ? accountView(account) : null;
+  }
+
+  /**
+   * An existing account whose address the owner of its domain now vouches for, although the
+   * account never proved it: whoever registered it may not be the address's owner (a
+   * pre-registered account), so its password and sessions go, and the address counts as
+   * verified. The owner of the address signs in by email link (or SSO) from then on.
+   */
+  async takeOverUnverifiedIn(tx: Tx, accountId: string): Promise<void> {
+    if (!(await store.markEmailVerified(tx, accountId))) return;
+    await store.clearPassword(tx, accountId);
+    await store.revokeSessionsExcept(tx, accountId, null);
+  }
+
+  /** Ends every session of an account at once (deprovisioning); returns how many were live. */
+  async revokeAllSessionsIn(tx: Tx, accountId: string): Promise<number> {
+    return store.revokeSessionsExcept(tx, accountId, null);
+  }
+
   // --- sessions ------------------------------------------------------------------------------------
 
   async describeSession(principal: Principal): Promise<{ account: AccountView; session: store.SessionRow }> {

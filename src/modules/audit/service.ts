@@ -15,7 +15,7 @@ export interface AuditListQuery {
   readonly from?: string | undefined;
   readonly to?: string | undefined;
   readonly actor?: string | undefined;
-  readonly actorType?: 'account' | 'api_key' | 'staff' | 'system' | 'anonymous' | undefined;
+  readonly actorType?: AuditActorType | undefined;
   readonly action?: string | undefined;
   readonly before?: number | undefined;
   readonly limit: number;

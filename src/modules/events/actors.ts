@@ -17,10 +17,22 @@ export interface StaffActor {
   readonly role: StaffRole;
 }
 
-export type EventActor = Actor | StaffActor;
+/** A workspace's SCIM token: the customer's directory, acting through the SCIM API (docs/scim.md). */
+export interface ScimTokenActor {
+  readonly type: 'scim_token';
+  readonly id: string;
+}
+
+/** Someone who presented no valid credential (a failed SCIM authentication, say). */
+export interface AnonymousActor {
+  readonly type: 'anonymous';
+}
+
+export type EventActor = Actor | StaffActor | ScimTokenActor | AnonymousActor;
 
 export function actorRef(actor: EventActor | null): AuditActorRef {
   if (actor === null) return { type: 'system', id: null };
   if (actor.type === 'staff') return { type: 'staff', id: actor.id, name: actor.name, role: actor.role };
+  if (actor.type === 'anonymous') return { type: 'anonymous', id: null };
   return { type: actor.type, id: actor.id };
 }

@@ -37,7 +37,11 @@ import * as store from './store.js';
  * Called in the transaction that removes a member, to undo what the member left behind. What it
  * undid comes back as facts for the removal's one event (for example the API keys revoked).
  */
-export type MemberRemovedListener = (tx: Tx, removed: { accountId: string }, by: WorkspaceCaller) => Promise<WorkspaceEvent['details']>;
+export type MemberRemovedListener = (tx: Tx, removed: { accountId: string }, by: RemovedBy) => Promise<WorkspaceEvent['details']>;
+/** Who removed a member: a caller of the API, or the directory (a SCIM token), by id. */
+export interface RemovedBy {
+  readonly actor: { readonly id: string };
+}
 /** How many pending things (invitations) still hold a role, so it is not deleted from under them. */
 export type RoleUseCounter = (tx: Tx, roleId: string) => Promise<number>;
 
@@ -116,11 +120,65 @@ export class MembersService {
     return role;
   }
 
-  /** Adds an account as a member with one role; false when it already is one. */
-  async addMemberIn(tx: Tx, accountId: string, roleId: string, grantedBy: string | null): Promise<boolean> {
+  /**
+   * Adds an account as a member with one role; false when it already is one. `viaDirectory`:
+   * the directory (SCIM, SAML) grants the role, and may take it away again.
+   */
+  async addMemberIn(tx: Tx, accountId: string, roleId: string, grantedBy: string | null, options: { viaDirectory?: boolean } = {}): Promise<boolean> {
     if (!(await store.insertMembership(tx, accountId))) return false;
-    await store.grantRoles(tx, accountId, [roleId], grantedBy);
+    await store.grantRoles(tx, accountId, [roleId], grantedBy, options.viaDirectory ?? false);
     return true;
+  }
+
+  /** The id of a built-in role of the transaction's workspace. */
+  builtinRoleIdIn(tx: Tx, builtin: BuiltinRole): Promise<string> {
+    return store.builtinRoleId(tx, builtin);
+  }
+
+  /** Roles by id in the transaction's workspace (unknown ids are left out). */
+  async rolesByIdIn(tx: Tx, roleIds: readonly string[]): Promise<RoleRefView[]> {
+    return (await store.rolesById(tx, roleIds)).map(roleRef);
+  }
+
+  /**
+   * The directory's view of a member's roles: grants `wanted` (never the owner role) and takes
+   * away the directory-granted roles not in it; roles granted by hand are never touched. A
+   * member left with no role at all gets `fallbackRoleId` (from the directory). Null when the
+   * account is not a member.
+   */
+  async syncDirectoryRolesIn(
+    tx: Tx,
+    accountId: string,
+    wanted: readonly string[],
+    fallbackRoleId: string,
+  ): Promise<{ added: string[]; removed: string[] } | null> {
+    if (!(await store.lockMembership(tx, accountId))) return null;
+    const owner = await store.builtinRoleId(tx, OWNER);
+    const want = new Set(wanted.filter((id) => id !== owner));
+    const current = await store.memberRoleGrants(tx, accountId);
+    const byHand = current.filter((r) => !r.via_directory);
+    if (want.size === 0 && byHand.length === 0) want.add(fallbackRoleId);
+    const held = new Set(current.map((r) => r.id));
+    const add = [...want].filter((id) => !held.has(id));
+    const remove = current.filter((r) => r.via_directory && !want.has(r.id));
+    await store.revokeDirectoryRoles(tx, accountId, remove.map((r) => r.id));
+    await store.grantRoles(tx, accountId, add, null, true);
+    const added = (await store.rolesById(tx, add)).map((r) => r.name);
+    return { added: added.sort(), removed: remove.map((r) => r.name).sort() };
+  }
+
+  /**
+   * Removes a member on the directory's word (SCIM deprovisioning), running the removal
+   * listeners like any removal. False when the account was not a member; the owner is never
+   * removed (409 `last_owner`). The caller records the one event, with the facts returned.
+   */
+  async removeByDirectoryIn(tx: Tx, accountId: string, by: RemovedBy): Promise<{ removed: boolean; facts: NonNullable<WorkspaceEvent['details']> }> {
+    if (!(await store.lockMembership(tx, accountId))) return { removed: false, facts: {} };
+    const roles = await store.memberRoles(tx, accountId);
+    if (roles.some((r) => r.builtin === OWNER)) throw new RampartError('last_owner');
+    await store.deleteMembership(tx, accountId);
+    const undone = await this.memberRemovedIn(tx, accountId, by);
+    return { removed: true, facts: { roles: roles.map((r) => r.name), ...undone } };
   }
 
   /** Whether an account with this email is a member. */
@@ -293,7 +351,7 @@ export class MembersService {
   }
 
   /** Runs the removal listeners; their facts, merged, go into the removal's one event. */
-  private async memberRemovedIn(tx: Tx, accountId: string, caller: WorkspaceCaller): Promise<NonNullable<WorkspaceEvent['details']>> {
+  private async memberRemovedIn(tx: Tx, accountId: string, caller: RemovedBy): Promise<NonNullable<WorkspaceEvent['details']>> {
     let facts: NonNullable<WorkspaceEvent['details']> = {};
     for (const listener of this.removedListeners) facts = { ...facts, ...(await listener(tx, { accountId }, caller)) };
     return facts;

@@ -118,12 +118,34 @@ export async function deleteMembership(tx: Tx, accountId: string): Promise<void>
   await tx.query('DELETE FROM memberships WHERE tenant_id = current_tenant_id() AND account_id = $1', [accountId]);
 }
 
-export async function grantRoles(tx: Tx, accountId: string, roleIds: readonly string[], grantedBy: string | null): Promise<void> {
+/** Grants roles; a role already held keeps how it was granted (by hand or by the directory). */
+export async function grantRoles(tx: Tx, accountId: string, roleIds: readonly string[], grantedBy: string | null, viaDirectory = false): Promise<void> {
   if (roleIds.length === 0) return;
   await tx.query(
-    `INSERT INTO member_roles (tenant_id, account_id, role_id, granted_by)
-     SELECT current_tenant_id(), $1, unnest($2::uuid[]), $3 ON CONFLICT DO NOTHING`,
-    [accountId, roleIds, grantedBy],
+    `INSERT INTO member_roles (tenant_id, account_id, role_id, granted_by, via_directory)
+     SELECT current_tenant_id(), $1, unnest($2::uuid[]), $3, $4 ON CONFLICT DO NOTHING`,
+    [accountId, roleIds, grantedBy, viaDirectory],
+  );
+}
+
+/** A member's roles with how each was granted (the directory's may be taken away by it). */
+export async function memberRoleGrants(tx: Tx, accountId: string): Promise<(MemberRoleRow & { via_directory: boolean })[]> {
+  const { rows } = await tx.query<MemberRoleRow & { via_directory: boolean }>(
+    `SELECT mr.account_id, r.id, r.name, r.builtin, r.scopes, mr.via_directory
+       FROM member_roles mr JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id
+      WHERE mr.tenant_id = current_tenant_id() AND mr.account_id = $1
+      ORDER BY ${ROLE_ORDER}`,
+    [accountId],
+  );
+  return rows;
+}
+
+/** Takes away roles the directory granted (never one granted by hand). */
+export async function revokeDirectoryRoles(tx: Tx, accountId: string, roleIds: readonly string[]): Promise<void> {
+  if (roleIds.length === 0) return;
+  await tx.query(
+    'DELETE FROM member_roles WHERE tenant_id = current_tenant_id() AND account_id = $1 AND role_id = ANY($2::uuid[]) AND via_directory',
+    [accountId, roleIds],
   );
 }
 

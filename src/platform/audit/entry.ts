@@ -4,7 +4,7 @@
  */
 import type { RequestMeta } from '../http/context.js';
 
-export const AUDIT_ACTOR_TYPES = ['account', 'api_key', 'staff', 'system', 'anonymous'] as const;
+export const AUDIT_ACTOR_TYPES = ['account', 'api_key', 'staff', 'system', 'anonymous', 'scim_token'] as const;
 export type AuditActorType = (typeof AUDIT_ACTOR_TYPES)[number];
 export type AuditOutcome = 'success' | 'failure' | 'denied';
 

@@ -22,6 +22,8 @@
  *    for customer cookies. A staff session that has not proved TOTP reaches only `enrolment`
  *    routes (403 `staff_mfa_required`); the staff role must hold the route's `staffPermission`
  *    (403 `forbidden`), from the table in src/modules/staff/permissions.ts.
+ * 9. SCIM routes (`scim`, under /scim/v2/) are authenticated by the SCIM module with the
+ *    workspace's SCIM tokens, never a session or API key (docs/scim.md).
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { RampartError } from '../errors.js';
@@ -69,9 +71,13 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** Checks each route's declaration as it is registered. */
 export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method' | 'config'>): void {
-  if (!route.url.startsWith('/api/')) return;
   const access = route.config?.access;
   const where = `${String(route.method)} ${route.url}`;
+  // The SCIM server authenticates its own tokens (src/modules/scim): its routes say so, and no other does.
+  if (route.url.startsWith('/scim/') !== (access === 'scim')) {
+    throw new Error(`route ${where}: SCIM routes, and only they, are under /scim/ with config.access 'scim'`);
+  }
+  if (!route.url.startsWith('/api/')) return;
   if (access !== 'public' && access !== 'account' && access !== 'workspace' && access !== 'staff') {
     throw new Error(`route ${where} declares no access (config.access: public | account | workspace | staff)`);
   }
@@ -153,7 +159,7 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
 
   app.addHook('onRequest', async (request) => {
     const { access, scope } = request.routeOptions.config;
-    if (access === undefined) return;
+    if (access === undefined || access === 'scim') return;
 
     const unsafe = UNSAFE.has(request.method);
     if (unsafe && request.headers['sec-fetch-site'] === 'cross-site') {

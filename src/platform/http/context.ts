@@ -18,8 +18,10 @@ import type { Scope } from './scopes.js';
  * - `staff`: a member of the operator's staff (the staff session cookie or a staff bearer token,
  *   never a customer's), whose session proved TOTP and whose role holds the route's
  *   `staffPermission` (docs/staff-access.md). Only under /api/v1/staff/.
+ * - `scim`: the SCIM 2.0 server (under /scim/v2/, docs/scim.md), which authenticates its own
+ *   bearer tokens and answers in SCIM's error format; the hook here leaves it alone.
  */
-export type Access = 'public' | 'account' | 'workspace' | 'staff';
+export type Access = 'public' | 'account' | 'workspace' | 'staff' | 'scim';
 
 export interface Principal {
   readonly accountId: string;

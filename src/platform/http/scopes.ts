@@ -22,6 +22,7 @@ export const SCOPE_CATALOGUE = {
   'documents:write': 'Upload and delete documents.',
   'integrations:manage': "Connect, configure and disconnect integrations; write, rotate and delete their secrets (values are never readable).",
   'keys:manage': "See the workspace's encryption keys; rotate them and retire old versions.",
+  'sso:manage': "Configure single sign-on and directory provisioning: SCIM tokens, and which directory groups give which roles.",
   'billing:manage': 'See and change billing settings.',
   'audit:read': "Read and export the workspace's audit log and access log.",
   'staff-access:approve': "See the operator's staff requests for access to the workspace's data; approve, deny and revoke them.",

@@ -1,0 +1,3 @@
+export { DirectoryService, groupKey, type MappingChangedListener, type Provisioned } from './service.js';
+export { directoryRoutes } from './routes.js';
+export type { GroupRoleMappingView } from './schemas.js';
