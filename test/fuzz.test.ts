@@ -5,11 +5,16 @@
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantContext } from '../src/platform/db/types.js';
+import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { bodySchema, sample, type OpenApi } from './helpers/samples.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 40);
+const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+const SCIM_PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 /** Bodies near the valid one: each field replaced by something of the wrong shape or odd content. */
 function mutations(valid: unknown): fc.Arbitrary<unknown> {
@@ -34,6 +39,9 @@ describe.each(BACKENDS)('fuzzing on $name', (backend) => {
   let owner: Caller;
   let spec: OpenApi;
   let ids: Record<string, string>;
+  let scimToken: string;
+  let scimUser: string;
+  let scimGroup: string;
 
   beforeAll(async () => {
     t = await buildTestApp(backend);
@@ -43,6 +51,18 @@ describe.each(BACKENDS)('fuzzing on $name', (backend) => {
     const rec = await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/collections/things/records`, headers: owner.bearer, payload: { data: { a: 1 } } });
     ids = { workspaceId: ws.id, collection: 'things', recordId: rec.json().id, documentId: '018f0000-0000-7000-8000-000000000000' };
     spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    // The SCIM server: a verified domain, a token, a user and a group to aim at.
+    await t.database.db.withTenant(tenantContext(ws.id, null), (tx) =>
+      tx.query(`INSERT INTO workspace_domains (tenant_id, id, domain, verification_token, verified_at) VALUES (current_tenant_id(), $1, 'fuzz.test', $2, now())`, [newId(), 'f'.repeat(40)]),
+    );
+    scimToken = (await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/scim/tokens`, headers: owner.bearer, payload: { name: 'fuzz' } })).json().token;
+    const scimHeaders = { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' };
+    scimUser = (
+      await t.app.inject({ method: 'POST', url: `/scim/v2/${ws.id}/Users`, headers: scimHeaders, payload: JSON.stringify({ schemas: [SCIM_USER], userName: 'fuzz@fuzz.test' }) })
+    ).json().id;
+    scimGroup = (
+      await t.app.inject({ method: 'POST', url: `/scim/v2/${ws.id}/Groups`, headers: scimHeaders, payload: JSON.stringify({ schemas: [SCIM_GROUP], displayName: 'Fuzzers', members: [{ value: scimUser }] }) })
+    ).json().id;
   });
   afterAll(async () => t?.close());
 
@@ -109,6 +129,76 @@ describe.each(BACKENDS)('fuzzing on $name', (backend) => {
         expectErrorShape(res.statusCode, res.body, `GET ${url}?${qs}`);
       }),
       { numRuns: RUNS * 5 },
+    );
+  });
+  it('the SCIM server: no generated body, filter or query answers 5xx, and errors are always SCIM errors', async () => {
+    const ws = ids['workspaceId']!;
+    const headers = { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' };
+    const expectScimShape = (status: number, body: string, where: string) => {
+      expect(status, where).toBeLessThan(500);
+      if (status >= 400) {
+        const parsed = JSON.parse(body) as Record<string, unknown>;
+        expect(parsed['schemas'], where).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+        expect(parsed['status'], where).toBe(String(status));
+      }
+    };
+    const validUser = { schemas: [SCIM_USER], userName: 'fuzz2@fuzz.test', name: { givenName: 'F' }, emails: [{ value: 'fuzz2@fuzz.test', primary: true }], active: true };
+    const validGroup = { schemas: [SCIM_GROUP], displayName: 'G', members: [{ value: scimUser }] };
+    const patch = fc.record({
+      op: fc.oneof(fc.constantFrom('add', 'replace', 'remove', 'Add', 'Replace', 'bogus'), fc.string({ maxLength: 10 })),
+      path: fc.option(
+        fc.oneof(
+          fc.constantFrom('active', 'userName', 'name.givenName', 'emails[type eq "work"].value', 'members', `members[value eq "${scimUser}"]`, 'id', 'meta.created', 'urn:x:y', 'emails[', 'a.b.c.d', 'displayName'),
+          fc.string({ maxLength: 40 }),
+        ),
+        { nil: undefined },
+      ),
+      value: fc.option(fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.constantFrom('True', 'False', { active: false }, [{ value: scimUser }])), { nil: undefined }),
+    });
+    const targets: Array<[string, string, fc.Arbitrary<unknown>]> = [
+      ['POST', `/scim/v2/${ws}/Users`, mutations(validUser)],
+      ['PUT', `/scim/v2/${ws}/Users/${scimUser}`, mutations(validUser)],
+      ['POST', `/scim/v2/${ws}/Groups`, mutations(validGroup)],
+      ['PUT', `/scim/v2/${ws}/Groups/${scimGroup}`, mutations(validGroup)],
+      ['PATCH', `/scim/v2/${ws}/Users/${scimUser}`, fc.oneof(mutations({ schemas: [SCIM_PATCH], Operations: [] }), fc.array(patch, { maxLength: 4 }).map((Operations) => ({ schemas: [SCIM_PATCH], Operations })))],
+      ['PATCH', `/scim/v2/${ws}/Groups/${scimGroup}`, fc.array(patch, { maxLength: 4 }).map((Operations) => ({ schemas: [SCIM_PATCH], Operations }))],
+    ];
+    for (const [method, url, bodies] of targets) {
+      await fc.assert(
+        fc.asyncProperty(bodies, async (body) => {
+          const res = await t.app.inject({ method: method as 'POST', url, headers, payload: JSON.stringify(body) });
+          expectScimShape(res.statusCode, res.body, `${method} ${url} ${JSON.stringify(body).slice(0, 200)}`);
+        }),
+        { numRuns: RUNS },
+      );
+    }
+    const filterPart = fc.oneof(
+      fc.constantFrom('userName', 'emails.value', 'emails[type eq "x"]', 'meta.lastModified', 'active', 'id', 'members', 'not', 'and', 'or', '(', ')', '"x"', 'true', 'null', '1e999', 'eq', 'co', 'pr', 'gt', '[', ']', '\\'),
+      fc.string({ maxLength: 10 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('Users', 'Groups', `Users/${scimUser}`, `Groups/${scimGroup}`, 'Schemas', 'ResourceTypes/User'),
+        fc.array(filterPart, { maxLength: 12 }).map((parts) => parts.join(' ')),
+        fc.record({ startIndex: fc.oneof(fc.integer(), fc.string({ maxLength: 5 })), count: fc.oneof(fc.integer(), fc.string({ maxLength: 5 })), attributes: fc.string({ maxLength: 30 }) }),
+        async (resource, filter, q) => {
+          const qs = `filter=${encodeURIComponent(filter)}&startIndex=${encodeURIComponent(String(q.startIndex))}&count=${encodeURIComponent(String(q.count))}&attributes=${encodeURIComponent(q.attributes)}`;
+          const res = await t.app.inject({ method: 'GET', url: `/scim/v2/${ws}/${resource}?${qs}`, headers: { authorization: headers.authorization } });
+          expectScimShape(res.statusCode, res.body, `GET ${resource}?${qs}`);
+        },
+      ),
+      { numRuns: RUNS * 5 },
+    );
+    // Raw bytes, and garbage credentials.
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 512 }), fc.string({ maxLength: 80 }), async (bytes, credential) => {
+        const raw = await t.app.inject({ method: 'POST', url: `/scim/v2/${ws}/Users`, headers, payload: Buffer.from(bytes) });
+        expectScimShape(raw.statusCode, raw.body, 'POST Users (bytes)');
+        const auth = await t.app.inject({ method: 'GET', url: `/scim/v2/${ws}/Users`, headers: { authorization: `Bearer fuzzcred${credential}` } });
+        expect([401, 404]).toContain(auth.statusCode);
+        expectScimShape(auth.statusCode, auth.body, 'GET Users (credential)');
+      }),
+      { numRuns: RUNS },
     );
   });
 });

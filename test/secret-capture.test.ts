@@ -105,7 +105,7 @@ describe.each(BACKENDS)('secret capture on $name', (backend) => {
     discardCaptured((text) => text.includes(value));
   });
 
-  it('end to end: harvests the credentials of sign-up, sign-in, a failed sign-in and API keys, and finds none leaked', async () => {
+  it('end to end: harvests the credentials of sign-up, sign-in, a failed sign-in, API keys and SCIM tokens, and finds none leaked', async () => {
     const before = captureSummary();
     const owner = await signUp(t, 'capture');
     const wrongPassword = fresh('wrong-password');
@@ -123,6 +123,16 @@ describe.each(BACKENDS)('secret capture on $name', (backend) => {
     expect(revoked.statusCode).toBe(204);
     const refused = await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${ws.id}/collections`, headers: { authorization: `Bearer ${secret}` } });
     expect(refused.statusCode).toBe(401);
+    // A SCIM token: shown once, used, revoked, refused.
+    const scimCreated = await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/scim/tokens`, headers: owner.bearer, payload: { name: 'idp' } });
+    expect(scimCreated.statusCode).toBe(201);
+    const { id: scimTokenId, token: scimToken } = scimCreated.json<{ id: string; token: string }>();
+    const scimUsed = await t.app.inject({ method: 'GET', url: `/scim/v2/${ws.id}/Users?filter=${encodeURIComponent('userName eq "nobody@example.test"')}`, headers: { authorization: `Bearer ${scimToken}` } });
+    expect(scimUsed.statusCode).toBe(200);
+    const scimRevoked = await t.app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${ws.id}/scim/tokens/${scimTokenId}`, headers: owner.bearer });
+    expect(scimRevoked.statusCode).toBe(204);
+    const scimRefused = await t.app.inject({ method: 'GET', url: `/scim/v2/${ws.id}/Users`, headers: { authorization: `Bearer ${scimToken}` } });
+    expect(scimRefused.statusCode).toBe(401);
     // Malformed JSON carrying a password: harvested from the raw body all the same.
     const malformedPassword = fresh('malformed-password');
     const malformed = await t.app.inject({
@@ -134,13 +144,13 @@ describe.each(BACKENDS)('secret capture on $name', (backend) => {
     expect(malformed.statusCode).toBe(400);
 
     const secrets = registeredSecrets();
-    for (const value of [owner.password, owner.token, wrongPassword, secret, malformedPassword, owner.cookie['x-csrf-token'] as string]) expect(secrets).toContain(value);
+    for (const value of [owner.password, owner.token, wrongPassword, secret, scimToken, malformedPassword, owner.cookie['x-csrf-token'] as string]) expect(secrets).toContain(value);
     expect(registeredSecrets(/^set-cookie __Host-rampart_session$/).length).toBeGreaterThan(0);
     expect(registeredSecrets(/^mail verify_email link/).length + registeredSecrets(/^setup token$/).length).toBeGreaterThan(0);
     expect(registeredSecrets(/^config /)).toContain(t.config.rootSecret);
     const after = captureSummary();
     expect(after.secrets).toBeGreaterThan(before.secrets);
-    expect(after.errorResponses - before.errorResponses).toBeGreaterThanOrEqual(3);
+    expect(after.errorResponses - before.errorResponses).toBeGreaterThanOrEqual(4);
     expect(after.logLines).toBeGreaterThan(before.logLines);
     expect(findLeaks()).toEqual([]);
   });
