@@ -20,13 +20,17 @@ CREATE TABLE scim_tokens (
 CREATE UNIQUE INDEX scim_tokens_hash_key ON scim_tokens (tenant_id, token_hash);
 
 -- A user the directory provisioned: the SCIM resource, and the Rampart account it stands for.
--- userName is unique per workspace case-insensitively (RFC 7643: caseExact false); the index
--- on lower(user_name) is what `filter=userName eq "…"` uses. version is the ETag (W/"<version>").
+-- userName is unique per workspace case-insensitively (RFC 7643: caseExact false). The index is on
+-- a stored lower-cased copy, not on lower(user_name): under row-level security the planner only
+-- uses an index condition whose functions of the row are leakproof, and lower() is not, so
+-- `filter=userName eq "…"` compares user_name_ci = lower($1), an index scan. version is the ETag
+-- (W/"<version>").
 CREATE TABLE scim_users (
   tenant_id uuid NOT NULL REFERENCES workspaces (tenant_id) ON DELETE CASCADE,
   id uuid NOT NULL,
   external_id text CHECK (length(external_id) BETWEEN 1 AND 512),
   user_name text NOT NULL CHECK (length(user_name) BETWEEN 1 AND 254),
+  user_name_ci text NOT NULL GENERATED ALWAYS AS (lower(user_name)) STORED,
   account_id uuid NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
   active boolean NOT NULL DEFAULT true,
   display_name text CHECK (length(display_name) <= 256),
@@ -42,23 +46,24 @@ CREATE TABLE scim_users (
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, id)
 );
-CREATE UNIQUE INDEX scim_users_user_name_key ON scim_users (tenant_id, lower(user_name));
+CREATE UNIQUE INDEX scim_users_user_name_key ON scim_users (tenant_id, user_name_ci);
 CREATE UNIQUE INDEX scim_users_account_key ON scim_users (tenant_id, account_id);
 CREATE INDEX scim_users_external_id_idx ON scim_users (tenant_id, external_id);
 
 -- A directory group. Its lower-cased displayName and externalId are the keys that
--- directory_group_roles maps to roles.
+-- directory_group_roles maps to roles. displayName is unique case-insensitively (stored copy, as above).
 CREATE TABLE scim_groups (
   tenant_id uuid NOT NULL REFERENCES workspaces (tenant_id) ON DELETE CASCADE,
   id uuid NOT NULL,
   external_id text CHECK (length(external_id) BETWEEN 1 AND 256),
   display_name text NOT NULL CHECK (length(display_name) BETWEEN 1 AND 256),
+  display_name_ci text NOT NULL GENERATED ALWAYS AS (lower(display_name)) STORED,
   version integer NOT NULL DEFAULT 1 CHECK (version > 0),
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, id)
 );
-CREATE UNIQUE INDEX scim_groups_display_name_key ON scim_groups (tenant_id, lower(display_name));
+CREATE UNIQUE INDEX scim_groups_display_name_key ON scim_groups (tenant_id, display_name_ci);
 CREATE INDEX scim_groups_external_id_idx ON scim_groups (tenant_id, external_id);
 
 CREATE TABLE scim_group_members (

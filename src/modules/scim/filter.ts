@@ -6,8 +6,9 @@
  * PATCH paths (`members[value eq "…"]`) in memory.
  *
  * String attributes that RFC 7643 makes case-insensitive (userName, displayName, emails) compare
- * as lower(column) against lower($n), which is the expression the unique indexes are built on, so
- * `userName eq "…"` is an index scan. Attribute names are case-insensitive; a core schema's URN
+ * lower-cased against lower($n); userName and a group's displayName through their stored
+ * lower-cased copies, which the unique indexes are on, so `userName eq "…"` is an index scan even
+ * under row-level security (see Column.ci). Attribute names are case-insensitive; a core schema's URN
  * before an attribute is allowed. Anything else — an unknown attribute, an operator that makes
  * no sense for the attribute's type, a value of the wrong type — is 400 invalidFilter.
  */
@@ -25,6 +26,12 @@ type Kind = 'string' | 'exact' | 'uuid' | 'boolean' | 'datetime';
 interface Column {
   readonly sql: string;
   readonly kind: Kind;
+  /**
+   * For case-insensitive strings: a stored lower-cased copy with an index. Under row-level
+   * security the planner uses an index condition only if its functions of the row are
+   * leakproof; lower(column) is not, column_ci = lower($1) is (the function is on the parameter).
+   */
+  readonly ci?: string;
 }
 interface MultiValued {
   readonly exists: (condition: string) => string;
@@ -45,7 +52,7 @@ export const USER_FILTER: FilterTarget = {
   schema: USER_SCHEMA,
   columns: {
     id: { sql: 'u.id', kind: 'uuid' },
-    username: { sql: 'u.user_name', kind: 'string' },
+    username: { sql: 'u.user_name', kind: 'string', ci: 'u.user_name_ci' },
     externalid: { sql: 'u.external_id', kind: 'exact' },
     displayname: { sql: 'u.display_name', kind: 'string' },
     active: { sql: 'u.active', kind: 'boolean' },
@@ -74,7 +81,7 @@ export const GROUP_FILTER: FilterTarget = {
   schema: GROUP_SCHEMA,
   columns: {
     id: { sql: 'g.id', kind: 'uuid' },
-    displayname: { sql: 'g.display_name', kind: 'string' },
+    displayname: { sql: 'g.display_name', kind: 'string', ci: 'g.display_name_ci' },
     externalid: { sql: 'g.external_id', kind: 'exact' },
     ...meta('g'),
   },
@@ -210,13 +217,13 @@ function leaf(column: Column, op: string, value: unknown, bind: (value: unknown,
     case 'string':
     case 'exact': {
       if (typeof value !== 'string') throw invalidFilter('A string attribute compares with a string.');
-      return text(col, op, value, bind, column.kind === 'string');
+      return text(column.ci ?? col, op, value, bind, column.kind === 'string', column.ci !== undefined);
     }
   }
 }
 
-function text(col: string, op: string, value: string, bind: (value: unknown, cast: string) => string, caseInsensitive: boolean): string {
-  const c = caseInsensitive ? `lower(${col})` : col;
+function text(col: string, op: string, value: string, bind: (value: unknown, cast: string) => string, caseInsensitive: boolean, lowered = false): string {
+  const c = caseInsensitive && !lowered ? `lower(${col})` : col;
   const v = caseInsensitive ? `lower(${bind(value, 'text')})` : bind(value, 'text');
   switch (op) {
     case 'eq':

@@ -128,7 +128,7 @@ export async function userById(tx: Tx, id: string, options: { lock?: boolean; gr
 /** The user holding this userName (case-insensitively), other than `except`. */
 export async function userNameHolder(tx: Tx, userName: string, except: string | null): Promise<string | null> {
   const { rows } = await tx.query<{ id: string }>(
-    'SELECT id FROM scim_users WHERE tenant_id = current_tenant_id() AND lower(user_name) = lower($1::text) AND ($2::uuid IS NULL OR id <> $2::uuid)',
+    'SELECT id FROM scim_users WHERE tenant_id = current_tenant_id() AND user_name_ci = lower($1::text) AND ($2::uuid IS NULL OR id <> $2::uuid)',
     [userName, except],
   );
   return rows[0]?.id ?? null;
@@ -256,7 +256,7 @@ export async function memberIds(tx: Tx, groupId: string): Promise<string[]> {
 
 export async function displayNameHolder(tx: Tx, displayName: string, except: string | null): Promise<string | null> {
   const { rows } = await tx.query<{ id: string }>(
-    'SELECT id FROM scim_groups WHERE tenant_id = current_tenant_id() AND lower(display_name) = lower($1::text) AND ($2::uuid IS NULL OR id <> $2::uuid)',
+    'SELECT id FROM scim_groups WHERE tenant_id = current_tenant_id() AND display_name_ci = lower($1::text) AND ($2::uuid IS NULL OR id <> $2::uuid)',
     [displayName, except],
   );
   return rows[0]?.id ?? null;
