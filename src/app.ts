@@ -36,6 +36,8 @@ import { mailRoutes } from './modules/mail/index.js';
 import { MfaService, mfaRoutes } from './modules/mfa/index.js';
 import { OidcService, oidcRoutes } from './modules/oidc/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
+import { DnsTxtLookup, DomainsService, domainsRoutes } from './modules/domains/index.js';
+import { hasSamlConnectionIn, jitProvisioning, SsoService, ssoRoutes } from './modules/sso/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { systemRoutes } from './modules/system/index.js';
 import { KeysService, keysRoutes } from './modules/keys/index.js';
@@ -96,6 +98,8 @@ export interface Services {
   readonly vault: VaultService;
   readonly staff: StaffService;
   readonly staffAccess: StaffAccessService;
+  readonly domains: DomainsService;
+  readonly sso: SsoService;
 }
 
 /** A registered route, as the route table knows it (tests enumerate these). */
@@ -107,7 +111,7 @@ export interface RouteEntry {
   readonly scope: Scope | undefined;
   /** For staff routes: the staff permission (or level) the caller's role must hold. */
   readonly staffPermission: string | undefined;
-  /** Whether the route validates a JSON body. */
+  /** Whether the route validates a JSON body (not a form: the SAML ACS declares `consumes`). */
   readonly jsonBody: boolean;
   readonly hidden: boolean;
 }
@@ -166,7 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
         access: route.config?.access,
         scope: route.config?.scope,
         staffPermission: route.config?.staffPermission,
-        jsonBody: route.schema?.body !== undefined,
+        jsonBody: route.schema?.body !== undefined && (route.schema.consumes ?? ['application/json']).includes('application/json'),
         hidden: route.schema?.hide === true,
       });
     }
@@ -302,6 +306,19 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     defer: (work) => background.run(work),
   });
   const staffAccess = new StaffAccessService({ db, workspaces, members, records, documents, events: workspaceEvents, mailer, link });
+  const domains = new DomainsService({ db, dns: new DnsTxtLookup(config.dnsServers), events: workspaceEvents, hasSsoConnectionIn: hasSamlConnectionIn });
+  const sso = new SsoService({
+    db,
+    accounts,
+    domains,
+    events: workspaceEvents,
+    throttle,
+    directory: jitProvisioning(accounts, members),
+    baseUrl,
+    maxResponseBytes: config.samlMaxResponseBytes,
+    allowPrivateMetadata: config.samlMetadataAllowPrivate,
+  });
+  accounts.setSsoPolicy((tx, email) => domains.policyIn(tx, email));
   const services: Services = {
     audit,
     auditSinks,
@@ -321,6 +338,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     vault: new VaultService(db, codec, workspaceEvents),
     staff,
     staffAccess,
+    domains,
+    sso,
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
   services.workspaces.onDeleted((w) => services.keys.workspaceDeleted(w.tenantId));
@@ -394,6 +413,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(keysRoutes(services.keys));
   await app.register(vaultRoutes(services.vault));
   await app.register(staffRoutes(staff, staffAccess, staffEvents));
+  await app.register(domainsRoutes(domains));
+  await app.register(ssoRoutes(sso, accounts, config.samlMaxResponseBytes));
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
   return { app, services, routes };

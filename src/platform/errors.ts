@@ -33,6 +33,12 @@ export const ERROR_CATALOG = {
   access_duration_too_long: { status: 400, message: 'The access asked for lasts longer than allowed.' },
   unknown_scope: { status: 400, message: 'No such permission scope.' },
   scope_not_requestable: { status: 400, message: 'Staff cannot ask for this scope.' },
+  domain_invalid: { status: 400, message: 'This is not a domain name that can be verified.' },
+  domain_verification_failed: { status: 400, message: "The domain's DNS does not hold the verification record yet." },
+  domain_not_verified: { status: 400, message: 'Verify the domain first.' },
+  saml_metadata_invalid: { status: 400, message: "The identity provider's metadata could not be used." },
+  saml_certificate_invalid: { status: 400, message: 'The identity provider certificate could not be used.' },
+  sso_connection_required: { status: 400, message: 'Set up and enable a SAML connection first.' },
   // 401
   unauthenticated: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'Invalid credentials.' },
@@ -52,6 +58,7 @@ export const ERROR_CATALOG = {
   staff_grant_expired: { status: 403, message: 'This access grant has expired.' },
   staff_grant_revoked: { status: 403, message: 'This access grant was revoked.' },
   approval_requires_session: { status: 403, message: 'Staff access is approved by a signed-in member, not an API key.' },
+  sso_required: { status: 403, message: 'Accounts of this email domain sign in with single sign-on.' },
   // 404
   not_found: { status: 404, message: 'The resource was not found.' },
   workspace_not_found: { status: 404, message: 'The workspace was not found.' },
@@ -68,6 +75,8 @@ export const ERROR_CATALOG = {
   provider_not_configured: { status: 404, message: 'Sign-in with an identity provider is not configured.' },
   access_request_not_found: { status: 404, message: 'The access request was not found.' },
   staff_grant_not_found: { status: 404, message: 'The access grant was not found.' },
+  domain_not_found: { status: 404, message: 'The domain was not found.' },
+  sso_not_configured: { status: 404, message: 'Single sign-on is not set up for this workspace.' },
   staff_member_not_found: { status: 404, message: 'The staff member was not found.' },
   // 405, 406, 409, 412, 413, 415
   method_not_allowed: { status: 405, message: 'The method is not allowed on this resource.' },
@@ -90,6 +99,8 @@ export const ERROR_CATALOG = {
     status: 409,
     message: "The workspace's encryption key is disabled or revoked; its data cannot be read until the key is enabled again.",
   },
+  domain_exists: { status: 409, message: 'This workspace has already added this domain.' },
+  domain_claimed: { status: 409, message: 'Another workspace has verified this domain.' },
   conflict: { status: 409, message: 'The request conflicts with the current state.' },
   encryption_key_destroyed: { status: 410, message: "The workspace's encryption key was destroyed; its data cannot be read." },
   invitation_invalid: { status: 410, message: 'The invitation is no longer valid: it was used, revoked, or has expired.' },

@@ -123,6 +123,24 @@ export class MembersService {
     return true;
   }
 
+  /**
+   * Sets the roles a member holds through directory groups (SAML groups, SCIM groups): a role
+   * some group maps to is held, marked as the directory's; a directory role no group maps to any
+   * more is taken away; roles granted by hand stay. The owner role is never the directory's to
+   * give, and a member left without any role gets `defaultRoleId`.
+   */
+  async setDirectoryRolesIn(tx: Tx, accountId: string, groupKeys: readonly string[], defaultRoleId: string): Promise<{ added: number; removed: number }> {
+    const keys = [...new Set(groupKeys.map((k) => k.trim().toLowerCase()).filter((k) => k.length > 0 && k.length <= 256))];
+    const wanted = new Set(await store.rolesMappedFrom(tx, keys));
+    const held = await store.heldRoles(tx, accountId);
+    const add = [...wanted].filter((id) => !held.some((h) => h.role_id === id));
+    const remove = held.filter((h) => h.via_directory && !wanted.has(h.role_id)).map((h) => h.role_id);
+    if (remove.length > 0) await store.revokeRoles(tx, accountId, remove);
+    if (add.length > 0) await store.grantRoles(tx, accountId, add, null, true);
+    if (held.length - remove.length + add.length === 0) await store.grantRoles(tx, accountId, [defaultRoleId], null, true);
+    return { added: add.length, removed: remove.length };
+  }
+
   /** Whether an account with this email is a member. */
   async isMemberWithEmailIn(tx: Tx, email: string): Promise<boolean> {
     return store.memberWithEmail(tx, email);

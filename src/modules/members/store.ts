@@ -118,13 +118,29 @@ export async function deleteMembership(tx: Tx, accountId: string): Promise<void>
   await tx.query('DELETE FROM memberships WHERE tenant_id = current_tenant_id() AND account_id = $1', [accountId]);
 }
 
-export async function grantRoles(tx: Tx, accountId: string, roleIds: readonly string[], grantedBy: string | null): Promise<void> {
+export async function grantRoles(tx: Tx, accountId: string, roleIds: readonly string[], grantedBy: string | null, viaDirectory = false): Promise<void> {
   if (roleIds.length === 0) return;
   await tx.query(
-    `INSERT INTO member_roles (tenant_id, account_id, role_id, granted_by)
-     SELECT current_tenant_id(), $1, unnest($2::uuid[]), $3 ON CONFLICT DO NOTHING`,
-    [accountId, roleIds, grantedBy],
+    `INSERT INTO member_roles (tenant_id, account_id, role_id, granted_by, via_directory)
+     SELECT current_tenant_id(), $1, unnest($2::uuid[]), $3, $4 ON CONFLICT DO NOTHING`,
+    [accountId, roleIds, grantedBy, viaDirectory],
   );
+}
+
+/** The roles directory groups with these (lower-cased) keys map to; never the owner role. */
+export async function rolesMappedFrom(tx: Tx, groupKeys: readonly string[]): Promise<string[]> {
+  if (groupKeys.length === 0) return [];
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT DISTINCT r.id FROM directory_group_roles g JOIN roles r ON r.tenant_id = g.tenant_id AND r.id = g.role_id
+      WHERE g.group_key = ANY($1::text[]) AND r.builtin IS DISTINCT FROM 'owner'`,
+    [groupKeys],
+  );
+  return rows.map((r) => r.id);
+}
+
+export async function heldRoles(tx: Tx, accountId: string): Promise<{ role_id: string; via_directory: boolean }[]> {
+  const { rows } = await tx.query<{ role_id: string; via_directory: boolean }>('SELECT role_id, via_directory FROM member_roles WHERE account_id = $1', [accountId]);
+  return rows;
 }
 
 export async function revokeRoles(tx: Tx, accountId: string, roleIds: readonly string[]): Promise<void> {

@@ -23,6 +23,7 @@ export const SCOPE_CATALOGUE = {
   'integrations:manage': "Connect, configure and disconnect integrations; write, rotate and delete their secrets (values are never readable).",
   'keys:manage': "See the workspace's encryption keys; rotate them and retire old versions.",
   'billing:manage': 'See and change billing settings.',
+  'sso:manage': "Configure single sign-on: verified domains and SSO enforcement, the SAML connection, SCIM tokens, directory group mappings and setup links.",
   'audit:read': "Read and export the workspace's audit log and access log.",
   'staff-access:approve': "See the operator's staff requests for access to the workspace's data; approve, deny and revoke them.",
   'data:export': "Export the workspace's data.",

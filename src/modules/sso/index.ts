@@ -1,0 +1,3 @@
+export { jitProvisioning } from './provisioning.js';
+export { SAML_COOKIE, ssoRoutes } from './routes.js';
+export { hasSamlConnectionIn, SsoService, spPaths, type DirectoryProvisioning, type SsoDeps } from './service.js';
