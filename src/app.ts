@@ -37,7 +37,7 @@ import { MfaService, mfaRoutes } from './modules/mfa/index.js';
 import { OidcService, oidcRoutes } from './modules/oidc/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
 import { DnsTxtLookup, DomainsService, domainsRoutes } from './modules/domains/index.js';
-import { hasSamlConnectionIn, jitProvisioning, SsoService, ssoRoutes } from './modules/sso/index.js';
+import { hasSamlConnectionIn, jitProvisioning, SetupLinks, SsoService, ssoRoutes } from './modules/sso/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { systemRoutes } from './modules/system/index.js';
 import { KeysService, keysRoutes } from './modules/keys/index.js';
@@ -414,7 +414,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(vaultRoutes(services.vault));
   await app.register(staffRoutes(staff, staffAccess, staffEvents));
   await app.register(domainsRoutes(domains));
-  await app.register(ssoRoutes(sso, accounts, config.samlMaxResponseBytes));
+  await app.register(ssoRoutes(sso, new SetupLinks({ db, sso, domains, workspaces, events: workspaceEvents, link }), accounts, config.samlMaxResponseBytes));
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
   return { app, services, routes };

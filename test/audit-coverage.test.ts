@@ -443,6 +443,32 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
       },
     },
     {
+      route: 'POST /api/v1/workspaces/:workspaceId/sso/setup-links',
+      action: 'sso.setup_link.created',
+      status: 201,
+      prepare: async () => post(wsUrl('/sso/setup-links'), owner.bearer, { expiresInHours: 2 }),
+    },
+    {
+      route: 'DELETE /api/v1/workspaces/:workspaceId/sso/setup-links/:linkId',
+      action: 'sso.setup_link.revoked',
+      status: 204,
+      prepare: async () => {
+        const link = (await call('POST', wsUrl('/sso/setup-links'), owner.bearer, { expiresInHours: 2 }, 201)).json<{ id: string }>();
+        return send('DELETE', wsUrl(`/sso/setup-links/${link.id}`), owner.bearer);
+      },
+    },
+    {
+      route: 'PUT /api/v1/sso/setup/saml',
+      action: 'sso.connection.created',
+      status: 200,
+      prepare: async () => {
+        const id = (await createWorkspace(t, owner, 'SSO by link')).id;
+        const url = (await call('POST', wsUrl('/sso/setup-links', id), owner.bearer, { expiresInHours: 2 }, 201)).json<{ url: string }>().url;
+        const token = url.split('#token=')[1] as string;
+        return send('PUT', '/api/v1/sso/setup/saml', {}, { token, metadataXml: new TestIdp('https://idp.link.test/metadata').metadata('https://idp.link.test/sso') });
+      },
+    },
+    {
       route: 'GET /api/v1/sso/saml/:workspaceId/login',
       action: 'sso.sign_in_started',
       status: 302,
@@ -835,6 +861,10 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
     {
       route: 'POST /api/v1/invitations/preview',
       reason: 'a read sent as POST so that the invitation token travels in the body, not the URL; it changes nothing',
+    },
+    {
+      route: 'POST /api/v1/sso/setup/view',
+      reason: 'a read sent as POST so that the setup link token travels in the body, not the URL; it changes nothing',
     },
     {
       route: 'POST /api/v1/auth/sso/discover',

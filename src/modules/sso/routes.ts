@@ -19,9 +19,17 @@ import {
   DiscoverBody,
   DiscoverResponse,
   LoginQuery,
+  CreatedSetupLink,
   SamlParams,
+  SetupLink,
+  SetupLinkBody,
+  SetupLinkParams,
+  SetupPage,
+  SetupSamlBody,
+  SetupTokenBody,
   SsoAttempt,
 } from './schemas.js';
+import type { SetupLinks } from './setup-links.js';
 import { REQUEST_TTL_SECONDS, type AcsOutcome, type SsoService } from './service.js';
 
 /** Holds the value binding a SAML sign-in to the browser that started it (sent on the IdP's cross-site POST). */
@@ -55,7 +63,7 @@ function acceptForms(app: FastifyInstance, maxBytes: number): void {
   });
 }
 
-export function ssoRoutes(sso: SsoService, accounts: AccountsService, maxResponseBytes: number): FastifyPluginAsyncZod {
+export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: AccountsService, maxResponseBytes: number): FastifyPluginAsyncZod {
   return async (app) => {
     const base = '/api/v1/workspaces/:workspaceId/sso';
 
@@ -94,6 +102,49 @@ export function ssoRoutes(sso: SsoService, accounts: AccountsService, maxRespons
       config: { access: 'workspace', scope: 'sso:manage' },
       schema: { tags, summary: 'Recent SSO sign-in attempts, with the reason for each failure', params: WorkspaceParams, querystring: AttemptsQuery, response: { 200: z.object({ data: z.array(SsoAttempt) }) } },
       handler: async (request) => ({ data: await sso.attempts(tenantOf(request), request.query.limit) }),
+    });
+
+    app.get(`${base}/setup-links`, {
+      config: { access: 'workspace', scope: 'sso:manage' },
+      schema: { tags, summary: 'Live setup links', params: WorkspaceParams, response: { 200: z.object({ data: z.array(SetupLink) }) } },
+      handler: async (request) => ({ data: await setupLinks.list(callerOf(request)) }),
+    });
+
+    app.post(`${base}/setup-links`, {
+      config: { access: 'workspace', scope: 'sso:manage' },
+      schema: {
+        tags,
+        summary: "A time-limited link where the customer's IT admin configures SSO without an account",
+        description: 'The URL (its token) is shown once. Through it the IdP can be set up; the default role and provisioning stay yours.',
+        params: WorkspaceParams,
+        body: SetupLinkBody,
+        response: { 201: CreatedSetupLink },
+      },
+      handler: async (request, reply) => reply.status(201).send(await setupLinks.create(callerOf(request), request.body.expiresInHours)),
+    });
+
+    app.delete(`${base}/setup-links/:linkId`, {
+      config: { access: 'workspace', scope: 'sso:manage' },
+      schema: { tags, summary: 'Revoke a setup link', params: SetupLinkParams, response: { 204: NoContent } },
+      handler: async (request, reply) => {
+        await setupLinks.revoke(callerOf(request), request.params.linkId);
+        return reply.status(204).send();
+      },
+    });
+
+    app.post('/api/v1/sso/setup/view', {
+      config: { access: 'public' },
+      schema: { tags, summary: 'What a setup link opens: the SP values, the connection, the domains, per-IdP steps', body: SetupTokenBody, response: { 200: SetupPage } },
+      handler: async (request) => setupLinks.page(request.body.token),
+    });
+
+    app.put('/api/v1/sso/setup/saml', {
+      config: { access: 'public' },
+      schema: { tags, summary: 'Set up the SAML connection through a setup link', body: SetupSamlBody, response: { 200: Connection } },
+      handler: async (request) => {
+        const { token, ...connection } = request.body;
+        return setupLinks.putSaml(token, connection, requestMeta(request));
+      },
     });
 
     app.post('/api/v1/auth/sso/discover', {

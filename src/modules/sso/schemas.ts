@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Id, WorkspaceParams } from '../../platform/http/schemas.js';
+import { Domain } from '../domains/schemas.js';
 import { METADATA_MAX_BYTES } from './metadata.js';
 
 export const SpInfo = z.object({
@@ -12,8 +13,7 @@ export type SpInfoView = z.infer<typeof SpInfo>;
 
 const AttributeName = z.string().trim().min(1).max(256).nullable();
 
-export const ConnectionBody = z
-  .strictObject({
+const ConnectionFields = z.strictObject({
     metadataXml: z.string().min(1).max(METADATA_MAX_BYTES).optional().describe("The IdP's metadata XML, pasted."),
     metadataUrl: z.url({ protocol: /^https?$/ }).max(2048).optional().describe("The IdP's metadata URL, fetched now by Rampart (https; 5 s; 512 KiB)."),
     idpEntityId: z.string().trim().min(1).max(1024).optional(),
@@ -28,12 +28,19 @@ export const ConnectionBody = z
       .strictObject({ email: AttributeName.optional(), name: AttributeName.optional(), groups: AttributeName.optional() })
       .optional()
       .describe('Assertion attribute names for email, display name and groups; the NameID is the email when no email attribute is named.'),
-  })
-  .refine(
-    (b) => [b.metadataXml !== undefined, b.metadataUrl !== undefined, b.idpEntityId !== undefined || b.ssoUrl !== undefined || b.certificates !== undefined].filter(Boolean).length === 1,
-    'give exactly one of metadataXml, metadataUrl, or idpEntityId with ssoUrl and certificates',
-  );
+});
+
+const oneSource = (b: { metadataXml?: string | undefined; metadataUrl?: string | undefined; idpEntityId?: string | undefined; ssoUrl?: string | undefined; certificates?: string[] | undefined }) =>
+  [b.metadataXml !== undefined, b.metadataUrl !== undefined, b.idpEntityId !== undefined || b.ssoUrl !== undefined || b.certificates !== undefined].filter(Boolean).length === 1;
+const ONE_SOURCE = 'give exactly one of metadataXml, metadataUrl, or idpEntityId with ssoUrl and certificates';
+
+export const ConnectionBody = ConnectionFields.refine(oneSource, ONE_SOURCE);
 export type ConnectionBodyInput = z.infer<typeof ConnectionBody>;
+
+const SetupToken = z.string().min(20).max(200).describe('The token from the setup link (its URL fragment).');
+export const SetupTokenBody = z.strictObject({ token: SetupToken });
+/** Through a setup link the IT admin sets up the IdP; who gets in, and with which role, stays the workspace admins' decision. */
+export const SetupSamlBody = ConnectionFields.omit({ defaultRoleId: true, jitProvisioning: true }).extend({ token: SetupToken }).refine(oneSource, ONE_SOURCE);
 
 export const Connection = z.object({
   sp: SpInfo,
@@ -88,3 +95,13 @@ export const SetupLinkBody = z.strictObject({ expiresInHours: z.number().int().m
 export const SetupLink = z.object({ id: z.string(), createdAt: z.string(), expiresAt: z.string() });
 export const CreatedSetupLink = SetupLink.extend({ url: z.string().describe('Shown once: the link for the IT admin.') });
 export const SetupLinkParams = WorkspaceParams.extend({ linkId: Id });
+
+export const SetupPage = z.object({
+  workspace: z.object({ id: z.string(), name: z.string() }),
+  expiresAt: z.string(),
+  sp: SpInfo,
+  connection: Connection.shape.connection,
+  domains: z.array(Domain),
+  instructions: z.array(z.object({ idp: z.enum(['okta', 'entra', 'google']), name: z.string(), steps: z.array(z.string()) })),
+});
+export type SetupPageView = z.infer<typeof SetupPage>;
