@@ -2,7 +2,7 @@
  * Setting up a SAML connection: from a metadata URL (fetched server-side, with limits), by hand,
  * and through a setup link that the customer's IT admin opens without an account.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from './helpers/backends.js';
@@ -26,7 +26,7 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
   let server: Server;
   let base: string;
   const idp = new TestIdp('https://idp.setup.test/metadata');
-  const routes = new Map<string, (res: import('node:http').ServerResponse) => void>();
+  const routes = new Map<string, (res: ServerResponse) => void>();
 
   const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = owner.bearer) =>
     t.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
