@@ -24,9 +24,16 @@ interface SignatureOptions {
   signatureConfig: { prefix: string; location: { reference: string; action: 'after' | 'before' | 'append' | 'prepend' } };
 }
 
+interface SamlifyIdp {
+  getMetadata(): string;
+}
+
 interface Samlify {
   setSchemaValidator(validator: { validate: (xml: string) => Promise<unknown> }): void;
-  IdentityProvider(options: Record<string, unknown>): { getMetadata(): string };
+  IdentityProvider(options: Record<string, unknown>): SamlifyIdp;
+  ServiceProvider(options: Record<string, unknown>): {
+    parseLoginResponse(idp: SamlifyIdp, binding: 'post', request: { body: { SAMLResponse: string } }): Promise<{ extract: { nameID: string } }>;
+  };
   SamlLib: {
     defaultLoginResponseTemplate: { context: string };
     replaceTagsByValue(template: string, values: Record<string, string>): string;

@@ -24,7 +24,7 @@ import type { WorkspaceEvents } from '../events/index.js';
 import { fetchMetadata, normalizeCertificate, parseIdpMetadata, pem, certificateFacts, type IdpSettings } from './metadata.js';
 import type { ConnectionBodyInput, ConnectionView, SpInfoView, SsoAttemptView } from './schemas.js';
 import * as store from './store.js';
-import { assertionFacts, envelopeOf, SamlRefusal, screenResponse } from './xml.js';
+import { assertionFacts, SamlRefusal, screenResponse, type AssertionFacts } from './xml.js';
 
 export const REQUEST_TTL_SECONDS = 5 * 60;
 const NAME_ID_EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
@@ -87,24 +87,7 @@ export class SsoService {
   }
 
   private saml(workspaceId: string, connection: store.ConnectionRow | null, requestId?: string): SAML {
-    const sp = this.sp(workspaceId);
-    return new SAML({
-      idpCert: connection ? connection.certificates.map(pem) : 'unused',
-      issuer: sp.entityId,
-      callbackUrl: sp.acsUrl,
-      audience: sp.entityId,
-      ...(connection ? { entryPoint: connection.sso_url, idpIssuer: connection.idp_entity_id } : {}),
-      wantAssertionsSigned: false,
-      wantAuthnResponseSigned: false,
-      acceptedClockSkewMs: (connection?.clock_skew_seconds ?? 120) * 1000,
-      // InResponseTo is Rampart's own check (single use, in the database, bound to the browser).
-      validateInResponseTo: ValidateInResponseTo.never,
-      identifierFormat: null,
-      disableRequestedAuthnContext: true,
-      signatureAlgorithm: 'sha256',
-      digestAlgorithm: 'sha256',
-      ...(requestId ? { generateUniqueId: () => requestId } : {}),
-    });
+    return samlFor(this.sp(workspaceId), connection ? idpOf(connection) : null, requestId);
   }
 
   /** Rampart's SP metadata for the workspace (public: the IdP admin needs it before anything). */
@@ -280,26 +263,8 @@ export class SsoService {
       await this.deps.throttle.hitIp(meta.ip);
       const connection = await this.deps.db.withTenant(ctx, (tx) => store.connection(tx), { readOnly: true });
       if (!connection || !connection.enabled) throw new SamlRefusal('not_configured');
-      const xml = screenResponse(form.SAMLResponse ?? '', this.deps.maxResponseBytes);
-      const sp = this.sp(workspaceId);
-
-      let profile: Profile | null;
-      try {
-        ({ profile } = await this.saml(workspaceId, connection).validatePostResponseAsync({ SAMLResponse: Buffer.from(xml, 'utf8').toString('base64') }));
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        throw new SamlRefusal(libraryReason(message), message.slice(0, 200));
-      }
-      if (!profile) throw new SamlRefusal('no_profile');
-      const facts = assertionFacts(profile.getAssertionXml?.() ?? '');
+      const facts = await verifyResponse(form.SAMLResponse ?? '', idpOf(connection), this.sp(workspaceId), this.deps.maxResponseBytes);
       nameId = facts.nameId.slice(0, 256);
-      const envelope = envelopeOf(xml);
-      if (facts.issuer !== connection.idp_entity_id) throw new SamlRefusal('issuer_mismatch', `issuer ${facts.issuer.slice(0, 100)}`);
-      if (!facts.audiences.includes(sp.entityId)) throw new SamlRefusal('audience_mismatch');
-      if (facts.recipient !== sp.acsUrl) throw new SamlRefusal('recipient_mismatch', `recipient ${facts.recipient.slice(0, 200)}`);
-      if (envelope.destination !== sp.acsUrl) throw new SamlRefusal('destination_mismatch', `destination ${envelope.destination?.slice(0, 200) ?? 'missing'}`);
-      if (envelope.inResponseTo !== null && envelope.inResponseTo !== facts.inResponseTo) throw new SamlRefusal('in_response_to_mismatch');
-      if (facts.notOnOrAfter.getTime() + connection.clock_skew_seconds * 1000 <= Date.now()) throw new SamlRefusal('expired');
 
       return await this.deps.db.withTenant(ctx, async (tx) => {
         let returnTo = '/';
@@ -353,7 +318,7 @@ export class SsoService {
   }
 
   /** The account a signed assertion names: its linked identity, or a link or new account by a verified domain's email. */
-  private async identify(tx: Tx, connection: store.ConnectionRow, facts: ReturnType<typeof assertionFacts>): Promise<{ accountId: string; provisioning: Record<string, boolean> }> {
+  private async identify(tx: Tx, connection: store.ConnectionRow, facts: AssertionFacts): Promise<{ accountId: string; provisioning: Record<string, boolean> }> {
     const linked = await store.identity(tx, connection.id, facts.nameId);
     if (linked) {
       if (await store.isMember(tx, linked)) return { accountId: linked, provisioning: {} };
@@ -373,6 +338,64 @@ export class SsoService {
     await store.linkIdentity(tx, { connectionId: connection.id, nameId: facts.nameId, accountId: provisioned.accountId, email });
     return { accountId: provisioned.accountId, provisioning: { accountCreated: provisioned.created, joined: provisioned.joined, identityLinked: true } };
   }
+}
+
+/** What verifying a response needs to know of the IdP. */
+export interface IdpTrust {
+  readonly entityId: string;
+  readonly ssoUrl: string;
+  /** Base64 DER. */
+  readonly certificates: readonly string[];
+  readonly clockSkewSeconds: number;
+}
+
+function idpOf(c: store.ConnectionRow): IdpTrust {
+  return { entityId: c.idp_entity_id, ssoUrl: c.sso_url, certificates: c.certificates, clockSkewSeconds: c.clock_skew_seconds };
+}
+
+function samlFor(sp: SpInfoView, idp: IdpTrust | null, requestId?: string): SAML {
+  return new SAML({
+    idpCert: idp ? idp.certificates.map(pem) : 'unused',
+    issuer: sp.entityId,
+    callbackUrl: sp.acsUrl,
+    audience: sp.entityId,
+    ...(idp ? { entryPoint: idp.ssoUrl, idpIssuer: idp.entityId } : {}),
+    wantAssertionsSigned: false,
+    wantAuthnResponseSigned: false,
+    acceptedClockSkewMs: (idp?.clockSkewSeconds ?? 120) * 1000,
+    // InResponseTo is Rampart's own check (single use, in the database, bound to the browser).
+    validateInResponseTo: ValidateInResponseTo.never,
+    identifierFormat: null,
+    disableRequestedAuthnContext: true,
+    signatureAlgorithm: 'sha256',
+    digestAlgorithm: 'sha256',
+    ...(requestId ? { generateUniqueId: () => requestId } : {}),
+  });
+}
+
+/**
+ * Everything about a posted response that needs no stored state: the screening, the signature
+ * under the IdP's certificates, and the facts of the signed assertion checked against this SP.
+ * InResponseTo against issued requests and the replay cache are the caller's (in the database).
+ */
+export async function verifyResponse(posted: string, idp: IdpTrust, sp: SpInfoView, maxBytes: number): Promise<AssertionFacts> {
+  const { base64, envelope } = screenResponse(posted, maxBytes);
+  let profile: Profile | null;
+  try {
+    ({ profile } = await samlFor(sp, idp).validatePostResponseAsync({ SAMLResponse: base64 }));
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new SamlRefusal(libraryReason(message), message.slice(0, 200));
+  }
+  if (!profile) throw new SamlRefusal('no_profile');
+  const facts = assertionFacts(profile.getAssertionXml?.() ?? '');
+  if (facts.issuer !== idp.entityId) throw new SamlRefusal('issuer_mismatch', `issuer ${facts.issuer.slice(0, 100)}`);
+  if (!facts.audiences.includes(sp.entityId)) throw new SamlRefusal('audience_mismatch');
+  if (facts.recipient !== sp.acsUrl) throw new SamlRefusal('recipient_mismatch', `recipient ${facts.recipient.slice(0, 200)}`);
+  if (envelope.destination !== sp.acsUrl) throw new SamlRefusal('destination_mismatch', `destination ${envelope.destination?.slice(0, 200) ?? 'missing'}`);
+  if (envelope.inResponseTo !== null && envelope.inResponseTo !== facts.inResponseTo) throw new SamlRefusal('in_response_to_mismatch');
+  if (facts.notOnOrAfter.getTime() + idp.clockSkewSeconds * 1000 <= Date.now()) throw new SamlRefusal('expired');
+  return facts;
 }
 
 /** node-saml's error messages, as stable reasons for the SSO log. */

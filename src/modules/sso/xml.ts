@@ -102,8 +102,15 @@ function walk(node: XmlNode, visit: (n: XmlNode) => void): void {
   for (let c = node.firstChild; c; c = c.nextSibling) walk(c, visit);
 }
 
-/** Decodes and screens the posted SAMLResponse; returns the XML the library then verifies. */
-export function screenResponse(posted: string, maxBytes: number): string {
+/** What screening returns: the XML, the posted base64 it came from, and the (unsigned) envelope's fields. */
+export interface Screened {
+  readonly xml: string;
+  readonly base64: string;
+  readonly envelope: Envelope;
+}
+
+/** Decodes and screens the posted SAMLResponse; the library then verifies the same bytes. */
+export function screenResponse(posted: string, maxBytes: number): Screened {
   const compact = posted.replace(/[\r\n]/g, '');
   if (compact.length === 0) throw new SamlRefusal('empty_response');
   if (compact.length > Math.ceil((maxBytes * 4) / 3) + 4) throw new SamlRefusal('response_too_large', `over ${maxBytes} bytes`);
@@ -153,18 +160,13 @@ export function screenResponse(posted: string, maxBytes: number): string {
   const status = optional(root, PROTOCOL_NS, 'Status');
   const code = status ? optional(status, PROTOCOL_NS, 'StatusCode')?.getAttribute('Value') : null;
   if (code !== SUCCESS) throw new SamlRefusal('idp_status_not_success', code ?? 'no status');
-  return xml;
+  return { xml, base64: compact, envelope: { destination: root.getAttribute('Destination') || null, inResponseTo: root.getAttribute('InResponseTo') || null } };
 }
 
 /** The unsigned envelope's fields that must agree with what was signed. */
 export interface Envelope {
   readonly destination: string | null;
   readonly inResponseTo: string | null;
-}
-
-export function envelopeOf(xml: string): Envelope {
-  const { root } = parseXml(xml);
-  return { destination: root.getAttribute('Destination') || null, inResponseTo: root.getAttribute('InResponseTo') || null };
 }
 
 export interface AssertionFacts {
