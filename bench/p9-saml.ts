@@ -78,7 +78,7 @@ function onBothCores(fixture: P9Fixture, workers: number): Promise<number> {
   return Promise.all(
     Array.from({ length: workers }, () =>
       new Promise<number>((resolve, reject) => {
-        const worker = new Worker(new URL('./p9-saml-worker.mjs', import.meta.url), { workerData: { fixture, ms: WORKER_MS } });
+        const worker = new Worker(new URL('./p9-saml-thread.js', import.meta.url), { workerData: { fixture, ms: WORKER_MS } });
         worker.once('message', (count: number) => resolve(count));
         worker.once('error', reject);
       }),
