@@ -4,6 +4,7 @@
  * its accounts sign in only through the workspace's SAML connection: every other way in is
  * refused, and sessions begun another way end at once.
  */
+import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, latestLinkToken, sessionCookie, signUp, type Caller, type TestApp } from './helpers/app.js';
@@ -222,6 +223,34 @@ describe.each(BACKENDS)('verified domains and SSO enforcement on $name', (backen
       expect(remove.statusCode).toBe(409);
       const disable = await api('PUT', `/api/v1/workspaces/${ws}/sso/saml`, { metadataXml: idp.metadata('https://idp.acme.test/sso'), enabled: false });
       expect(disable.statusCode).toBe(409);
+    });
+
+    it("asks an account with a second factor for it after SAML, and the session it opens is the workspace's SSO session", async () => {
+      const cookie = await samlSignIn(alice.email);
+      const me = await session(cookie);
+      const csrf = me.json<{ csrfToken: string }>().csrfToken;
+      const headers = { cookie: `__Host-rampart_session=${cookie}`, 'x-csrf-token': csrf };
+      const started = await t.app.inject({ method: 'POST', url: '/api/v1/account/mfa/totp', headers });
+      expect(started.statusCode, started.body).toBe(200);
+      const { secret } = started.json<{ secret: string }>();
+      const confirmed = await t.app.inject({ method: 'POST', url: '/api/v1/account/mfa/totp/confirm', headers, payload: { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) } });
+      expect(confirmed.statusCode, confirmed.body).toBe(200);
+
+      const res = await samlSignInAt(t, ws, idp, sp, alice.email);
+      expect(res.statusCode).toBe(303);
+      const location = res.headers.location as string;
+      expect(location).toMatch(/^\/mfa#token=[^&]+&factors=totp/);
+      expect(res.cookies.find((c) => c.name === '__Host-rampart_session')).toBeUndefined();
+      const mfaToken = /token=([^&]+)/.exec(location)?.[1] ?? '';
+      // The code of the next 30-second step, so it is not the one just used to confirm.
+      const code = await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+      const verified = await t.app.inject({ method: 'POST', url: '/api/v1/auth/mfa/verify', payload: { mfaToken, factor: 'totp', code } });
+      expect(verified.statusCode, verified.body).toBe(200);
+      const [row] = await t.database.raw<{ auth_method: string; sso_workspace_id: string; mfa: boolean }>(
+        `SELECT auth_method, sso_workspace_id, mfa_at IS NOT NULL AS mfa FROM rampart.sessions WHERE id = $1`,
+        [verified.json<{ session: { id: string } }>().session.id],
+      );
+      expect(row).toEqual({ auth_method: 'saml', sso_workspace_id: ws, mfa: true });
     });
 
     it('removing the domain ends its enforcement', async () => {
