@@ -5,7 +5,8 @@
  * limit) and P7 (the permission decision, against a bare Set.has and casbin, and its share of the
  * P2 request), P4 (audit appends from 8 concurrent writers against raw INSERTs, with 0 forks), P5
  * (audit verification against node:crypto SHA-256 over the same bytes), P8 (a SCIM userName lookup
- * in 10,000 users through the HTTP app against the bare SQL of the same row, with its plan),
+ * in 10,000 users through the HTTP app against the bare SQL of the same row, with its plan), P9 (SAML
+ * response validations against node-saml alone and samlify, and on every core),
  * each as ratios against the same work done bare and against a named peer, in one run. Prints a
  * report on stdout (progress goes to stderr) and writes it as JSON to .bench/results.json.
  *
@@ -13,7 +14,7 @@
  *      BENCH_SECONDS       length of each measured round (default P1 5 s, P2 10 s)
  *      BENCH_WARMUP_SECONDS warmup per side (default P1 2 s, P2 3 s; never longer than a round)
  *      BENCH_ROUNDS        measured rounds per side (default P1 3, P2 2)
- *      BENCH_ONLY          p1, p2, p3, p4, p5, p6, p7 or p8 to run one part (P7 alone takes P2's figure from the last
+ *      BENCH_ONLY          p1, p2, p3, p4, p5, p6, p7, p8 or p9 to run one part (P7 alone takes P2's figure from the last
  *                          .bench/results.json, or makes a short P2 run; P3's and P7's timing is fixed)
  *      BENCH_P3_RECORDS    records per side for P3's rewrap (default 100000; fewer marks it INVALID)
  *      BENCH_P3_DOCUMENT_MIB size of P3's streamed document (default 1024; smaller marks it INVALID)
@@ -33,6 +34,7 @@ import { runP5, type P5Result } from './p5-verify.js';
 import { runP6, type P6Result } from './p6-password.js';
 import { runP7, type P7Result } from './p7-permissions.js';
 import { runP8, type P8Result } from './p8-scim.js';
+import { runP9, type P9Result } from './p9-saml.js';
 import { formatGoal, formatNumber, summaryTable, table, type Measure } from './report.js';
 import { MB, progress, readSettings, ROOT, run, withClient, type BenchSettings } from './util.js';
 
@@ -433,6 +435,23 @@ function printP8(p8: P8Result, out: string[]): void {
   out.push('');
 }
 
+function printP9(p9: P9Result, out: string[]): void {
+  const t = p9.timing;
+  out.push(
+    `P9 — SAML response validations (one ${formatNumber(p9.responseBytes)}-byte signed response, RSA-SHA256), in this process,` +
+      ` ${t.rounds} rounds × ${t.roundMs} ms per side, alternating (after ${t.warmupMs} ms warmup each)`,
+  );
+  const rampart = p9.sides.find((s) => s.key === 'rampart');
+  out.push(
+    table(
+      ['side', 'validations/s (median)', 'rounds', 'Rampart ÷ side'],
+      p9.sides.map((s) => [s.label, formatNumber(s.perSecond), s.rounds.map((r) => formatNumber(r)).join(' / '), `${((rampart?.perSecond ?? 0) / s.perSecond).toFixed(3)}×`]),
+    ),
+  );
+  out.push(`  Rampart on ${p9.bothCores.workers} worker threads (${t.workerMs} ms each): ${formatNumber(p9.bothCores.perSecond)} validations/s`);
+  out.push('');
+}
+
 async function main(): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
@@ -449,6 +468,7 @@ async function main(): Promise<number> {
   let p6: P6Result | null = null;
   let p7: P7Result | null = null;
   let p8: P8Result | null = null;
+  let p9: P9Result | null = null;
   if (only === undefined || only === 'p1') {
     try {
       progress('P1: row-level security on the hot path');
@@ -534,6 +554,16 @@ async function main(): Promise<number> {
     }
   }
 
+  if (only === undefined || only === 'p9') {
+    try {
+      progress('P9: SAML response validations');
+      p9 = await runP9();
+    } catch (err) {
+      errors.push({ part: 'P9', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P9 failed: ${String(err)}`);
+    }
+  }
+
   const measures: Measure[] = [
     ...(p1?.measures ?? []),
     ...(p2?.measures ?? []),
@@ -543,6 +573,7 @@ async function main(): Promise<number> {
     ...(p6?.measures ?? []),
     ...(p7?.measures ?? []),
     ...(p8?.measures ?? []),
+    ...(p9?.measures ?? []),
   ];
   const wallSeconds = (performance.now() - t0) / 1000;
 
@@ -563,6 +594,7 @@ async function main(): Promise<number> {
   if (p6) printP6(p6, out);
   if (p7) printP7(p7, out);
   if (p8) printP8(p8, out);
+  if (p9) printP9(p9, out);
   out.push('Summary');
   out.push(measures.length > 0 ? summaryTable(measures) : '(no measures)');
   for (const m of measures) {
@@ -577,7 +609,7 @@ async function main(): Promise<number> {
   const dir = path.join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'results.json');
-  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p3, p4, p5, p6, p7, p8, errors };
+  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p3, p4, p5, p6, p7, p8, p9, errors };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   progress(`results written to ${path.relative(ROOT, file)}`);
 

@@ -37,6 +37,8 @@ import { MfaService, mfaRoutes } from './modules/mfa/index.js';
 import { OidcService, oidcRoutes } from './modules/oidc/index.js';
 import { DirectoryService, directoryRoutes } from './modules/directory/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
+import { DnsTxtLookup, DomainsService, domainsRoutes } from './modules/domains/index.js';
+import { hasSamlConnectionIn, jitProvisioning, SetupLinks, SsoService, ssoRoutes } from './modules/sso/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { ScimService, scimRoutes, scimTokensRoutes, SCIM_PREFIX } from './modules/scim/index.js';
 import { systemRoutes } from './modules/system/index.js';
@@ -100,6 +102,8 @@ export interface Services {
   readonly staffAccess: StaffAccessService;
   readonly directory: DirectoryService;
   readonly scim: ScimService;
+  readonly domains: DomainsService;
+  readonly sso: SsoService;
 }
 
 /** A registered route, as the route table knows it (tests enumerate these). */
@@ -111,7 +115,7 @@ export interface RouteEntry {
   readonly scope: Scope | undefined;
   /** For staff routes: the staff permission (or level) the caller's role must hold. */
   readonly staffPermission: string | undefined;
-  /** Whether the route validates a JSON body. */
+  /** Whether the route validates a JSON body (not a form: the SAML ACS declares `consumes`). */
   readonly jsonBody: boolean;
   readonly hidden: boolean;
 }
@@ -170,7 +174,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
         access: route.config?.access,
         scope: route.config?.scope,
         staffPermission: route.config?.staffPermission,
-        jsonBody: route.schema?.body !== undefined,
+        jsonBody: route.schema?.body !== undefined && (route.schema.consumes ?? ['application/json']).includes('application/json'),
         hidden: route.schema?.hide === true,
       });
     }
@@ -308,6 +312,19 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   const staffAccess = new StaffAccessService({ db, workspaces, members, records, documents, events: workspaceEvents, mailer, link });
   const directory = new DirectoryService({ db, members, accounts, events: workspaceEvents });
   const scim = new ScimService({ db, directory, events: workspaceEvents, authEvents: events, throttle });
+  const domains = new DomainsService({ db, dns: new DnsTxtLookup(config.dnsServers), events: workspaceEvents, hasSsoConnectionIn: hasSamlConnectionIn });
+  const sso = new SsoService({
+    db,
+    accounts,
+    domains,
+    events: workspaceEvents,
+    throttle,
+    directory: jitProvisioning(accounts, members),
+    baseUrl,
+    maxResponseBytes: config.samlMaxResponseBytes,
+    allowPrivateMetadata: config.samlMetadataAllowPrivate,
+  });
+  accounts.setSsoPolicy((tx, email) => domains.policyIn(tx, email));
   const services: Services = {
     audit,
     auditSinks,
@@ -329,6 +346,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     staffAccess,
     directory,
     scim,
+    domains,
+    sso,
   };
   services.workspaces.onDeleted((w) => services.documents.purgeWorkspace(w));
   services.workspaces.onDeleted((w) => services.keys.workspaceDeleted(w.tenantId));
@@ -406,6 +425,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(scimTokensRoutes(scim, baseUrl));
   // The SCIM 2.0 server: not a JSON API route under /api — its own content type, errors and tokens.
   await app.register(scimRoutes(scim, { baseUrl, bodyLimit: config.bodyLimitBytes }), { prefix: SCIM_PREFIX });
+  await app.register(domainsRoutes(domains));
+  await app.register(ssoRoutes(sso, new SetupLinks({ db, sso, domains, workspaces, events: workspaceEvents, link }), accounts, config.samlMaxResponseBytes));
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
   return { app, services, routes };

@@ -135,6 +135,12 @@ export const ConfigSchema = z.strictObject({
     .string()
     .refine((v) => /^relp:\/\/[^/]+:\d{1,5}$/.test(v), 'must be relp://host:port')
     .optional(),
+  /** DNS servers (`host` or `host:port`) for domain verification lookups; the system's resolvers when empty. */
+  dnsServers: z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.-]+)(:\d{1,5})?$/, 'must be host or host:port')).max(8).default([]),
+  /** The largest SAML response accepted, in bytes (decoded). */
+  samlMaxResponseBytes: z.coerce.number().int().min(16_384).max(4_194_304).default(262_144),
+  /** Let IdP metadata URLs point at private and loopback addresses (an IdP on the same network). */
+  samlMetadataAllowPrivate: z.boolean().default(false),
   /** Log level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -218,6 +224,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'auditSinkUrl', env: 'RAMPART_AUDIT_SINK_URL', doc: 'HTTP(S) endpoint that receives every audit event and checkpoint as JSON Lines (retried until acknowledged).' },
   { key: 'auditSinkToken', env: 'RAMPART_AUDIT_SINK_TOKEN', doc: 'Bearer token sent to the audit sink.' },
   { key: 'auditSyslogUrl', env: 'RAMPART_AUDIT_SYSLOG_URL', doc: 'Syslog receiver speaking RELP (`relp://host:port`, e.g. rsyslog imrelp) for every audit event and checkpoint, as RFC 5424 messages acknowledged one by one.' },
+  { key: 'dnsServers', env: 'RAMPART_DNS_SERVERS', parse: list, doc: 'Comma-separated DNS servers (`host` or `host:port`) that domain verification asks; the system resolvers when unset.' },
+  { key: 'samlMaxResponseBytes', env: 'RAMPART_SAML_MAX_RESPONSE_BYTES', doc: 'Largest SAML response accepted (decoded bytes); larger ones are refused unread.' },
+  { key: 'samlMetadataAllowPrivate', env: 'RAMPART_SAML_METADATA_ALLOW_PRIVATE', parse: (r) => bool.parse(r), doc: 'Allow IdP metadata URLs on private, loopback and link-local addresses (an IdP inside your network).' },
   { key: 'logLevel', env: 'LOG_LEVEL', doc: 'fatal, error, warn, info, debug, trace or silent.' },
 ];
 

@@ -15,6 +15,7 @@
  * Runs on every backend, with a real OpenID Provider (`oidc-provider`) for the OIDC steps and a
  * software WebAuthn authenticator for passkeys.
  */
+import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,14 +28,17 @@ import { auditEventCount, auditEventsOfRequest } from './helpers/audit.js';
 import { buildTestApp, createWorkspace, latestLinkToken, latestMail, multipart, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { Browser, browserOf, csrfOf, OIDC_COOKIE, PUBLIC_URL } from './helpers/oidc-browser.js';
 import { startTestOp, type TestOp } from './helpers/oidc-provider.js';
+import { startTestDns, type TestDns } from './helpers/dns.js';
+import { connectIdp, postSaml, startSaml, verifyDomain } from './helpers/saml-flow.js';
+import { base64, TestIdp } from './helpers/saml-idp.js';
 import { SoftAuthenticator } from './helpers/soft-authenticator.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Send = () => Promise<LightMyRequestResponse>;
 
 const WRITE_METHODS: readonly string[] = ['POST', 'PUT', 'PATCH', 'DELETE'];
-/** GET routes that write: the browser steps of OIDC sign-in (a navigation cannot POST). */
-const WRITING_GETS: readonly string[] = ['GET /api/v1/auth/oidc/start', 'GET /api/v1/auth/oidc/callback'];
+/** GET routes that write: the browser steps of OIDC and SAML sign-in (a navigation cannot POST). */
+const WRITING_GETS: readonly string[] = ['GET /api/v1/auth/oidc/start', 'GET /api/v1/auth/oidc/callback', 'GET /api/v1/sso/saml/:workspaceId/login'];
 const RP_ID = new URL(PUBLIC_URL).hostname;
 
 interface Write {
@@ -69,6 +73,7 @@ function expectStatus(res: LightMyRequestResponse, status: number): LightMyReque
 
 describe.each(BACKENDS)('every write is one audit event, on $name', (backend) => {
   let op: TestOp;
+  let dns: TestDns;
   let t: TestApp;
   let owner: Caller;
   let ws: string;
@@ -127,6 +132,15 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
     const staff: StaffPrincipal = { staffId: member.id, name: member.name, role: member.role, sessionId: newId(), sessionKind: 'bearer', mfaAt: new Date(), csrfToken: null };
     const input = { workspaceId: ws, scope: 'records:read', justification: 'customer-initiated-support' as const, reason: 'A record the customer cannot find', ticket: 'T-1', durationMinutes: 60 };
     return (await t.services.staffAccess.request(staff, input, { ip: null, userAgent: null, requestId: null })).id;
+  }
+
+  /** A fresh workspace with a verified domain and a SAML connection to a samlify IdP. */
+  async function ssoWorkspace(): Promise<{ id: string; domain: string; idp: TestIdp; sp: { entityId: string; acsUrl: string } }> {
+    const id = (await createWorkspace(t, owner, 'SSO')).id;
+    const domain = `sso-${randomBytes(4).toString('hex')}.test`;
+    await verifyDomain(t, dns, id, domain, owner.bearer);
+    const idp = new TestIdp(`https://idp.${domain}/metadata`);
+    return { id, domain, idp, sp: await connectIdp(t, id, idp, `https://idp.${domain}/sso`, owner.bearer) };
   }
 
   /** An OIDC user at the provider, with a fresh subject. */
@@ -370,6 +384,109 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
         await addPasskey(c, soft);
         const { challengeId, options } = (await call('POST', '/api/v1/auth/passkey/options', {})).json<{ challengeId: string; options: Record<string, unknown> }>();
         return post('/api/v1/auth/passkey', {}, { challengeId, response: soft.assert(options) });
+      },
+    },
+
+    // --- verified domains and SAML SSO (a samlify IdP, a dns2 server) ----------------------------------
+    {
+      route: 'POST /api/v1/workspaces/:workspaceId/domains',
+      action: 'domain.added',
+      status: 201,
+      prepare: async () => post(wsUrl('/domains'), owner.bearer, { domain: `added-${randomBytes(4).toString('hex')}.test` }),
+    },
+    {
+      route: 'POST /api/v1/workspaces/:workspaceId/domains/:domainId/verify',
+      action: 'domain.verified',
+      status: 200,
+      prepare: async () => {
+        const domain = `verify-${randomBytes(4).toString('hex')}.test`;
+        const d = (await call('POST', wsUrl('/domains'), owner.bearer, { domain }, 201)).json<{ id: string; verification: { value: string } }>();
+        dns.txt.set(domain, [d.verification.value]);
+        return post(wsUrl(`/domains/${d.id}/verify`), owner.bearer);
+      },
+    },
+    {
+      route: 'PATCH /api/v1/workspaces/:workspaceId/domains/:domainId',
+      action: 'domain.sso_enforcement_changed',
+      status: 200,
+      prepare: async () => {
+        const w = await ssoWorkspace();
+        const [d] = (await call('GET', wsUrl('/domains', w.id), owner.bearer)).json<{ data: { id: string }[] }>().data;
+        return send('PATCH', wsUrl(`/domains/${d!.id}`, w.id), owner.bearer, { ssoEnforced: true });
+      },
+    },
+    {
+      route: 'DELETE /api/v1/workspaces/:workspaceId/domains/:domainId',
+      action: 'domain.removed',
+      status: 204,
+      prepare: async () => {
+        const d = (await call('POST', wsUrl('/domains'), owner.bearer, { domain: `gone-${randomBytes(4).toString('hex')}.test` }, 201)).json<{ id: string }>();
+        return send('DELETE', wsUrl(`/domains/${d.id}`), owner.bearer);
+      },
+    },
+    {
+      route: 'PUT /api/v1/workspaces/:workspaceId/sso/saml',
+      action: 'sso.connection.created',
+      status: 200,
+      prepare: async () => {
+        const id = (await createWorkspace(t, owner, 'SSO setup')).id;
+        return send('PUT', wsUrl('/sso/saml', id), owner.bearer, { metadataXml: new TestIdp('https://idp.setup.test/metadata').metadata('https://idp.setup.test/sso') });
+      },
+    },
+    {
+      route: 'DELETE /api/v1/workspaces/:workspaceId/sso/saml',
+      action: 'sso.connection.deleted',
+      status: 204,
+      prepare: async () => {
+        const w = await ssoWorkspace();
+        return send('DELETE', wsUrl('/sso/saml', w.id), owner.bearer);
+      },
+    },
+    {
+      route: 'POST /api/v1/workspaces/:workspaceId/sso/setup-links',
+      action: 'sso.setup_link.created',
+      status: 201,
+      prepare: async () => post(wsUrl('/sso/setup-links'), owner.bearer, { expiresInHours: 2 }),
+    },
+    {
+      route: 'DELETE /api/v1/workspaces/:workspaceId/sso/setup-links/:linkId',
+      action: 'sso.setup_link.revoked',
+      status: 204,
+      prepare: async () => {
+        const link = (await call('POST', wsUrl('/sso/setup-links'), owner.bearer, { expiresInHours: 2 }, 201)).json<{ id: string }>();
+        return send('DELETE', wsUrl(`/sso/setup-links/${link.id}`), owner.bearer);
+      },
+    },
+    {
+      route: 'PUT /api/v1/sso/setup/saml',
+      action: 'sso.connection.created',
+      status: 200,
+      prepare: async () => {
+        const id = (await createWorkspace(t, owner, 'SSO by link')).id;
+        const url = (await call('POST', wsUrl('/sso/setup-links', id), owner.bearer, { expiresInHours: 2 }, 201)).json<{ url: string }>().url;
+        const token = url.split('#token=')[1] as string;
+        return send('PUT', '/api/v1/sso/setup/saml', {}, { token, metadataXml: new TestIdp('https://idp.link.test/metadata').metadata('https://idp.link.test/sso') });
+      },
+    },
+    {
+      route: 'GET /api/v1/sso/saml/:workspaceId/login',
+      action: 'sso.sign_in_started',
+      status: 302,
+      prepare: async () => {
+        const w = await ssoWorkspace();
+        return send('GET', `/api/v1/sso/saml/${w.id}/login`, {});
+      },
+    },
+    {
+      route: 'POST /api/v1/sso/saml/:workspaceId/acs',
+      action: 'sso.sign_in',
+      status: 303,
+      prepare: async () => {
+        // A new person of the verified domain: provisioned, linked and signed in by this one request.
+        const w = await ssoWorkspace();
+        const started = await startSaml(t, w.id);
+        const response = base64(w.idp.response(w.sp, { nameId: `person@${w.domain}`, inResponseTo: started.requestId }));
+        return () => postSaml(t, w.id, response, started.binding);
       },
     },
 
@@ -777,11 +894,21 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
       route: 'POST /api/v1/invitations/preview',
       reason: 'a read sent as POST so that the invitation token travels in the body, not the URL; it changes nothing',
     },
+    {
+      route: 'POST /api/v1/sso/setup/view',
+      reason: 'a read sent as POST so that the setup link token travels in the body, not the URL; it changes nothing',
+    },
+    {
+      route: 'POST /api/v1/auth/sso/discover',
+      reason: 'home-realm discovery: a read sent as POST so that the email travels in the body, not the URL; it changes nothing',
+    },
   ];
 
   beforeAll(async () => {
     op = await startTestOp({ redirectUri: `${PUBLIC_URL}/api/v1/auth/oidc/callback` });
+    dns = await startTestDns();
     t = await buildTestApp(backend, {
+      dnsServers: [dns.server],
       oidcIssuer: op.issuer,
       oidcClientId: op.clientId,
       oidcClientSecret: op.clientSecret,
@@ -793,6 +920,7 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
   afterAll(async () => {
     await t?.close();
     await op?.close();
+    await dns?.close();
   });
 
   it('has an entry for every write route, and none for a route that does not exist', () => {

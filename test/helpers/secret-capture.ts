@@ -273,6 +273,8 @@ const BODY_SECRET_FIELDS = new Set([
   'rootKey',
   'rootSecret',
   'clientSecret',
+  // A signed assertion is a bearer credential until it expires.
+  'SAMLResponse',
 ]);
 
 /** Response fields that hand a credential out. */

@@ -47,7 +47,7 @@ export interface SessionItem {
   readonly id: string;
   readonly kind: 'cookie' | 'bearer';
   readonly current: boolean;
-  readonly method: 'setup' | 'password' | 'email_link' | 'oidc' | 'passkey';
+  readonly method: 'setup' | 'password' | 'email_link' | 'oidc' | 'passkey' | 'saml';
   readonly mfa: boolean;
   readonly device: string;
   readonly ip: string | null;

@@ -1,5 +1,6 @@
 export {
   AccountsService,
+  signInFacts,
   issueSetupToken,
   type AccountsConfig,
   type AccountsDeps,

@@ -93,7 +93,7 @@ export const SessionItem = z
     id: Id,
     kind: z.enum(['cookie', 'bearer']),
     current: z.boolean(),
-    method: z.enum(['setup', 'password', 'email_link', 'oidc', 'passkey']),
+    method: z.enum(['setup', 'password', 'email_link', 'oidc', 'passkey', 'saml']),
     mfa: z.boolean(),
     device: z.string(),
     ip: z.string().nullable(),

@@ -75,8 +75,12 @@ export interface PendingSignIn {
   readonly id: string;
   readonly accountId: string;
   readonly kind: SessionKind;
-  readonly method: 'password' | 'email_link' | 'oidc';
+  readonly method: 'password' | 'email_link' | 'oidc' | 'saml';
+  readonly ssoWorkspaceId: string | null;
 }
+
+/** Which workspace verified an email's domain, and whether it enforces SSO (the domains module answers). */
+export type SsoPolicyLookup = (tx: Tx, email: string) => Promise<{ workspaceId: string; enforced: boolean } | null>;
 
 const SETUP_TOKEN_TTL_SECONDS = 24 * 3600;
 export const EMAIL_LINK_TTL_SECONDS = 15 * 60;
@@ -103,7 +107,7 @@ export function accountView(row: store.AccountRow): AccountView {
 }
 
 /** What an event says about a sign-in the gate let through: the session, or the second factor asked for. */
-function signInFacts(method: AuthMethod, result: SignInResult): Record<string, string | boolean> {
+export function signInFacts(method: AuthMethod, result: SignInResult): Record<string, string | boolean> {
   return result.status === 'signed_in' ? { method, sessionId: result.issued.sessionId } : { method, mfaRequired: true };
 }
 
@@ -114,6 +118,7 @@ export class AccountsService {
   readonly passwords: Passwords;
   private readonly csrfKey: Buffer;
   private mfa: MfaProvider = { factors: async () => [] };
+  private ssoPolicy: SsoPolicyLookup = async () => null;
   private setupComplete = false;
 
   constructor(
@@ -126,6 +131,31 @@ export class AccountsService {
   }
 
   /** The MFA module registers itself here; until then no account has a second factor. */
+  /** Who enforces SSO for an email's domain; every way in asks before it signs anyone in. */
+  setSsoPolicy(lookup: SsoPolicyLookup): void {
+    this.ssoPolicy = lookup;
+  }
+
+  /**
+   * Refuses a sign-in (`sso_required`) when the email's domain is verified by a workspace that
+   * enforces SSO, unless this is SAML sign-in through that very workspace.
+   */
+  private async assertMethodAllowedIn(tx: Tx, email: string, method: AuthMethod, ssoWorkspaceId: string | null): Promise<void> {
+    if (method === 'setup') return;
+    const policy = await this.ssoPolicy(tx, email);
+    if (!policy?.enforced) return;
+    if (method === 'saml' && ssoWorkspaceId === policy.workspaceId) return;
+    throw new RampartError('sso_required', { details: { workspaceId: policy.workspaceId } });
+  }
+
+  /** The same refusal before any credential is checked, recorded as the attempt's one event. */
+  private async refuseIfSsoRequired(email: string, action: string, meta: RequestMeta): Promise<void> {
+    const policy = await this.db.withGlobal((tx) => this.ssoPolicy(tx, email), { readOnly: true });
+    if (!policy?.enforced) return;
+    await this.deps.events.record({ action, outcome: 'denied', email, details: { reason: 'sso_required', workspaceId: policy.workspaceId } }, meta);
+    throw new RampartError('sso_required', { recorded: true, details: { workspaceId: policy.workspaceId } });
+  }
+
   setMfaProvider(provider: MfaProvider): void {
     this.mfa = provider;
   }
@@ -324,8 +354,15 @@ export class AccountsService {
     await this.deps.throttle.hit('email_link', throttleKey('email', email));
     this.defer(() =>
       this.db.withGlobal(async (tx) => {
-        const account = await store.credentialsByEmail(tx, email);
         const action = purpose === 'magic_link' ? 'auth.magic_link_requested' : 'auth.password_reset_requested';
+        // A domain that signs in only with SSO gets no link (the answer was the same; the console
+        // asks home-realm discovery first, and a link sent earlier is refused when used).
+        const policy = await this.ssoPolicy(tx, email);
+        if (policy?.enforced) {
+          await this.deps.events.recordIn(tx, { action, outcome: 'denied', email, details: { reason: 'sso_required', workspaceId: policy.workspaceId } }, meta);
+          return;
+        }
+        const account = await store.credentialsByEmail(tx, email);
         if (!account) {
           await this.deps.events.recordIn(tx, { action, outcome: 'failure', email, details: { reason: 'unknown_email' } }, meta);
           return;
@@ -382,6 +419,7 @@ export class AccountsService {
     await this.deps.throttle.hitIp(meta.ip);
     await this.deps.throttle.hit('account', emailKey);
     await this.deps.throttle.assertNotLocked(emailKey);
+    await this.refuseIfSsoRequired(input.email, 'auth.sign_in', meta);
     const found = await this.db.withGlobal((tx) => store.credentialsByEmail(tx, input.email), { readOnly: true });
     const ok = await this.passwords.verify(found?.password_hash, input.password);
     if (!found || !ok) {
@@ -498,22 +536,32 @@ export class AccountsService {
     method: Exclude<AuthMethod, 'setup' | 'passkey'>,
     kind: SessionKind,
     meta: RequestMeta,
+    ssoWorkspaceId: string | null = null,
   ): Promise<SignInResult> {
     const account = typeof accountOrId === 'string' ? await store.accountById(tx, accountOrId) : accountOrId;
     if (!account) throw new RampartError('invalid_credentials');
+    await this.assertMethodAllowedIn(tx, account.email, method, ssoWorkspaceId);
     const accountId = account.id;
     const factors = await this.mfa.factors(tx, accountId);
-    if (factors.length === 0) return { status: 'signed_in', issued: await this.issue(tx, account, kind, method, false, meta) };
+    if (factors.length === 0) return { status: 'signed_in', issued: await this.issue(tx, account, kind, method, false, meta, ssoWorkspaceId) };
     const mfaToken = randomToken(PENDING_TOKEN_PREFIX);
-    const pending = await store.insertPending(tx, { id: newId(), tokenHash: sha256(mfaToken), accountId, kind, method, ttlSeconds: PENDING_TTL_SECONDS });
+    const pending = await store.insertPending(tx, { id: newId(), tokenHash: sha256(mfaToken), accountId, kind, method, ttlSeconds: PENDING_TTL_SECONDS, ssoWorkspaceId });
     return { status: 'mfa_required', accountId, mfaToken, factors, kind, expiresAt: pending.expires_at };
+  }
+
+  /**
+   * The gate for SAML sign-in through a workspace's IdP, without an event: the workspace records
+   * the sign-in (its SSO attempts are its admins' to see), with `signInFacts`.
+   */
+  samlSignInIn(tx: Tx, account: AccountView, kind: SessionKind, meta: RequestMeta, workspaceId: string): Promise<SignInResult> {
+    return this.gateIn(tx, account.id, 'saml', kind, meta, workspaceId);
   }
 
   /** A live pending sign-in by its token, or `challenge_expired`. */
   async pendingSignIn(mfaToken: string): Promise<PendingSignIn> {
     const row = await this.db.withGlobal((tx) => store.livePending(tx, sha256(mfaToken), PENDING_MAX_FAILURES), { readOnly: true });
     if (!row) throw new RampartError('challenge_expired');
-    return { id: row.id, accountId: row.account_id, kind: row.kind, method: row.method };
+    return { id: row.id, accountId: row.account_id, kind: row.kind, method: row.method, ssoWorkspaceId: row.sso_workspace_id };
   }
 
   /** Keeps the passkey challenge a pending sign-in must answer, and records that it was asked. */
@@ -555,7 +603,7 @@ export class AccountsService {
     const account = await store.accountById(tx, pending.accountId);
     if (!account) throw new RampartError('challenge_expired');
     const method = pending.method;
-    const issued = await this.issue(tx, account, pending.kind, method, true, meta);
+    const issued = await this.issue(tx, account, pending.kind, method, true, meta, pending.ssoWorkspaceId);
     // The request's one event: the second factor checked and the session it opened.
     await this.deps.events.recordIn(
       tx,
@@ -574,7 +622,17 @@ export class AccountsService {
     return issued;
   }
 
-  private async issue(tx: Tx, account: store.AccountRow, kind: SessionKind, method: AuthMethod, mfa: boolean, meta: RequestMeta): Promise<IssuedSession> {
+  /** The one place sessions begin; it asks the SSO policy again, whatever path led here. */
+  private async issue(
+    tx: Tx,
+    account: store.AccountRow,
+    kind: SessionKind,
+    method: AuthMethod,
+    mfa: boolean,
+    meta: RequestMeta,
+    ssoWorkspaceId: string | null = null,
+  ): Promise<IssuedSession> {
+    await this.assertMethodAllowedIn(tx, account.email, method, ssoWorkspaceId);
     const token = randomToken(SESSION_TOKEN_PREFIX);
     const row = await store.insertSession(tx, {
       id: newId(),
@@ -586,6 +644,7 @@ export class AccountsService {
       mfa,
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, 512) ?? null,
+      ssoWorkspaceId,
     });
     return { account: accountView(account), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
   }
@@ -610,27 +669,26 @@ export class AccountsService {
     return account ? accountView(account) : null;
   }
 
-  /** The account with this id, inside the caller's transaction. */
-  async accountByIdIn(tx: Tx, accountId: string): Promise<AccountView | null> {
-    const row = await store.accountById(tx, accountId);
-    return row ? accountView(row) : null;
-  }
-
-  /** The account with this (lower-cased) email, inside the caller's transaction. */
   async accountByEmailIn(tx: Tx, email: string): Promise<AccountView | null> {
     const row = await store.credentialsByEmail(tx, email);
     return row ? accountView(row) : null;
   }
 
+  async accountByIdIn(tx: Tx, accountId: string): Promise<AccountView | null> {
+    const row = await store.accountById(tx, accountId);
+    return row ? accountView(row) : null;
+  }
+
   /**
-   * Creates an account that a workspace's directory provisions (SCIM, SAML just-in-time), for
-   * an email of a domain that workspace has verified: the domain's owner vouches for the
-   * address, so it is verified, and closed sign-up does not apply (nobody signs up). Null if the
-   * email is taken. Records no event: the provisioning's own event says the account was created.
+   * Creates an account a workspace's directory (SAML just-in-time, SCIM) provisions for an email
+   * in a domain the workspace verified: the email counts as verified, and closed sign-up does not
+   * apply (nobody signs themselves up). Records no event: the provisioning request records one.
    */
-  async createProvisionedAccountIn(tx: Tx, input: { email: string; name: string }): Promise<AccountView | null> {
+  async createDirectoryAccountIn(tx: Tx, input: { email: string; name: string }): Promise<AccountView> {
+    if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
     const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: true });
-    return account ? accountView(account) : null;
+    if (!account) throw new RampartError('account_exists');
+    return accountView(account);
   }
 
   /**

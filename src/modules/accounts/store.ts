@@ -4,7 +4,7 @@ import type { Tx } from '../../platform/db/types.js';
 export type AccountRow = { id: string; email: string; name: string; created_at: Date; email_verified_at: Date | null };
 export type CredentialRow = AccountRow & { password_hash: string | null };
 export type SessionKind = 'cookie' | 'bearer';
-export type AuthMethod = 'setup' | 'password' | 'email_link' | 'oidc' | 'passkey';
+export type AuthMethod = 'setup' | 'password' | 'email_link' | 'oidc' | 'passkey' | 'saml';
 export type SessionRow = {
   id: string;
   account_id: string;
@@ -30,7 +30,8 @@ export type PendingRow = {
   id: string;
   account_id: string;
   kind: SessionKind;
-  method: 'password' | 'email_link' | 'oidc';
+  method: 'password' | 'email_link' | 'oidc' | 'saml';
+  sso_workspace_id: string | null;
   expires_at: Date;
 };
 
@@ -106,13 +107,15 @@ export async function insertSession(
     mfa: boolean;
     ip: string | null;
     userAgent: string | null;
+    /** The workspace whose IdP vouched for a SAML sign-in. */
+    ssoWorkspaceId?: string | null;
   },
 ): Promise<SessionRow> {
   const { rows } = await tx.query<SessionRow>(
-    `INSERT INTO sessions (id, token_hash, account_id, kind, expires_at, auth_method, mfa_at, ip, user_agent)
-     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, CASE WHEN $7 THEN now() END, $8, $9)
+    `INSERT INTO sessions (id, token_hash, account_id, kind, expires_at, auth_method, mfa_at, ip, user_agent, sso_workspace_id)
+     VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, CASE WHEN $7 THEN now() END, $8, $9, $10)
      RETURNING ${SESSION_COLUMNS}`,
-    [s.id, s.tokenHash, s.accountId, s.kind, s.ttlSeconds, s.method, s.mfa, s.ip, s.userAgent],
+    [s.id, s.tokenHash, s.accountId, s.kind, s.ttlSeconds, s.method, s.mfa, s.ip, s.userAgent, s.ssoWorkspaceId ?? null],
   );
   return rows[0] as SessionRow;
 }
@@ -215,20 +218,20 @@ export async function useEmailToken(tx: Tx, id: string): Promise<void> {
 
 export async function insertPending(
   tx: Tx,
-  p: { id: string; tokenHash: Buffer; accountId: string; kind: SessionKind; method: PendingRow['method']; ttlSeconds: number },
+  p: { id: string; tokenHash: Buffer; accountId: string; kind: SessionKind; method: PendingRow['method']; ttlSeconds: number; ssoWorkspaceId: string | null },
 ): Promise<PendingRow> {
   const { rows } = await tx.query<PendingRow>(
-    `INSERT INTO pending_sign_ins (id, token_hash, account_id, kind, method, expires_at)
-     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
-     RETURNING id, account_id, kind, method, expires_at`,
-    [p.id, p.tokenHash, p.accountId, p.kind, p.method, p.ttlSeconds],
+    `INSERT INTO pending_sign_ins (id, token_hash, account_id, kind, method, expires_at, sso_workspace_id)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6), $7)
+     RETURNING id, account_id, kind, method, sso_workspace_id, expires_at`,
+    [p.id, p.tokenHash, p.accountId, p.kind, p.method, p.ttlSeconds, p.ssoWorkspaceId],
   );
   return rows[0] as PendingRow;
 }
 
 export async function livePending(tx: Tx, tokenHash: Buffer, maxFailures: number): Promise<PendingRow | null> {
   const { rows } = await tx.query<PendingRow>(
-    `SELECT id, account_id, kind, method, expires_at FROM pending_sign_ins
+    `SELECT id, account_id, kind, method, sso_workspace_id, expires_at FROM pending_sign_ins
       WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND failures < $2`,
     [tokenHash, maxFailures],
   );

@@ -77,7 +77,7 @@ export class DirectoryService {
   async assertProvisionableIn(tx: Tx, email: string): Promise<void> {
     const match = EMAIL.exec(email);
     if (!match || !(await store.domainVerified(tx, email.slice(email.lastIndexOf('@') + 1)))) {
-      throw new RampartError('domain_not_verified', { details: { email } });
+      throw new RampartError('domain_not_verified', { message: "The email's domain is not verified for this workspace.", details: { email } });
     }
   }
 
@@ -89,18 +89,14 @@ export class DirectoryService {
     const email = input.email.trim().toLowerCase();
     await this.assertProvisionableIn(tx, email);
     const { accounts } = this.deps;
-    let account = await accounts.accountByEmailIn(tx, email);
-    let created = false;
-    if (!account) {
-      account = await accounts.createProvisionedAccountIn(tx, { email, name: input.name });
-      created = account !== null;
-      // Created concurrently by someone else: link that one.
-      account ??= await accounts.accountByEmailIn(tx, email);
-      if (!account) throw new RampartError('conflict', { internal: 'account vanished while provisioning' });
-    } else if (!account.emailVerified) {
-      await accounts.takeOverUnverifiedIn(tx, account.id);
+    const existing = await accounts.accountByEmailIn(tx, email);
+    if (!existing) {
+      // Verified email, no password; 409 account_exists if created concurrently (the client retries).
+      const account = await accounts.createDirectoryAccountIn(tx, { email, name: input.name });
+      return { accountId: account.id, created: true };
     }
-    return { accountId: account.id, created };
+    if (!existing.emailVerified) await accounts.takeOverUnverifiedIn(tx, existing.id);
+    return { accountId: existing.id, created: false };
   }
 
   /** Provisions the account with this email and its membership of the transaction's workspace. */
@@ -125,10 +121,9 @@ export class DirectoryService {
    * Sets the directory's roles of a member from the groups they are in (keys compared
    * lower-cased). Null when the account is not a member (nothing to set).
    */
-  async setDirectoryRolesIn(tx: Tx, accountId: string, groupKeys: readonly string[]): Promise<{ added: string[]; removed: string[] } | null> {
-    const keys = [...new Set(groupKeys.map(groupKey))].filter((k) => k.length > 0);
-    const wanted = await store.rolesForKeys(tx, keys);
-    return this.deps.members.syncDirectoryRolesIn(tx, accountId, wanted, await this.defaultRoleIdIn(tx));
+  async setDirectoryRolesIn(tx: Tx, accountId: string, groupKeys: readonly string[]): Promise<{ added: number; removed: number } | null> {
+    if (!(await this.deps.members.isMemberIn(tx, accountId))) return null;
+    return this.deps.members.setDirectoryRolesIn(tx, accountId, groupKeys, await this.defaultRoleIdIn(tx));
   }
 
   /** Removes the account's membership (if any) and ends all of its sessions at once. */

@@ -29,16 +29,6 @@ export async function samlDefaultRole(tx: Tx): Promise<string | null> {
   return rows[0]?.default_role_id ?? null;
 }
 
-/** The roles the given (lower-cased) group keys map to. */
-export async function rolesForKeys(tx: Tx, keys: readonly string[]): Promise<string[]> {
-  if (keys.length === 0) return [];
-  const { rows } = await tx.query<{ role_id: string }>(
-    'SELECT DISTINCT role_id FROM directory_group_roles WHERE tenant_id = current_tenant_id() AND group_key = ANY($1::text[]) ORDER BY role_id',
-    [keys],
-  );
-  return rows.map((r) => r.role_id);
-}
-
 export async function mappings(tx: Tx): Promise<MappingRow[]> {
   const { rows } = await tx.query<MappingRow>(`${SELECT_MAPPING} WHERE d.tenant_id = current_tenant_id() ORDER BY d.group_key, lower(r.name), d.id`);
   return rows;

@@ -135,36 +135,9 @@ export class MembersService {
     return store.builtinRoleId(tx, builtin);
   }
 
-  /** Roles by id in the transaction's workspace (unknown ids are left out). */
-  async rolesByIdIn(tx: Tx, roleIds: readonly string[]): Promise<RoleRefView[]> {
-    return (await store.rolesById(tx, roleIds)).map(roleRef);
-  }
-
-  /**
-   * The directory's view of a member's roles: grants `wanted` (never the owner role) and takes
-   * away the directory-granted roles not in it; roles granted by hand are never touched. A
-   * member left with no role at all gets `fallbackRoleId` (from the directory). Null when the
-   * account is not a member.
-   */
-  async syncDirectoryRolesIn(
-    tx: Tx,
-    accountId: string,
-    wanted: readonly string[],
-    fallbackRoleId: string,
-  ): Promise<{ added: string[]; removed: string[] } | null> {
-    if (!(await store.lockMembership(tx, accountId))) return null;
-    const owner = await store.builtinRoleId(tx, OWNER);
-    const want = new Set(wanted.filter((id) => id !== owner));
-    const current = await store.memberRoleGrants(tx, accountId);
-    const byHand = current.filter((r) => !r.via_directory);
-    if (want.size === 0 && byHand.length === 0) want.add(fallbackRoleId);
-    const held = new Set(current.map((r) => r.id));
-    const add = [...want].filter((id) => !held.has(id));
-    const remove = current.filter((r) => r.via_directory && !want.has(r.id));
-    await store.revokeDirectoryRoles(tx, accountId, remove.map((r) => r.id));
-    await store.grantRoles(tx, accountId, add, null, true);
-    const added = (await store.rolesById(tx, add)).map((r) => r.name);
-    return { added: added.sort(), removed: remove.map((r) => r.name).sort() };
+  /** Whether the account is a member of the transaction's workspace. */
+  async isMemberIn(tx: Tx, accountId: string): Promise<boolean> {
+    return (await store.lockMembership(tx, accountId)) !== null;
   }
 
   /**
@@ -179,6 +152,24 @@ export class MembersService {
     await store.deleteMembership(tx, accountId);
     const undone = await this.memberRemovedIn(tx, accountId, by);
     return { removed: true, facts: { roles: roles.map((r) => r.name), ...undone } };
+  }
+
+  /**
+   * Sets the roles a member holds through directory groups (SAML groups, SCIM groups): a role
+   * some group maps to is held, marked as the directory's; a directory role no group maps to any
+   * more is taken away; roles granted by hand stay. The owner role is never the directory's to
+   * give, and a member left without any role gets `defaultRoleId`.
+   */
+  async setDirectoryRolesIn(tx: Tx, accountId: string, groupKeys: readonly string[], defaultRoleId: string): Promise<{ added: number; removed: number }> {
+    const keys = [...new Set(groupKeys.map((k) => k.trim().toLowerCase()).filter((k) => k.length > 0 && k.length <= 256))];
+    const wanted = new Set(await store.rolesMappedFrom(tx, keys));
+    const held = await store.heldRoles(tx, accountId);
+    const add = [...wanted].filter((id) => !held.some((h) => h.role_id === id));
+    const remove = held.filter((h) => h.via_directory && !wanted.has(h.role_id)).map((h) => h.role_id);
+    if (remove.length > 0) await store.revokeRoles(tx, accountId, remove);
+    if (add.length > 0) await store.grantRoles(tx, accountId, add, null, true);
+    if (held.length - remove.length + add.length === 0) await store.grantRoles(tx, accountId, [defaultRoleId], null, true);
+    return { added: add.length, removed: remove.length };
   }
 
   /** Whether an account with this email is a member. */

@@ -118,7 +118,6 @@ export async function deleteMembership(tx: Tx, accountId: string): Promise<void>
   await tx.query('DELETE FROM memberships WHERE tenant_id = current_tenant_id() AND account_id = $1', [accountId]);
 }
 
-/** Grants roles; a role already held keeps how it was granted (by hand or by the directory). */
 export async function grantRoles(tx: Tx, accountId: string, roleIds: readonly string[], grantedBy: string | null, viaDirectory = false): Promise<void> {
   if (roleIds.length === 0) return;
   await tx.query(
@@ -128,25 +127,20 @@ export async function grantRoles(tx: Tx, accountId: string, roleIds: readonly st
   );
 }
 
-/** A member's roles with how each was granted (the directory's may be taken away by it). */
-export async function memberRoleGrants(tx: Tx, accountId: string): Promise<(MemberRoleRow & { via_directory: boolean })[]> {
-  const { rows } = await tx.query<MemberRoleRow & { via_directory: boolean }>(
-    `SELECT mr.account_id, r.id, r.name, r.builtin, r.scopes, mr.via_directory
-       FROM member_roles mr JOIN roles r ON r.tenant_id = mr.tenant_id AND r.id = mr.role_id
-      WHERE mr.tenant_id = current_tenant_id() AND mr.account_id = $1
-      ORDER BY ${ROLE_ORDER}`,
-    [accountId],
+/** The roles directory groups with these (lower-cased) keys map to; never the owner role. */
+export async function rolesMappedFrom(tx: Tx, groupKeys: readonly string[]): Promise<string[]> {
+  if (groupKeys.length === 0) return [];
+  const { rows } = await tx.query<{ id: string }>(
+    `SELECT DISTINCT r.id FROM directory_group_roles g JOIN roles r ON r.tenant_id = g.tenant_id AND r.id = g.role_id
+      WHERE g.group_key = ANY($1::text[]) AND r.builtin IS DISTINCT FROM 'owner'`,
+    [groupKeys],
   );
-  return rows;
+  return rows.map((r) => r.id);
 }
 
-/** Takes away roles the directory granted (never one granted by hand). */
-export async function revokeDirectoryRoles(tx: Tx, accountId: string, roleIds: readonly string[]): Promise<void> {
-  if (roleIds.length === 0) return;
-  await tx.query(
-    'DELETE FROM member_roles WHERE tenant_id = current_tenant_id() AND account_id = $1 AND role_id = ANY($2::uuid[]) AND via_directory',
-    [accountId, roleIds],
-  );
+export async function heldRoles(tx: Tx, accountId: string): Promise<{ role_id: string; via_directory: boolean }[]> {
+  const { rows } = await tx.query<{ role_id: string; via_directory: boolean }>('SELECT role_id, via_directory FROM member_roles WHERE account_id = $1', [accountId]);
+  return rows;
 }
 
 export async function revokeRoles(tx: Tx, accountId: string, roleIds: readonly string[]): Promise<void> {

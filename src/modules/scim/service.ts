@@ -448,7 +448,7 @@ export class ScimService {
       const user = await store.userById(tx, id, { groups: false });
       if (!user?.active) continue;
       const result = await this.deps.directory.setDirectoryRolesIn(tx, user.account_id, await store.groupKeysOfUser(tx, id));
-      if (result && result.added.length + result.removed.length > 0) changed += 1;
+      if (result && result.added + result.removed > 0) changed += 1;
     }
     return changed;
   }

@@ -101,6 +101,9 @@ export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method
   if (access !== 'workspace' && scope !== undefined) {
     throw new Error(`route ${where} declares a scope but is not a workspace route`);
   }
+  if (route.config?.crossSitePost && (access !== 'public' || route.method !== 'POST')) {
+    throw new Error(`route ${where} accepts cross-site posts but is not a public POST route`);
+  }
 }
 
 function presentedToken(request: FastifyRequest): { token: string; kind: Principal['sessionKind'] } | null {
@@ -158,11 +161,11 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
   app.addHook('onRoute', assertRouteDeclaration);
 
   app.addHook('onRequest', async (request) => {
-    const { access, scope } = request.routeOptions.config;
+    const { access, scope, crossSitePost } = request.routeOptions.config;
     if (access === undefined || access === 'scim') return;
 
     const unsafe = UNSAFE.has(request.method);
-    if (unsafe && request.headers['sec-fetch-site'] === 'cross-site') {
+    if (unsafe && request.headers['sec-fetch-site'] === 'cross-site' && !(access === 'public' && crossSitePost === true)) {
       throw new RampartError('csrf_failed', { internal: 'cross-site unsafe request' });
     }
     // Public routes act on no one's behalf: no session lookup, and a stale cookie cannot get in

@@ -82,6 +82,11 @@ declare module 'fastify' {
     scope?: Scope;
     /** For `staff` routes (and only those): the staff permission (or level) the caller's role must hold. */
     staffPermission?: StaffRouteLevel;
+    /**
+     * A public route that browsers post to from another site by design (the SAML assertion
+     * consumer service, which an IdP's page posts to): the cross-site write refusal spares it.
+     */
+    crossSitePost?: true;
   }
   interface FastifyRequest {
     /** The session behind the request; null for public routes and API keys. */

@@ -30,6 +30,14 @@ export function setBindingCookie(reply: FastifyReply, name: string, value: strin
   reply.setCookie(name, value, { ...COOKIE_OPTIONS, maxAge: maxAgeSeconds });
 }
 
+/**
+ * A binding cookie the browser must send back on a cross-site POST (the IdP's page posting a
+ * SAML response): SameSite=None, still Secure, HttpOnly and host-only.
+ */
+export function setCrossSiteBindingCookie(reply: FastifyReply, name: string, value: string, maxAgeSeconds: number): void {
+  reply.setCookie(name, value, { ...COOKIE_OPTIONS, sameSite: 'none', maxAge: maxAgeSeconds });
+}
+
 export function clearCookie(reply: FastifyReply, name: string): void {
   reply.clearCookie(name, COOKIE_OPTIONS);
 }

@@ -551,6 +551,7 @@ const METHODS: Record<SessionItem['method'], string> = {
   email_link: 'email link',
   oidc: 'identity provider',
   passkey: 'passkey',
+  saml: 'single sign-on (SAML)',
 };
 
 function SessionsPanel() {
