@@ -140,6 +140,7 @@ export type Scope =
   | 'integrations:manage'
   | 'keys:manage'
   | 'billing:manage'
+  | 'sso:manage'
   | 'audit:read'
   | 'staff-access:approve'
   | 'data:export'

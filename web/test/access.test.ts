@@ -31,6 +31,7 @@ const ALL_SCOPES = [
   'integrations:manage',
   'keys:manage',
   'billing:manage',
+  'sso:manage',
   'audit:read',
   'staff-access:approve',
   'data:export',
