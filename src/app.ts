@@ -319,7 +319,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     domains,
     events: workspaceEvents,
     throttle,
-    directory: jitProvisioning(accounts, members),
+    directory: jitProvisioning(directory),
     baseUrl,
     maxResponseBytes: config.samlMaxResponseBytes,
     allowPrivateMetadata: config.samlMetadataAllowPrivate,

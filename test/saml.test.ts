@@ -378,10 +378,11 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
           [ws, email],
         )
       ).map((r) => `${r.name}${r.via_directory ? ' (directory)' : ''}`);
-    expect(await roles()).toEqual(['Engineers (directory)', 'Member']);
-    // Out of the group: the directory's role goes, the member keeps the role given at provisioning.
+    // The default role given at provisioning is the directory's too: a mapped role replaces it.
+    expect(await roles()).toEqual(['Engineers (directory)']);
+    // Out of the group: the mapped role goes, and the member falls back to the default role, never to none.
     await expectSignedIn(await signInWith((id) => valid(email, id, { attributes: { groups: ['Everyone'] } })), email);
-    expect(await roles()).toEqual(['Member']);
+    expect(await roles()).toEqual(['Member (directory)']);
   });
 
   it('a refused attempt names its reason to the workspace admins, without the response', async () => {

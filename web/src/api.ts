@@ -437,6 +437,120 @@ export interface AccessRequest {
   } | null;
 }
 
+/** A domain a workspace claims: proven by a DNS TXT record, then optionally SSO-only. */
+export interface Domain {
+  readonly id: string;
+  readonly domain: string;
+  readonly status: 'pending' | 'verified';
+  /** The record to publish, at either of the names. */
+  readonly verification: { readonly type: 'TXT'; readonly names: string[]; readonly value: string };
+  readonly verifiedAt: string | null;
+  readonly lastCheckedAt: string | null;
+  readonly ssoEnforced: boolean;
+  readonly createdAt: string;
+}
+
+/** Rampart's values as a SAML service provider, for the workspace: what the IdP is told. */
+export interface SpInfo {
+  readonly entityId: string;
+  readonly acsUrl: string;
+  readonly metadataUrl: string;
+  readonly loginUrl: string;
+}
+
+export interface SamlCertificate {
+  readonly subject: string;
+  readonly notAfter: string;
+  readonly fingerprintSha256: string;
+}
+
+export interface SamlAttributes {
+  readonly email: string | null;
+  readonly name: string | null;
+  readonly groups: string | null;
+}
+
+export interface SamlConnection {
+  readonly id: string;
+  readonly enabled: boolean;
+  readonly idpEntityId: string;
+  readonly ssoUrl: string;
+  readonly metadataUrl: string | null;
+  readonly certificates: SamlCertificate[];
+  readonly allowIdpInitiated: boolean;
+  readonly clockSkewSeconds: number;
+  readonly jitProvisioning: boolean;
+  readonly defaultRoleId: string;
+  readonly attributes: SamlAttributes;
+  readonly updatedAt: string;
+}
+
+export interface SamlConnectionView {
+  readonly sp: SpInfo;
+  readonly connection: SamlConnection | null;
+}
+
+/** Where the IdP's settings come from: exactly one of these. */
+export type SamlSource =
+  | { readonly metadataXml: string }
+  | { readonly metadataUrl: string }
+  | { readonly idpEntityId: string; readonly ssoUrl: string; readonly certificates: string[] };
+
+/** The options a setup link may set: who gets in, and with which role, stays the admins' decision. */
+export interface SamlSetupOptions {
+  readonly enabled?: boolean;
+  readonly allowIdpInitiated?: boolean;
+  readonly clockSkewSeconds?: number;
+  readonly attributes?: { readonly email?: string | null; readonly name?: string | null; readonly groups?: string | null };
+}
+
+export type SamlSetupInput = SamlSource & SamlSetupOptions;
+export type SamlConnectionInput = SamlSetupInput & { readonly jitProvisioning?: boolean; readonly defaultRoleId?: string };
+
+export interface SsoAttempt {
+  readonly time: string;
+  readonly outcome: 'success' | 'failure' | 'denied';
+  readonly reason: string | null;
+  readonly accountId: string | null;
+  readonly nameId: string | null;
+  readonly ip: string | null;
+  readonly requestId: string | null;
+}
+
+export interface SsoDiscovery {
+  readonly sso: boolean;
+  readonly enforced: boolean;
+  readonly workspaceId: string | null;
+  readonly loginUrl: string | null;
+}
+
+export interface SetupLink {
+  readonly id: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+}
+
+/** A setup link just created: the only answer that carries its URL (and token). */
+export interface CreatedSetupLink extends SetupLink {
+  readonly url: string;
+}
+
+export interface IdpInstructions {
+  readonly idp: 'okta' | 'entra' | 'google';
+  readonly name: string;
+  readonly steps: string[];
+}
+
+/** What a setup link opens, for the IT admin without an account. */
+export interface SsoSetupView {
+  readonly workspace: { readonly id: string; readonly name: string };
+  readonly expiresAt: string;
+  readonly sp: SpInfo;
+  readonly connection: SamlConnection | null;
+  readonly domains: Domain[];
+  readonly instructions: IdpInstructions[];
+}
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -726,6 +840,28 @@ export const api = {
     request<void>('DELETE', `${ws(workspaceId)}/documents/${enc(documentId)}`),
   /** A same-origin URL the browser downloads with its session cookie. */
   documentContentUrl: (workspaceId: string, documentId: string) => `/api/v1${ws(workspaceId)}/documents/${enc(documentId)}/content`,
+  // Single sign-on: domains, the SAML connection, setup links, attempts; discovery and setup links (public).
+  domains: (workspaceId: string) => request<{ data: Domain[] }>('GET', `${ws(workspaceId)}/domains`),
+  addDomain: (workspaceId: string, domain: string) => request<Domain>('POST', `${ws(workspaceId)}/domains`, { json: { domain } }),
+  verifyDomain: (workspaceId: string, domainId: string) => request<Domain>('POST', `${ws(workspaceId)}/domains/${enc(domainId)}/verify`),
+  setSsoEnforced: (workspaceId: string, domainId: string, ssoEnforced: boolean) =>
+    request<Domain>('PATCH', `${ws(workspaceId)}/domains/${enc(domainId)}`, { json: { ssoEnforced } }),
+  removeDomain: (workspaceId: string, domainId: string) => request<void>('DELETE', `${ws(workspaceId)}/domains/${enc(domainId)}`),
+  saml: (workspaceId: string) => request<SamlConnectionView>('GET', `${ws(workspaceId)}/sso/saml`),
+  putSaml: (workspaceId: string, body: SamlConnectionInput) => request<SamlConnectionView>('PUT', `${ws(workspaceId)}/sso/saml`, { json: body }),
+  removeSaml: (workspaceId: string) => request<void>('DELETE', `${ws(workspaceId)}/sso/saml`),
+  ssoAttempts: (workspaceId: string, limit = 50) => request<{ data: SsoAttempt[] }>('GET', `${ws(workspaceId)}/sso/attempts?limit=${limit}`),
+  setupLinks: (workspaceId: string) => request<{ data: SetupLink[] }>('GET', `${ws(workspaceId)}/sso/setup-links`),
+  createSetupLink: (workspaceId: string, expiresInHours: number) =>
+    request<CreatedSetupLink>('POST', `${ws(workspaceId)}/sso/setup-links`, { json: { expiresInHours } }),
+  revokeSetupLink: (workspaceId: string, linkId: string) => request<void>('DELETE', `${ws(workspaceId)}/sso/setup-links/${enc(linkId)}`),
+  discoverSso: (email: string) => request<SsoDiscovery>('POST', '/auth/sso/discover', { json: { email }, quiet401: true }),
+  /** Navigated to (not fetched): the server redirects to the workspace's IdP. */
+  samlLoginUrl: (workspaceId: string) => `/api/v1/sso/saml/${enc(workspaceId)}/login`,
+  ssoSetupView: (token: string) => request<SsoSetupView>('POST', '/sso/setup/view', { json: { token }, quiet401: true }),
+  ssoSetupSaml: (token: string, body: SamlSetupInput) =>
+    request<SamlConnectionView>('PUT', '/sso/setup/saml', { json: { token, ...body }, quiet401: true }),
+
   // The audit log, the access log (staff), and staff access requests.
   auditEvents: (workspaceId: string, filter: AuditFilter, before: number | null, limit = 100) =>
     request<AuditPage>('GET', `${ws(workspaceId)}/audit/events?${auditQuery({ ...filter, limit: String(limit), before })}`),

@@ -4,7 +4,7 @@
  * Signed out, `/setup`, `/sign-in`, `/sign-up` and `/forgot-password` are available and
  * anything else leads to sign-in (or to the setup notice while no account exists). The pages
  * that email links and redirects open (`/verify`, `/magic`, `/reset`, `/mfa`, `/link`,
- * `/invitations/accept`) and the development mailbox work either way. Signed in, the console is shown and the signed-out pages
+ * `/invitations/accept`, `/sso-setup`) and the development mailbox work either way. Signed in, the console is shown and the signed-out pages
  * lead back to it. Everything under `/staff` is the staff console (pages/staff.tsx), which never
  * reads the customer session.
  */
@@ -26,6 +26,7 @@ import { ConsolePage } from './pages/console';
 import { AcceptInvitationPage } from './pages/invitation';
 import { LinkIdentityPage, MagicLinkPage, ResetPasswordPage, SecondFactorPage, VerifyEmailPage } from './pages/links';
 import { MailboxPage } from './pages/mailbox';
+import { SsoSetupPage } from './pages/sso-setup';
 import { isStaffPath, StaffApp } from './pages/staff';
 import { navigate, Redirect, usePath } from './router';
 
@@ -162,6 +163,8 @@ function CustomerApp({ path }: { path: string }) {
       return <AcceptInvitationPage session={session} onSignOut={signOut} />;
     case '/dev/mailbox':
       return <MailboxPage />;
+    case '/sso-setup':
+      return <SsoSetupPage />;
     default:
       break;
   }

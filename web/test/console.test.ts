@@ -374,8 +374,11 @@ describe('console in Chromium', () => {
     expect(res?.status()).toBe(200);
     expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
-    expect(await page.locator('.opblock').count()).toBeGreaterThan(10);
-    expect(await page.locator('.opblock-summary-path').allTextContents()).toContain('/api/v1/workspaces/{workspaceId}/collections/{collection}/records');
+    // Swagger UI renders the operations progressively: wait for the whole document, not the first block.
+    await expect.poll(() => page.locator('.opblock').count(), { timeout: 20_000 }).toBeGreaterThan(10);
+    await expect
+      .poll(() => page.locator('.opblock-summary-path').allTextContents(), { timeout: 20_000 })
+      .toContain('/api/v1/workspaces/{workspaceId}/collections/{collection}/records');
     await page.locator('.opblock-summary-path', { hasText: /^\/api\/v1\/workspaces$/ }).first().click();
     await page.locator('.opblock.is-open').first().waitFor();
     // Swagger UI fetched the OpenAPI document itself (connect-src 'self').

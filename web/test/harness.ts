@@ -113,7 +113,7 @@ export interface Harness {
 }
 
 /** The workspace's sections an owner's navigation offers, in order. */
-export const OWNER_SECTIONS = ['Data', 'Members', 'Roles', 'Invitations', 'API keys', 'Access requests', 'Access log', 'Audit log'];
+export const OWNER_SECTIONS = ['Data', 'Members', 'Roles', 'Invitations', 'API keys', 'Single sign-on', 'Access requests', 'Access log', 'Audit log'];
 
 /** The email address of the account the console shows as signed in. */
 export const signedInAs = (page: Page) => page.getByTestId('account-email').textContent();

@@ -1,24 +1,17 @@
 /**
- * Just-in-time provisioning for SAML sign-in: the account for a verified domain's email (found
- * or created) and its membership with the connection's default role; roles from directory
- * groups through `directory_group_roles`.
+ * Just-in-time provisioning for SAML sign-in is the directory's (the same code SCIM uses): the
+ * account for a verified domain's email, found or created (an unverified one taken over), its
+ * membership with the workspace's default role, and roles from directory groups.
  */
-import type { Tx } from '../../platform/db/types.js';
-import type { AccountsService } from '../accounts/index.js';
-import type { MembersService } from '../members/index.js';
+import type { DirectoryService } from '../directory/index.js';
 import type { DirectoryProvisioning } from './service.js';
 
-export function jitProvisioning(accounts: AccountsService, members: MembersService): DirectoryProvisioning {
-  const joinIn = async (tx: Tx, accountId: string, defaultRoleId: string) => members.addMemberIn(tx, accountId, defaultRoleId, null);
+export function jitProvisioning(directory: DirectoryService): DirectoryProvisioning {
   return {
-    joinIn,
-    async provisionIn(tx, input) {
-      const existing = await accounts.accountByEmailIn(tx, input.email);
-      const account = existing ?? (await accounts.createDirectoryAccountIn(tx, { email: input.email, name: input.name }));
-      return { accountId: account.id, created: existing === null, joined: await joinIn(tx, account.id, input.defaultRoleId) };
-    },
-    async setDirectoryRolesIn(tx, accountId, groupKeys, defaultRoleId) {
-      return members.setDirectoryRolesIn(tx, accountId, groupKeys, defaultRoleId);
+    provisionIn: (tx, input) => directory.provisionIn(tx, { email: input.email, name: input.name }),
+    joinIn: (tx, accountId) => directory.rejoinIn(tx, accountId),
+    async setDirectoryRolesIn(tx, accountId, groupKeys) {
+      return (await directory.setDirectoryRolesIn(tx, accountId, groupKeys)) ?? { added: 0, removed: 0 };
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * Signed-out pages: the one-time setup of the first account, sign-in (password, email link,
- * passkey, identity provider), sign-up and the password-reset request.
+ * passkey, identity provider, a workspace's SAML single sign-on), sign-up and the password-reset
+ * request.
  *
  * The setup token arrives in the URL fragment (`/setup#token=…`), which browsers never send to
  * a server. It is read once, removed from the address bar and history, kept in memory, and sent
@@ -177,6 +178,12 @@ function providerErrorMessage(code: string, provider: string): string {
       return `No Rampart account uses this ${provider} account, and sign-up is closed on this instance.`;
     case 'email_not_verified':
       return `${provider} did not confirm this email address, so it cannot be used to sign in here.`;
+    case 'sso_required':
+      return 'Accounts of your email domain sign in with single sign-on. Use “Sign in with SSO” below.';
+    case 'sso_not_configured':
+      return 'Single sign-on is not set up (or not enabled) for this workspace. Sign in another way, or ask your IT admin.';
+    case 'rate_limited':
+      return 'Too many sign-in attempts from here. Wait a minute, then try again.';
     case 'provider_not_configured':
       return 'Sign-in with an identity provider is not configured on this instance.';
     case 'access_denied':
@@ -222,10 +229,90 @@ function useOidcStatus(): OidcStatus | null {
   return status;
 }
 
+/** The `?next=` of the sign-in page as a path to return to after SSO; the server checks it again. */
+function ssoReturnTo(search: URLSearchParams): string | null {
+  const next = search.get('next');
+  if (!next || !/^\/(?![/\\])/.test(next) || /[\r\n]/.test(next) || next.length > 512) return null;
+  return ['/sign-in', '/sign-up', '/setup', '/forgot-password', '/verify', '/magic', '/reset', '/mfa'].includes(next.split(/[?#]/)[0] ?? '') ? null : next;
+}
+
+/**
+ * Leaves for the workspace's SAML sign-in (a full-page navigation: the server redirects to the
+ * IdP). Only an http(s) URL is followed.
+ */
+function startSso(loginUrl: string, returnTo: string | null): void {
+  const url = new URL(loginUrl, location.origin);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new Error('The single sign-on address is not usable.');
+  if (returnTo) url.searchParams.set('returnTo', returnTo);
+  location.assign(url.toString());
+}
+
+/** The workspace whose SSO an `sso_required` refusal names (`details.workspaceId`). */
+function requiredWorkspace(details: unknown): string | null {
+  if (typeof details !== 'object' || details === null || !('workspaceId' in details)) return null;
+  return typeof details.workspaceId === 'string' && details.workspaceId ? details.workspaceId : null;
+}
+
+const emailDomainOf = (email: string) => email.slice(email.lastIndexOf('@') + 1);
+
+/** Home-realm discovery: a work email, then off to its workspace's identity provider. */
+function SsoSignIn({ initialEmail, returnTo, onBack }: { initialEmail: string; returnTo: string | null; onBack: () => void }) {
+  const [email, setEmail] = useState(initialEmail);
+  // Success leaves the page, so the form stays busy until then.
+  const { busy, error, setError, run } = useAction({ staysBusy: true });
+
+  const submit = async () => {
+    const address = email.trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(address)) {
+      setError('Enter your work email address, such as you@example.com.');
+      return;
+    }
+    await run(async () => {
+      const found = await api.discoverSso(address);
+      if (!found.sso || !found.loginUrl) {
+        throw new Error(`Single sign-on is not set up for ${emailDomainOf(address)}. Sign in another way.`);
+      }
+      startSso(found.loginUrl, returnTo);
+    });
+  };
+
+  return (
+    <>
+      <p>Enter your work email: if your organisation signs in through its identity provider, you go there next.</p>
+      <form
+        class="stack"
+        aria-label="Sign in with SSO"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void submit();
+        }}
+      >
+        <label>
+          Work email
+          <input type="email" name="sso-email" autocomplete="username" required value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
+        </label>
+        <ErrorMessage error={error} testId="sso-error" />
+        <button type="submit" disabled={busy}>
+          {busy ? 'Please wait…' : 'Continue with SSO'}
+        </button>
+      </form>
+      <p class="aside">
+        <button type="button" class="link-button" onClick={onBack}>
+          Sign in another way
+        </button>
+      </p>
+    </>
+  );
+}
+
 export function SignInPage({ onResult }: AuthPageProps) {
   const { search } = useLocation();
   const oidc = useOidcStatus();
   const providerError = search.get('error');
+  const [mode, setMode] = useState<'password' | 'sso'>('password');
+  // A password sign-in refused because the email's domain signs in with a workspace's SSO.
+  const [ssoRequired, setSsoRequired] = useState<{ readonly email: string; readonly workspaceId: string } | null>(null);
+  const goingToSso = useAction({ staysBusy: true });
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [linkSentTo, setLinkSentTo] = useState<string | null>(null);
@@ -242,10 +329,16 @@ export function SignInPage({ onResult }: AuthPageProps) {
   const submit = async () => {
     magic.setError(null);
     passkey.setError(null);
+    setSsoRequired(null);
     const ok = await signIn.run(async () => {
       try {
         onResult(await api.signIn({ email: email.trim(), password }));
       } catch (err) {
+        const workspaceId = err instanceof ApiError && err.code === 'sso_required' ? requiredWorkspace(err.details) : null;
+        if (workspaceId) {
+          setSsoRequired({ email: email.trim(), workspaceId });
+          throw new Error(`Accounts of ${emailDomainOf(email.trim())} sign in with single sign-on (SSO), not with a password.`, { cause: err });
+        }
         if (err instanceof ApiError && err.code === 'email_not_verified') {
           throw new Error(`Your email address is not verified yet. We sent a new verification link to ${email.trim()}: open it in this browser.`, { cause: err });
         }
@@ -289,9 +382,20 @@ export function SignInPage({ onResult }: AuthPageProps) {
     );
   }
 
+  const providerMessage = providerError && <ErrorMessage error={providerErrorMessage(providerError, oidc?.enabled ? oidc.displayName : 'single sign-on')} testId="provider-error" />;
+
+  if (mode === 'sso') {
+    return (
+      <AuthLayout title="Sign in with SSO">
+        {providerMessage}
+        <SsoSignIn initialEmail={email.trim()} returnTo={ssoReturnTo(search)} onBack={() => setMode('password')} />
+      </AuthLayout>
+    );
+  }
+
   return (
     <AuthLayout title="Sign in">
-      {providerError && <ErrorMessage error={providerErrorMessage(providerError, oidc?.displayName ?? 'the identity provider')} testId="provider-error" />}
+      {providerMessage}
       <ProviderButton status={oidc} />
       <form
         class="stack"
@@ -306,11 +410,31 @@ export function SignInPage({ onResult }: AuthPageProps) {
         </label>
         <PasswordField value={password} onInput={setPassword} />
         <ErrorMessage error={signIn.error} />
-        <button type="submit" disabled={busy}>
+        {ssoRequired && (
+          <div class="stack" data-testid="sso-required">
+            <button
+              type="button"
+              disabled={goingToSso.busy}
+              onClick={() =>
+                void goingToSso.run(() => {
+                  startSso(api.samlLoginUrl(ssoRequired.workspaceId), ssoReturnTo(search));
+                  return Promise.resolve();
+                })
+              }
+            >
+              {goingToSso.busy ? 'Please wait…' : `Continue with SSO as ${ssoRequired.email}`}
+            </button>
+            <ErrorMessage error={goingToSso.error} />
+          </div>
+        )}
+        <button type="submit" class={ssoRequired ? 'secondary' : undefined} disabled={busy}>
           {signIn.busy ? 'Please wait…' : 'Sign in'}
         </button>
       </form>
       <div class="stack alternatives">
+        <button type="button" class="secondary" disabled={busy} data-testid="sso-sign-in" onClick={() => setMode('sso')}>
+          Sign in with SSO
+        </button>
         <button type="button" class="secondary" disabled={busy} onClick={() => void sendLink()}>
           {magic.busy ? 'Sending…' : 'Email me a sign-in link'}
         </button>

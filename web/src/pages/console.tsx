@@ -2,9 +2,9 @@
  * The signed-in console: a header (account, workspace switcher, new workspace, security
  * settings, sign out) and the current workspace, addressed by URL: `/w/:workspaceId` (its data)
  * and `/w/:workspaceId/c/:collection`, and its access settings at `/w/:workspaceId/members`,
- * `/roles`, `/invitations` and `/api-keys`; staff access requests at `/access-requests`, the
- * access log at `/access-log` and the audit log at `/audit` (their filters in the query); the
- * account's security settings at `/settings`.
+ * `/roles`, `/invitations`, `/api-keys` and `/sso` (single sign-on); staff access requests at
+ * `/access-requests`, the access log at `/access-log` and the audit log at `/audit` (their
+ * filters in the query); the account's security settings at `/settings`.
  *
  * A workspace is shown only after the server confirms the account is a member; for anything
  * else (not a member, no such workspace, malformed id) the page says "not found" and loads no data.
@@ -26,6 +26,7 @@ import { RecordsPanel } from '../components/records';
 import { RolesSection } from '../components/roles';
 import { RoleBadges } from '../components/scopes';
 import { SecretsPanel } from '../components/secrets';
+import { SsoSection } from '../components/sso';
 import { ConfirmButton, ErrorMessage, Panel, Status } from '../components/ui';
 import { useAction } from '../hooks';
 import { clearInvitationToken, INVITATION_PATH, invitationToken, mfaEnrolmentPath } from '../flow';
@@ -42,6 +43,7 @@ const SECTIONS = [
   { id: 'roles', label: 'Roles', scope: 'members:read' },
   { id: 'invitations', label: 'Invitations', scope: 'invitations:manage' },
   { id: 'api-keys', label: 'API keys', scope: 'api-keys:manage' },
+  { id: 'sso', label: 'Single sign-on', scope: 'sso:manage' },
   { id: 'access-requests', label: 'Access requests', scope: 'staff-access:approve' },
   { id: 'access-log', label: 'Access log', scope: 'audit:read' },
   { id: 'audit', label: 'Audit log', scope: 'audit:read' },
@@ -180,6 +182,8 @@ function SettingsSection(props: {
       return <InvitationsSection workspace={workspace} />;
     case 'api-keys':
       return <ApiKeysSection workspace={workspace} />;
+    case 'sso':
+      return <SsoSection workspace={workspace} />;
     case 'access-requests':
       return <AccessRequestsSection workspace={workspace} />;
     case 'access-log':

@@ -1,0 +1,266 @@
+/**
+ * Single sign-on in a real browser (Debian Chromium through playwright-core) against the real
+ * server, in process, over its embedded database (see harness.ts), with a real DNS server (dns2)
+ * for the domain proof and a SAML IdP on another site (saml-idp-server.ts, samlify):
+ *
+ * - an owner claims a domain, publishes its TXT record, verifies it, pastes the IdP's metadata
+ *   and enforces SSO, all from the console's "Single sign-on" section;
+ * - a person of the domain signs in from /sign-in with "Sign in with SSO": discovery, the IdP's
+ *   page, its cross-site POST to the ACS, and the console signed in; the attempt is listed;
+ * - a password sign-in for the domain is refused with a way to SSO instead;
+ * - a setup link, opened signed out, configures the connection that the owner's console then shows.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDns } from '../../test/helpers/dns.js';
+import { PASSWORD, signedInAs, submitPassword, useConsoleHarness } from './harness.js';
+import { startIdpServer } from './saml-idp-server.js';
+
+const OWNER = 'owner@example.test';
+const DOMAIN = 'acme-sso.test';
+const CAROL = `carol@${DOMAIN}`;
+const DAN = `dan@${DOMAIN}`;
+
+// Started before the harness reads its settings: domain verification asks this DNS server.
+const dns = await startTestDns();
+const idpServer = await startIdpServer();
+
+describe('single sign-on in Chromium', () => {
+  const h = useConsoleHarness({ config: { dnsServers: [dns.server] } });
+  const { allowHttpErrors, requestedUrls } = h;
+  let owner: Page;
+  let carol: Page;
+  let workspaceId: string;
+
+  afterAll(async () => {
+    await idpServer.close();
+    await dns.close();
+  });
+
+  const ssoSection = async (page: Page, id: string) => {
+    await page.goto(`${h.origin}/w/${id}/sso`);
+    await page.getByTestId('sso-domains').waitFor();
+  };
+
+  beforeAll(async () => {
+    await h.createFirstAccount(OWNER, 'Olive Owner');
+    owner = await (await h.newContext('owner')).newPage();
+  });
+
+  it('opens the single sign-on section from the workspace navigation', async () => {
+    allowHttpErrors(401); // the signed-out session check on the sign-in page
+    await h.signIn(owner, OWNER);
+    workspaceId = await h.createWorkspace(owner, 'Acme');
+    await owner.getByTestId('nav-sso').click();
+    await owner.getByTestId('sso-domains').waitFor();
+    expect(new URL(owner.url()).pathname).toBe(`/w/${workspaceId}/sso`);
+    await owner.getByTestId('domains-empty').waitFor();
+    await owner.getByTestId('saml-none').waitFor();
+    await owner.getByTestId('sso-attempts-empty').waitFor();
+    // Rampart's SP values, to give the IdP.
+    expect(await owner.getByTestId('sp-entity-id').textContent()).toContain(workspaceId);
+    expect(await owner.getByTestId('sp-acs-url').textContent()).toMatch(new RegExp(`/api/v1/sso/saml/${workspaceId}/acs$`));
+  });
+
+  it('lets a person of the domain sign up with a password while SSO is not enforced', async () => {
+    allowHttpErrors(401);
+    carol = await (await h.newContext('carol')).newPage();
+    await h.signUpAndVerify(carol, CAROL, 'Carol');
+  });
+
+  it('claims the domain, shows its TXT record, and verifies it once the DNS holds it', async () => {
+    await owner.getByLabel('Domain', { exact: true }).fill(DOMAIN);
+    await owner.getByRole('button', { name: 'Add domain' }).click();
+    const row = owner.locator(`[data-testid="domain"][data-domain="${DOMAIN}"]`);
+    await expect.poll(() => row.getAttribute('data-status')).toBe('pending');
+    const record = (await row.getByTestId('domain-txt-value').textContent()) ?? '';
+    expect(record.length).toBeGreaterThan(20);
+    expect(await row.getByTestId('domain-record').textContent()).toContain(`_rampart.${DOMAIN}`);
+
+    // Before the record is published, verifying says so.
+    allowHttpErrors(400);
+    await row.getByTestId('verify-domain').click();
+    await expect.poll(() => row.getByTestId('domain-verify-error').textContent()).toContain('DNS');
+    expect(await row.getAttribute('data-status')).toBe('pending');
+
+    dns.txt.set(`_rampart.${DOMAIN}`, [record]);
+    await row.getByTestId('verify-domain').click();
+    await expect.poll(() => row.getAttribute('data-status')).toBe('verified');
+    expect(await row.getByTestId('domain-status').textContent()).toBe('Verified');
+  });
+
+  it('refuses to enforce SSO before a SAML connection exists', async () => {
+    allowHttpErrors(400);
+    const row = owner.locator(`[data-testid="domain"][data-domain="${DOMAIN}"]`);
+    await row.getByTestId('enforce-sso').check();
+    await row.getByTestId('enforce-confirm').waitFor();
+    await row.getByTestId('enforce-sso-confirm').click();
+    await expect.poll(() => row.getByTestId('enforce-error').textContent()).toContain('SAML connection');
+    await row.getByRole('button', { name: 'Cancel' }).click();
+    expect(await row.getByTestId('enforce-sso').isChecked()).toBe(false);
+  });
+
+  it('saves the IdP from its metadata XML and lists its certificate', async () => {
+    const saml = owner.getByTestId('sso-saml');
+    // Bad metadata: the server's reason is shown.
+    allowHttpErrors(400);
+    await saml.getByLabel('IdP metadata XML').fill('<not-metadata/>');
+    await saml.getByRole('button', { name: 'Save connection' }).click();
+    await expect.poll(() => saml.getByTestId('saml-error').textContent()).toContain('metadata');
+
+    await saml.getByLabel('IdP metadata XML').fill(idpServer.idp.metadata(idpServer.ssoUrl));
+    await saml.getByRole('button', { name: 'Save connection' }).click();
+    await saml.getByTestId('saml-connection').waitFor();
+    expect(await saml.getByTestId('saml-idp-entity-id').textContent()).toBe(idpServer.idp.entityId);
+    expect(await saml.getByTestId('saml-idp-sso-url').textContent()).toBe(idpServer.ssoUrl);
+    expect(await saml.getByTestId('saml-connection-status').textContent()).toBe('Enabled');
+    await expect.poll(() => saml.getByTestId('saml-certificate').count()).toBe(1);
+    expect(await saml.getByTestId('saml-certificate-fingerprint').textContent()).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$|^[0-9a-f]{64}$/i);
+
+    // The IdP addresses its responses with the values the console shows.
+    idpServer.sp = {
+      entityId: (await owner.getByTestId('sp-entity-id').textContent()) ?? '',
+      acsUrl: (await owner.getByTestId('sp-acs-url').textContent()) ?? '',
+    };
+  });
+
+  it('enforces SSO for the domain after a confirmation, ending the domain’s other sessions', async () => {
+    const row = owner.locator(`[data-testid="domain"][data-domain="${DOMAIN}"]`);
+    await row.getByTestId('enforce-sso').check();
+    const confirm = row.getByTestId('enforce-confirm');
+    expect(await confirm.textContent()).toContain('refused');
+    expect(await confirm.textContent()).toContain('sessions');
+    await row.getByTestId('enforce-sso-confirm').click();
+    await row.getByTestId('domain-enforced').waitFor();
+    expect(await row.getByTestId('enforce-sso').isChecked()).toBe(true);
+
+    // Carol's password session ended.
+    allowHttpErrors(401);
+    await carol.reload();
+    await expect.poll(() => new URL(carol.url()).pathname).toBe('/sign-in');
+  });
+
+  it('refuses a password sign-in for the domain and offers SSO for that email', async () => {
+    allowHttpErrors(401, 403);
+    await submitPassword(carol, CAROL, PASSWORD);
+    await carol.getByTestId('sso-required').waitFor();
+    expect(await carol.getByRole('alert').first().textContent()).toContain('single sign-on');
+    await carol.getByRole('button', { name: `Continue with SSO as ${CAROL}` }).waitFor();
+  });
+
+  it('signs in through the IdP from “Sign in with SSO”: discovery, the IdP page, the cross-site POST', async () => {
+    allowHttpErrors(401);
+    const dan = await (await h.newContext('dan')).newPage();
+    await dan.goto(`${h.origin}/sign-in`);
+    await dan.getByRole('button', { name: 'Sign in with SSO' }).click();
+    await dan.getByRole('heading', { name: 'Sign in with SSO' }).waitFor();
+
+    // A domain without SSO is said so.
+    await dan.getByLabel('Work email').fill('someone@elsewhere.test');
+    await dan.getByRole('button', { name: 'Continue with SSO' }).click();
+    await expect.poll(() => dan.getByTestId('sso-error').textContent()).toContain('not set up for elsewhere.test');
+
+    idpServer.signInAs = DAN;
+    await dan.getByLabel('Work email').fill(DAN);
+    const before = idpServer.requestIds.length;
+    await dan.getByRole('button', { name: 'Continue with SSO' }).click();
+    // The IdP's page posts back, and the console opens signed in (a new account, provisioned).
+    await expect.poll(() => signedInAs(dan), { timeout: 15_000 }).toBe(DAN);
+    expect(idpServer.requestIds.length).toBe(before + 1);
+    expect(requestedUrls.some((u) => u.startsWith(`${idpServer.ssoUrl}?SAMLRequest=`))).toBe(true);
+    await dan.getByTestId('workspace-name').waitFor();
+    expect(await dan.getByTestId('workspace-name').textContent()).toBe('Acme');
+  });
+
+  it('signs in the refused password account through SSO from the offered button', async () => {
+    idpServer.signInAs = CAROL;
+    await carol.getByRole('button', { name: `Continue with SSO as ${CAROL}` }).click();
+    await expect.poll(() => signedInAs(carol), { timeout: 15_000 }).toBe(CAROL);
+  });
+
+  it('lists the successful attempts in the recent SSO attempts', async () => {
+    await ssoSection(owner, workspaceId);
+    const table = owner.getByTestId('sso-attempts');
+    await owner.getByTestId('refresh-sso-attempts').click();
+    await expect.poll(() => table.locator('[data-testid="sso-attempt"][data-outcome="success"]').count()).toBeGreaterThanOrEqual(2);
+    const nameIds = await table.locator('[data-testid="sso-attempt"][data-outcome="success"]').getByTestId('sso-attempt-name-id').allTextContents();
+    expect(nameIds).toEqual(expect.arrayContaining([DAN, CAROL]));
+  });
+
+  it('shows the sign-in page’s error from the URL in words', async () => {
+    allowHttpErrors(401);
+    const page = await h.newPage('errors');
+    await page.goto(`${h.origin}/sign-in?error=sso_required`);
+    expect(await page.getByTestId('provider-error').textContent()).toContain('single sign-on');
+    await page.goto(`${h.origin}/sign-in?error=sign_in_failed`);
+    expect(await page.getByTestId('provider-error').textContent()).toContain('failed');
+  });
+
+  describe('through a setup link', () => {
+    let url: string;
+    let token: string;
+    let setupWorkspace: string;
+    const otherIdp = { entityId: 'https://idp.it-admin.example/entity', ssoUrl: 'https://idp.it-admin.example/sso' };
+
+    it('creates a setup link in the console, shown once, and lists it', async () => {
+      await owner.goto(`${h.origin}/`);
+      setupWorkspace = await h.createWorkspace(owner, 'Beta');
+      await ssoSection(owner, setupWorkspace);
+      const panel = owner.getByTestId('sso-setup-links');
+      await panel.getByTestId('setup-links-empty').waitFor();
+      await panel.getByLabel('Expires after (hours)').fill('24');
+      await panel.getByRole('button', { name: 'Create setup link' }).click();
+      url = (await panel.getByTestId('setup-link-url').textContent()) ?? '';
+      expect(url).toMatch(new RegExp(`^${h.origin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/sso-setup#token=`));
+      token = new URL(url).hash.replace('#token=', '');
+      await panel.getByTestId('setup-link').waitFor();
+      await panel.getByRole('button', { name: 'I have sent it' }).click();
+      expect(await panel.getByTestId('setup-link-url').count()).toBe(0);
+    });
+
+    it('opens signed out, shows the workspace, SP values, steps per IdP, and saves the connection', async () => {
+      allowHttpErrors(401);
+      const admin = await h.newPage('it-admin');
+      await admin.goto(url);
+      await admin.getByTestId('sso-setup-workspace').waitFor();
+      // The token is taken out of the address bar, and went to the server only in request bodies.
+      expect(new URL(admin.url()).hash).toBe('');
+      expect(await admin.getByTestId('sso-setup-workspace').textContent()).toBe('Beta');
+      expect(await admin.getByTestId('sp-entity-id').textContent()).toContain(setupWorkspace);
+      expect(await admin.locator('[data-testid="idp-instructions"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-idp')))).toEqual([
+        'okta',
+        'entra',
+        'google',
+      ]);
+      // No provisioning choices through a setup link.
+      expect(await admin.getByLabel('Default role').count()).toBe(0);
+
+      await admin.getByLabel('Enter manually').check();
+      await admin.getByLabel('IdP entity ID').fill(otherIdp.entityId);
+      await admin.getByLabel('IdP SSO URL').fill(otherIdp.ssoUrl);
+      await admin.getByLabel('Signing certificate (PEM)').fill(idpServer.idp.keys.cert);
+      await admin.getByRole('button', { name: 'Save connection' }).click();
+      await admin.getByTestId('saml-connection').waitFor();
+      expect(await admin.getByTestId('saml-idp-entity-id').textContent()).toBe(otherIdp.entityId);
+      expect(requestedUrls.filter((u) => u.includes(token))).toEqual([]);
+    });
+
+    it('shows the connection in the owner’s console, and a revoked link no longer opens', async () => {
+      await ssoSection(owner, setupWorkspace);
+      const saml = owner.getByTestId('sso-saml');
+      await saml.getByTestId('saml-connection').waitFor();
+      expect(await saml.getByTestId('saml-idp-entity-id').textContent()).toBe(otherIdp.entityId);
+      expect(await saml.getByTestId('saml-idp-sso-url').textContent()).toBe(otherIdp.ssoUrl);
+
+      const panel = owner.getByTestId('sso-setup-links');
+      await panel.getByTestId('revoke-setup-link').click();
+      await panel.getByTestId('revoke-setup-link-confirm').click();
+      await panel.getByTestId('setup-links-empty').waitFor();
+
+      allowHttpErrors(400, 401);
+      const late = await h.newPage('late');
+      await late.goto(url);
+      await expect.poll(() => late.getByTestId('sso-setup-error').textContent()).toContain('invalid');
+    });
+  });
+});
