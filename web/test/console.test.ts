@@ -370,11 +370,14 @@ describe('console in Chromium', () => {
 
   it('renders the API docs (Swagger UI) under the CSP', async () => {
     const page = await (await newContext('docs')).newPage();
+    // With the whole API (SSO and SCIM included) Swagger UI renders the operations near the viewport
+    // and stops below it; a viewport taller than the page (about 16,000 px) has it render them all.
+    await page.setViewportSize({ width: 1280, height: 30000 });
     const res = await page.goto(`${h.server.url}/api/v1/docs`);
     expect(res?.status()).toBe(200);
     expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
-    // Swagger UI renders the operations progressively: wait for the whole document, not the first block.
+    // Rendering is progressive: wait for the whole document, not the first block.
     await expect.poll(() => page.locator('.opblock').count(), { timeout: 20_000 }).toBeGreaterThan(10);
     await expect
       .poll(() => page.locator('.opblock-summary-path').allTextContents(), { timeout: 20_000 })
