@@ -38,7 +38,7 @@ import { OidcService, oidcRoutes } from './modules/oidc/index.js';
 import { DirectoryService, directoryRoutes } from './modules/directory/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
 import { DnsTxtLookup, DomainsService, domainsRoutes } from './modules/domains/index.js';
-import { hasSamlConnectionIn, jitProvisioning, SetupLinks, SsoService, ssoRoutes } from './modules/sso/index.js';
+import { hasSamlConnectionIn, SetupLinks, SsoService, ssoRoutes } from './modules/sso/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { ScimService, scimRoutes, scimTokensRoutes, SCIM_PREFIX } from './modules/scim/index.js';
 import { systemRoutes } from './modules/system/index.js';
@@ -310,16 +310,17 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     defer: (work) => background.run(work),
   });
   const staffAccess = new StaffAccessService({ db, workspaces, members, records, documents, events: workspaceEvents, mailer, link });
-  const directory = new DirectoryService({ db, members, accounts, events: workspaceEvents });
+  const domains = new DomainsService({ db, dns: new DnsTxtLookup(config.dnsServers), events: workspaceEvents, accounts, hasSsoConnectionIn: hasSamlConnectionIn });
+  const directory = new DirectoryService({ db, members, accounts, domains, events: workspaceEvents });
   const scim = new ScimService({ db, directory, events: workspaceEvents, authEvents: events, throttle });
-  const domains = new DomainsService({ db, dns: new DnsTxtLookup(config.dnsServers), events: workspaceEvents, hasSsoConnectionIn: hasSamlConnectionIn });
   const sso = new SsoService({
     db,
     accounts,
     domains,
     events: workspaceEvents,
     throttle,
-    directory: jitProvisioning(directory),
+    directory,
+    members,
     baseUrl,
     maxResponseBytes: config.samlMaxResponseBytes,
     allowPrivateMetadata: config.samlMetadataAllowPrivate,

@@ -540,10 +540,11 @@ export class AccountsService {
   ): Promise<SignInResult> {
     const account = typeof accountOrId === 'string' ? await store.accountById(tx, accountOrId) : accountOrId;
     if (!account) throw new RampartError('invalid_credentials');
-    await this.assertMethodAllowedIn(tx, account.email, method, ssoWorkspaceId);
     const accountId = account.id;
     const factors = await this.mfa.factors(tx, accountId);
+    // `issue` asks the SSO policy; a pending sign-in is refused before it is made.
     if (factors.length === 0) return { status: 'signed_in', issued: await this.issue(tx, account, kind, method, false, meta, ssoWorkspaceId) };
+    await this.assertMethodAllowedIn(tx, account.email, method, ssoWorkspaceId);
     const mfaToken = randomToken(PENDING_TOKEN_PREFIX);
     const pending = await store.insertPending(tx, { id: newId(), tokenHash: sha256(mfaToken), accountId, kind, method, ttlSeconds: PENDING_TTL_SECONDS, ssoWorkspaceId });
     return { status: 'mfa_required', accountId, mfaToken, factors, kind, expiresAt: pending.expires_at };
@@ -553,8 +554,8 @@ export class AccountsService {
    * The gate for SAML sign-in through a workspace's IdP, without an event: the workspace records
    * the sign-in (its SSO attempts are its admins' to see), with `signInFacts`.
    */
-  samlSignInIn(tx: Tx, account: AccountView, kind: SessionKind, meta: RequestMeta, workspaceId: string): Promise<SignInResult> {
-    return this.gateIn(tx, account.id, 'saml', kind, meta, workspaceId);
+  samlSignInIn(tx: Tx, accountId: string, kind: SessionKind, meta: RequestMeta, workspaceId: string): Promise<SignInResult> {
+    return this.gateIn(tx, accountId, 'saml', kind, meta, workspaceId);
   }
 
   /** A live pending sign-in by its token, or `challenge_expired`. */
@@ -704,6 +705,11 @@ export class AccountsService {
   }
 
   /** Ends every session of an account at once (deprovisioning); returns how many were live. */
+  /** SSO enforced for `domain`: ends the sessions of its accounts that SAML through `workspaceId` did not begin. */
+  endNonSsoSessionsIn(tx: Tx, domain: string, workspaceId: string): Promise<number> {
+    return store.revokeNonSsoSessions(tx, domain, workspaceId);
+  }
+
   async revokeAllSessionsIn(tx: Tx, accountId: string): Promise<number> {
     return store.revokeSessionsExcept(tx, accountId, null);
   }

@@ -285,3 +285,27 @@ export async function consumeSetupToken(tx: Tx, tokenHash: Buffer): Promise<bool
   );
   return rows.length === 1;
 }
+
+/**
+ * Ends the live sessions of accounts whose email is at `domain`, except those SAML sign-in
+ * through `workspaceId` began; pending second-factor sign-ins of other methods end too.
+ */
+export async function revokeNonSsoSessions(tx: Tx, domain: string, workspaceId: string): Promise<number> {
+  const { rowCount } = await tx.query(
+    `UPDATE sessions s SET revoked_at = now()
+       FROM accounts a
+      WHERE a.id = s.account_id AND s.revoked_at IS NULL AND s.expires_at > now()
+        AND lower(split_part(a.email, '@', 2)) = $1
+        AND NOT (s.auth_method = 'saml' AND s.sso_workspace_id IS NOT DISTINCT FROM $2::uuid)`,
+    [domain, workspaceId],
+  );
+  await tx.query(
+    `UPDATE pending_sign_ins p SET used_at = now()
+       FROM accounts a
+      WHERE a.id = p.account_id AND p.used_at IS NULL AND p.expires_at > now()
+        AND lower(split_part(a.email, '@', 2)) = $1
+        AND NOT (p.method = 'saml' AND p.sso_workspace_id IS NOT DISTINCT FROM $2::uuid)`,
+    [domain, workspaceId],
+  );
+  return rowCount ?? 0;
+}

@@ -21,6 +21,7 @@ import type { Database, Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
 import type { WorkspaceCaller } from '../../platform/http/context.js';
 import { newId } from '../../platform/ids.js';
+import type { DomainsService } from '../domains/index.js';
 import type { AccountsService } from '../accounts/index.js';
 import type { WorkspaceEvent, WorkspaceEvents } from '../events/index.js';
 import type { MembersService, RemovedBy } from '../members/index.js';
@@ -59,7 +60,7 @@ export class DirectoryService {
   private readonly mappingListeners: MappingChangedListener[] = [];
 
   constructor(
-    private readonly deps: { db: Database; members: MembersService; accounts: AccountsService; events: WorkspaceEvents },
+    private readonly deps: { db: Database; members: MembersService; accounts: AccountsService; domains: Pick<DomainsService, 'verifiedForEmailIn'>; events: WorkspaceEvents },
   ) {}
 
   onMappingChanged(listener: MappingChangedListener): void {
@@ -76,7 +77,7 @@ export class DirectoryService {
   /** 400 `domain_not_verified` unless the email is well formed and of a domain this workspace verified. */
   async assertProvisionableIn(tx: Tx, email: string): Promise<void> {
     const match = EMAIL.exec(email);
-    if (!match || !(await store.domainVerified(tx, email.slice(email.lastIndexOf('@') + 1)))) {
+    if (!match || !(await this.deps.domains.verifiedForEmailIn(tx, email))) {
       throw new RampartError('domain_not_verified', { message: "The email's domain is not verified for this workspace.", details: { email } });
     }
   }

@@ -15,14 +15,6 @@ const SELECT_MAPPING = `SELECT d.id, d.group_key, d.role_id, r.name AS role_name
   FROM directory_group_roles d JOIN roles r ON r.tenant_id = d.tenant_id AND r.id = d.role_id`;
 
 /** Whether this workspace has verified the domain (a row with verified_at set). */
-export async function domainVerified(tx: Tx, domain: string): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    'SELECT 1 FROM workspace_domains WHERE tenant_id = current_tenant_id() AND domain = $1 AND verified_at IS NOT NULL',
-    [domain],
-  );
-  return rowCount > 0;
-}
-
 /** The SAML connection's default role, when the workspace has a connection. */
 export async function samlDefaultRole(tx: Tx): Promise<string | null> {
   const { rows } = await tx.query<{ default_role_id: string }>('SELECT default_role_id FROM saml_connections WHERE tenant_id = current_tenant_id()');

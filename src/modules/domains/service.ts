@@ -10,6 +10,7 @@ import { tenantContext, type Database, type Tx } from '../../platform/db/types.j
 import { RampartError } from '../../platform/errors.js';
 import { accountableAccount, type WorkspaceCaller } from '../../platform/http/context.js';
 import { newId } from '../../platform/ids.js';
+import type { AccountsService } from '../accounts/index.js';
 import type { WorkspaceEvents } from '../events/index.js';
 import type { TxtLookup } from './dns.js';
 import { emailDomain, normalizeDomain, TXT_LABEL, TXT_PREFIX } from './names.js';
@@ -26,6 +27,7 @@ export interface DomainsDeps {
   readonly db: Database;
   readonly dns: TxtLookup;
   readonly events: WorkspaceEvents;
+  readonly accounts: Pick<AccountsService, 'endNonSsoSessionsIn'>;
   /** Whether the workspace (the transaction's tenant) has an enabled SAML connection. */
   readonly hasSsoConnectionIn: (tx: Tx) => Promise<boolean>;
 }
@@ -47,7 +49,7 @@ export class DomainsService {
   constructor(private readonly deps: DomainsDeps) {}
 
   list(caller: WorkspaceCaller): Promise<DomainView[]> {
-    return this.deps.db.withTenant(caller.tenant, async (tx) => (await store.list(tx)).map(view), { readOnly: true });
+    return this.listFor(caller.tenant.tenantId);
   }
 
   async add(caller: WorkspaceCaller, input: { domain: string }): Promise<DomainView> {
@@ -112,7 +114,7 @@ export class DomainsService {
       if (enforced && !row.verified_at) throw new RampartError('domain_not_verified');
       if (enforced && !(await this.deps.hasSsoConnectionIn(tx))) throw new RampartError('sso_connection_required');
       const updated = await store.setEnforced(tx, id, enforced);
-      const sessionsEnded = enforced && !row.sso_enforced ? await store.revokeNonSsoSessions(tx, row.domain) : 0;
+      const sessionsEnded = enforced && !row.sso_enforced ? await this.deps.accounts.endNonSsoSessionsIn(tx, row.domain, caller.tenant.tenantId) : 0;
       await this.deps.events.recordIn(
         tx,
         caller.actor,

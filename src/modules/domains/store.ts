@@ -74,27 +74,3 @@ export async function verifiedHere(tx: Tx, domain: string): Promise<boolean> {
   const { rows } = await tx.query<{ one: number }>('SELECT 1 AS one FROM workspace_domains WHERE domain = $1 AND verified_at IS NOT NULL', [domain]);
   return rows.length > 0;
 }
-
-/**
- * Ends the live sessions of accounts whose email is at `domain`, except those SAML sign-in
- * through this workspace began; pending second-factor sign-ins of other methods end too.
- */
-export async function revokeNonSsoSessions(tx: Tx, domain: string): Promise<number> {
-  const { rowCount } = await tx.query(
-    `UPDATE sessions s SET revoked_at = now()
-       FROM accounts a
-      WHERE a.id = s.account_id AND s.revoked_at IS NULL AND s.expires_at > now()
-        AND lower(split_part(a.email, '@', 2)) = $1
-        AND NOT (s.auth_method = 'saml' AND s.sso_workspace_id IS NOT DISTINCT FROM current_tenant_id())`,
-    [domain],
-  );
-  await tx.query(
-    `UPDATE pending_sign_ins p SET used_at = now()
-       FROM accounts a
-      WHERE a.id = p.account_id AND p.used_at IS NULL AND p.expires_at > now()
-        AND lower(split_part(a.email, '@', 2)) = $1
-        AND NOT (p.method = 'saml' AND p.sso_workspace_id IS NOT DISTINCT FROM current_tenant_id())`,
-    [domain],
-  );
-  return rowCount ?? 0;
-}

@@ -1,4 +1,3 @@
-export { jitProvisioning } from './provisioning.js';
 export { SAML_COOKIE, ssoRoutes } from './routes.js';
-export { hasSamlConnectionIn, SsoService, spPaths, verifyResponse, type IdpTrust, type DirectoryProvisioning, type SsoDeps } from './service.js';
+export { hasSamlConnectionIn, SsoService, spPaths, verifyResponse, type IdpTrust, type SsoDeps } from './service.js';
 export { SetupLinks } from './setup-links.js';

@@ -19,7 +19,9 @@ import { accountableAccount, type RequestMeta, type WorkspaceCaller } from '../.
 import type { Throttle } from '../../platform/http/throttle.js';
 import { isUuid, newId, sha256 } from '../../platform/ids.js';
 import { signInFacts, type AccountsService, type SignInResult } from '../accounts/index.js';
+import type { DirectoryService } from '../directory/index.js';
 import type { DomainsService } from '../domains/index.js';
+import type { MembersService } from '../members/index.js';
 import type { WorkspaceEvents } from '../events/index.js';
 import { fetchMetadata, normalizeCertificate, parseIdpMetadata, pem, certificateFacts, type IdpSettings } from './metadata.js';
 import type { ConnectionBodyInput, ConnectionView, SpInfoView, SsoAttemptView } from './schemas.js';
@@ -30,21 +32,15 @@ export const REQUEST_TTL_SECONDS = 5 * 60;
 const NAME_ID_EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
 
-/** Finds or creates the account for a directory identity and makes it a member (the directory module). */
-export interface DirectoryProvisioning {
-  provisionIn(tx: Tx, input: { email: string; name: string; defaultRoleId: string }): Promise<{ accountId: string; created: boolean; joined: boolean }>;
-  /** Makes an existing account a member with the default role; false if it already was one. */
-  joinIn(tx: Tx, accountId: string, defaultRoleId: string): Promise<boolean>;
-  setDirectoryRolesIn(tx: Tx, accountId: string, groupKeys: readonly string[], defaultRoleId: string): Promise<{ added: number; removed: number }>;
-}
-
 export interface SsoDeps {
   readonly db: Database;
   readonly accounts: AccountsService;
   readonly domains: DomainsService;
   readonly events: WorkspaceEvents;
   readonly throttle: Throttle;
-  readonly directory: DirectoryProvisioning;
+  /** Just-in-time provisioning is the directory's, the same as SCIM's. */
+  readonly directory: Pick<DirectoryService, 'provisionIn' | 'rejoinIn' | 'setDirectoryRolesIn'>;
+  readonly members: Pick<MembersService, 'isMemberIn' | 'builtinRoleIdIn'>;
   /** This instance's public base URL (entity ids and ACS URLs are built on it). */
   readonly baseUrl: () => string;
   readonly maxResponseBytes: number;
@@ -97,10 +93,6 @@ export class SsoService {
     return this.saml(workspaceId, null).generateServiceProviderMetadata(null, null);
   }
 
-  hasConnectionIn(tx: Tx): Promise<boolean> {
-    return hasSamlConnectionIn(tx);
-  }
-
   // --- configuration ---------------------------------------------------------------------------------
 
   private view(workspaceId: string, row: store.ConnectionRow | null): ConnectionView {
@@ -149,7 +141,7 @@ export class SsoService {
     const idp = await this.idpSettings(input);
     const row = await this.deps.db.withTenant(ctx, async (tx) => {
       const before = await store.connection(tx, true);
-      const defaultRoleId = input.defaultRoleId ?? before?.default_role_id ?? (await store.memberRoleId(tx));
+      const defaultRoleId = input.defaultRoleId ?? before?.default_role_id ?? (await this.deps.members.builtinRoleIdIn(tx, 'member'));
       const role = await store.roleExists(tx, defaultRoleId);
       if (!role) throw new RampartError('role_not_found', { details: { roleIds: [defaultRoleId] } });
       if (role.builtin === 'owner') throw new RampartError('owner_role_reserved');
@@ -227,7 +219,7 @@ export class SsoService {
   async discover(email: string): Promise<{ sso: boolean; enforced: boolean; workspaceId: string | null; loginUrl: string | null }> {
     const policy = await this.deps.domains.policy(email);
     if (!policy) return { sso: false, enforced: false, workspaceId: null, loginUrl: null };
-    const enabled = await this.deps.db.withTenant(this.ctx(policy.workspaceId), (tx) => this.hasConnectionIn(tx), { readOnly: true });
+    const enabled = await this.deps.db.withTenant(this.ctx(policy.workspaceId), (tx) => hasSamlConnectionIn(tx), { readOnly: true });
     if (!enabled) return { sso: false, enforced: false, workspaceId: null, loginUrl: null };
     return { sso: true, enforced: policy.enforced, workspaceId: policy.workspaceId, loginUrl: this.sp(policy.workspaceId).loginUrl };
   }
@@ -281,10 +273,8 @@ export class SsoService {
 
         const { accountId, provisioning } = await this.identify(tx, connection, facts);
         const groupsAttribute = connection.groups_attribute;
-        const roles = groupsAttribute ? await this.deps.directory.setDirectoryRolesIn(tx, accountId, facts.attributes.get(groupsAttribute) ?? [], connection.default_role_id) : null;
-        const account = await this.deps.accounts.accountByIdIn(tx, accountId);
-        if (!account) throw new SamlRefusal('account_missing');
-        const result = await this.deps.accounts.samlSignInIn(tx, account, 'cookie', meta, workspaceId);
+        const roles = groupsAttribute ? await this.deps.directory.setDirectoryRolesIn(tx, accountId, facts.attributes.get(groupsAttribute) ?? []) : null;
+        const result = await this.deps.accounts.samlSignInIn(tx, accountId, 'cookie', meta, workspaceId);
         await this.deps.events.recordIn(
           tx,
           { type: 'account', id: accountId },
@@ -321,20 +311,20 @@ export class SsoService {
   private async identify(tx: Tx, connection: store.ConnectionRow, facts: AssertionFacts): Promise<{ accountId: string; provisioning: Record<string, boolean> }> {
     const linked = await store.identity(tx, connection.id, facts.nameId);
     if (linked) {
-      if (await store.isMember(tx, linked)) return { accountId: linked, provisioning: {} };
+      if (await this.deps.members.isMemberIn(tx, linked)) return { accountId: linked, provisioning: {} };
       if (!connection.jit_provisioning) throw new SamlRefusal('not_a_member', 'the linked account is no longer a member');
-      return { accountId: linked, provisioning: { joined: await this.deps.directory.joinIn(tx, linked, connection.default_role_id) } };
+      return { accountId: linked, provisioning: { joined: await this.deps.directory.rejoinIn(tx, linked) } };
     }
     const attribute = (name: string | null) => (name ? facts.attributes.get(name)?.[0] : undefined);
     const email = (attribute(connection.email_attribute) ?? (facts.nameIdFormat === NAME_ID_EMAIL || EMAIL.test(facts.nameId) ? facts.nameId : '')).trim().toLowerCase();
     if (!EMAIL.test(email)) throw new SamlRefusal('email_missing', 'the assertion names no usable email');
-    if (!(await this.deps.domains.verifiedForEmailIn(tx, email))) throw new SamlRefusal('domain_not_verified', 'the email is not in a domain this workspace verified');
     if (!connection.jit_provisioning) {
       const existing = await this.deps.accounts.accountByEmailIn(tx, email);
-      if (!existing || !(await store.isMember(tx, existing.id))) throw new SamlRefusal('not_a_member', 'just-in-time provisioning is off and the account is not a member');
+      if (!existing || !(await this.deps.members.isMemberIn(tx, existing.id))) throw new SamlRefusal('not_a_member', 'just-in-time provisioning is off and the account is not a member');
     }
     const name = attribute(connection.name_attribute) ?? email.split('@')[0] ?? email;
-    const provisioned = await this.deps.directory.provisionIn(tx, { email, name, defaultRoleId: connection.default_role_id });
+    // The directory refuses (domain_not_verified) an email of a domain this workspace has not verified.
+    const provisioned = await this.deps.directory.provisionIn(tx, { email, name });
     await store.linkIdentity(tx, { connectionId: connection.id, nameId: facts.nameId, accountId: provisioned.accountId, email });
     return { accountId: provisioned.accountId, provisioning: { accountCreated: provisioned.created, joined: provisioned.joined, identityLinked: true } };
   }

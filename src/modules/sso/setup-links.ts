@@ -1,6 +1,7 @@
 /**
  * Setup links: a workspace admin hands the customer's IT admin a time-limited link (at most a
- * week) where they configure SAML (and SCIM) without a Rampart account. The token is 256 random
+ * week) where they configure SAML without a Rampart account (SCIM tokens are not given out this
+ * way yet). The token is 256 random
  * bits behind the workspace id, shown once, stored as SHA-256, and travels in the URL fragment
  * and then in request bodies, never in a query string. What is done through it is recorded with
  * the link's id.

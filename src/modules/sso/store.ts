@@ -114,11 +114,6 @@ export async function linkIdentity(tx: Tx, i: { connectionId: string; nameId: st
   );
 }
 
-export async function isMember(tx: Tx, accountId: string): Promise<boolean> {
-  const { rows } = await tx.query<{ one: number }>('SELECT 1 AS one FROM memberships WHERE account_id = $1', [accountId]);
-  return rows.length > 0;
-}
-
 export async function workspaceExists(tx: Tx): Promise<boolean> {
   const { rows } = await tx.query<{ one: number }>('SELECT 1 AS one FROM workspaces WHERE tenant_id = current_tenant_id()');
   return rows.length > 0;
@@ -127,11 +122,6 @@ export async function workspaceExists(tx: Tx): Promise<boolean> {
 export async function roleExists(tx: Tx, roleId: string): Promise<{ builtin: string | null } | null> {
   const { rows } = await tx.query<{ builtin: string | null }>('SELECT builtin FROM roles WHERE id = $1', [roleId]);
   return rows[0] ?? null;
-}
-
-export async function memberRoleId(tx: Tx): Promise<string> {
-  const { rows } = await tx.query<{ id: string }>(`SELECT id FROM roles WHERE builtin = 'member'`);
-  return (rows[0] as { id: string }).id;
 }
 
 // --- setup links ---------------------------------------------------------------------------------
