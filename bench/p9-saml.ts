@@ -74,16 +74,23 @@ async function loop(validate: Validate, ms: number): Promise<number> {
   return n;
 }
 
-function onBothCores(fixture: P9Fixture, workers: number): Promise<number> {
-  return Promise.all(
-    Array.from({ length: workers }, () =>
-      new Promise<number>((resolve, reject) => {
-        const worker = new Worker(new URL('./p9-saml-thread.js', import.meta.url), { workerData: { fixture, ms: WORKER_MS } });
-        worker.once('message', (count: number) => resolve(count));
-        worker.once('error', reject);
-      }),
-    ),
-  ).then((counts) => counts.reduce((a, b) => a + b, 0) / (WORKER_MS / 1000));
+/** Each worker warms up, then all validate over the same window once every one is ready. */
+async function onBothCores(fixture: P9Fixture, workers: number): Promise<number> {
+  const threads = Array.from({ length: workers }, () => new Worker(new URL('./p9-saml-thread.js', import.meta.url), { workerData: { fixture, ms: WORKER_MS, warmupMs: WARMUP_MS } }));
+  const next = (worker: Worker) =>
+    new Promise<unknown>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  try {
+    await Promise.all(threads.map(next));
+    const counts = threads.map(next);
+    for (const worker of threads) worker.postMessage('go');
+    const total = (await Promise.all(counts)).reduce<number>((a, b) => a + Number(b), 0);
+    return total / (WORKER_MS / 1000);
+  } finally {
+    await Promise.all(threads.map((w) => w.terminate()));
+  }
 }
 
 export async function runP9(): Promise<P9Result> {

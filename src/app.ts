@@ -427,7 +427,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   // The SCIM 2.0 server: not a JSON API route under /api — its own content type, errors and tokens.
   await app.register(scimRoutes(scim, { baseUrl, bodyLimit: config.bodyLimitBytes }), { prefix: SCIM_PREFIX });
   await app.register(domainsRoutes(domains));
-  await app.register(ssoRoutes(sso, new SetupLinks({ db, sso, domains, workspaces, events: workspaceEvents, link }), accounts, config.samlMaxResponseBytes));
+  await app.register(ssoRoutes(sso, new SetupLinks({ db, sso, domains, workspaces, events: workspaceEvents, scim, baseUrl, link }), accounts, config.samlMaxResponseBytes));
 
   await serveConsole(app, deps.webRoot === undefined ? DEFAULT_WEB_ROOT : deps.webRoot);
   return { app, services, routes };

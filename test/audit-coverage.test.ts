@@ -469,6 +469,15 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
       },
     },
     {
+      route: 'POST /api/v1/sso/setup/scim-tokens',
+      action: 'scim.token.created',
+      status: 201,
+      prepare: async () => {
+        const url = (await call('POST', wsUrl('/sso/setup-links'), owner.bearer, { expiresInHours: 2 }, 201)).json<{ url: string }>().url;
+        return send('POST', '/api/v1/sso/setup/scim-tokens', {}, { token: url.split('#token=')[1] as string, name: 'IdP by link' });
+      },
+    },
+    {
       route: 'GET /api/v1/sso/saml/:workspaceId/login',
       action: 'sso.sign_in_started',
       status: 302,

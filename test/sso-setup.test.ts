@@ -16,6 +16,7 @@ interface SetupPage {
   workspace: { id: string; name: string };
   sp: { entityId: string; acsUrl: string };
   connection: { idpEntityId: string } | null;
+  scim: { baseUrl: string; tokens: { id: string }[] };
   instructions: { idp: string; steps: string[] }[];
 }
 
@@ -144,6 +145,41 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
       expect(errorOf(escalate).code).toBe('validation_failed');
     });
 
+    it('give the IT admin a SCIM token that works, recorded with the link, and never show it again', async () => {
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/sso/setup/scim-tokens', payload: { token, name: 'Okta provisioning' } });
+      expect(res.statusCode, res.body).toBe(201);
+      expect(res.headers['cache-control']).toBe('no-store');
+      const created = res.json<{ id: string; token: string; baseUrl: string; createdBy: string | null }>();
+      expect(created.baseUrl).toBe(`${PUBLIC_URL}/scim/v2/${ws}`);
+      expect(created.createdBy).toBeNull();
+      const users = await t.app.inject({ method: 'GET', url: `/scim/v2/${ws}/Users`, headers: { authorization: `Bearer ${created.token}` } });
+      expect(users.statusCode, users.body).toBe(200);
+      await t.services.audit.settle();
+      expect(await auditEventsOfRequest(t, res.headers['x-request-id'] as string)).toEqual([{ action: 'scim.token.created', outcome: 'success' }]);
+      const [row] = await t.database.raw<{ details: { via: string; setupLinkId: string } }>(
+        `SELECT (body::jsonb)->'details' AS details FROM rampart.audit_events WHERE tenant_id = $1 AND (body::jsonb)->>'action' = 'scim.token.created' ORDER BY seq DESC LIMIT 1`,
+        [ws],
+      );
+      expect(row?.details).toMatchObject({ via: 'setup_link', setupLinkId: linkId });
+
+      const page = (await t.app.inject({ method: 'POST', url: '/api/v1/sso/setup/view', payload: { token } })).json<SetupPage>();
+      expect(page.scim.baseUrl).toBe(created.baseUrl);
+      expect(page.scim.tokens.map((k) => k.id)).toEqual([created.id]);
+      expect(JSON.stringify(page)).not.toContain(created.token);
+      const listed = await api('GET', `/api/v1/workspaces/${ws}/scim/tokens`);
+      expect(listed.json<{ data: { id: string }[] }>().data.map((k) => k.id)).toEqual([created.id]);
+      expect(listed.body).not.toContain(created.token);
+
+      for (const name of ['', ' ', 'x'.repeat(101)]) {
+        const bad = await t.app.inject({ method: 'POST', url: '/api/v1/sso/setup/scim-tokens', payload: { token, name } });
+        expect(bad.statusCode, name).toBe(400);
+        expect(errorOf(bad).code).toBe('validation_failed');
+      }
+      const extra = await t.app.inject({ method: 'POST', url: '/api/v1/sso/setup/scim-tokens', payload: { token, name: 'x', workspaceId: ws } });
+      expect(errorOf(extra).code).toBe('validation_failed');
+      expect((await api('GET', `/api/v1/workspaces/${ws}/scim/tokens`)).json<{ data: unknown[] }>().data).toHaveLength(1);
+    });
+
     it('answer invalid_link for a tampered, unknown or revoked token', async () => {
       const other = (await createWorkspace(t, owner, 'Other')).id;
       const otherLink = (await api('POST', `/api/v1/workspaces/${other}/sso/setup-links`, { expiresInHours: 1 })).json<{ url: string }>().url.split('#token=')[1] ?? '';
@@ -159,6 +195,10 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
       expect(errorOf(revoked).code).toBe('invalid_link');
       const put = await t.app.inject({ method: 'PUT', url: '/api/v1/sso/setup/saml', payload: { token, metadataUrl: `${base}/metadata` } });
       expect(errorOf(put).code).toBe('invalid_link');
+      const scim = await t.app.inject({ method: 'POST', url: '/api/v1/sso/setup/scim-tokens', payload: { token, name: 'after revocation' } });
+      expect(scim.statusCode).toBe(400);
+      expect(errorOf(scim).code).toBe('invalid_link');
+      expect((await api('GET', `/api/v1/workspaces/${ws}/scim/tokens`)).json<{ data: unknown[] }>().data).toHaveLength(1);
     });
 
     it('expire', async () => {

@@ -524,6 +524,24 @@ export interface SsoDiscovery {
   readonly loginUrl: string | null;
 }
 
+/** A SCIM token as listed: never the token itself. */
+export interface ScimToken {
+  readonly id: string;
+  readonly name: string;
+  /** The token's first characters (rscim_…), to recognise it. */
+  readonly prefix: string;
+  readonly createdBy: string | null;
+  readonly createdAt: string;
+  readonly lastUsedAt: string | null;
+  readonly revokedAt: string | null;
+}
+
+/** A SCIM token just created: the only answer that carries it, with the workspace's SCIM base URL. */
+export interface CreatedScimToken extends ScimToken {
+  readonly token: string;
+  readonly baseUrl: string;
+}
+
 export interface SetupLink {
   readonly id: string;
   readonly createdAt: string;
@@ -548,6 +566,7 @@ export interface SsoSetupView {
   readonly sp: SpInfo;
   readonly connection: SamlConnection | null;
   readonly domains: Domain[];
+  readonly scim: { readonly baseUrl: string; readonly tokens: ScimToken[] };
   readonly instructions: IdpInstructions[];
 }
 
@@ -861,6 +880,10 @@ export const api = {
   ssoSetupView: (token: string) => request<SsoSetupView>('POST', '/sso/setup/view', { json: { token }, quiet401: true }),
   ssoSetupSaml: (token: string, body: SamlSetupInput) =>
     request<SamlConnectionView>('PUT', '/sso/setup/saml', { json: { token, ...body }, quiet401: true }),
+  ssoSetupScimToken: (token: string, name: string) => request<CreatedScimToken>('POST', '/sso/setup/scim-tokens', { json: { token, name }, quiet401: true }),
+  scimTokens: (workspaceId: string) => request<{ data: ScimToken[] }>('GET', `${ws(workspaceId)}/scim/tokens`),
+  createScimToken: (workspaceId: string, name: string) => request<CreatedScimToken>('POST', `${ws(workspaceId)}/scim/tokens`, { json: { name } }),
+  revokeScimToken: (workspaceId: string, tokenId: string) => request<void>('DELETE', `${ws(workspaceId)}/scim/tokens/${enc(tokenId)}`),
 
   // The audit log, the access log (staff), and staff access requests.
   auditEvents: (workspaceId: string, filter: AuditFilter, before: number | null, limit = 100) =>

@@ -8,7 +8,8 @@
  * - a person of the domain signs in from /sign-in with "Sign in with SSO": discovery, the IdP's
  *   page, its cross-site POST to the ACS, and the console signed in; the attempt is listed;
  * - a password sign-in for the domain is refused with a way to SSO instead;
- * - a setup link, opened signed out, configures the connection that the owner's console then shows.
+ * - a setup link, opened signed out, configures the connection and creates a SCIM token that the
+ *   owner's console then shows; the owner rotates the token and the revoked one stops working.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -201,6 +202,9 @@ describe('single sign-on in Chromium', () => {
     let token: string;
     let setupWorkspace: string;
     const otherIdp = { entityId: 'https://idp.it-admin.example/entity', ssoUrl: 'https://idp.it-admin.example/sso' };
+    let scimToken: string;
+    /** What the identity provider's SCIM client gets for a list of users with this token. */
+    const scimUsers = (bearer: string) => fetch(`${h.origin}/scim/v2/${setupWorkspace}/Users`, { headers: { authorization: `Bearer ${bearer}` } });
 
     it('creates a setup link in the console, shown once, and lists it', async () => {
       await owner.goto(`${h.origin}/`);
@@ -242,6 +246,20 @@ describe('single sign-on in Chromium', () => {
       await admin.getByRole('button', { name: 'Save connection' }).click();
       await admin.getByTestId('saml-connection').waitFor();
       expect(await admin.getByTestId('saml-idp-entity-id').textContent()).toBe(otherIdp.entityId);
+
+      // SCIM: the base URL, a token created here and shown once, that the IdP can use.
+      const scim = admin.getByTestId('setup-scim');
+      expect(await scim.getByTestId('setup-scim-base-url').textContent()).toBe(`${h.origin}/scim/v2/${setupWorkspace}`);
+      await scim.getByTestId('scim-tokens-empty').waitFor();
+      await scim.getByLabel('Token name').fill('Okta provisioning');
+      await scim.getByRole('button', { name: 'Create SCIM token' }).click();
+      scimToken = (await scim.getByTestId('scim-token-value').textContent()) ?? '';
+      expect(scimToken).toMatch(/^rscim_/);
+      expect((await scimUsers(scimToken)).status).toBe(200);
+      await scim.getByRole('button', { name: 'I have saved it' }).click();
+      await scim.locator('[data-testid="scim-token"][data-status="active"]').waitFor();
+      expect(await scim.getByTestId('scim-token-value').count()).toBe(0);
+      expect(await scim.getByTestId('revoke-scim-token').count()).toBe(0);
       expect(requestedUrls.filter((u) => u.includes(token))).toEqual([]);
     });
 
@@ -251,6 +269,23 @@ describe('single sign-on in Chromium', () => {
       await saml.getByTestId('saml-connection').waitFor();
       expect(await saml.getByTestId('saml-idp-entity-id').textContent()).toBe(otherIdp.entityId);
       expect(await saml.getByTestId('saml-idp-sso-url').textContent()).toBe(otherIdp.ssoUrl);
+
+      // The owner sees the IT admin's SCIM token, creates another (shown once), and revokes the first.
+      const scim = owner.getByTestId('sso-scim');
+      await scim.getByTestId('scim-token').waitFor();
+      expect(await scim.getByTestId('scim-token').textContent()).toContain('through a setup link');
+      await scim.getByLabel('Token name').fill('Okta (rotated)');
+      await scim.getByRole('button', { name: 'Create SCIM token' }).click();
+      const rotated = (await scim.getByTestId('scim-token-value').textContent()) ?? '';
+      expect(await scim.getByTestId('scim-base-url').textContent()).toBe(`${h.origin}/scim/v2/${setupWorkspace}`);
+      await scim.getByRole('button', { name: 'I have saved it' }).click();
+      await expect.poll(() => scim.locator('[data-testid="scim-token"][data-status="active"]').count()).toBe(2);
+      allowHttpErrors(401);
+      await scim.getByRole('button', { name: 'Revoke the SCIM token Okta provisioning' }).click();
+      await scim.getByTestId('revoke-scim-token-confirm').click();
+      await scim.locator('[data-testid="scim-token"][data-status="revoked"]').waitFor();
+      expect((await scimUsers(scimToken)).status).toBe(401);
+      expect((await scimUsers(rotated)).status).toBe(200);
 
       const panel = owner.getByTestId('sso-setup-links');
       await panel.getByTestId('revoke-setup-link').click();

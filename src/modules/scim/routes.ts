@@ -14,6 +14,11 @@ import { etagMatches, type ResourceResult, type ScimCaller, type ScimService } f
 
 export const SCIM_PREFIX = '/scim/v2';
 
+/** The SCIM base URL of a workspace, for the identity provider's configuration. */
+export function scimBaseUrl(baseUrl: string, workspaceId: string): string {
+  return `${baseUrl}${SCIM_PREFIX}/${workspaceId}`;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** On SCIM routes: the workspace and SCIM token the request authenticated as. */
@@ -59,7 +64,7 @@ export function scimRoutes(scim: ScimService, options: { baseUrl: () => string; 
       const workspaceId = (request.params as Record<string, string | undefined>)['workspaceId'] ?? '';
       const meta = requestMeta(request);
       const { tenant, actor } = await scim.authenticate(workspaceId, header(request, 'authorization'), meta);
-      request.scim = { tenant, actor, meta, base: `${options.baseUrl()}${SCIM_PREFIX}/${workspaceId}` };
+      request.scim = { tenant, actor, meta, base: scimBaseUrl(options.baseUrl(), workspaceId) };
     });
     app.addHook('onSend', async (_request, reply, payload) => {
       reply.header('cache-control', 'no-store');
@@ -158,7 +163,7 @@ export function scimTokensRoutes(scim: ScimService, baseUrl: () => string): Fast
         return reply
           .status(201)
           .header('cache-control', 'no-store')
-          .send({ ...created, baseUrl: `${baseUrl()}${SCIM_PREFIX}/${request.params.workspaceId}` });
+          .send({ ...created, baseUrl: scimBaseUrl(baseUrl(), request.params.workspaceId) });
       },
     });
 

@@ -10,7 +10,7 @@
 import type { Database, TenantContext, Tx } from '../../platform/db/types.js';
 import { tenantContext } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import type { RequestMeta, WorkspaceCaller } from '../../platform/http/context.js';
+import { configAttribution, type ConfigCaller, type RequestMeta, type WorkspaceCaller } from '../../platform/http/context.js';
 import type { Throttle } from '../../platform/http/throttle.js';
 import { isUuid, newId, sha256, tenantBoundToken, tenantOfToken } from '../../platform/ids.js';
 import type { DirectoryService } from '../directory/index.js';
@@ -300,12 +300,14 @@ export class ScimService {
 
   // --- tokens (the admin API) ----------------------------------------------------------------------
 
-  listTokens(caller: WorkspaceCaller): Promise<ScimTokenView[]> {
+  listTokens(caller: Pick<WorkspaceCaller, 'tenant'>): Promise<ScimTokenView[]> {
     return this.deps.db.withTenant(caller.tenant, async (tx) => (await store.tokens(tx)).map(tokenView), { readOnly: true });
   }
 
-  async createToken(caller: WorkspaceCaller, input: { name: string }): Promise<ScimTokenView & { token: string }> {
+  /** Creates a token from the admin API or through a setup link (recorded with the link's id). */
+  async createToken(caller: ConfigCaller, input: { name: string }): Promise<ScimTokenView & { token: string }> {
     const token = tenantBoundToken(TOKEN_PREFIX, caller.tenant.tenantId);
+    const attribution = configAttribution(caller);
     return this.deps.db.withTenant(caller.tenant, async (tx) => {
       await store.lockTokens(tx);
       if ((await store.liveTokenCount(tx)) >= MAX_LIVE_TOKENS) throw new RampartError('scim_token_limit', { details: { max: MAX_LIVE_TOKENS } });
@@ -314,12 +316,12 @@ export class ScimService {
         name: input.name,
         displayPrefix: token.slice(0, TOKEN_PREFIX.length + 1 + 26),
         tokenHash: sha256(token),
-        createdBy: caller.actor.type === 'account' ? caller.actor.id : caller.actor.createdBy,
+        createdBy: attribution.createdBy,
       });
       await this.deps.events.recordIn(
         tx,
         caller.actor,
-        { action: 'scim.token.created', outcome: 'success', target: { type: 'scim_token', id: row.id }, details: { name: row.name, prefix: row.display_prefix } },
+        { action: 'scim.token.created', outcome: 'success', target: { type: 'scim_token', id: row.id }, details: { name: row.name, prefix: row.display_prefix, ...attribution.details } },
         caller.meta,
       );
       return { ...tokenView(row), token };

@@ -26,9 +26,11 @@ import {
   SetupLinkParams,
   SetupPage,
   SetupSamlBody,
+  SetupScimTokenBody,
   SetupTokenBody,
   SsoAttempt,
 } from './schemas.js';
+import { CreatedScimToken } from '../scim/schemas.js';
 import type { SetupLinks } from './setup-links.js';
 import { REQUEST_TTL_SECONDS, type AcsOutcome, type SsoService } from './service.js';
 
@@ -85,7 +87,7 @@ export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: Acc
       },
       handler: async (request) => {
         const caller = callerOf(request);
-        return sso.put(caller.tenant, caller, request.body);
+        return sso.put(caller, request.body);
       },
     });
 
@@ -145,6 +147,12 @@ export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: Acc
         const { token, ...connection } = request.body;
         return setupLinks.putSaml(token, connection, requestMeta(request));
       },
+    });
+
+    app.post('/api/v1/sso/setup/scim-tokens', {
+      config: { access: 'public' },
+      schema: { tags, summary: 'Create a SCIM token through a setup link; the token is in this response only', body: SetupScimTokenBody, response: { 201: CreatedScimToken } },
+      handler: async (request, reply) => reply.status(201).header('cache-control', 'no-store').send(await setupLinks.createScimToken(request.body.token, request.body.name, requestMeta(request))),
     });
 
     app.post('/api/v1/auth/sso/discover', {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { Id, WorkspaceParams } from '../../platform/http/schemas.js';
 import { Domain } from '../domains/schemas.js';
+import { CreateScimTokenBody, ScimToken } from '../scim/schemas.js';
 import { METADATA_MAX_BYTES } from './metadata.js';
 
 export const SpInfo = z.object({
@@ -40,6 +41,7 @@ export type ConnectionBodyInput = z.infer<typeof ConnectionBody>;
 const SetupToken = z.string().min(20).max(200).describe('The token from the setup link (its URL fragment).');
 export const SetupTokenBody = z.strictObject({ token: SetupToken });
 /** Through a setup link the IT admin sets up the IdP; who gets in, and with which role, stays the workspace admins' decision. */
+export const SetupScimTokenBody = CreateScimTokenBody.extend({ token: SetupToken });
 export const SetupSamlBody = ConnectionFields.omit({ defaultRoleId: true, jitProvisioning: true }).extend({ token: SetupToken }).refine(oneSource, ONE_SOURCE);
 
 export const Connection = z.object({
@@ -102,6 +104,7 @@ export const SetupPage = z.object({
   sp: SpInfo,
   connection: Connection.shape.connection,
   domains: z.array(Domain),
+  scim: z.object({ baseUrl: z.string(), tokens: z.array(ScimToken) }).describe('The SCIM base URL and the live SCIM tokens (never the tokens themselves).'),
   instructions: z.array(z.object({ idp: z.enum(['okta', 'entra', 'google']), name: z.string(), steps: z.array(z.string()) })),
 });
 export type SetupPageView = z.infer<typeof SetupPage>;

@@ -15,7 +15,7 @@ import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import { randomBytes } from 'node:crypto';
 import { tenantContext, type Database, type TenantContext, type Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
-import { accountableAccount, type RequestMeta, type WorkspaceCaller } from '../../platform/http/context.js';
+import { configAttribution, type ConfigCaller, type RequestMeta, type WorkspaceCaller } from '../../platform/http/context.js';
 import type { Throttle } from '../../platform/http/throttle.js';
 import { isUuid, newId, sha256 } from '../../platform/ids.js';
 import { signInFacts, type AccountsService, type SignInResult } from '../accounts/index.js';
@@ -137,9 +137,10 @@ export class SsoService {
   }
 
   /** Creates or replaces the workspace's connection. `actor` null is the setup link. */
-  async put(ctx: TenantContext, caller: Pick<WorkspaceCaller, 'actor' | 'meta'> | { actor: null; meta: RequestMeta; setupLinkId: string }, input: ConnectionBodyInput): Promise<ConnectionView> {
+  async put(caller: ConfigCaller, input: ConnectionBodyInput): Promise<ConnectionView> {
     const idp = await this.idpSettings(input);
-    const row = await this.deps.db.withTenant(ctx, async (tx) => {
+    const attribution = configAttribution(caller);
+    const row = await this.deps.db.withTenant(caller.tenant, async (tx) => {
       const before = await store.connection(tx, true);
       const defaultRoleId = input.defaultRoleId ?? before?.default_role_id ?? (await this.deps.members.builtinRoleIdIn(tx, 'member'));
       const role = await store.roleExists(tx, defaultRoleId);
@@ -162,7 +163,7 @@ export class SsoService {
           nameAttribute: input.attributes?.name !== undefined ? input.attributes.name : (before?.name_attribute ?? null),
           groupsAttribute: input.attributes?.groups !== undefined ? input.attributes.groups : (before?.groups_attribute ?? null),
         },
-        caller.actor ? accountableAccount(caller.actor) : null,
+        attribution.createdBy,
       );
       if (!saved.enabled && (await store.enforcedDomains(tx)).length > 0) throw new RampartError('conflict', { message: 'Stop enforcing SSO on the workspace’s domains before disabling its connection.' });
       await this.deps.events.recordIn(
@@ -179,14 +180,14 @@ export class SsoService {
             allowIdpInitiated: saved.allow_idp_initiated,
             clockSkewSeconds: saved.clock_skew_seconds,
             source: input.metadataXml !== undefined ? 'metadata_xml' : input.metadataUrl !== undefined ? 'metadata_url' : 'fields',
-            ...('setupLinkId' in caller ? { via: 'setup_link', setupLinkId: caller.setupLinkId } : {}),
+            ...attribution.details,
           },
         },
         caller.meta,
       );
       return saved;
     });
-    return this.view(ctx.tenantId, row);
+    return this.view(caller.tenant.tenantId, row);
   }
 
   async remove(caller: WorkspaceCaller): Promise<void> {

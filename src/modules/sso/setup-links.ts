@@ -1,16 +1,17 @@
 /**
  * Setup links: a workspace admin hands the customer's IT admin a time-limited link (at most a
- * week) where they configure SAML without a Rampart account (SCIM tokens are not given out this
- * way yet). The token is 256 random
- * bits behind the workspace id, shown once, stored as SHA-256, and travels in the URL fragment
- * and then in request bodies, never in a query string. What is done through it is recorded with
- * the link's id.
+ * week) where they configure SAML and create a SCIM token without a Rampart account. Revoking
+ * SCIM tokens, the default role and enforcement stay with the workspace's admins. The token is
+ * 256 random bits behind the workspace id, shown once, stored as SHA-256, and travels in the URL
+ * fragment and then in request bodies, never in a query string. What is done through it is
+ * recorded with the link's id.
  */
 import { tenantContext, type Database, type TenantContext } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
 import { accountableAccount, type RequestMeta, type WorkspaceCaller } from '../../platform/http/context.js';
 import { newId, sha256, tenantBoundToken, tenantOfToken } from '../../platform/ids.js';
 import type { DomainsService } from '../domains/index.js';
+import { scimBaseUrl, type ScimService, type ScimTokenView } from '../scim/index.js';
 import type { WorkspaceEvents } from '../events/index.js';
 import type { WorkspacesService } from '../workspaces/index.js';
 import { instructionsFor } from './instructions.js';
@@ -38,6 +39,9 @@ export class SetupLinks {
       readonly domains: DomainsService;
       readonly workspaces: WorkspacesService;
       readonly events: WorkspaceEvents;
+      readonly scim: Pick<ScimService, 'createToken' | 'listTokens'>;
+      /** The server's public base URL. */
+      readonly baseUrl: () => string;
       /** An absolute console URL for a path and fragment. */
       readonly link: (pathAndFragment: string) => string;
     },
@@ -84,12 +88,19 @@ export class SetupLinks {
       sp,
       connection,
       domains: await this.deps.domains.listFor(ctx.tenantId),
+      scim: { baseUrl: scimBaseUrl(this.deps.baseUrl(), ctx.tenantId), tokens: await this.deps.scim.listTokens({ tenant: ctx }) },
       instructions: instructionsFor(sp),
     };
   }
 
   async putSaml(token: string, input: ConnectionBodyInput, meta: RequestMeta): Promise<ConnectionView> {
     const { ctx, linkId } = await this.resolve(token);
-    return this.deps.sso.put(ctx, { actor: null, meta, setupLinkId: linkId }, input);
+    return this.deps.sso.put({ tenant: ctx, actor: null, meta, setupLinkId: linkId }, input);
+  }
+
+  async createScimToken(token: string, name: string, meta: RequestMeta): Promise<ScimTokenView & { token: string; baseUrl: string }> {
+    const { ctx, linkId } = await this.resolve(token);
+    const created = await this.deps.scim.createToken({ tenant: ctx, actor: null, meta, setupLinkId: linkId }, { name });
+    return { ...created, baseUrl: scimBaseUrl(this.deps.baseUrl(), ctx.tenantId) };
   }
 }

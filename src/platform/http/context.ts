@@ -139,6 +139,25 @@ export interface WorkspaceCaller {
   readonly meta: RequestMeta;
 }
 
+/**
+ * The customer's IT admin acting through a setup link: no account, so no actor; what they do is
+ * recorded with the link's id. Only the SSO configuration services accept it.
+ */
+export interface SetupLinkCaller {
+  readonly tenant: TenantContext;
+  readonly actor: null;
+  readonly setupLinkId: string;
+  readonly meta: RequestMeta;
+}
+
+/** Who made a configuration change: an account (or its key), or a setup link. */
+export type ConfigCaller = Pick<WorkspaceCaller, 'tenant' | 'actor' | 'meta'> | SetupLinkCaller;
+
+/** The account answerable for a change, and the audit details naming a setup link. */
+export function configAttribution(caller: ConfigCaller): { createdBy: string | null; details: { via: 'setup_link'; setupLinkId: string } | Record<string, never> } {
+  return caller.actor === null ? { createdBy: null, details: { via: 'setup_link', setupLinkId: caller.setupLinkId } } : { createdBy: accountableAccount(caller.actor), details: {} };
+}
+
 export function callerOf(request: FastifyRequest): WorkspaceCaller {
   const membership = requireMembership(request);
   return { tenant: membership.tenant, actor: actorOf(request), scopes: membership.scopes, meta: requestMeta(request) };

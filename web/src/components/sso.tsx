@@ -1,7 +1,8 @@
 /**
  * A workspace's single sign-on (`sso:manage`): its domains (claimed, proven by a DNS TXT
- * record, and optionally SSO-only), its SAML connection, setup links for the customer's IT
- * admin, and the recent SSO sign-in attempts with the reason of each failure.
+ * record, and optionally SSO-only), its SAML connection, SCIM provisioning tokens, setup links
+ * for the customer's IT admin, and the recent SSO sign-in attempts with the reason of each
+ * failure.
  *
  * A setup link's URL (its token) lives only in this component's state until dismissed: never in
  * storage, never in the address bar.
@@ -14,14 +15,16 @@ import {
   type Domain,
   type Role,
   type SamlConnectionView,
+  type ScimToken,
   type SetupLink,
   type SsoAttempt,
   type Workspace,
 } from '../api';
 import { useAction } from '../hooks';
 import { ConnectionSummary, CopyValue, DomainRecord, describeSsoError, SamlForm, SpValues } from './saml';
+import { NewScimTokenForm, ScimTokenList } from './scim';
 import { localOffsetLabel, MicroTime, ShortTime } from './time';
-import { ConfirmButton, ErrorMessage, Panel, Status } from './ui';
+import { ConfirmButton, ErrorMessage, Panel, ShownOnce, Status } from './ui';
 
 // --- domains ---------------------------------------------------------------------------------------
 
@@ -343,25 +346,63 @@ function SamlPanel({ workspace }: { workspace: Workspace }) {
   );
 }
 
+// --- SCIM tokens -----------------------------------------------------------------------------------
+
+function ScimPanel({ workspace }: { workspace: Workspace }) {
+  const [tokens, setTokens] = useState<ScimToken[] | null>(null);
+  const [status, setStatus] = useState<string | null>(null);
+  const loading = useAction();
+
+  const load = useCallback(() => loading.run(async () => setTokens((await api.scimTokens(workspace.id)).data)), [workspace.id]);
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  return (
+    <Panel title="SCIM provisioning" titleId="sso-scim-title" testId="sso-scim">
+      <p class="hint">
+        The identity provider creates, updates and deactivates this workspace's members over SCIM 2.0 with a bearer token. Deactivating a user
+        there ends their sessions here at once. At most three tokens are live: to rotate, create the new one, switch the IdP to it, then
+        revoke the old one.
+      </p>
+      <NewScimTokenForm
+        idPrefix="scim-token"
+        create={(name) => api.createScimToken(workspace.id, name)}
+        onCreated={(created) => {
+          setStatus(null);
+          const { token: _token, baseUrl: _baseUrl, ...listed } = created;
+          setTokens((previous) => [listed, ...(previous ?? [])]);
+        }}
+      />
+      <Status message={status} />
+      <ErrorMessage error={loading.error} testId="scim-tokens-error" />
+      {tokens !== null && (
+        <ScimTokenList
+          tokens={tokens}
+          titleId="sso-scim-title"
+          onRevoke={async (k) => {
+            await api.revokeScimToken(workspace.id, k.id);
+            const revokedAt = new Date().toISOString();
+            setTokens((previous) => previous?.map((x) => (x.id === k.id ? { ...x, revokedAt } : x)) ?? null);
+            setStatus(`The SCIM token “${k.name}” is revoked: the identity provider can no longer use it.`);
+          }}
+        />
+      )}
+    </Panel>
+  );
+}
+
 // --- setup links -----------------------------------------------------------------------------------
 
 function NewSetupLink({ link, onDone }: { link: CreatedSetupLink; onDone: () => void }) {
-  const section = useRef<HTMLElement>(null);
-  useEffect(() => section.current?.focus(), []);
   return (
-    <section class="notice" aria-labelledby="setup-link-title" data-testid="setup-link-created" ref={section} tabIndex={-1}>
-      <h3 id="setup-link-title">Your setup link</h3>
+    <ShownOnce title="Your setup link" titleId="setup-link-title" testId="setup-link-created" doneLabel="I have sent it" onDone={onDone}>
       <p>
         <strong>Copy it now: you will not see it again.</strong> Send it to your IT admin over a channel you trust. Anyone with the link can
-        change this workspace's identity provider until <ShortTime iso={link.expiresAt} />.
+        change this workspace's identity provider and create SCIM tokens until <ShortTime iso={link.expiresAt} />.
       </p>
       <CopyValue label="setup link" value={link.url} testId="setup-link-url" />
-      <div class="actions">
-        <button type="button" onClick={onDone}>
-          I have sent it
-        </button>
-      </div>
-    </section>
+    </ShownOnce>
   );
 }
 
@@ -397,7 +438,8 @@ function SetupLinksPanel({ workspace }: { workspace: Workspace }) {
     <Panel title="Setup links" titleId="sso-setup-links-title" testId="sso-setup-links">
       <p class="hint">
         A time-limited link where your customer's IT admin sets up the identity provider without a Rampart account. Through it they see
-        Rampart's values and your domains' records, and can save the SAML connection; provisioning and the default role stay yours.
+        Rampart's values and your domains' records, and can save the SAML connection and create a SCIM token; revoking tokens, the default
+        role and enforcement stay yours.
       </p>
       {created ? (
         <NewSetupLink link={created} onDone={() => setCreated(null)} />
@@ -525,6 +567,7 @@ export function SsoSection({ workspace }: { workspace: Workspace }) {
     <>
       <DomainsPanel workspace={workspace} />
       <SamlPanel workspace={workspace} />
+      <ScimPanel workspace={workspace} />
       <SetupLinksPanel workspace={workspace} />
       <AttemptsPanel workspace={workspace} />
     </>

@@ -1,6 +1,6 @@
 /** Small shared pieces: error and status messages, a two-step confirm button, formatting. */
 import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useAction } from '../hooks';
 
 /** An error for the person using the console; announced by screen readers. */
@@ -27,6 +27,26 @@ export function Panel({ title, titleId, children, testId }: { title: string; tit
     <section class="panel" aria-labelledby={titleId} data-testid={testId}>
       <h2 id={titleId}>{title}</h2>
       {children}
+    </section>
+  );
+}
+
+/**
+ * A secret shown once (a new token, a link), replacing the form that made it: it takes the
+ * keyboard focus (and a screen reader's attention), and goes away with its one button.
+ */
+export function ShownOnce(props: { title: ComponentChildren; titleId: string; testId: string; doneLabel: string; onDone: () => void; children: ComponentChildren }) {
+  const section = useRef<HTMLElement>(null);
+  useEffect(() => section.current?.focus(), []);
+  return (
+    <section class="notice" aria-labelledby={props.titleId} data-testid={props.testId} ref={section} tabIndex={-1}>
+      <h3 id={props.titleId}>{props.title}</h3>
+      {props.children}
+      <div class="actions">
+        <button type="button" onClick={props.onDone}>
+          {props.doneLabel}
+        </button>
+      </div>
     </section>
   );
 }

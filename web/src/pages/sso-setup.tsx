@@ -1,7 +1,8 @@
 /**
  * The SSO setup page a workspace admin's setup link opens (`/sso-setup#token=…`), for the
  * customer's IT admin, who needs no Rampart account: Rampart's SP values, per-IdP steps, the
- * workspace's domains and their TXT records (read-only), and the SAML connection form.
+ * workspace's domains and their TXT records (read-only), the SAML connection form, and SCIM:
+ * the base URL, the live tokens (read-only) and a form to create one.
  *
  * The token is read from the fragment once (see flow.ts), removed from the address bar, kept in
  * memory only, and sent only in request bodies: never in a query string, never in storage.
@@ -9,7 +10,8 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type SsoSetupView } from '../api';
-import { ConnectionSummary, DomainRecord, SamlForm, SpValues } from '../components/saml';
+import { ConnectionSummary, CopyValue, DomainRecord, SamlForm, SpValues } from '../components/saml';
+import { NewScimTokenForm, ScimTokenList } from '../components/scim';
 import { ShortTime } from '../components/time';
 import { ErrorMessage, Status } from '../components/ui';
 import { useFragmentToken } from '../flow';
@@ -134,6 +136,24 @@ export function SsoSetupPage() {
             setStatus('The SAML connection is saved. The workspace admins can now test sign-in.');
           }}
         />
+      </section>
+      <section class="panel" aria-labelledby="setup-scim-title" data-testid="setup-scim">
+        <h2 id="setup-scim-title">4. Provision users with SCIM (optional)</h2>
+        <p class="hint">
+          In the identity provider's provisioning settings, give this base URL and a token created here. Users and groups assigned to the
+          application are then created, updated and deactivated in {view.workspace.name} automatically.
+        </p>
+        <CopyValue label="SCIM base URL" value={view.scim.baseUrl} testId="setup-scim-base-url" />
+        <ScimTokenList tokens={view.scim.tokens.filter((k) => !k.revokedAt)} titleId="setup-scim-title" />
+        <NewScimTokenForm
+          idPrefix="setup-scim-token"
+          create={(name) => api.ssoSetupScimToken(token, name)}
+          onCreated={(created) => {
+            const { token: _token, baseUrl: _baseUrl, ...listed } = created;
+            setState({ status: 'ready', view: { ...view, scim: { ...view.scim, tokens: [listed, ...view.scim.tokens] } } });
+          }}
+        />
+        <p class="hint">Revoking a token is done by the workspace's admins in their console.</p>
       </section>
     </SetupLayout>
   );
