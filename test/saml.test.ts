@@ -152,6 +152,13 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
     expect({ accounts: after.accounts, identities: after.identities }).toEqual({ accounts: before.accounts, identities: before.identities });
   });
 
+  it('reads an email NameID case-blind, and refuses one that is no address', async () => {
+    await expectSignedIn(await signInWith((id) => valid(`Mixed.Case@${domain.toUpperCase()}`, id)), `mixed.case@${domain}`);
+    for (const nameId of ['not-an-email', `two@@${domain}`, `spaced out@${domain}`, `dotless@${domain.replace(/\./g, '')}`]) {
+      await expectRefused(() => signInWith((id) => valid(nameId, id)), 'email_missing');
+    }
+  });
+
   it('refuses a response with nothing signed', async () => {
     await expectRefused(() => signInWith((id) => valid(`a@${domain}`, id, { sign: 'none' })), 'unsigned');
   });

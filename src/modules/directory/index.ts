@@ -1,3 +1,3 @@
-export { DirectoryService, groupKey, type MappingChangedListener, type Provisioned } from './service.js';
+export { DirectoryService, groupKey, isProvisionableEmail, type MappingChangedListener, type Provisioned } from './service.js';
 export { directoryRoutes } from './routes.js';
 export type { GroupRoleMappingView } from './schemas.js';

@@ -56,6 +56,11 @@ function mappingView(row: store.MappingRow): GroupRoleMappingView {
 
 const EMAIL = /^[^\s@]{1,64}@([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
+/** Whether a directory (SCIM or SAML) can provision this address, compared lower-cased and trimmed. */
+export function isProvisionableEmail(email: string): boolean {
+  return EMAIL.test(email.trim().toLowerCase());
+}
+
 export class DirectoryService {
   private readonly mappingListeners: MappingChangedListener[] = [];
 
@@ -76,8 +81,7 @@ export class DirectoryService {
 
   /** 400 `domain_not_verified` unless the email is well formed and of a domain this workspace verified. */
   async assertProvisionableIn(tx: Tx, email: string): Promise<void> {
-    const match = EMAIL.exec(email);
-    if (!match || !(await this.deps.domains.verifiedForEmailIn(tx, email))) {
+    if (!isProvisionableEmail(email) || !(await this.deps.domains.verifiedForEmailIn(tx, email))) {
       throw new RampartError('domain_not_verified', { message: "The email's domain is not verified for this workspace.", details: { email } });
     }
   }

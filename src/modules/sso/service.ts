@@ -19,7 +19,7 @@ import { configAttribution, type ConfigCaller, type RequestMeta, type WorkspaceC
 import type { Throttle } from '../../platform/http/throttle.js';
 import { isUuid, newId, sha256 } from '../../platform/ids.js';
 import { signInFacts, type AccountsService, type SignInResult } from '../accounts/index.js';
-import type { DirectoryService } from '../directory/index.js';
+import { isProvisionableEmail, type DirectoryService } from '../directory/index.js';
 import type { DomainsService } from '../domains/index.js';
 import type { MembersService } from '../members/index.js';
 import type { WorkspaceEvents } from '../events/index.js';
@@ -30,7 +30,6 @@ import { assertionFacts, SamlRefusal, screenResponse, type AssertionFacts } from
 
 export const REQUEST_TTL_SECONDS = 5 * 60;
 const NAME_ID_EMAIL = 'urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress';
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,253}$/;
 
 export interface SsoDeps {
   readonly db: Database;
@@ -317,8 +316,8 @@ export class SsoService {
       return { accountId: linked, provisioning: { joined: await this.deps.directory.rejoinIn(tx, linked) } };
     }
     const attribute = (name: string | null) => (name ? facts.attributes.get(name)?.[0] : undefined);
-    const email = (attribute(connection.email_attribute) ?? (facts.nameIdFormat === NAME_ID_EMAIL || EMAIL.test(facts.nameId) ? facts.nameId : '')).trim().toLowerCase();
-    if (!EMAIL.test(email)) throw new SamlRefusal('email_missing', 'the assertion names no usable email');
+    const email = (attribute(connection.email_attribute) ?? (facts.nameIdFormat === NAME_ID_EMAIL || isProvisionableEmail(facts.nameId) ? facts.nameId : '')).trim().toLowerCase();
+    if (!isProvisionableEmail(email)) throw new SamlRefusal('email_missing', 'the assertion names no usable email');
     if (!connection.jit_provisioning) {
       const existing = await this.deps.accounts.accountByEmailIn(tx, email);
       if (!existing || !(await this.deps.members.isMemberIn(tx, existing.id))) throw new SamlRefusal('not_a_member', 'just-in-time provisioning is off and the account is not a member');
