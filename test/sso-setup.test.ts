@@ -17,7 +17,7 @@ interface SetupPage {
   sp: { entityId: string; acsUrl: string };
   connection: { idpEntityId: string } | null;
   scim: { baseUrl: string; tokens: { id: string }[] };
-  instructions: { idp: string; steps: string[] }[];
+  instructions: { idp: string; steps: string[]; provisioning: string[] }[];
 }
 
 describe.each(BACKENDS)('SSO setup on $name', (backend) => {
@@ -125,6 +125,8 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
       expect(view.sp.acsUrl).toBe(`${PUBLIC_URL}/api/v1/sso/saml/${ws}/acs`);
       expect(view.instructions.map((i) => i.idp)).toEqual(['okta', 'entra', 'google']);
       expect(view.instructions[0]?.steps.join(' ')).toContain(view.sp.acsUrl);
+      // SCIM steps name this workspace's base URL where the IdP takes one (Okta, Entra ID).
+      expect(view.instructions.filter((i) => i.provisioning.join(' ').includes(`${PUBLIC_URL}/scim/v2/${ws}`)).map((i) => i.idp)).toEqual(['okta', 'entra']);
     });
 
     it('let the IT admin set up the IdP, recorded with the link, but not the default role', async () => {

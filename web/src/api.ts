@@ -557,6 +557,8 @@ export interface IdpInstructions {
   readonly idp: 'okta' | 'entra' | 'google';
   readonly name: string;
   readonly steps: string[];
+  /** The SCIM provisioning steps. */
+  readonly provisioning: string[];
 }
 
 /** What a setup link opens, for the IT admin without an account. */

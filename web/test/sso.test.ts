@@ -251,6 +251,8 @@ describe('single sign-on in Chromium', () => {
       const scim = admin.getByTestId('setup-scim');
       expect(await scim.getByTestId('setup-scim-base-url').textContent()).toBe(`${h.origin}/scim/v2/${setupWorkspace}`);
       await scim.getByTestId('scim-tokens-empty').waitFor();
+      await scim.getByText('Provisioning with Okta').click();
+      expect(await scim.locator('[data-testid="idp-provisioning"][data-idp="okta"]').textContent()).toContain(`${h.origin}/scim/v2/${setupWorkspace}`);
       await scim.getByLabel('Token name').fill('Okta provisioning');
       await scim.getByRole('button', { name: 'Create SCIM token' }).click();
       scimToken = (await scim.getByTestId('scim-token-value').textContent()) ?? '';

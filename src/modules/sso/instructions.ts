@@ -1,13 +1,17 @@
-/** Per-IdP steps for the customer's IT admin, with this workspace's SP values filled in. */
+/**
+ * Per-IdP steps for the customer's IT admin, with this workspace's SP values and SCIM base URL
+ * filled in: `steps` for single sign-on, `provisioning` for SCIM.
+ */
 import type { SpInfoView } from './schemas.js';
 
 export interface IdpInstructions {
   readonly idp: 'okta' | 'entra' | 'google';
   readonly name: string;
   readonly steps: string[];
+  readonly provisioning: string[];
 }
 
-export function instructionsFor(sp: SpInfoView): IdpInstructions[] {
+export function instructionsFor(sp: SpInfoView, scimBaseUrl: string): IdpInstructions[] {
   return [
     {
       idp: 'okta',
@@ -21,6 +25,13 @@ export function instructionsFor(sp: SpInfoView): IdpInstructions[] {
         'Keep "Response" and "Assertion Signature" signed with RSA-SHA256 (SHA-1 is refused).',
         'Finish, then copy the "Metadata URL" from the Sign On tab and paste it here.',
       ],
+      provisioning: [
+        'In the app\'s General tab, set Provisioning to SCIM and save; open the Provisioning tab → Integration → Edit.',
+        `SCIM connector base URL: ${scimBaseUrl}; Unique identifier field for users: userName.`,
+        'Supported provisioning actions: Push New Users, Push Profile Updates, Push Groups. Authentication Mode: HTTP Header, then paste a SCIM token created below as the Bearer token.',
+        'Test Connector Configuration, save, then under To App enable Create Users, Update User Attributes and Deactivate Users.',
+        'Assign people and groups to the app; push the groups that should map to roles from the Push Groups tab.',
+      ],
     },
     {
       idp: 'entra',
@@ -33,6 +44,12 @@ export function instructionsFor(sp: SpInfoView): IdpInstructions[] {
         'SAML Certificates: signing option "Sign SAML response and assertion", algorithm SHA-256.',
         'Copy the "App Federation Metadata Url" and paste it here.',
       ],
+      provisioning: [
+        'In the same enterprise application, open Provisioning → Get started, Provisioning Mode: Automatic.',
+        `Tenant URL: ${scimBaseUrl}; Secret Token: a SCIM token created below. Test Connection, then save.`,
+        'Under Mappings keep userName ← userPrincipalName (or mail, when it is the email), active ← Switch([IsSoftDeleted]…), and the group mapping if groups should map to roles.',
+        'Set Scope to "Sync only assigned users and groups", assign them under Users and groups, and turn Provisioning Status On.',
+      ],
     },
     {
       idp: 'google',
@@ -44,6 +61,10 @@ export function instructionsFor(sp: SpInfoView): IdpInstructions[] {
         'Name ID format: EMAIL; Name ID: Basic Information → Primary email.',
         'Attribute mapping (optional): name → First name; Group membership → groups.',
         'Turn the app on for the organisational units that should sign in.',
+      ],
+      provisioning: [
+        'Google Workspace provisions over SCIM only to apps in its own catalogue, not to a custom SAML app: accounts are created at their first SSO sign-in (just in time) with the workspace\'s default role.',
+        'To remove someone, suspend them in Google Workspace (they can no longer sign in through SSO) and remove them from the workspace in Rampart\'s console.',
       ],
     },
   ];

@@ -105,6 +105,6 @@ export const SetupPage = z.object({
   connection: Connection.shape.connection,
   domains: z.array(Domain),
   scim: z.object({ baseUrl: z.string(), tokens: z.array(ScimToken) }).describe('The SCIM base URL and the live SCIM tokens (never the tokens themselves).'),
-  instructions: z.array(z.object({ idp: z.enum(['okta', 'entra', 'google']), name: z.string(), steps: z.array(z.string()) })),
+  instructions: z.array(z.object({ idp: z.enum(['okta', 'entra', 'google']), name: z.string(), steps: z.array(z.string()), provisioning: z.array(z.string()).describe('SCIM provisioning steps.') })),
 });
 export type SetupPageView = z.infer<typeof SetupPage>;

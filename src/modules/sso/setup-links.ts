@@ -82,14 +82,15 @@ export class SetupLinks {
     const { ctx, expiresAt } = await this.resolve(token);
     const workspace = await this.deps.workspaces.get(ctx);
     const { sp, connection } = await this.deps.sso.get(ctx);
+    const scim = scimBaseUrl(this.deps.baseUrl(), ctx.tenantId);
     return {
       workspace: { id: workspace.id, name: workspace.name },
       expiresAt: expiresAt.toISOString(),
       sp,
       connection,
       domains: await this.deps.domains.listFor(ctx.tenantId),
-      scim: { baseUrl: scimBaseUrl(this.deps.baseUrl(), ctx.tenantId), tokens: await this.deps.scim.listTokens({ tenant: ctx }) },
-      instructions: instructionsFor(sp),
+      scim: { baseUrl: scim, tokens: await this.deps.scim.listTokens({ tenant: ctx }) },
+      instructions: instructionsFor(sp, scim),
     };
   }
 

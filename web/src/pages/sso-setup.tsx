@@ -144,6 +144,16 @@ export function SsoSetupPage() {
           application are then created, updated and deactivated in {view.workspace.name} automatically.
         </p>
         <CopyValue label="SCIM base URL" value={view.scim.baseUrl} testId="setup-scim-base-url" />
+        {view.instructions.map((i) => (
+          <details key={i.idp} class="idp-steps" data-testid="idp-provisioning" data-idp={i.idp}>
+            <summary>Provisioning with {i.name}</summary>
+            <ol class="steps">
+              {i.provisioning.map((step) => (
+                <li key={step}>{step}</li>
+              ))}
+            </ol>
+          </details>
+        ))}
         <ScimTokenList tokens={view.scim.tokens.filter((k) => !k.revokedAt)} titleId="setup-scim-title" />
         <NewScimTokenForm
           idPrefix="setup-scim-token"
