@@ -524,6 +524,15 @@ export interface SsoDiscovery {
   readonly loginUrl: string | null;
 }
 
+/** A directory group (SCIM group or SAML groups value, lower-cased) that gives its members a role. */
+export interface GroupRoleMapping {
+  readonly id: string;
+  readonly groupKey: string;
+  readonly role: RoleRef;
+  readonly createdBy: string | null;
+  readonly createdAt: string;
+}
+
 /** A SCIM token as listed: never the token itself. */
 export interface ScimToken {
   readonly id: string;
@@ -883,6 +892,10 @@ export const api = {
   ssoSetupSaml: (token: string, body: SamlSetupInput) =>
     request<SamlConnectionView>('PUT', '/sso/setup/saml', { json: { token, ...body }, quiet401: true }),
   ssoSetupScimToken: (token: string, name: string) => request<CreatedScimToken>('POST', '/sso/setup/scim-tokens', { json: { token, name }, quiet401: true }),
+  groupRoles: (workspaceId: string) => request<{ data: GroupRoleMapping[] }>('GET', `${ws(workspaceId)}/directory/group-roles`),
+  createGroupRole: (workspaceId: string, group: string, roleId: string) =>
+    request<GroupRoleMapping>('POST', `${ws(workspaceId)}/directory/group-roles`, { json: { group, roleId } }),
+  removeGroupRole: (workspaceId: string, mappingId: string) => request<void>('DELETE', `${ws(workspaceId)}/directory/group-roles/${enc(mappingId)}`),
   scimTokens: (workspaceId: string) => request<{ data: ScimToken[] }>('GET', `${ws(workspaceId)}/scim/tokens`),
   createScimToken: (workspaceId: string, name: string) => request<CreatedScimToken>('POST', `${ws(workspaceId)}/scim/tokens`, { json: { name } }),
   revokeScimToken: (workspaceId: string, tokenId: string) => request<void>('DELETE', `${ws(workspaceId)}/scim/tokens/${enc(tokenId)}`),

@@ -188,6 +188,32 @@ describe('single sign-on in Chromium', () => {
     expect(nameIds).toEqual(expect.arrayContaining([DAN, CAROL]));
   });
 
+  it('maps a directory group to a role, refuses the same group twice, and removes the mapping', async () => {
+    await ssoSection(owner, workspaceId);
+    const panel = owner.getByTestId('sso-group-roles');
+    await panel.getByTestId('group-roles-empty').waitFor();
+    // The owner role is never the directory's to give.
+    expect(await panel.getByLabel('Role').locator('option').allTextContents()).not.toContain('Owner');
+    await panel.getByLabel('Group name').fill('Engineering');
+    await panel.getByLabel('Role').selectOption({ label: 'Admin' });
+    await panel.getByRole('button', { name: 'Map group' }).click();
+    const row = panel.locator('[data-testid="group-role"][data-group="engineering"]');
+    await row.waitFor();
+    expect(await row.textContent()).toContain('Admin');
+    const listed: unknown = await owner.evaluate(async (id) => (await fetch(`/api/v1/workspaces/${id}/directory/group-roles`)).json() as Promise<unknown>, workspaceId);
+    expect(listed).toMatchObject({ data: [{ groupKey: 'engineering', role: { builtin: 'admin' } }] });
+
+    allowHttpErrors(409);
+    await panel.getByLabel('Group name').fill('ENGINEERING');
+    await panel.getByRole('button', { name: 'Map group' }).click();
+    await expect.poll(() => panel.getByTestId('group-role-error').textContent()).toMatch(/already/i);
+    expect(await panel.getByTestId('group-role').count()).toBe(1);
+
+    await row.getByTestId('remove-group-role').click();
+    await row.getByTestId('remove-group-role-confirm').click();
+    await panel.getByTestId('group-roles-empty').waitFor();
+  });
+
   it('shows the sign-in page’s error from the URL in words', async () => {
     allowHttpErrors(401);
     const page = await h.newPage('errors');

@@ -1,8 +1,8 @@
 /**
  * A workspace's single sign-on (`sso:manage`): its domains (claimed, proven by a DNS TXT
- * record, and optionally SSO-only), its SAML connection, SCIM provisioning tokens, setup links
- * for the customer's IT admin, and the recent SSO sign-in attempts with the reason of each
- * failure.
+ * record, and optionally SSO-only), its SAML connection, SCIM provisioning tokens, which
+ * directory groups give which roles, setup links for the customer's IT admin, and the recent SSO
+ * sign-in attempts with the reason of each failure.
  *
  * A setup link's URL (its token) lives only in this component's state until dismissed: never in
  * storage, never in the address bar.
@@ -13,6 +13,7 @@ import {
   ApiError,
   type CreatedSetupLink,
   type Domain,
+  type GroupRoleMapping,
   type Role,
   type SamlConnectionView,
   type ScimToken,
@@ -392,6 +393,120 @@ function ScimPanel({ workspace }: { workspace: Workspace }) {
   );
 }
 
+// --- directory groups → roles -----------------------------------------------------------------------
+
+function GroupRolesPanel({ workspace }: { workspace: Workspace }) {
+  const [mappings, setMappings] = useState<GroupRoleMapping[] | null>(null);
+  const [roles, setRoles] = useState<Role[] | null>(null);
+  const [group, setGroup] = useState('');
+  const [roleId, setRoleId] = useState('');
+  const [status, setStatus] = useState<string | null>(null);
+  const loading = useAction();
+  const adding = useAction();
+
+  const load = useCallback(
+    () =>
+      loading.run(async () => {
+        const [list, roleList] = await Promise.all([api.groupRoles(workspace.id), api.roles(workspace.id)]);
+        setMappings(list.data);
+        const grantable = roleList.data.filter((r) => r.builtin !== 'owner');
+        setRoles(grantable);
+        setRoleId((current) => current || (grantable[0]?.id ?? ''));
+      }),
+    [workspace.id],
+  );
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  const add = async () => {
+    const wanted = group.trim();
+    if (!wanted) {
+      adding.setError('Name the group as the identity provider sends it.');
+      return;
+    }
+    setStatus(null);
+    await adding.run(async () => {
+      const created = await api.createGroupRole(workspace.id, wanted, roleId);
+      setMappings((previous) => [...(previous ?? []), created]);
+      setGroup('');
+      setStatus(`Members of “${created.groupKey}” now get the role ${created.role.name}.`);
+    });
+  };
+
+  return (
+    <Panel title="Directory groups and roles" titleId="sso-group-roles-title" testId="sso-group-roles">
+      <p class="hint">
+        Members of a directory group (a SCIM group's name, or a value of the SAML connection's groups attribute) get its role: at once for
+        SCIM members, at the next SSO sign-in for the others. Group names are compared without case; the owner role is never given this way.
+      </p>
+      <ErrorMessage error={loading.error} testId="group-roles-error" />
+      {roles && (
+        <form
+          class="inline-form"
+          aria-label="New group mapping"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void add();
+          }}
+        >
+          <label>
+            Group name
+            <input type="text" name="group" required maxLength={256} autocomplete="off" placeholder="e.g. Engineering" value={group} onInput={(e) => setGroup(e.currentTarget.value)} />
+          </label>
+          <label>
+            Role
+            <select name="group-role" value={roleId} onChange={(e) => setRoleId(e.currentTarget.value)}>
+              {roles.map((r) => (
+                <option key={r.id} value={r.id}>
+                  {r.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button type="submit" disabled={adding.busy || !roleId}>
+            Map group
+          </button>
+          <ErrorMessage error={adding.error} testId="group-role-error" />
+        </form>
+      )}
+      <Status message={status} />
+      {mappings !== null && mappings.length === 0 && (
+        <p class="empty" data-testid="group-roles-empty">
+          No group gives a role yet.
+        </p>
+      )}
+      {mappings !== null && mappings.length > 0 && (
+        <ul class="rows" aria-labelledby="sso-group-roles-title">
+          {mappings.map((m) => (
+            <li class="row" key={m.id} data-testid="group-role" data-group={m.groupKey}>
+              <span class="row-main">
+                <span>
+                  <strong>{m.groupKey}</strong> → {m.role.name}
+                </span>
+                <span class="muted">
+                  Added <ShortTime iso={m.createdAt} />
+                </span>
+              </span>
+              <ConfirmButton
+                label="Remove"
+                confirmLabel="Remove the mapping"
+                accessibleName={`Remove the mapping of ${m.groupKey} to ${m.role.name}`}
+                testId="remove-group-role"
+                onConfirm={async () => {
+                  await api.removeGroupRole(workspace.id, m.id);
+                  setMappings((previous) => previous?.filter((x) => x.id !== m.id) ?? null);
+                  setStatus(`“${m.groupKey}” no longer gives the role ${m.role.name}.`);
+                }}
+              />
+            </li>
+          ))}
+        </ul>
+      )}
+    </Panel>
+  );
+}
+
 // --- setup links -----------------------------------------------------------------------------------
 
 function NewSetupLink({ link, onDone }: { link: CreatedSetupLink; onDone: () => void }) {
@@ -568,6 +683,7 @@ export function SsoSection({ workspace }: { workspace: Workspace }) {
       <DomainsPanel workspace={workspace} />
       <SamlPanel workspace={workspace} />
       <ScimPanel workspace={workspace} />
+      <GroupRolesPanel workspace={workspace} />
       <SetupLinksPanel workspace={workspace} />
       <AttemptsPanel workspace={workspace} />
     </>
