@@ -5,10 +5,10 @@
  *
  * The secret lives only in this component's state until dismissed: never in storage.
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, type ApiKey, type CreatedApiKey, type Scope, type ScopeInfo, type Workspace } from '../api';
 import { useAction } from '../hooks';
-import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
+import { ConfirmButton, CopyValue, ErrorMessage, formatDate, Panel, ShownOnce, Status } from './ui';
 import { describeAccessError, ScopeCheckboxes, useScopeCatalogue } from './scopes';
 
 /** `YYYY-MM-DD` in local time. */
@@ -107,43 +107,16 @@ function NewKeyForm({ workspace, catalogue, onCreated }: { workspace: Workspace;
 
 /** The new key's secret, shown once, with a way to copy it. */
 function NewSecret({ apiKey, onDone }: { apiKey: CreatedApiKey; onDone: () => void }) {
-  const [status, setStatus] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const section = useRef<HTMLElement>(null);
-  // It replaces the form that was just submitted: bring the keyboard (and a screen reader) to it.
-  useEffect(() => section.current?.focus(), []);
-  const copy = async () => {
-    setError(null);
-    try {
-      await navigator.clipboard.writeText(apiKey.secret);
-      setStatus('Copied to the clipboard.');
-    } catch {
-      setError('The browser did not allow copying: select the key and copy it yourself.');
-    }
-  };
   return (
-    <section class="notice" aria-labelledby="api-key-secret-title" data-testid="api-key-secret" ref={section} tabIndex={-1}>
-      <h3 id="api-key-secret-title">Your new API key “{apiKey.name}”</h3>
+    <ShownOnce title={`Your new API key “${apiKey.name}”`} titleId="api-key-secret-title" testId="api-key-secret" doneLabel="I have saved it" onDone={onDone}>
       <p>
         <strong>Copy it now: you will not see it again.</strong> It is shown only this once; if you lose it, revoke the key and create another.
       </p>
-      <code class="secret small" data-testid="api-key-secret-value">
-        {apiKey.secret}
-      </code>
+      <CopyValue label="API key" value={apiKey.secret} testId="api-key-secret-value" />
       <p class="hint">
         Send it as <code>Authorization: Bearer {'<key>'}</code> to this workspace's API.
       </p>
-      <div class="actions">
-        <button type="button" class="secondary" onClick={() => void copy()}>
-          Copy key
-        </button>
-        <button type="button" onClick={onDone}>
-          I have saved it
-        </button>
-      </div>
-      <ErrorMessage error={error} />
-      <Status message={status} />
-    </section>
+    </ShownOnce>
   );
 }
 

@@ -1,6 +1,6 @@
 /**
- * SAML pieces shared by the console's single sign-on section and the setup-link page: a value to
- * copy, Rampart's SP values, a domain's TXT record, the current connection, and the connection
+ * SAML pieces shared by the console's single sign-on section and the setup-link page: Rampart's
+ * SP values, a domain's TXT record, the current connection, and the connection
  * form (metadata XML, metadata URL, or entity id + SSO URL + certificate, and its options).
  */
 import { useState } from 'preact/hooks';
@@ -16,7 +16,7 @@ import {
 } from '../api';
 import { useAction } from '../hooks';
 import { ShortTime } from './time';
-import { ErrorMessage, Status } from './ui';
+import { CopyValue, ErrorMessage, Status } from './ui';
 
 /** An API error's message, with the reason the server gives for it (`details.reason`) when there is one. */
 export function describeSsoError(err: unknown): string {
@@ -25,37 +25,6 @@ export function describeSsoError(err: unknown): string {
     if (typeof reason === 'string' && reason) return `${err.message} (${reason.replace(/_/g, ' ')})`;
   }
   return errorMessage(err);
-}
-
-/** A value to hand to someone else (an IdP admin, a DNS record), with a way to copy it. */
-export function CopyValue({ label, value, testId }: { label: string; value: string; testId?: string }) {
-  const [status, setStatus] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const copy = async () => {
-    setError(null);
-    try {
-      await navigator.clipboard.writeText(value);
-      setStatus(`${label} copied.`);
-    } catch {
-      setError('The browser did not allow copying: select the value and copy it yourself.');
-    }
-  };
-  return (
-    <div class="copy-value">
-      <code class="secret small" data-testid={testId}>
-        {value}
-      </code>
-      <button type="button" class="secondary" aria-label={`Copy ${label}`} onClick={() => void copy()}>
-        Copy
-      </button>
-      <ErrorMessage error={error} />
-      {status && (
-        <span class="status" role="status">
-          {status}
-        </span>
-      )}
-    </div>
-  );
 }
 
 /** Rampart's service provider values, as the IdP needs them. */

@@ -7,9 +7,8 @@
 import { useState } from 'preact/hooks';
 import type { CreatedScimToken, ScimToken } from '../api';
 import { useAction } from '../hooks';
-import { CopyValue } from './saml';
 import { ShortTime } from './time';
-import { ConfirmButton, ErrorMessage, ShownOnce } from './ui';
+import { ConfirmButton, CopyValue, ErrorMessage, ShownOnce } from './ui';
 
 /** The new token and the base URL, shown once. */
 function NewScimToken({ created, onDone }: { created: CreatedScimToken; onDone: () => void }) {

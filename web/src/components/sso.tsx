@@ -22,10 +22,10 @@ import {
   type Workspace,
 } from '../api';
 import { useAction } from '../hooks';
-import { ConnectionSummary, CopyValue, DomainRecord, describeSsoError, SamlForm, SpValues } from './saml';
+import { ConnectionSummary, DomainRecord, describeSsoError, SamlForm, SpValues } from './saml';
 import { NewScimTokenForm, ScimTokenList } from './scim';
 import { localOffsetLabel, MicroTime, ShortTime } from './time';
-import { ConfirmButton, ErrorMessage, Panel, ShownOnce, Status } from './ui';
+import { ConfirmButton, CopyValue, ErrorMessage, Panel, ShownOnce, Status } from './ui';
 
 // --- domains ---------------------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-/** Small shared pieces: error and status messages, a two-step confirm button, formatting. */
+/** Small shared pieces: error and status messages, a value to copy, a secret shown once, a two-step confirm button, formatting. */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useAction } from '../hooks';
@@ -28,6 +28,37 @@ export function Panel({ title, titleId, children, testId }: { title: string; tit
       <h2 id={titleId}>{title}</h2>
       {children}
     </section>
+  );
+}
+
+/** A value to hand to someone else (an IdP admin, a DNS record), with a way to copy it. */
+export function CopyValue({ label, value, testId }: { label: string; value: string; testId?: string }) {
+  const [status, setStatus] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const copy = async () => {
+    setError(null);
+    try {
+      await navigator.clipboard.writeText(value);
+      setStatus(`${label} copied.`);
+    } catch {
+      setError('The browser did not allow copying: select the value and copy it yourself.');
+    }
+  };
+  return (
+    <div class="copy-value">
+      <code class="secret small" data-testid={testId}>
+        {value}
+      </code>
+      <button type="button" class="secondary" aria-label={`Copy ${label}`} onClick={() => void copy()}>
+        Copy
+      </button>
+      <ErrorMessage error={error} />
+      {status && (
+        <span class="status" role="status">
+          {status}
+        </span>
+      )}
+    </div>
   );
 }
 

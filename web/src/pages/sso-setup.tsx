@@ -10,10 +10,10 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type SsoSetupView } from '../api';
-import { ConnectionSummary, CopyValue, DomainRecord, SamlForm, SpValues } from '../components/saml';
+import { ConnectionSummary, DomainRecord, SamlForm, SpValues } from '../components/saml';
 import { NewScimTokenForm, ScimTokenList } from '../components/scim';
 import { ShortTime } from '../components/time';
-import { ErrorMessage, Status } from '../components/ui';
+import { CopyValue, ErrorMessage, Status } from '../components/ui';
 import { useFragmentToken } from '../flow';
 
 type SetupState =
