@@ -187,7 +187,9 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
       const otherLink = (await api('POST', `/api/v1/workspaces/${other}/sso/setup-links`, { expiresInHours: 1 })).json<{ url: string }>().url.split('#token=')[1] ?? '';
       // The other workspace's random part behind this workspace's id: looked up here, found nowhere.
       const spliced = `${token.slice(0, 5 + 22)}${otherLink.slice(5 + 22)}`;
-      for (const bad of [spliced, `${token.slice(0, -1)}A`, 'rsso_garbage-garbage-garbage']) {
+      // One character changed (never to itself: a token ending in A stays a token).
+      const flipped = token.slice(0, -1) + (token.endsWith('A') ? 'B' : 'A');
+      for (const bad of [spliced, flipped, 'rsso_garbage-garbage-garbage']) {
         const res = await t.app.inject({ method: 'POST', url: '/api/v1/sso/setup/view', payload: { token: bad } });
         expect(res.statusCode, bad).toBe(400);
         expect(errorOf(res).code).toBe('invalid_link');
