@@ -5,6 +5,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantContext } from '../src/platform/db/types.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { auditEventsOfRequest } from './helpers/audit.js';
@@ -100,6 +101,30 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
       const res = await api('PUT', `/api/v1/workspaces/${ws}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: ownerRole });
       expect(res.statusCode).toBe(403);
       expect(errorOf(res).code).toBe('owner_role_reserved');
+    });
+    it('choose a default role only with all its scopes, and keep a chosen one without them', async () => {
+      const wsBase = `/api/v1/workspaces/${ws}`;
+      const roles = (await api('GET', `${wsBase}/roles`)).json<{ data: { id: string; builtin: string | null }[] }>().data;
+      const adminRole = roles.find((r) => r.builtin === 'admin')?.id ?? '';
+      const ssoOnly = (await api('POST', `${wsBase}/roles`, { name: 'SSO admins', scopes: ['sso:manage'] })).json<{ id: string }>().id;
+      const ivan = await signUp(t, 'ivan');
+      await t.services.members.addMember(tenantContext(ws, owner.accountId), ivan.accountId, 'member');
+      expect((await api('PATCH', `${wsBase}/members/${ivan.accountId}`, { roleIds: [ssoOnly] })).statusCode).toBe(200);
+
+      // Every account the IdP provisions would get the admin role: that is granting it.
+      const refused = await api('PUT', `${wsBase}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: adminRole }, ivan.bearer);
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(errorOf(refused).code).toBe('scope_escalation');
+      const unchanged = (await api('GET', `${wsBase}/sso/saml`)).json<{ connection: { defaultRoleId: string } }>().connection;
+      expect(unchanged.defaultRoleId).not.toBe(adminRole);
+
+      // The owner may; then the SSO admin can still save the connection with the role it keeps.
+      expect((await api('PUT', `${wsBase}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: adminRole })).statusCode).toBe(200);
+      const kept = await api('PUT', `${wsBase}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: adminRole, clockSkewSeconds: 90 }, ivan.bearer);
+      expect(kept.statusCode, kept.body).toBe(200);
+      expect(kept.json<{ connection: { defaultRoleId: string; clockSkewSeconds: number } }>().connection).toMatchObject({ defaultRoleId: adminRole, clockSkewSeconds: 90 });
+      const member = roles.find((r) => r.builtin === 'member')?.id ?? '';
+      expect((await api('PUT', `${wsBase}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: member })).statusCode).toBe(200);
     });
   });
 

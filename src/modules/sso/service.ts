@@ -39,7 +39,7 @@ export interface SsoDeps {
   readonly throttle: Throttle;
   /** Just-in-time provisioning is the directory's, the same as SCIM's. */
   readonly directory: Pick<DirectoryService, 'provisionIn' | 'rejoinIn' | 'setDirectoryRolesIn'>;
-  readonly members: Pick<MembersService, 'isMemberIn' | 'builtinRoleIdIn'>;
+  readonly members: Pick<MembersService, 'isMemberIn' | 'builtinRoleIdIn' | 'grantableRoleIn'>;
   /** This instance's public base URL (entity ids and ACS URLs are built on it). */
   readonly baseUrl: () => string;
   readonly maxResponseBytes: number;
@@ -135,16 +135,25 @@ export class SsoService {
     return { entityId: input.idpEntityId, ssoUrl: input.ssoUrl, certificates, metadataUrl: null };
   }
 
+  /**
+   * The role every provisioned account gets. Choosing another one is granting it, so it goes through
+   * the members' rule (never the owner role, only roles whose scopes the caller holds); keeping the
+   * current one (or the built-in member role of a new connection) needs nothing. A setup link never
+   * chooses one (its body has no such field).
+   */
+  private async defaultRoleIdIn(tx: Tx, caller: ConfigCaller, wanted: string | undefined, current: string | undefined): Promise<string> {
+    if (wanted === undefined || wanted === current) return current ?? (await this.deps.members.builtinRoleIdIn(tx, 'member'));
+    if (caller.actor === null) throw new RampartError('validation_failed', { message: 'A setup link cannot choose the default role.' });
+    return (await this.deps.members.grantableRoleIn(tx, caller, wanted)).id;
+  }
+
   /** Creates or replaces the workspace's connection. `actor` null is the setup link. */
   async put(caller: ConfigCaller, input: ConnectionBodyInput): Promise<ConnectionView> {
     const idp = await this.idpSettings(input);
     const attribution = configAttribution(caller);
     const row = await this.deps.db.withTenant(caller.tenant, async (tx) => {
       const before = await store.connection(tx, true);
-      const defaultRoleId = input.defaultRoleId ?? before?.default_role_id ?? (await this.deps.members.builtinRoleIdIn(tx, 'member'));
-      const role = await store.roleExists(tx, defaultRoleId);
-      if (!role) throw new RampartError('role_not_found', { details: { roleIds: [defaultRoleId] } });
-      if (role.builtin === 'owner') throw new RampartError('owner_role_reserved');
+      const defaultRoleId = await this.defaultRoleIdIn(tx, caller, input.defaultRoleId, before?.default_role_id);
       const saved = await store.upsertConnection(
         tx,
         before?.id ?? newId(),

@@ -119,11 +119,6 @@ export async function workspaceExists(tx: Tx): Promise<boolean> {
   return rows.length > 0;
 }
 
-export async function roleExists(tx: Tx, roleId: string): Promise<{ builtin: string | null } | null> {
-  const { rows } = await tx.query<{ builtin: string | null }>('SELECT builtin FROM roles WHERE id = $1', [roleId]);
-  return rows[0] ?? null;
-}
-
 // --- setup links ---------------------------------------------------------------------------------
 
 export type SetupLinkRow = { id: string; created_at: Date; expires_at: Date; revoked_at: Date | null };

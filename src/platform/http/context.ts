@@ -151,7 +151,7 @@ export interface SetupLinkCaller {
 }
 
 /** Who made a configuration change: an account (or its key), or a setup link. */
-export type ConfigCaller = Pick<WorkspaceCaller, 'tenant' | 'actor' | 'meta'> | SetupLinkCaller;
+export type ConfigCaller = WorkspaceCaller | SetupLinkCaller;
 
 /** The account answerable for a change, and the audit details naming a setup link. */
 export function configAttribution(caller: ConfigCaller): { createdBy: string | null; details: { via: 'setup_link'; setupLinkId: string } | Record<string, never> } {
