@@ -30,7 +30,7 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
   const idp = new TestIdp('https://idp.setup.test/metadata');
   const routes = new Map<string, (res: ServerResponse) => void>();
 
-  const api = (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = owner.bearer) =>
+  const api = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, payload?: unknown, headers: Record<string, string> = owner.bearer) =>
     t.app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
   const errorOf = (res: { json: <T>() => T }) => res.json<{ error: { code: string; details: { reason?: string } | null } }>().error;
 

@@ -32,6 +32,7 @@ describe('single sign-on in Chromium', () => {
   let owner: Page;
   let carol: Page;
   let workspaceId: string;
+  let ownerId: string;
 
   afterAll(async () => {
     await idpServer.close();
@@ -44,7 +45,7 @@ describe('single sign-on in Chromium', () => {
   };
 
   beforeAll(async () => {
-    await h.createFirstAccount(OWNER, 'Olive Owner');
+    ownerId = await h.createFirstAccount(OWNER, 'Olive Owner');
     owner = await (await h.newContext('owner')).newPage();
   });
 
@@ -212,6 +213,43 @@ describe('single sign-on in Chromium', () => {
     await row.getByTestId('remove-group-role').click();
     await row.getByTestId('remove-group-role-confirm').click();
     await panel.getByTestId('group-roles-empty').waitFor();
+  });
+
+  it('offers an SSO admin only the roles it can give: its own without members:read, the others greyed out beyond its scopes', async () => {
+    allowHttpErrors(401); // the signed-out session check on the sign-up page
+    const erin = await h.newMemberPage(workspaceId, ownerId, 'erin@example.test', 'Erin');
+    // The owner makes Erin an SSO admin, first without members:read.
+    type Answer = { id?: string; data?: { accountId: string; email: string }[] };
+    const asOwner = async (method: string, url: string, body?: unknown) => {
+      const res = await h.apiCall(owner, method, url, body);
+      return { status: res.status, body: res.json as Answer };
+    };
+    const base = `/api/v1/workspaces/${workspaceId}`;
+    const ssoOnly = await asOwner('POST', `${base}/roles`, { name: 'SSO only', scopes: ['workspace:read', 'sso:manage'] });
+    expect(ssoOnly.status).toBe(201);
+    const erinId = (await asOwner('GET', `${base}/members`)).body.data?.find((m) => m.email === 'erin@example.test')?.accountId;
+    expect((await asOwner('PATCH', `${base}/members/${erinId}`, { roleIds: [ssoOnly.body.id] })).status).toBe(200);
+
+    await ssoSection(erin, workspaceId);
+    const panel = erin.getByTestId('sso-group-roles');
+    await panel.getByLabel('Role').waitFor();
+    expect(await panel.getByLabel('Role').locator('option').allTextContents()).toEqual(['SSO only']);
+    expect(await erin.getByTestId('sso-roles-error').count()).toBe(0);
+    await erin.getByTestId('sp-entity-id').waitFor();
+
+    // With members:read it sees every role but the owner's; those beyond its scopes cannot be chosen.
+    const reader = await asOwner('POST', `${base}/roles`, { name: 'SSO readers', scopes: ['workspace:read', 'sso:manage', 'members:read'] });
+    expect((await asOwner('PATCH', `${base}/members/${erinId}`, { roleIds: [reader.body.id] })).status).toBe(200);
+    await ssoSection(erin, workspaceId);
+    const options = panel.getByLabel('Role').locator('option');
+    await expect.poll(() => options.count()).toBeGreaterThan(1);
+    expect(await options.allTextContents()).not.toContain('Owner');
+    expect(await panel.getByLabel('Role').locator('option', { hasText: 'Admin' }).isDisabled()).toBe(true);
+    expect(await panel.getByLabel('Role').locator('option', { hasText: 'SSO readers' }).isDisabled()).toBe(false);
+    // Admin and Member grant scopes Erin lacks: the first role it can give is chosen.
+    expect(await panel.getByLabel('Role').locator('option', { hasText: 'Member' }).isDisabled()).toBe(true);
+    expect(await panel.getByLabel('Role').inputValue()).toBe(ssoOnly.body.id);
+    await erin.context().close();
   });
 
   it('shows the sign-in page’s error from the URL in words', async () => {

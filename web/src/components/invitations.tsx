@@ -4,34 +4,19 @@
  * The invitee accepts at `/invitations/accept` (see pages/invitation.tsx).
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, can, type Invitation, type Role, type RoleRef, type Workspace } from '../api';
+import { api, can, type Invitation, type Role, type Workspace } from '../api';
 import { useAction } from '../hooks';
 import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
-import { byRoleOrder, describeAccessError, holdsAll } from './scopes';
-
-/** A role that may be offered: never the owner's, and (when its scopes are known) one the caller holds all of. */
-interface RoleChoice {
-  readonly role: RoleRef;
-  readonly grantable: boolean;
-}
-
-function roleChoices(workspace: Workspace, roles: Role[] | null): RoleChoice[] {
-  // Without members:read the roles cannot be listed: the caller's own roles are what it can offer.
-  const known: (RoleRef & { scopes?: Role['scopes'] })[] = roles ?? workspace.roles;
-  return [...known]
-    .filter((r) => r.builtin !== 'owner')
-    .sort(byRoleOrder)
-    .map((r) => ({ role: r, grantable: r.scopes ? holdsAll(workspace.scopes, r.scopes) : true }));
-}
+import { describeAccessError, preferredRole, roleChoices, RoleSelect } from './scopes';
 
 function InviteForm({ workspace, roles, onInvited }: { workspace: Workspace; roles: Role[] | null; onInvited: (invitation: Invitation) => void }) {
   const choices = roleChoices(workspace, roles);
-  const preferred = choices.find((c) => c.grantable && c.role.builtin === 'member') ?? choices.find((c) => c.grantable);
+  const preferred = preferredRole(choices);
   const [email, setEmail] = useState('');
   const [roleId, setRoleId] = useState('');
   const [days, setDays] = useState('7');
   const { busy, error, setError, run } = useAction({ describeError: describeAccessError });
-  const selected = roleId || preferred?.role.id || '';
+  const selected = roleId || preferred?.id || '';
 
   const invite = async () => {
     const address = email.trim();
@@ -68,19 +53,7 @@ function InviteForm({ workspace, roles, onInvited }: { workspace: Workspace; rol
         Email to invite
         <input type="email" name="invite-email" required autocomplete="off" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
       </label>
-      {/* A label of its own: one around the select would take the options into its name. */}
-      <div class="field">
-        <label for="invite-role">Role</label>
-        <select id="invite-role" name="invite-role" value={selected} onChange={(e) => setRoleId(e.currentTarget.value)}>
-          {choices.length === 0 && <option value="">No role to offer</option>}
-          {choices.map((c) => (
-            <option key={c.role.id} value={c.role.id} disabled={!c.grantable}>
-              {c.role.name}
-              {c.grantable ? '' : ' (grants scopes you do not hold)'}
-            </option>
-          ))}
-        </select>
-      </div>
+      <RoleSelect id="invite-role" label="Role" name="invite-role" value={selected} choices={choices} placeholder="No role to offer" onChange={setRoleId} />
       <label>
         Expires after (days)
         <input type="number" name="invite-days" min={1} max={30} step={1} required value={days} onInput={(e) => setDays(e.currentTarget.value)} />

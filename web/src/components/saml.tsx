@@ -8,13 +8,13 @@ import {
   ApiError,
   errorMessage,
   type Domain,
-  type RoleRef,
   type SamlConnection,
   type SamlConnectionInput,
   type SamlSource,
   type SpInfo,
 } from '../api';
 import { useAction } from '../hooks';
+import { preferredRole, type RoleChoice, RoleSelect } from './scopes';
 import { ShortTime } from './time';
 import { CopyValue, ErrorMessage, Status } from './ui';
 
@@ -170,7 +170,7 @@ export interface SamlFormProps {
   /** The connection as it is, to start from; null for a first one. */
   readonly connection: SamlConnection | null;
   /** The roles one can be given at provisioning (no owner); null where provisioning is not set here (a setup link). */
-  readonly roles: RoleRef[] | null;
+  readonly roles: readonly RoleChoice[] | null;
   readonly onSave: (body: SamlConnectionInput) => Promise<void>;
   readonly idPrefix: string;
 }
@@ -187,7 +187,7 @@ export function SamlForm({ connection, roles, onSave, idPrefix }: SamlFormProps)
   const [idpInitiated, setIdpInitiated] = useState(connection?.allowIdpInitiated ?? false);
   const [skew, setSkew] = useState(String(connection?.clockSkewSeconds ?? 120));
   const [jit, setJit] = useState(connection?.jitProvisioning ?? true);
-  const [roleId, setRoleId] = useState(connection?.defaultRoleId ?? roles?.find((r) => r.builtin === 'member')?.id ?? '');
+  const [roleId, setRoleId] = useState(connection?.defaultRoleId ?? (roles ? preferredRole(roles)?.id : undefined) ?? '');
   const [emailAttr, setEmailAttr] = useState(connection?.attributes.email ?? '');
   const [nameAttr, setNameAttr] = useState(connection?.attributes.name ?? '');
   const [groupsAttr, setGroupsAttr] = useState(connection?.attributes.groups ?? '');
@@ -335,17 +335,7 @@ export function SamlForm({ connection, roles, onSave, idPrefix }: SamlFormProps)
             <p class="hint" id={id('jit-hint')}>
               Creates the account and the membership at a person's first sign-in, for emails of the workspace's verified domains.
             </p>
-            <label>
-              Default role
-              <select name="default-role" value={roleId} onChange={(e) => setRoleId(e.currentTarget.value)}>
-                {!roles.some((r) => r.id === roleId) && <option value="">Member (the default)</option>}
-                {roles.map((r) => (
-                  <option key={r.id} value={r.id}>
-                    {r.name}
-                  </option>
-                ))}
-              </select>
-            </label>
+            <RoleSelect id={id('default-role')} label="Default role" name="default-role" value={roleId} choices={roles} placeholder="Member (the default)" onChange={setRoleId} />
           </>
         )}
         <label>

@@ -1,12 +1,13 @@
 /**
  * What the access-control pages share: the scope catalogue (loaded once), the words for the
- * server's access errors, the scope checkboxes of the role and API key forms, and role badges.
+ * server's access errors, the scope checkboxes of the role and API key forms, role badges, and
+ * the roles a caller may give (invitations, SSO's default role, directory groups) with their select.
  *
  * The console hides or disables what the caller's scopes do not allow, but the server decides:
  * whatever it refuses is shown as it says.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, type RoleRef, type Scope, type ScopeInfo } from '../api';
+import { api, ApiError, can, errorMessage, type Role, type RoleRef, type Scope, type ScopeInfo, type Workspace } from '../api';
 
 let catalogue: Promise<ScopeInfo[]> | null = null;
 
@@ -129,5 +130,78 @@ export function RoleBadges({ roles, testId = 'role-badge' }: { roles: readonly R
         </span>
       ))}
     </>
+  );
+}
+
+/** A role that may be offered: never the owner's, and (when its scopes are known) one the caller holds all of. */
+export interface RoleChoice {
+  readonly role: RoleRef;
+  readonly grantable: boolean;
+}
+
+/** The roles to offer, in display order. `roles` null: they could not be listed, so the caller's own roles are offered. */
+export function roleChoices(workspace: Workspace, roles: readonly Role[] | null): RoleChoice[] {
+  const known: readonly (RoleRef & { scopes?: Role['scopes'] })[] = roles ?? workspace.roles;
+  return [...known]
+    .filter((r) => r.builtin !== 'owner')
+    .sort(byRoleOrder)
+    .map((r) => ({ role: r, grantable: r.scopes ? holdsAll(workspace.scopes, r.scopes) : true }));
+}
+
+/** The member role when it can be given, else the first that can; undefined when none can. */
+export function preferredRole(choices: readonly RoleChoice[]): RoleRef | undefined {
+  return (choices.find((c) => c.grantable && c.role.builtin === 'member') ?? choices.find((c) => c.grantable))?.role;
+}
+
+/**
+ * The workspace's role choices, listed once for the panels that share them; null while loading.
+ * Without `members:read` the roles cannot be listed: the caller's own roles are what it can offer.
+ */
+export function useRoleChoices(workspace: Workspace): { choices: RoleChoice[] | null; error: string | null } {
+  const [roles, setRoles] = useState<Role[] | null | undefined>(undefined);
+  const [error, setError] = useState<string | null>(null);
+  const readable = can(workspace, 'members:read');
+  useEffect(() => {
+    let live = true;
+    setRoles(undefined);
+    setError(null);
+    if (!readable) {
+      setRoles(null);
+      return;
+    }
+    api
+      .roles(workspace.id)
+      .then((list) => {
+        if (live) setRoles(list.data);
+      })
+      .catch((err: unknown) => {
+        if (live) setError(errorMessage(err));
+      });
+    return () => {
+      live = false;
+    };
+  }, [workspace.id, readable]);
+  return { choices: roles === undefined ? null : roleChoices(workspace, roles), error };
+}
+
+/**
+ * A select of role choices; one the caller cannot give is shown disabled, as the server would
+ * refuse it. `placeholder` stands in while `value` is none of the choices.
+ */
+export function RoleSelect(props: { id: string; label: string; name: string; value: string; choices: readonly RoleChoice[]; placeholder: string; onChange: (roleId: string) => void }) {
+  return (
+    // A label of its own: one around the select would take the options into its name.
+    <div class="field">
+      <label for={props.id}>{props.label}</label>
+      <select id={props.id} name={props.name} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {!props.choices.some((c) => c.role.id === props.value) && <option value="">{props.placeholder}</option>}
+        {props.choices.map((c) => (
+          <option key={c.role.id} value={c.role.id} disabled={!c.grantable}>
+            {c.role.name}
+            {c.grantable ? '' : ' (grants scopes you do not hold)'}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }

@@ -14,7 +14,6 @@ import {
   type CreatedSetupLink,
   type Domain,
   type GroupRoleMapping,
-  type Role,
   type SamlConnectionView,
   type ScimToken,
   type SetupLink,
@@ -24,6 +23,7 @@ import {
 import { useAction } from '../hooks';
 import { ConnectionSummary, DomainRecord, describeSsoError, SamlForm, SpValues } from './saml';
 import { NewScimTokenForm, ScimTokenList } from './scim';
+import { preferredRole, type RoleChoice, RoleSelect, useRoleChoices } from './scopes';
 import { localOffsetLabel, MicroTime, ShortTime } from './time';
 import { ConfirmButton, CopyValue, ErrorMessage, Panel, ShownOnce, Status } from './ui';
 
@@ -267,9 +267,8 @@ function DomainsPanel({ workspace }: { workspace: Workspace }) {
 
 // --- the SAML connection ---------------------------------------------------------------------------
 
-function SamlPanel({ workspace }: { workspace: Workspace }) {
+function SamlPanel({ workspace, roles }: { workspace: Workspace; roles: readonly RoleChoice[] | null }) {
   const [view, setView] = useState<SamlConnectionView | null>(null);
-  const [roles, setRoles] = useState<Role[] | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const [editing, setEditing] = useState(false);
   const loading = useAction();
@@ -277,9 +276,7 @@ function SamlPanel({ workspace }: { workspace: Workspace }) {
   const load = useCallback(
     () =>
       loading.run(async () => {
-        const [saml, roleList] = await Promise.all([api.saml(workspace.id), api.roles(workspace.id)]);
-        setView(saml);
-        setRoles(roleList.data.filter((r) => r.builtin !== 'owner'));
+        setView(await api.saml(workspace.id));
       }),
     [workspace.id],
   );
@@ -288,7 +285,7 @@ function SamlPanel({ workspace }: { workspace: Workspace }) {
   }, [load]);
 
   const connection = view?.connection ?? null;
-  const roleName = connection ? (roles?.find((r) => r.id === connection.defaultRoleId)?.name ?? connection.defaultRoleId) : undefined;
+  const roleName = connection ? (roles?.find((c) => c.role.id === connection.defaultRoleId)?.role.name ?? connection.defaultRoleId) : undefined;
 
   return (
     <Panel title="SAML connection" titleId="sso-saml-title" testId="sso-saml">
@@ -395,11 +392,10 @@ function ScimPanel({ workspace }: { workspace: Workspace }) {
 
 // --- directory groups → roles -----------------------------------------------------------------------
 
-function GroupRolesPanel({ workspace }: { workspace: Workspace }) {
+function GroupRolesPanel({ workspace, roles }: { workspace: Workspace; roles: readonly RoleChoice[] | null }) {
   const [mappings, setMappings] = useState<GroupRoleMapping[] | null>(null);
-  const [roles, setRoles] = useState<Role[] | null>(null);
   const [group, setGroup] = useState('');
-  const [roleId, setRoleId] = useState('');
+  const [chosen, setChosen] = useState('');
   const [status, setStatus] = useState<string | null>(null);
   const loading = useAction();
   const adding = useAction();
@@ -407,17 +403,15 @@ function GroupRolesPanel({ workspace }: { workspace: Workspace }) {
   const load = useCallback(
     () =>
       loading.run(async () => {
-        const [list, roleList] = await Promise.all([api.groupRoles(workspace.id), api.roles(workspace.id)]);
-        setMappings(list.data);
-        const grantable = roleList.data.filter((r) => r.builtin !== 'owner');
-        setRoles(grantable);
-        setRoleId((current) => current || (grantable[0]?.id ?? ''));
+        setMappings((await api.groupRoles(workspace.id)).data);
       }),
     [workspace.id],
   );
   useEffect(() => {
     void load();
   }, [load]);
+
+  const roleId = chosen || (roles ? (preferredRole(roles)?.id ?? '') : '');
 
   const add = async () => {
     const wanted = group.trim();
@@ -454,16 +448,7 @@ function GroupRolesPanel({ workspace }: { workspace: Workspace }) {
             Group name
             <input type="text" name="group" required maxLength={256} autocomplete="off" placeholder="e.g. Engineering" value={group} onInput={(e) => setGroup(e.currentTarget.value)} />
           </label>
-          <label>
-            Role
-            <select name="group-role" value={roleId} onChange={(e) => setRoleId(e.currentTarget.value)}>
-              {roles.map((r) => (
-                <option key={r.id} value={r.id}>
-                  {r.name}
-                </option>
-              ))}
-            </select>
-          </label>
+          <RoleSelect id="group-role" label="Role" name="group-role" value={roleId} choices={roles} placeholder="No role to offer" onChange={setChosen} />
           <button type="submit" disabled={adding.busy || !roleId}>
             Map group
           </button>
@@ -678,12 +663,15 @@ function AttemptsPanel({ workspace }: { workspace: Workspace }) {
 }
 
 export function SsoSection({ workspace }: { workspace: Workspace }) {
+  // The roles the SAML default role and the group mappings choose from, listed once for both.
+  const roles = useRoleChoices(workspace);
   return (
     <>
+      <ErrorMessage error={roles.error} testId="sso-roles-error" />
       <DomainsPanel workspace={workspace} />
-      <SamlPanel workspace={workspace} />
+      <SamlPanel workspace={workspace} roles={roles.choices} />
       <ScimPanel workspace={workspace} />
-      <GroupRolesPanel workspace={workspace} />
+      <GroupRolesPanel workspace={workspace} roles={roles.choices} />
       <SetupLinksPanel workspace={workspace} />
       <AttemptsPanel workspace={workspace} />
     </>
