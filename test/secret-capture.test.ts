@@ -105,6 +105,18 @@ describe.each(BACKENDS)('secret capture on $name', (backend) => {
     discardCaptured((text) => text.includes(value));
   });
 
+  it('ignores a value the tests sent inside a longer URL value, and still reports one they did not', async () => {
+    const inside = fresh('inside');
+    const kept = fresh('kept');
+    registerSecret(inside, 'test value inside a URL value');
+    registerSecret(kept, 'test value never in a URL');
+    await t.app.inject({ method: 'GET', url: `/api/v1/workspaces?cursor=${encodeURIComponent(`${inside}S`)}` });
+    for (const secret of [inside, kept]) await t.app.inject({ method: 'POST', url: '/test/log-message', payload: { secret } });
+    expect(leaksOf(inside)).toEqual([]);
+    expect(leaksOf(kept)).toHaveLength(1);
+    discardCaptured((text) => text.includes(inside) || text.includes(kept));
+  });
+
   it('end to end: harvests the credentials of sign-up, sign-in, a failed sign-in, API keys and SCIM tokens, and finds none leaked', async () => {
     const before = captureSummary();
     const owner = await signUp(t, 'capture');
