@@ -105,16 +105,18 @@ describe.each(BACKENDS)('secret capture on $name', (backend) => {
     discardCaptured((text) => text.includes(value));
   });
 
-  it('ignores a value the tests sent inside a longer URL value, and still reports one they did not', async () => {
+  it('ignores a value the tests sent inside a longer URL value or as a field name, and still reports one they did not', async () => {
     const inside = fresh('inside');
+    const queryName = fresh('qname');
+    const fieldName = fresh('field');
     const kept = fresh('kept');
-    registerSecret(inside, 'test value inside a URL value');
-    registerSecret(kept, 'test value never in a URL');
-    await t.app.inject({ method: 'GET', url: `/api/v1/workspaces?cursor=${encodeURIComponent(`${inside}S`)}` });
-    for (const secret of [inside, kept]) await t.app.inject({ method: 'POST', url: '/test/log-message', payload: { secret } });
-    expect(leaksOf(inside)).toEqual([]);
+    for (const value of [inside, queryName, fieldName, kept]) registerSecret(value, 'test value');
+    await t.app.inject({ method: 'GET', url: `/api/v1/workspaces?cursor=${encodeURIComponent(`${inside}S`)}&${encodeURIComponent(queryName)}=1` });
+    await t.app.inject({ method: 'POST', url: '/test/error-echo', payload: { secret: 'x', nested: [{ [`${fieldName}G`]: 1 }] } });
+    for (const secret of [inside, queryName, fieldName, kept]) await t.app.inject({ method: 'POST', url: '/test/log-message', payload: { secret } });
+    for (const value of [inside, queryName, fieldName]) expect(leaksOf(value)).toEqual([]);
     expect(leaksOf(kept)).toHaveLength(1);
-    discardCaptured((text) => text.includes(inside) || text.includes(kept));
+    discardCaptured((text) => [inside, queryName, fieldName, kept].some((v) => text.includes(v)));
   });
 
   it('end to end: harvests the credentials of sign-up, sign-in, a failed sign-in, API keys and SCIM tokens, and finds none leaked', async () => {

@@ -14,7 +14,7 @@
  * a 2xx's) are harvested rather than checked.
  *
  * Values shorter than 8 characters are ignored, and so is a value the tests also sent in a
- * non-secret position (a URL, a name field), whole or as part of one: the fuzzer sends the same
+ * non-secret position (a URL, a query or body field's name, a name field), whole or as part of one: the fuzzer sends the same
  * odd strings as passwords and inside query strings, and what a client puts in a URL is the
  * client's choice to expose.
  */
@@ -303,6 +303,15 @@ function walk(value: unknown, visit: (key: string | null, value: unknown) => voi
   }
 }
 
+/** Every object key in a value (a client's field names are its own, never a secret). */
+function walkKeys(value: unknown, visit: (key: string) => void, depth = 0): void {
+  if (depth > 12 || value === null || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    if (!Array.isArray(value)) visit(k);
+    walkKeys(v, visit, depth + 1);
+  }
+}
+
 /** Tokens carried by links in any text: `token=` in a query or fragment, an otpauth `secret=`. */
 const LINK_TOKEN = /[#?&](token|secret)=([^&#\s"'<>]+)/g;
 
@@ -349,6 +358,7 @@ function harvestQuery(url: string): void {
   if (q < 0) return;
   const oidcCallback = path.endsWith('/oidc/callback');
   for (const [name, value] of new URLSearchParams(url.slice(q + 1))) {
+    notePublic(name);
     if (oidcCallback && (name === 'code' || name === 'state')) registerSecret(value, `OIDC callback query "${name}"`);
     else notePublic(value);
   }
@@ -381,6 +391,7 @@ function harvestRequestHeaders(request: FastifyRequest): void {
 }
 
 function harvestRequestBody(body: unknown, url: string): void {
+  walkKeys(body, notePublic);
   walk(body, (key, v) => {
     if (typeof v !== 'string') return;
     if (key !== null && isBodySecret(key, url)) registerSecret(v, `request body "${key}"`);
