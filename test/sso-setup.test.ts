@@ -126,6 +126,25 @@ describe.each(BACKENDS)('SSO setup on $name', (backend) => {
       const member = roles.find((r) => r.builtin === 'member')?.id ?? '';
       expect((await api('PUT', `${wsBase}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: member })).statusCode).toBe(200);
     });
+    it("a new connection's default role is the member role, named or not, for an SSO admin without its scopes", async () => {
+      const fresh = (await createWorkspace(t, owner, 'Fresh')).id;
+      const wsBase = `/api/v1/workspaces/${fresh}`;
+      const roles = (await api('GET', `${wsBase}/roles`)).json<{ data: { id: string; builtin: string | null }[] }>().data;
+      const byBuiltin = (name: string) => roles.find((r) => r.builtin === name)?.id ?? '';
+      const ssoOnly = (await api('POST', `${wsBase}/roles`, { name: 'SSO admins', scopes: ['sso:manage'] })).json<{ id: string }>().id;
+      const judy = await signUp(t, 'judy');
+      await t.services.members.addMember(tenantContext(fresh, owner.accountId), judy.accountId, 'member');
+      expect((await api('PATCH', `${wsBase}/members/${judy.accountId}`, { roleIds: [ssoOnly] })).statusCode).toBe(200);
+
+      const refused = await api('PUT', `${wsBase}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: byBuiltin('admin') }, judy.bearer);
+      expect(refused.statusCode, refused.body).toBe(403);
+      expect(errorOf(refused).code).toBe('scope_escalation');
+      expect((await api('GET', `${wsBase}/sso/saml`)).json<{ connection: unknown }>().connection).toBeNull();
+
+      const named = await api('PUT', `${wsBase}/sso/saml`, { metadataUrl: `${base}/metadata`, defaultRoleId: byBuiltin('member') }, judy.bearer);
+      expect(named.statusCode, named.body).toBe(200);
+      expect(named.json<{ connection: { defaultRoleId: string } }>().connection.defaultRoleId).toBe(byBuiltin('member'));
+    });
   });
 
   describe('setup links', () => {

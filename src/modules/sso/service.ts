@@ -138,11 +138,12 @@ export class SsoService {
   /**
    * The role every provisioned account gets. Choosing another one is granting it, so it goes through
    * the members' rule (never the owner role, only roles whose scopes the caller holds); keeping the
-   * current one (or the built-in member role of a new connection) needs nothing. A setup link never
-   * chooses one (its body has no such field).
+   * current one needs nothing, and a new connection's current one is the built-in member role,
+   * named or not. A setup link never chooses one (its body has no such field).
    */
   private async defaultRoleIdIn(tx: Tx, caller: ConfigCaller, wanted: string | undefined, current: string | undefined): Promise<string> {
-    if (wanted === undefined || wanted === current) return current ?? (await this.deps.members.builtinRoleIdIn(tx, 'member'));
+    const kept = current ?? (await this.deps.members.builtinRoleIdIn(tx, 'member'));
+    if (wanted === undefined || wanted === kept) return kept;
     if (caller.actor === null) throw new RampartError('validation_failed', { message: 'A setup link cannot choose the default role.' });
     return (await this.deps.members.grantableRoleIn(tx, caller, wanted)).id;
   }
