@@ -252,6 +252,45 @@ describe('single sign-on in Chromium', () => {
     await erin.context().close();
   });
 
+  it('gives a new connection the member role, never the SSO admin’s own, and keeps a current role it cannot give', async () => {
+    allowHttpErrors(401); // the signed-out session check on the sign-up page
+    type Answer = { id?: string; connection?: { defaultRoleId: string } | null; data?: { id: string; builtin: string | null }[] };
+    const asOwner = async (method: string, url: string, body?: unknown) => {
+      const res = await h.apiCall(owner, method, url, body);
+      return { status: res.status, body: res.json as Answer };
+    };
+    const fresh = (await asOwner('POST', '/api/v1/workspaces', { name: 'Fresh' })).body.id ?? '';
+    const base = `/api/v1/workspaces/${fresh}`;
+    const roleOf = async (builtin: string) => (await asOwner('GET', `${base}/roles`)).body.data?.find((r) => r.builtin === builtin)?.id;
+    const ssoOnly = (await asOwner('POST', `${base}/roles`, { name: 'SSO only', scopes: ['workspace:read', 'sso:manage'] })).body.id;
+    const fay = await h.newMemberPage(fresh, ownerId, 'fay@example.test', 'Fay');
+    const fayId = (await h.server.services.accounts.accountByEmail('fay@example.test'))!.id;
+    expect((await asOwner('PATCH', `${base}/members/${fayId}`, { roleIds: [ssoOnly] })).status).toBe(200);
+
+    // Fay cannot list the roles: her own is all the select offers, and it is not chosen for her.
+    await ssoSection(fay, fresh);
+    const saml = fay.getByTestId('sso-saml');
+    const role = saml.getByLabel('Default role');
+    await role.waitFor();
+    expect(await role.inputValue()).toBe('');
+    expect(await role.locator('option:checked').textContent()).toBe('Member (the default)');
+    await saml.getByLabel('IdP metadata XML').fill(idpServer.idp.metadata(idpServer.ssoUrl));
+    await saml.getByRole('button', { name: 'Save connection' }).click();
+    await saml.getByTestId('saml-connection').waitFor();
+    const member = await roleOf('member');
+    expect((await asOwner('GET', `${base}/sso/saml`)).body.connection?.defaultRoleId).toBe(member);
+
+    // With members:read, the member role is listed: beyond her scopes, yet the one kept, so offered and chosen.
+    const reader = (await asOwner('POST', `${base}/roles`, { name: 'SSO readers', scopes: ['workspace:read', 'sso:manage', 'members:read'] })).body.id;
+    expect((await asOwner('PATCH', `${base}/members/${fayId}`, { roleIds: [reader] })).status).toBe(200);
+    await ssoSection(fay, fresh);
+    await saml.getByRole('button', { name: 'Change the connection' }).click();
+    await expect.poll(() => role.inputValue()).toBe(member);
+    expect(await role.locator('option', { hasText: 'Member' }).isDisabled()).toBe(false);
+    expect(await role.locator('option', { hasText: 'Admin' }).isDisabled()).toBe(true);
+    await fay.context().close();
+  });
+
   it('shows the sign-in page’s error from the URL in words', async () => {
     allowHttpErrors(401);
     const page = await h.newPage('errors');

@@ -14,7 +14,7 @@ import {
   type SpInfo,
 } from '../api';
 import { useAction } from '../hooks';
-import { preferredRole, type RoleChoice, RoleSelect } from './scopes';
+import { type RoleChoice, RoleSelect } from './scopes';
 import { ShortTime } from './time';
 import { CopyValue, ErrorMessage, Status } from './ui';
 
@@ -187,7 +187,12 @@ export function SamlForm({ connection, roles, onSave, idPrefix }: SamlFormProps)
   const [idpInitiated, setIdpInitiated] = useState(connection?.allowIdpInitiated ?? false);
   const [skew, setSkew] = useState(String(connection?.clockSkewSeconds ?? 120));
   const [jit, setJit] = useState(connection?.jitProvisioning ?? true);
-  const [roleId, setRoleId] = useState(connection?.defaultRoleId ?? (roles ? preferredRole(roles)?.id : undefined) ?? '');
+  // The role provisioning gives now (a new connection's is the member role). Keeping it needs no
+  // scopes, so it stays selectable; no other role is ever chosen for the admin.
+  const kept = connection?.defaultRoleId ?? roles?.find((c) => c.role.builtin === 'member')?.role.id;
+  const choices = roles?.map((c) => (c.role.id === kept ? { ...c, grantable: true } : c)) ?? null;
+  // Not listed (the caller cannot read the roles): none is sent, and the server keeps it.
+  const [roleId, setRoleId] = useState(choices?.some((c) => c.role.id === kept) ? (kept ?? '') : '');
   const [emailAttr, setEmailAttr] = useState(connection?.attributes.email ?? '');
   const [nameAttr, setNameAttr] = useState(connection?.attributes.name ?? '');
   const [groupsAttr, setGroupsAttr] = useState(connection?.attributes.groups ?? '');
@@ -223,7 +228,7 @@ export function SamlForm({ connection, roles, onSave, idPrefix }: SamlFormProps)
       allowIdpInitiated: idpInitiated,
       clockSkewSeconds: seconds,
       attributes: { email: emailAttr.trim() || null, name: nameAttr.trim() || null, groups: groupsAttr.trim() || null },
-      ...(roles ? { jitProvisioning: jit, ...(roleId ? { defaultRoleId: roleId } : {}) } : {}),
+      ...(choices ? { jitProvisioning: jit, ...(roleId ? { defaultRoleId: roleId } : {}) } : {}),
     };
     await run(async () => {
       await onSave(body);
@@ -326,7 +331,7 @@ export function SamlForm({ connection, roles, onSave, idPrefix }: SamlFormProps)
         <p class="hint" id={id('idp-initiated-hint')}>
           Accepts responses that no Rampart sign-in asked for (a tile in the IdP's portal). Off is safer.
         </p>
-        {roles && (
+        {choices && (
           <>
             <label class="checkbox">
               <input type="checkbox" name="jit-provisioning" checked={jit} aria-describedby={id('jit-hint')} onChange={(e) => setJit(e.currentTarget.checked)} />
@@ -335,7 +340,15 @@ export function SamlForm({ connection, roles, onSave, idPrefix }: SamlFormProps)
             <p class="hint" id={id('jit-hint')}>
               Creates the account and the membership at a person's first sign-in, for emails of the workspace's verified domains.
             </p>
-            <RoleSelect id={id('default-role')} label="Default role" name="default-role" value={roleId} choices={roles} placeholder="Member (the default)" onChange={setRoleId} />
+            <RoleSelect
+              id={id('default-role')}
+              label="Default role"
+              name="default-role"
+              value={roleId}
+              choices={choices}
+              placeholder={connection ? 'The current role' : 'Member (the default)'}
+              onChange={setRoleId}
+            />
           </>
         )}
         <label>
