@@ -224,7 +224,7 @@ export function findLeaks(): Finding[] {
   // NUL-joined, so that a secret is found only inside one public value, never across two.
   const publicText = [...r.publicValues].join('\u0000');
   for (const secret of r.secrets.keys()) {
-    if (r.publicValues.has(secret) || publicText.includes(secret)) continue;
+    if (publicText.includes(secret)) continue;
     for (const form of formsOf(secret)) {
       const h = headHash(form.text);
       const list = table.get(h);
@@ -291,24 +291,21 @@ function isBodySecret(field: string, url: string): boolean {
   return false;
 }
 
-/** Calls `visit` with every leaf and the name of the field holding it (array items: the array's). */
-function walk(value: unknown, visit: (key: string | null, value: unknown) => void, key: string | null = null, depth = 0): void {
+/**
+ * Calls `visit` with every leaf and the name of the field holding it (array items: the array's),
+ * and `visitKey`, when given, with every field name.
+ */
+function walk(value: unknown, visit: (key: string | null, value: unknown) => void, visitKey?: (key: string) => void, key: string | null = null, depth = 0): void {
   if (depth > 12) return;
   if (Array.isArray(value)) {
-    for (const item of value) walk(item, visit, key, depth + 1);
+    for (const item of value) walk(item, visit, visitKey, key, depth + 1);
   } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) walk(v, visit, k, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      visitKey?.(k);
+      walk(v, visit, visitKey, k, depth + 1);
+    }
   } else {
     visit(key, value);
-  }
-}
-
-/** Every object key in a value (a client's field names are its own, never a secret). */
-function walkKeys(value: unknown, visit: (key: string) => void, depth = 0): void {
-  if (depth > 12 || value === null || typeof value !== 'object') return;
-  for (const [k, v] of Object.entries(value)) {
-    if (!Array.isArray(value)) visit(k);
-    walkKeys(v, visit, depth + 1);
   }
 }
 
@@ -391,12 +388,15 @@ function harvestRequestHeaders(request: FastifyRequest): void {
 }
 
 function harvestRequestBody(body: unknown, url: string): void {
-  walkKeys(body, notePublic);
-  walk(body, (key, v) => {
-    if (typeof v !== 'string') return;
-    if (key !== null && isBodySecret(key, url)) registerSecret(v, `request body "${key}"`);
-    else notePublic(v);
-  });
+  walk(
+    body,
+    (key, v) => {
+      if (typeof v !== 'string') return;
+      if (key !== null && isBodySecret(key, url)) registerSecret(v, `request body "${key}"`);
+      else notePublic(v);
+    },
+    notePublic, // a client's field names are its own, never a secret
+  );
 }
 
 /** Secret-named string fields out of raw JSON, so a body that fails to parse is covered too. */
