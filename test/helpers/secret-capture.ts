@@ -14,9 +14,9 @@
  * a 2xx's) are harvested rather than checked.
  *
  * Values shorter than 8 characters are ignored, and so is a value the tests also sent in a
- * non-secret position (a URL, a query or body field's name, a name field), whole or as part of one: the fuzzer sends the same
- * odd strings as passwords and inside query strings, and what a client puts in a URL is the
- * client's choice to expose.
+ * non-secret position (a URL, a query or body field's name, a name field), whole or as part of
+ * one: the fuzzer sends the same odd strings as passwords and inside query strings, and what a
+ * client puts in a URL is the client's choice to expose.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Transform, Writable, pipeline } from 'node:stream';

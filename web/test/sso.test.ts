@@ -44,6 +44,21 @@ describe('single sign-on in Chromium', () => {
     await page.getByTestId('sso-domains').waitFor();
   };
 
+  type Answer = { id?: string; connection?: { defaultRoleId: string } | null; data?: { id: string; builtin: string | null }[] };
+  const asOwner = async (method: string, url: string, body?: unknown) => {
+    const res = await h.apiCall(owner, method, url, body);
+    return { status: res.status, body: res.json as Answer };
+  };
+  /** The owner gives the member of `email` a new role of `scopes` as its only role; its id. */
+  const holdOnly = async (workspace: string, email: string, name: string, scopes: string[]) => {
+    const base = `/api/v1/workspaces/${workspace}`;
+    const role = await asOwner('POST', `${base}/roles`, { name, scopes });
+    expect(role.status).toBe(201);
+    const accountId = (await h.server.services.accounts.accountByEmail(email))!.id;
+    expect((await asOwner('PATCH', `${base}/members/${accountId}`, { roleIds: [role.body.id] })).status).toBe(200);
+    return role.body.id ?? '';
+  };
+
   beforeAll(async () => {
     ownerId = await h.createFirstAccount(OWNER, 'Olive Owner');
     owner = await (await h.newContext('owner')).newPage();
@@ -219,16 +234,7 @@ describe('single sign-on in Chromium', () => {
     allowHttpErrors(401); // the signed-out session check on the sign-up page
     const erin = await h.newMemberPage(workspaceId, ownerId, 'erin@example.test', 'Erin');
     // The owner makes Erin an SSO admin, first without members:read.
-    type Answer = { id?: string; data?: { accountId: string; email: string }[] };
-    const asOwner = async (method: string, url: string, body?: unknown) => {
-      const res = await h.apiCall(owner, method, url, body);
-      return { status: res.status, body: res.json as Answer };
-    };
-    const base = `/api/v1/workspaces/${workspaceId}`;
-    const ssoOnly = await asOwner('POST', `${base}/roles`, { name: 'SSO only', scopes: ['workspace:read', 'sso:manage'] });
-    expect(ssoOnly.status).toBe(201);
-    const erinId = (await asOwner('GET', `${base}/members`)).body.data?.find((m) => m.email === 'erin@example.test')?.accountId;
-    expect((await asOwner('PATCH', `${base}/members/${erinId}`, { roleIds: [ssoOnly.body.id] })).status).toBe(200);
+    const ssoOnly = await holdOnly(workspaceId, 'erin@example.test', 'SSO only', ['workspace:read', 'sso:manage']);
 
     await ssoSection(erin, workspaceId);
     const panel = erin.getByTestId('sso-group-roles');
@@ -238,8 +244,7 @@ describe('single sign-on in Chromium', () => {
     await erin.getByTestId('sp-entity-id').waitFor();
 
     // With members:read it sees every role but the owner's; those beyond its scopes cannot be chosen.
-    const reader = await asOwner('POST', `${base}/roles`, { name: 'SSO readers', scopes: ['workspace:read', 'sso:manage', 'members:read'] });
-    expect((await asOwner('PATCH', `${base}/members/${erinId}`, { roleIds: [reader.body.id] })).status).toBe(200);
+    await holdOnly(workspaceId, 'erin@example.test', 'SSO readers', ['workspace:read', 'sso:manage', 'members:read']);
     await ssoSection(erin, workspaceId);
     const options = panel.getByLabel('Role').locator('option');
     await expect.poll(() => options.count()).toBeGreaterThan(1);
@@ -248,24 +253,17 @@ describe('single sign-on in Chromium', () => {
     expect(await panel.getByLabel('Role').locator('option', { hasText: 'SSO readers' }).isDisabled()).toBe(false);
     // Admin and Member grant scopes Erin lacks: the first role it can give is chosen.
     expect(await panel.getByLabel('Role').locator('option', { hasText: 'Member' }).isDisabled()).toBe(true);
-    expect(await panel.getByLabel('Role').inputValue()).toBe(ssoOnly.body.id);
+    expect(await panel.getByLabel('Role').inputValue()).toBe(ssoOnly);
     await erin.context().close();
   });
 
   it('gives a new connection the member role, never the SSO admin’s own, and keeps a current role it cannot give', async () => {
     allowHttpErrors(401); // the signed-out session check on the sign-up page
-    type Answer = { id?: string; connection?: { defaultRoleId: string } | null; data?: { id: string; builtin: string | null }[] };
-    const asOwner = async (method: string, url: string, body?: unknown) => {
-      const res = await h.apiCall(owner, method, url, body);
-      return { status: res.status, body: res.json as Answer };
-    };
     const fresh = (await asOwner('POST', '/api/v1/workspaces', { name: 'Fresh' })).body.id ?? '';
     const base = `/api/v1/workspaces/${fresh}`;
     const roleOf = async (builtin: string) => (await asOwner('GET', `${base}/roles`)).body.data?.find((r) => r.builtin === builtin)?.id;
-    const ssoOnly = (await asOwner('POST', `${base}/roles`, { name: 'SSO only', scopes: ['workspace:read', 'sso:manage'] })).body.id;
     const fay = await h.newMemberPage(fresh, ownerId, 'fay@example.test', 'Fay');
-    const fayId = (await h.server.services.accounts.accountByEmail('fay@example.test'))!.id;
-    expect((await asOwner('PATCH', `${base}/members/${fayId}`, { roleIds: [ssoOnly] })).status).toBe(200);
+    await holdOnly(fresh, 'fay@example.test', 'SSO only', ['workspace:read', 'sso:manage']);
 
     // Fay cannot list the roles: her own is all the select offers, and it is not chosen for her.
     await ssoSection(fay, fresh);
@@ -281,8 +279,7 @@ describe('single sign-on in Chromium', () => {
     expect((await asOwner('GET', `${base}/sso/saml`)).body.connection?.defaultRoleId).toBe(member);
 
     // With members:read, the member role is listed: beyond her scopes, yet the one kept, so offered and chosen.
-    const reader = (await asOwner('POST', `${base}/roles`, { name: 'SSO readers', scopes: ['workspace:read', 'sso:manage', 'members:read'] })).body.id;
-    expect((await asOwner('PATCH', `${base}/members/${fayId}`, { roleIds: [reader] })).status).toBe(200);
+    await holdOnly(fresh, 'fay@example.test', 'SSO readers', ['workspace:read', 'sso:manage', 'members:read']);
     await ssoSection(fay, fresh);
     await saml.getByRole('button', { name: 'Change the connection' }).click();
     await expect.poll(() => role.inputValue()).toBe(member);

@@ -411,7 +411,7 @@ function GroupRolesPanel({ workspace, roles }: { workspace: Workspace; roles: re
     void load();
   }, [load]);
 
-  const roleId = chosen || (roles ? (preferredRole(roles)?.id ?? '') : '');
+  const roleId = chosen || (roles && preferredRole(roles)?.id) || '';
 
   const add = async () => {
     const wanted = group.trim();
