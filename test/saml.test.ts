@@ -6,16 +6,22 @@
  *
  * Runs on every backend, with a real DNS server (dns2) for the domain proof.
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { startTestDns, type TestDns } from './helpers/dns.js';
-import { connectIdp, postSaml, SAML_COOKIE, samlSignIn, startSaml, verifyDomain, type SpInfo } from './helpers/saml-flow.js';
+import { connectIdp, postSaml, SAML_COOKIE_PREFIX, SamlBrowser, samlSignIn, startSaml, verifyDomain, type SpInfo, type StartedSaml } from './helpers/saml-flow.js';
 import { base64, keyPair, newSamlId, RSA_SHA1, TestIdp, type ResponseOptions } from './helpers/saml-idp.js';
 
 const PUBLIC_URL = 'https://rampart.test';
+
+/** The binding cookie of a pending sign-in: the prefix and the first 16 hex digits of its request id's SHA-256. */
+function bindingCookieName(requestId: string): string {
+  return `${SAML_COOKIE_PREFIX}_${createHash('sha256').update(requestId).digest('hex').slice(0, 16)}`;
+}
 
 describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
   let t: TestApp;
@@ -35,9 +41,10 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
     const started = await startSaml(t, workspaceId);
     expect(started.response.statusCode, started.response.body).toBe(302);
     expect(started.location.startsWith(`${ssoUrl}?`)).toBe(true);
-    const cookie = started.response.cookies.find((c) => c.name === SAML_COOKIE);
-    expect(cookie?.sameSite).toBe('None');
-    expect(cookie?.secure).toBe(true);
+    const cookie = started.response.cookies.find((c) => c.name.startsWith(SAML_COOKIE_PREFIX));
+    // One cookie per pending sign-in, named by its request id; SameSite=None: the IdP's POST is cross-site.
+    expect(cookie).toMatchObject({ name: bindingCookieName(started.requestId), sameSite: 'None', secure: true, httpOnly: true, path: '/', maxAge: 300 });
+    expect(cookie?.domain).toBeUndefined();
     return started;
   }
 
@@ -53,9 +60,9 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
     return idp.response(sp, { nameId, inResponseTo: requestId, ...extra });
   }
 
-  async function latestAttempt(): Promise<{ outcome: string; reason: string | null }> {
+  async function latestAttempt(workspaceId = ws): Promise<{ outcome: string; reason: string | null }> {
     await t.services.audit.settle();
-    const res = await api('GET', `/api/v1/workspaces/${ws}/sso/attempts?limit=1`);
+    const res = await api('GET', `/api/v1/workspaces/${workspaceId}/sso/attempts?limit=1`);
     expect(res.statusCode, res.body).toBe(200);
     const [latest] = res.json<{ data: { outcome: string; reason: string | null }[] }>().data;
     return { outcome: latest?.outcome ?? 'none', reason: latest?.reason ?? null };
@@ -69,7 +76,7 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
     return row as { accounts: number; sessions: number; identities: number; members: number };
   }
 
-  async function expectSignedIn(res: LightMyRequestResponse, email: string): Promise<string> {
+  async function expectSignedIn(res: LightMyRequestResponse, email: string, workspaceId = ws): Promise<string> {
     expect(res.statusCode, res.body).toBe(303);
     expect(res.headers.location).toBe('/');
     const session = res.cookies.find((c) => c.name === '__Host-rampart_session');
@@ -77,12 +84,12 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
     const me = await t.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { cookie: `__Host-rampart_session=${session?.value ?? ''}` } });
     expect(me.statusCode, me.body).toBe(200);
     expect(me.json<{ account: { email: string } }>().account.email).toBe(email);
-    expect((await latestAttempt()).outcome).toBe('success');
+    expect((await latestAttempt(workspaceId)).outcome).toBe('success');
     return session?.value ?? '';
   }
 
   /** Refused: back to sign-in with a vague code, no session, nothing created, the reason logged. */
-  async function expectRefused(send: () => Promise<LightMyRequestResponse>, reason: string, code = 'sign_in_failed'): Promise<void> {
+  async function expectRefused(send: () => Promise<LightMyRequestResponse>, reason: string, code = 'sign_in_failed'): Promise<LightMyRequestResponse> {
     const before = await counts();
     const res = await send();
     expect(res.statusCode, res.body).toBe(303);
@@ -90,6 +97,7 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
     expect(res.cookies.find((c) => c.name === '__Host-rampart_session')).toBeUndefined();
     expect(await counts()).toEqual(before);
     expect(await latestAttempt()).toEqual({ outcome: 'failure', reason });
+    return res;
   }
 
   beforeAll(async () => {
@@ -271,6 +279,84 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
   it('refuses a response brought back to another browser than the one that started', async () => {
     const started = await start();
     await expectRefused(() => post(base64(valid(`a@${domain}`, started.requestId)), null), 'other_browser');
+  });
+
+  describe('several pending sign-ins in one browser', () => {
+    /** A SAML sign-in this browser started: its request, and the response the IdP signed for it. */
+    async function pending(browser: SamlBrowser, nameId: string, workspaceId = ws, server: { idp: TestIdp; sp: SpInfo } = { idp, sp }): Promise<StartedSaml & { response64: string }> {
+      const started = await browser.start(workspaceId);
+      expect(started.response.statusCode, started.response.body).toBe(302);
+      return { ...started, response64: base64(server.idp.response(server.sp, { nameId, inResponseTo: started.requestId })) };
+    }
+
+    it('each completes, in either order, in one workspace (two tabs) and in two', async () => {
+      const browser = new SamlBrowser(t);
+      const first = await pending(browser, `tab.one@${domain}`);
+      const second = await pending(browser, `tab.two@${domain}`);
+      expect(browser.bindings().sort()).toEqual([bindingCookieName(first.requestId), bindingCookieName(second.requestId)].sort());
+      // The later one first: the earlier one's binding is still there afterwards.
+      await expectSignedIn(await browser.post(ws, second.response64), `tab.two@${domain}`);
+      expect(browser.bindings()).toEqual([bindingCookieName(first.requestId)]);
+      await expectSignedIn(await browser.post(ws, first.response64), `tab.one@${domain}`);
+      expect(browser.bindings()).toEqual([]);
+
+      // Another workspace, with its own IdP and domain, pending beside this one; the earlier one first.
+      const otherDomain = `other-${Math.random().toString(36).slice(2, 8)}.test`;
+      const other = (await createWorkspace(t, owner, 'Second SSO')).id;
+      await verifyDomain(t, dns, other, otherDomain, owner.bearer);
+      const otherIdp = new TestIdp('https://idp.second.test/metadata');
+      const otherSp = await connectIdp(t, other, otherIdp, 'https://idp.second.test/sso', owner.bearer);
+      const here = await pending(browser, `here@${domain}`);
+      const there = await pending(browser, `there@${otherDomain}`, other, { idp: otherIdp, sp: otherSp });
+      await expectSignedIn(await browser.post(ws, here.response64), `here@${domain}`);
+      expect(browser.bindings()).toEqual([bindingCookieName(there.requestId)]);
+      await expectSignedIn(await browser.post(other, there.response64), `there@${otherDomain}`, other);
+      expect(browser.bindings()).toEqual([]);
+    });
+
+    it('a junk response, a forged one, or another browser’s response posted in between clears and uses nothing', async () => {
+      const victim = new SamlBrowser(t);
+      const someoneElse = new SamlBrowser(t);
+      const mine = await pending(victim, `victim@${domain}`);
+      const theirs = await pending(someoneElse, `someone.else@${domain}`);
+      const held = victim.jar.header();
+      const unchanged = (res: LightMyRequestResponse) => {
+        expect(res.cookies).toEqual([]);
+        expect(victim.jar.header()).toBe(held);
+      };
+
+      // What a cross-site page can auto-post to the ACS in the victim's browser.
+      unchanged(await expectRefused(() => victim.post(ws, 'bm90IFNBTUw='), 'malformed_xml'));
+      unchanged(await expectRefused(() => victim.post(ws, base64(valid(`victim@${domain}`, mine.requestId, { keys: keyPair('forger') }))), 'invalid_signature'));
+      // A genuine response to a request another browser started.
+      unchanged(await expectRefused(() => victim.post(ws, theirs.response64), 'other_browser'));
+
+      // Both genuine sign-ins still complete, each in its own browser.
+      await expectSignedIn(await victim.post(ws, mine.response64), `victim@${domain}`);
+      await expectSignedIn(await someoneElse.post(ws, theirs.response64), `someone.else@${domain}`);
+    });
+
+    it('a response replayed in the browser after it completed is refused, and the other pending sign-in still completes', async () => {
+      const browser = new SamlBrowser(t);
+      const done = await pending(browser, `replayed@${domain}`);
+      const waiting = await pending(browser, `waiting@${domain}`);
+      await expectSignedIn(await browser.post(ws, done.response64), `replayed@${domain}`);
+      const replay = await expectRefused(() => browser.post(ws, done.response64), 'unknown_in_response_to');
+      expect(replay.cookies).toEqual([]);
+      expect(browser.bindings()).toEqual([bindingCookieName(waiting.requestId)]);
+      await expectSignedIn(await browser.post(ws, waiting.response64), `waiting@${domain}`);
+    });
+
+    it('holds at most eight: a ninth start drops the others, and itself completes', async () => {
+      const browser = new SamlBrowser(t);
+      const started: StartedSaml[] = [];
+      for (let i = 0; i < 8; i += 1) started.push(await browser.start(ws));
+      expect(browser.bindings()).toHaveLength(8);
+      const ninth = await pending(browser, `ninth@${domain}`);
+      expect(browser.bindings()).toEqual([bindingCookieName(ninth.requestId)]);
+      await expectRefused(() => browser.post(ws, base64(valid(`first@${domain}`, started[0]?.requestId ?? ''))), 'other_browser');
+      await expectSignedIn(await browser.post(ws, ninth.response64), `ninth@${domain}`);
+    });
   });
 
   it('accepts IdP-initiated sign-in only when the workspace turns it on, and each assertion once', async () => {

@@ -6,6 +6,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import type { Caller, TestApp } from './app.js';
+import { CookieJar } from './cookie-jar.js';
 import type { IdTokenTampering, TestOp } from './oidc-provider.js';
 
 export const PUBLIC_URL = 'https://rampart.test';
@@ -14,7 +15,7 @@ export const OIDC_COOKIE = '__Host-rampart_oidc';
 
 /** One browser: a cookie jar for Rampart and one for the provider. */
 export class Browser {
-  readonly rampart = new Map<string, string>();
+  readonly rampart = new CookieJar();
   private readonly provider = new Map<string, string>();
 
   constructor(
@@ -22,27 +23,15 @@ export class Browser {
     private readonly op: TestOp,
   ) {}
 
-  cookieHeader(): string {
-    return [...this.rampart].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-
-  private keep(res: LightMyRequestResponse): void {
-    for (const c of res.cookies) {
-      const expired = c.value === '' || c.maxAge === 0 || (c.expires instanceof Date && c.expires.getTime() <= Date.now());
-      if (expired) this.rampart.delete(c.name);
-      else this.rampart.set(c.name, c.value);
-    }
-  }
-
   /** A request to Rampart, carrying this browser's cookies. */
   async rampartRequest(method: 'GET' | 'POST' | 'DELETE', url: string, options: { headers?: Record<string, string>; payload?: unknown } = {}) {
     const res = await this.t.app.inject({
       method,
       url,
-      headers: { cookie: this.cookieHeader(), ...(options.headers ?? {}) },
+      headers: { cookie: this.rampart.header(), ...(options.headers ?? {}) },
       ...(options.payload === undefined ? {} : { payload: options.payload as Record<string, unknown> }),
     });
-    this.keep(res);
+    this.rampart.keep(res);
     return res;
   }
 

@@ -2,10 +2,12 @@
 import { inflateRawSync } from 'node:zlib';
 import type { LightMyRequestResponse } from 'fastify';
 import type { TestApp } from './app.js';
+import { CookieJar } from './cookie-jar.js';
 import type { TestDns } from './dns.js';
 import { base64, type TestIdp } from './saml-idp.js';
 
-export const SAML_COOKIE = '__Host-rampart_saml';
+/** What every SAML binding cookie's name starts with (one cookie per pending sign-in). */
+export const SAML_COOKIE_PREFIX = '__Host-rampart_saml';
 
 export interface SpInfo {
   readonly entityId: string;
@@ -14,6 +16,7 @@ export interface SpInfo {
 }
 
 export interface StartedSaml {
+  /** The binding cookie this start set, as the browser sends it back (`name=value`); '' if none. */
   readonly binding: string;
   readonly requestId: string;
   readonly location: string;
@@ -40,29 +43,53 @@ export async function connectIdp(t: TestApp, workspaceId: string, idp: TestIdp, 
   return put.json<{ sp: SpInfo }>().sp;
 }
 
-/** The browser starts SP-initiated sign-in: the AuthnRequest's id and the binding cookie. */
-export async function startSaml(t: TestApp, workspaceId: string): Promise<StartedSaml> {
-  const response = await t.app.inject({ method: 'GET', url: `/api/v1/sso/saml/${workspaceId}/login` });
-  const location = response.headers.location ?? '';
-  const samlRequest = location.startsWith('http') ? new URL(location).searchParams.get('SAMLRequest') : null;
-  const request = samlRequest ? inflateRawSync(Buffer.from(samlRequest, 'base64')).toString('utf8') : '';
-  return {
-    binding: response.cookies.find((c) => c.name === SAML_COOKIE)?.value ?? '',
-    requestId: /ID="([^"]+)"/.exec(request)?.[1] ?? '',
-    location,
-    response,
-  };
+/**
+ * One browser of the SAML flows: Rampart's cookies in a jar, carried on each step (the IdP's
+ * cross-site POST to the ACS carries them too: the binding cookies are SameSite=None).
+ */
+export class SamlBrowser {
+  readonly jar = new CookieJar();
+
+  constructor(private readonly t: TestApp) {}
+
+  /** The binding cookies this browser holds. */
+  bindings(): string[] {
+    return this.jar.named(SAML_COOKIE_PREFIX);
+  }
+
+  /** Starts SP-initiated sign-in: the AuthnRequest's id and the binding cookie set for it. */
+  async start(workspaceId: string): Promise<StartedSaml> {
+    const response = await this.t.app.inject({ method: 'GET', url: `/api/v1/sso/saml/${workspaceId}/login`, headers: { cookie: this.jar.header() } });
+    this.jar.keep(response);
+    const location = response.headers.location ?? '';
+    const samlRequest = location.startsWith('http') ? new URL(location).searchParams.get('SAMLRequest') : null;
+    const request = samlRequest ? inflateRawSync(Buffer.from(samlRequest, 'base64')).toString('utf8') : '';
+    const set = response.cookies.find((c) => c.name.startsWith(SAML_COOKIE_PREFIX) && c.value !== '');
+    return { binding: set ? `${set.name}=${set.value}` : '', requestId: /ID="([^"]+)"/.exec(request)?.[1] ?? '', location, response };
+  }
+
+  /** The IdP's page posts a response to the ACS, cross-site, with this browser's cookies. */
+  async post(workspaceId: string, samlResponseBase64: string): Promise<LightMyRequestResponse> {
+    const response = await postSaml(this.t, workspaceId, samlResponseBase64, this.jar.header() || null);
+    this.jar.keep(response);
+    return response;
+  }
 }
 
-/** The IdP's page posts a response to the ACS, cross-site, with the browser's cookie if any. */
-export function postSaml(t: TestApp, workspaceId: string, samlResponseBase64: string, binding: string | null): Promise<LightMyRequestResponse> {
+/** A new browser starts SP-initiated sign-in: the AuthnRequest's id and the binding cookie. */
+export function startSaml(t: TestApp, workspaceId: string): Promise<StartedSaml> {
+  return new SamlBrowser(t).start(workspaceId);
+}
+
+/** The IdP's page posts a response to the ACS, cross-site, with the browser's cookies (`name=value; …`) if any. */
+export function postSaml(t: TestApp, workspaceId: string, samlResponseBase64: string, cookies: string | null): Promise<LightMyRequestResponse> {
   return t.app.inject({
     method: 'POST',
     url: `/api/v1/sso/saml/${workspaceId}/acs`,
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
       'sec-fetch-site': 'cross-site',
-      ...(binding ? { cookie: `${SAML_COOKIE}=${binding}` } : {}),
+      ...(cookies ? { cookie: cookies } : {}),
     },
     payload: new URLSearchParams({ SAMLResponse: samlResponseBase64, RelayState: '' }).toString(),
   });

@@ -24,6 +24,8 @@ export interface IdpServer {
   sp: SpValues | null;
   /** Who the IdP says signed in (the NameID, an email address). */
   signInAs: string | null;
+  /** Whether the IdP's page posts the response at once (the default) or waits for its Continue button. */
+  autoPost: boolean;
   /** The AuthnRequest ids received, in order. */
   readonly requestIds: string[];
   close: () => Promise<void>;
@@ -44,6 +46,7 @@ export async function startIdpServer(entityId = 'https://idp.console-test.exampl
     },
     sp: null,
     signInAs: null,
+    autoPost: true,
     requestIds: [],
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -74,7 +77,7 @@ export async function startIdpServer(entityId = 'https://idp.console-test.exampl
         `<h1>Test IdP</h1><p id="who">Signing in ${escapeHtml(state.signInAs)}…</p>` +
         `<form id="post" method="post" action="${escapeHtml(state.sp.acsUrl)}">` +
         `<input type="hidden" name="SAMLResponse" value="${response}">${relay}<button type="submit">Continue</button></form>` +
-        `<script>document.getElementById('post').submit();</script></body></html>`,
+        `${state.autoPost ? "<script>document.getElementById('post').submit();</script>" : ''}</body></html>`,
     );
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

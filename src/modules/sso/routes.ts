@@ -10,6 +10,7 @@ import { RampartError } from '../../platform/errors.js';
 import { callerOf, requestMeta, tenantOf } from '../../platform/http/context.js';
 import { bindingValue, clearCookie, setCrossSiteBindingCookie } from '../../platform/http/cookies.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
+import { sha256 } from '../../platform/ids.js';
 import { startCookieSession, type AccountsService } from '../accounts/index.js';
 import {
   AcsForm,
@@ -34,8 +35,21 @@ import { CreatedScimToken } from '../scim/schemas.js';
 import type { SetupLinks } from './setup-links.js';
 import { REQUEST_TTL_SECONDS, type AcsOutcome, type SsoService } from './service.js';
 
-/** Holds the value binding a SAML sign-in to the browser that started it (sent on the IdP's cross-site POST). */
-export const SAML_COOKIE = '__Host-rampart_saml';
+/**
+ * Each pending SAML sign-in has its own cookie, named by its request id, holding the value that
+ * binds it to the browser that started it. SameSite=None: the IdP's POST to the ACS is a
+ * cross-site navigation, on which a Lax cookie is not sent. Per request, so several sign-ins
+ * can be pending in one browser (two tabs, two workspaces) and a post for one never touches
+ * another's (docs/decisions/0023).
+ */
+export const SAML_COOKIE_PREFIX = '__Host-rampart_saml_';
+/** A browser holding this many pending sign-ins drops them all when it starts one more. */
+export const MAX_PENDING_SAML = 8;
+
+/** The cookie of the sign-in with this request id: 64 bits of its SHA-256, plenty within one browser. */
+export function samlCookieName(requestId: string): string {
+  return `${SAML_COOKIE_PREFIX}${sha256(requestId).toString('hex').slice(0, 16)}`;
+}
 const tags = ['sso'];
 const Redirect = z.undefined().describe('A redirect; see the Location header.');
 
@@ -180,7 +194,10 @@ export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: Acc
       handler: async (request, reply) => {
         try {
           const started = await sso.start(request.params.workspaceId, request.query.returnTo, requestMeta(request));
-          setCrossSiteBindingCookie(reply, SAML_COOKIE, started.binding, REQUEST_TTL_SECONDS);
+          // A bound on what a page can make a browser carry (cookies count against header limits).
+          const pending = Object.keys(request.cookies).filter((name) => name.startsWith(SAML_COOKIE_PREFIX));
+          if (pending.length >= MAX_PENDING_SAML) for (const name of pending) clearCookie(reply, name);
+          setCrossSiteBindingCookie(reply, samlCookieName(started.requestId), started.binding, REQUEST_TTL_SECONDS);
           return reply.redirect(started.url, 302);
         } catch (err) {
           const code = err instanceof RampartError && err.expose ? err.code : 'sign_in_failed';
@@ -207,12 +224,13 @@ export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: Acc
           response: { 303: Redirect },
         },
         handler: async (request, reply) => {
-          const outcome = await sso.acs(request.params.workspaceId, request.body, bindingValue(request, SAML_COOKIE), requestMeta(request));
-          clearCookie(reply, SAML_COOKIE);
+          const outcome = await sso.acs(request.params.workspaceId, request.body, (requestId) => bindingValue(request, samlCookieName(requestId)), requestMeta(request));
           if (outcome.kind === 'failed') {
             logFailure(request, outcome);
             return reply.redirect(`/sign-in?error=${outcome.code}`, 303);
           }
+          // Only the binding this response used goes; every other pending sign-in keeps its own.
+          if (outcome.requestId !== null) clearCookie(reply, samlCookieName(outcome.requestId));
           const result = outcome.result;
           if (result.status === 'mfa_required') return reply.redirect(`/mfa#token=${result.mfaToken}&factors=${result.factors.join(',')}`, 303);
           await startCookieSession(accounts, request, reply, result.issued);

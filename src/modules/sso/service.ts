@@ -48,7 +48,8 @@ export interface SsoDeps {
 }
 
 export type AcsOutcome =
-  | { readonly kind: 'signed_in'; readonly result: SignInResult; readonly returnTo: string }
+  /** `requestId`: the request this response used (its binding is spent), null for IdP-initiated. */
+  | { readonly kind: 'signed_in'; readonly result: SignInResult; readonly returnTo: string; readonly requestId: string | null }
   | { readonly kind: 'failed'; readonly code: string; readonly reason: string; readonly detail: string };
 
 /** Whether the transaction's workspace has an enabled SAML connection. */
@@ -234,8 +235,11 @@ export class SsoService {
     return { sso: true, enforced: policy.enforced, workspaceId: policy.workspaceId, loginUrl: this.sp(policy.workspaceId).loginUrl };
   }
 
-  /** An AuthnRequest for the browser to carry to the IdP (HTTP-Redirect binding). */
-  async start(workspaceId: string, returnTo: string | undefined, meta: RequestMeta): Promise<{ url: string; binding: string }> {
+  /**
+   * An AuthnRequest for the browser to carry to the IdP (HTTP-Redirect binding), and the binding
+   * value the browser keeps for this request alone (see `acs`).
+   */
+  async start(workspaceId: string, returnTo: string | undefined, meta: RequestMeta): Promise<{ url: string; requestId: string; binding: string }> {
     await this.deps.throttle.hitIp(meta.ip);
     const ctx = this.ctx(workspaceId);
     const binding = randomBytes(32).toString('base64url');
@@ -250,14 +254,24 @@ export class SsoService {
     if (!connection) throw new RampartError('sso_not_configured');
     const url = await this.saml(workspaceId, connection, requestId).getAuthorizeUrlAsync('', undefined, {});
     await this.deps.events.record(ctx, null, { action: 'sso.sign_in_started', outcome: 'success', details: { method: 'saml', requestId } }, meta);
-    return { url, binding };
+    return { url, requestId, binding };
   }
 
   /**
    * The assertion consumer service. Never throws for a refused response: the outcome says what
    * the browser sees, and the attempt is already the workspace's event, with its reason.
+   *
+   * `bindingFor` gives the binding value the browser holds for a request id (each pending
+   * sign-in has its own). The request is used only by a valid response whose request this
+   * browser holds the binding of, in the transaction that signs in; any refusal rolls that back,
+   * so a junk or misdirected post uses nothing.
    */
-  async acs(workspaceId: string, form: { SAMLResponse?: string | undefined; RelayState?: string | undefined }, binding: string | null, meta: RequestMeta): Promise<AcsOutcome> {
+  async acs(
+    workspaceId: string,
+    form: { SAMLResponse?: string | undefined; RelayState?: string | undefined },
+    bindingFor: (requestId: string) => string | null,
+    meta: RequestMeta,
+  ): Promise<AcsOutcome> {
     let ctx: TenantContext | null = null;
     let nameId: string | null = null;
     try {
@@ -275,6 +289,7 @@ export class SsoService {
         } else {
           const request = await store.claimRequest(tx, facts.inResponseTo);
           if (!request) throw new SamlRefusal('unknown_in_response_to', 'no live request with this id (unknown, used or expired)');
+          const binding = bindingFor(facts.inResponseTo);
           if (!binding || !sha256(binding).equals(request.binding_hash)) throw new SamlRefusal('other_browser', 'the response came back to another browser than the one that started');
           returnTo = request.return_to ?? '/';
         }
@@ -296,7 +311,7 @@ export class SsoService {
           },
           meta,
         );
-        return { kind: 'signed_in' as const, result, returnTo };
+        return { kind: 'signed_in' as const, result, returnTo, requestId: facts.inResponseTo };
       });
     } catch (err) {
       const refusal =
