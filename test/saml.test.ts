@@ -359,6 +359,69 @@ describe.each(BACKENDS)('SAML sign-in on $name', (backend) => {
     });
   });
 
+  describe('identity attributes given more than once', () => {
+    const attribute = (name: string, value: string) => `<saml:Attribute Name="${name}"><saml:AttributeValue xsi:type="xs:string">${value}</saml:AttributeValue></saml:Attribute>`;
+    /** The attribute `name` once more, as a second Attribute element of the signed statement. */
+    const again = (name: string, value: string) => (xml: string) => xml.replace('</saml:AttributeStatement>', `${attribute(name, value)}</saml:AttributeStatement>`);
+
+    beforeAll(async () => {
+      const res = await api('PUT', `/api/v1/workspaces/${ws}/sso/saml`, { metadataXml: idp.metadata(ssoUrl), attributes: { email: 'email', name: 'name', groups: 'groups' } });
+      expect(res.statusCode, res.body).toBe(200);
+    });
+    afterAll(async () => {
+      const res = await api('PUT', `/api/v1/workspaces/${ws}/sso/saml`, { metadataXml: idp.metadata(ssoUrl), attributes: { email: null, name: null, groups: 'groups' } });
+      expect(res.statusCode, res.body).toBe(200);
+    });
+
+    async function accountNamed(email: string): Promise<{ name: string } | undefined> {
+      const [row] = await t.database.raw<{ name: string }>('SELECT name FROM rampart.accounts WHERE email = $1', [email]);
+      return row;
+    }
+
+    it('control: one email and one name attribute sign in an opaque NameID as that email and name', async () => {
+      const email = `attributed@${domain}`;
+      await expectSignedIn(await signInWith((id) => valid('emp-000123', id, { attributes: { email: [email], name: ['Ada Attributed'] } })), email);
+      expect(await accountNamed(email)).toEqual({ name: 'Ada Attributed' });
+    });
+
+    it('refuses an email attribute with two values (or a second one empty), signing in as neither', async () => {
+      const [first, second] = [`first.value@${domain}`, `second.value@${domain}`];
+      await expectRefused(() => signInWith((id) => valid('emp-000124', id, { attributes: { email: [first, second] } })), 'email_ambiguous');
+      await expectRefused(() => signInWith((id) => valid('emp-000124', id, { attributes: { email: [first, ''] } })), 'email_ambiguous');
+      expect(await accountNamed(first)).toBeUndefined();
+      expect(await accountNamed(second)).toBeUndefined();
+    });
+
+    it('refuses an email attribute given twice, even with the same value', async () => {
+      const [first, second] = [`twice.first@${domain}`, `twice.second@${domain}`];
+      await expectRefused(() => signInWith((id) => valid('emp-000125', id, { attributes: { email: [first] }, edit: again('email', second) })), 'email_ambiguous');
+      await expectRefused(() => signInWith((id) => valid('emp-000125', id, { attributes: { email: [first] }, edit: again('email', first) })), 'email_ambiguous');
+      expect(await accountNamed(first)).toBeUndefined();
+      expect(await accountNamed(second)).toBeUndefined();
+    });
+
+    it('refuses a name attribute with two values, or given twice', async () => {
+      const email = `two.names@${domain}`;
+      await expectRefused(() => signInWith((id) => valid('emp-000126', id, { attributes: { email: [email], name: ['Ada', 'Eve'] } })), 'name_ambiguous');
+      await expectRefused(() => signInWith((id) => valid('emp-000126', id, { attributes: { email: [email], name: ['Ada'] }, edit: again('name', 'Eve') })), 'name_ambiguous');
+      expect(await accountNamed(email)).toBeUndefined();
+    });
+
+    it('refuses a Subject with two NameIDs (the email a NameID gives)', async () => {
+      const [first, second] = [`nameid.first@${domain}`, `nameid.second@${domain}`];
+      const secondNameId = (xml: string) => xml.replace(/(<saml:NameID[^>]*>)[^<]*(<\/saml:NameID>)/, (one, open: string, close: string) => `${one}${open}${second}${close}`);
+      await expectRefused(() => signInWith((id) => valid(first, id, { edit: secondNameId })), 'name_id_ambiguous');
+      expect(await accountNamed(first)).toBeUndefined();
+      expect(await accountNamed(second)).toBeUndefined();
+    });
+
+    it('refuses the ambiguity for a NameID already linked too', async () => {
+      const email = `linked.once@${domain}`;
+      await expectSignedIn(await signInWith((id) => valid('emp-000127', id, { attributes: { email: [email] } })), email);
+      await expectRefused(() => signInWith((id) => valid('emp-000127', id, { attributes: { email: [email, `other@${domain}`] } })), 'email_ambiguous');
+    });
+  });
+
   it('accepts IdP-initiated sign-in only when the workspace turns it on, and each assertion once', async () => {
     expect((await api('PUT', `/api/v1/workspaces/${ws}/sso/saml`, { metadataXml: idp.metadata(ssoUrl), allowIdpInitiated: true })).statusCode).toBe(200);
     try {

@@ -84,6 +84,8 @@ export interface ResponseOptions {
   /** The key to sign with (another key than the IdP's, to forge). */
   readonly keys?: KeyPair;
   readonly signatureAlgorithm?: string;
+  /** A change to the XML before it is signed: a response the IdP really signed, shaped as the test needs. */
+  readonly edit?: (unsignedXml: string) => string;
 }
 
 /** The certificate's base64 body, as samlify's signer embeds it in KeyInfo. */
@@ -196,6 +198,7 @@ export class TestIdp {
     const keys = o.keys ?? this.keys;
     const algorithm = o.signatureAlgorithm ?? RSA_SHA256;
     let xml = this.unsignedResponse(sp, o);
+    if (o.edit) xml = o.edit(xml);
     const sign = o.sign ?? 'assertion';
     if (sign === 'assertion' || sign === 'both') xml = this.signAssertion(xml, keys, algorithm);
     if (sign === 'response' || sign === 'both') xml = this.signResponse(xml, keys, algorithm);

@@ -298,7 +298,8 @@ export class SsoService {
 
         const { accountId, provisioning } = await this.identify(tx, connection, facts);
         const groupsAttribute = connection.groups_attribute;
-        const roles = groupsAttribute ? await this.deps.directory.setDirectoryRolesIn(tx, accountId, facts.attributes.get(groupsAttribute) ?? []) : null;
+        const groups = groupsAttribute ? (facts.attributes.get(groupsAttribute) ?? []).filter((g) => g.length > 0) : null;
+        const roles = groups ? await this.deps.directory.setDirectoryRolesIn(tx, accountId, groups) : null;
         const result = await this.deps.accounts.samlSignInIn(tx, accountId, 'cookie', meta, workspaceId);
         await this.deps.events.recordIn(
           tx,
@@ -334,25 +335,39 @@ export class SsoService {
 
   /** The account a signed assertion names: its linked identity, or a link or new account by a verified domain's email. */
   private async identify(tx: Tx, connection: store.ConnectionRow, facts: AssertionFacts): Promise<{ accountId: string; provisioning: Record<string, boolean> }> {
+    // Refused before anything is looked up, so the answer is the same whether the NameID is known or not.
+    const claimed = { email: soleValue(facts, connection.email_attribute, 'email_ambiguous'), name: soleValue(facts, connection.name_attribute, 'name_ambiguous') };
     const linked = await store.identity(tx, connection.id, facts.nameId);
     if (linked) {
       if (await this.deps.members.isMemberIn(tx, linked)) return { accountId: linked, provisioning: {} };
       if (!connection.jit_provisioning) throw new SamlRefusal('not_a_member', 'the linked account is no longer a member');
       return { accountId: linked, provisioning: { joined: await this.deps.directory.rejoinIn(tx, linked) } };
     }
-    const attribute = (name: string | null) => (name ? facts.attributes.get(name)?.[0] : undefined);
-    const email = (attribute(connection.email_attribute) ?? (facts.nameIdFormat === NAME_ID_EMAIL || isProvisionableEmail(facts.nameId) ? facts.nameId : '')).trim().toLowerCase();
+    const email = (claimed.email ?? (facts.nameIdFormat === NAME_ID_EMAIL || isProvisionableEmail(facts.nameId) ? facts.nameId : '')).trim().toLowerCase();
     if (!isProvisionableEmail(email)) throw new SamlRefusal('email_missing', 'the assertion names no usable email');
     if (!connection.jit_provisioning) {
       const existing = await this.deps.accounts.accountByEmailIn(tx, email);
       if (!existing || !(await this.deps.members.isMemberIn(tx, existing.id))) throw new SamlRefusal('not_a_member', 'just-in-time provisioning is off and the account is not a member');
     }
-    const name = attribute(connection.name_attribute) ?? email.split('@')[0] ?? email;
+    const name = claimed.name ?? email.split('@')[0] ?? email;
     // The directory refuses (domain_not_verified) an email of a domain this workspace has not verified.
     const provisioned = await this.deps.directory.provisionIn(tx, { email, name });
     await store.linkIdentity(tx, { connectionId: connection.id, nameId: facts.nameId, accountId: provisioned.accountId, email });
     return { accountId: provisioned.accountId, provisioning: { accountCreated: provisioned.created, joined: provisioned.joined, identityLinked: true } };
   }
+}
+
+/**
+ * The value of an attribute that names one thing (the email, the name): none when the connection
+ * maps no attribute or the assertion gives none (or one empty value). Several values — in one
+ * Attribute or in several of that name, alike or not — are ambiguous, and refused with `reason`:
+ * reading the first would let the IdP's ordering, or whoever can add a value, choose the account.
+ */
+function soleValue(facts: AssertionFacts, attribute: string | null, reason: string): string | undefined {
+  if (!attribute) return undefined;
+  const values = facts.attributes.get(attribute) ?? [];
+  if (values.length > 1) throw new SamlRefusal(reason, `${values.length} values for the attribute ${attribute.slice(0, 100)}`);
+  return values[0] || undefined;
 }
 
 /** What verifying a response needs to know of the IdP. */

@@ -76,9 +76,10 @@ function children(parent: XmlElement, ns: string, local: string): XmlElement[] {
   return out;
 }
 
-function only(parent: XmlElement, ns: string, local: string, reason: string): XmlElement {
+/** The one `local` child; none is `reason`, several are `several` (by default the same). */
+function only(parent: XmlElement, ns: string, local: string, reason: string, several = reason): XmlElement {
   const found = children(parent, ns, local);
-  if (found.length !== 1) throw new SamlRefusal(reason, `expected one ${local}, found ${found.length}`);
+  if (found.length !== 1) throw new SamlRefusal(found.length === 0 ? reason : several, `expected one ${local}, found ${found.length}`);
   return found[0] as XmlElement;
 }
 
@@ -179,6 +180,7 @@ export interface AssertionFacts {
   readonly audiences: readonly string[];
   /** The earliest of the assertion's NotOnOrAfter times. */
   readonly notOnOrAfter: Date;
+  /** Every value of each attribute, trimmed, empty ones too, across every Attribute element of that name. */
   readonly attributes: ReadonlyMap<string, readonly string[]>;
 }
 
@@ -190,7 +192,7 @@ export function assertionFacts(signedAssertionXml: string): AssertionFacts {
   if (!id || id.length > 256) throw new SamlRefusal('assertion_id_missing');
   const issuer = soleText(only(assertion, ASSERTION_NS, 'Issuer', 'issuer_missing'), 'issuer_missing');
   const subject = only(assertion, ASSERTION_NS, 'Subject', 'subject_missing');
-  const nameIdEl = only(subject, ASSERTION_NS, 'NameID', 'name_id_missing');
+  const nameIdEl = only(subject, ASSERTION_NS, 'NameID', 'name_id_missing', 'name_id_ambiguous');
   const nameId = soleText(nameIdEl, 'name_id_not_plain_text');
   if (nameId.length > 1024) throw new SamlRefusal('name_id_too_long');
 
@@ -212,7 +214,7 @@ export function assertionFacts(signedAssertionXml: string): AssertionFacts {
     for (const attribute of children(statement, ASSERTION_NS, 'Attribute')) {
       const name = attribute.getAttribute('Name');
       if (!name) continue;
-      const values = children(attribute, ASSERTION_NS, 'AttributeValue').map((v) => (v.textContent ?? '').trim()).filter((v) => v.length > 0);
+      const values = children(attribute, ASSERTION_NS, 'AttributeValue').map((v) => (v.textContent ?? '').trim());
       attributes.set(name, [...(attributes.get(name) ?? []), ...values]);
     }
   }
