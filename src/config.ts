@@ -83,6 +83,8 @@ export const ConfigSchema = z.strictObject({
   oidcClientSecret: z.string().min(1).max(1024).optional(),
   /** The name shown on the sign-in button. */
   oidcDisplayName: z.string().min(1).max(64).default('Google'),
+  /** Audiences besides the client id an ID token may name (OIDC Core 3.1.3.7); none by default: any other is refused. */
+  oidcTrustedAudiences: z.array(z.string().min(1).max(512)).max(16).default([]),
   /** Redis for rate limits shared between instances. Unset: in-memory limits. */
   redisUrl: z
     .string()
@@ -201,6 +203,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'oidcClientId', env: 'OIDC_CLIENT_ID', doc: 'OpenID Connect client id.' },
   { key: 'oidcClientSecret', env: 'OIDC_CLIENT_SECRET', doc: 'OpenID Connect client secret.' },
   { key: 'oidcDisplayName', env: 'OIDC_DISPLAY_NAME', doc: 'Name on the sign-in button.' },
+  { key: 'oidcTrustedAudiences', env: 'OIDC_TRUSTED_AUDIENCES', parse: list, doc: 'Comma-separated audiences an ID token may name besides the client id (a provider that adds its own); unset refuses every other audience.' },
   { key: 'redisUrl', env: 'REDIS_URL', doc: 'Redis URL for rate limits shared between instances; unset keeps them in memory.' },
   { key: 'rateLimitIpPerMinute', env: 'RAMPART_RATE_LIMIT_IP_PER_MINUTE', doc: 'Requests per minute one address may make to the sign-in, email-link, reset and MFA endpoints (raise it behind a large NAT).' },
   { key: 'rateLimitEmailPer5Minutes', env: 'RAMPART_RATE_LIMIT_EMAIL_PER_5_MINUTES', doc: 'Sign-in attempts naming one email per 5 minutes (repeated failures also lock it for 15 minutes).' },

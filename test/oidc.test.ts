@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config.js';
 import { OidcService } from '../src/modules/oidc/index.js';
 import { RampartError } from '../src/platform/errors.js';
 import { Throttle } from '../src/platform/http/throttle.js';
@@ -387,11 +388,55 @@ describe('OIDC attack matrix, on PGlite only (protocol checks, not storage)', ()
     ['alg: none', 'token_rejected', { signer: 'none' }],
     ['a bad signature (a key the provider does not publish, under its kid)', 'token_rejected', { signer: 'foreign_key' }],
     ['an unknown kid among several published keys', 'token_rejected', { signer: 'unknown_kid' }],
+    // oidc-provider always issues `aud: <client id>` alone: these are its real tokens with the claims
+    // changed, re-signed with its own key and served by its token endpoint.
+    ['an audience the client does not trust beside its own, azp the client (re-signed with the OP key at its token endpoint)', 'untrusted_audience', { claims: (c) => ({ ...c, aud: [c['aud'], 'another-client'], azp: c['aud'] }) }],
+    ['azp naming another client (re-signed with the OP key at its token endpoint)', 'azp_mismatch', { claims: (c) => ({ ...c, azp: 'another-client' }) }],
+    ['azp naming another client, aud an array of the client alone (re-signed with the OP key at its token endpoint)', 'azp_mismatch', { claims: (c) => ({ ...c, aud: [c['aud']], azp: 'another-client' }) }],
   ];
 
   it.each(tokenCases)('refuses an ID token with %s', async (_name, reason, tamper) => {
     expect(op.publishedKids.length).toBeGreaterThan(1);
     await expectRefused(reason, { tamper });
+  });
+
+  describe('with an additional audience trusted (oidcTrustedAudiences)', () => {
+    const API = 'https://api.example.test';
+    let trusting: TestApp;
+
+    beforeAll(async () => {
+      trusting = await buildTestApp(pglite, { ...appOverrides(op), oidcTrustedAudiences: [API] });
+      await signUp(trusting, 'owner');
+    });
+    afterAll(async () => {
+      await trusting?.close();
+    });
+
+    /** Signs in a new subject whose ID token (re-signed with the OP key at its token endpoint) names `aud` and `azp`. */
+    async function signInWithAudiences(aud: (client: unknown) => unknown[], azp: 'client' | 'absent') {
+      const sub = unique('audiences');
+      op.users.set(sub, { email: `${sub}@example.test`, email_verified: true });
+      const { res } = await new Browser(trusting, op).signIn(sub, {
+        tamper: { claims: (c) => (azp === 'client' ? { ...c, aud: aud(c['aud']), azp: c['aud'] } : without({ ...c, aud: aud(c['aud']) }, 'azp')) },
+      });
+      return res;
+    }
+
+    it('signs in with the client and the trusted audience, azp the client (re-signed with the OP key at its token endpoint)', async () => {
+      expect((await signInWithAudiences((client) => [client, API], 'client')).headers.location).toBe('/');
+    });
+
+    it('reads OIDC_TRUSTED_AUDIENCES as a comma-separated list, none by default', () => {
+      expect(loadConfig({ env: { OIDC_TRUSTED_AUDIENCES: ` ${API}, another-api ,` } }).oidcTrustedAudiences).toEqual([API, 'another-api']);
+      expect(loadConfig({ env: {} }).oidcTrustedAudiences).toEqual([]);
+    });
+
+    it('still refuses any audience beyond the trusted ones, and several audiences without azp', async () => {
+      expect((await signInWithAudiences((client) => [client, API, 'another-client'], 'client')).headers.location).toBe(REFUSED);
+      expect(await latestEvent(trusting)).toMatchObject({ action: 'auth.sign_in', outcome: 'failure', details: { method: 'oidc', reason: 'untrusted_audience' } });
+      expect((await signInWithAudiences((client) => [client, API], 'absent')).headers.location).toBe(REFUSED);
+      expect(await latestEvent(trusting)).toMatchObject({ action: 'auth.sign_in', outcome: 'failure', details: { method: 'oidc', reason: 'token_rejected' } });
+    });
   });
 
   it('refuses a wrong state', async () => {

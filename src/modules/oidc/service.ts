@@ -9,8 +9,9 @@
  *   PKCE verifier, and validates the ID token: signature against the provider's JWKS (enabled
  *   here with `enableNonRepudiationChecks`; `none` and HMAC refused), `iss`, `aud` (and `azp`),
  *   `exp`, `iat` and `sub` present, and the `nonce`. Rampart adds: `iat` at most five minutes
- *   old (plus the clock tolerance) and not in the future, a bounded `sub`, and a usable email
- *   for a new account. See docs/decisions/0008-oidc-sign-in.md.
+ *   old (plus the clock tolerance) and not in the future, no audience but the client and the
+ *   configured trusted ones, `azp` (when present) the client, a bounded `sub`, and a usable
+ *   email for a new account. See docs/decisions/0008-oidc-sign-in.md.
  * - Accounts are keyed on (issuer, subject). An unknown identity whose email belongs to an
  *   existing account is never signed in to it: if the provider says the email is verified, it
  *   gets a link offer that the account's owner accepts while signed in by their own means, in
@@ -350,6 +351,7 @@ export class OidcService {
       throw new Refusal('sign_in_failed', 'iat_too_old', `ID token issued ${now - Number(claims.iat)} s ago`);
     }
     if (claims.iat > now + CLOCK_TOLERANCE_SECONDS) throw new Refusal('sign_in_failed', 'iat_in_future', 'ID token issued in the future');
+    this.checkAudience(claims);
     if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) {
       throw new Refusal('sign_in_failed', 'sub_invalid', 'ID token without a usable sub');
     }
@@ -372,6 +374,22 @@ export class OidcService {
       emailVerified: profile['email_verified'] === true,
       name: nameOf(profile),
     };
+  }
+
+  /**
+   * OIDC Core 3.1.3.7: refuse an ID token that names an audience the client does not trust, and
+   * one whose `azp` is another client. openid-client checks that `aud` includes the client id and,
+   * when there are several audiences, that `azp` is present and the client; it accepts any other
+   * audience beside it, and any `azp` beside a single audience.
+   */
+  private checkAudience(claims: { aud: string | string[]; azp?: unknown }): void {
+    const clientId = this.config.oidcClientId as string;
+    const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    const untrusted = audiences.filter((a) => a !== clientId && !this.config.oidcTrustedAudiences.includes(a));
+    if (untrusted.length > 0) {
+      throw new Refusal('sign_in_failed', 'untrusted_audience', `ID token also names ${untrusted.map((a) => JSON.stringify(String(a).slice(0, 100))).join(', ')} (oidcTrustedAudiences)`);
+    }
+    if (claims.azp !== undefined && claims.azp !== clientId) throw new Refusal('sign_in_failed', 'azp_mismatch', 'ID token azp names another client');
   }
 
   /** A sign-in flow: the linked account, a new account, or a link offer for an existing one. */
