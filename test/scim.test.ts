@@ -7,25 +7,29 @@
  * the SCIM token as actor, and another workspace's token refused without touching anything.
  */
 import { createHash } from 'node:crypto';
-import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../src/platform/db/types.js';
 import { newId } from '../src/platform/ids.js';
 import { auditEventCount, auditEventsOfRequest } from './helpers/audit.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import {
+  body,
+  ENTERPRISE,
+  expectScimError,
+  expectStatus,
+  GROUP,
+  LIST,
+  newScimToken as newToken,
+  patchOps,
+  scimClient,
+  USER,
+  verifyDomain,
+  type Json,
+  type Method,
+} from './helpers/scim.js';
 
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const DOMAIN = 'example.test';
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- SCIM responses are read loosely in tests
-type Json = any;
 
 describe.each(BACKENDS)('SCIM on $name', (backend) => {
   let t: TestApp;
@@ -39,43 +43,12 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
 
   const fresh = (name: string) => `${name}-${++counter}-${newId().slice(-6)}@${DOMAIN}`;
 
-  function scim(method: Method, path: string, options: { body?: unknown; headers?: Record<string, string>; token?: string | null; workspace?: string; raw?: string } = {}) {
-    const headers: Record<string, string> = { ...(options.token === null ? {} : { authorization: `Bearer ${options.token ?? token}` }), ...options.headers };
-    if (options.body !== undefined || options.raw !== undefined) headers['content-type'] ??= 'application/scim+json';
-    return t.app.inject({
-      method,
-      url: `/scim/v2/${options.workspace ?? ws}${path}`,
-      headers,
-      ...(options.raw !== undefined ? { payload: options.raw } : options.body !== undefined ? { payload: JSON.stringify(options.body) } : {}),
-    });
-  }
-  const body = (res: LightMyRequestResponse): Json => JSON.parse(res.body);
-  function expectStatus(res: LightMyRequestResponse, status: number): Json {
-    expect(res.statusCode, res.body).toBe(status);
-    return res.body ? body(res) : null;
-  }
-  function expectScimError(res: LightMyRequestResponse, status: number, scimType?: string): Json {
-    expect(res.statusCode, res.body).toBe(status);
-    expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
-    const b = body(res);
-    expect(b.schemas).toEqual([ERROR]);
-    expect(b.status).toBe(String(status));
-    expect(typeof b.detail).toBe('string');
-    if (scimType) expect(b.scimType).toBe(scimType);
-    else expect(b.scimType).toBeUndefined();
-    return b;
-  }
-  /** A SCIM write and its one event: the action, outcome success, the SCIM token as actor. */
-  async function write(send: () => Promise<LightMyRequestResponse>, status: number, action: string): Promise<Json> {
-    const before = await auditEventCount(t);
-    const res = await send();
-    const result = expectStatus(res, status);
-    expect(await auditEventsOfRequest(t, res.headers['x-request-id'] as string)).toEqual([{ action, outcome: 'success' }]);
-    expect((await auditEventCount(t)) - before).toBe(1);
-    const [event] = await t.database.raw<{ actor_type: string }>('SELECT actor_type FROM rampart.workspace_events WHERE request_id = $1', [res.headers['x-request-id']]);
-    expect(event?.actor_type).toBe('scim_token');
-    return result;
-  }
+  const client = scimClient(
+    () => t,
+    () => ({ workspace: ws, token }),
+  );
+  const scim = client.request;
+  const write = client.write;
   const userBody = (userName: string, extra: Record<string, unknown> = {}) => ({
     schemas: [USER],
     userName,
@@ -85,7 +58,6 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
     ...extra,
   });
   const createUser = (userName: string, extra: Record<string, unknown> = {}) => write(() => scim('POST', '/Users', { body: userBody(userName, extra) }), 201, 'scim.user.created');
-  const patchOps = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
   async function membership(accountId: string, workspace = ws): Promise<{ roles: Array<{ name: string; via_directory: boolean }> } | null> {
     const [m] = await t.database.raw('SELECT 1 FROM rampart.memberships WHERE tenant_id = $1 AND account_id = $2', [workspace, accountId]);
     if (!m) return null;
@@ -95,18 +67,6 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
       [workspace, accountId],
     );
     return { roles };
-  }
-  async function verifyDomain(workspace: string, domain: string): Promise<void> {
-    await t.database.db.withTenant(tenantContext(workspace, null), (tx) =>
-      tx.query(
-        `INSERT INTO workspace_domains (tenant_id, id, domain, verification_token, verified_at) VALUES (current_tenant_id(), $1, $2, $3, now())`,
-        [newId(), domain, 'v'.repeat(40)],
-      ),
-    );
-  }
-  async function newToken(workspace: string, as: Caller, name = 'idp'): Promise<string> {
-    const res = await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${workspace}/scim/tokens`, headers: as.bearer, payload: { name } });
-    return expectStatus(res, 201).token as string;
   }
   /** A digest of each of a tenant's tables: a difference names where. */
   async function snapshot(tenant: string, skip: readonly string[] = []): Promise<Record<string, string>> {
@@ -131,12 +91,12 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
     t = await buildTestApp(backend);
     owner = await signUp(t, 'owner');
     ws = (await createWorkspace(t, owner, 'Acme')).id;
-    await verifyDomain(ws, DOMAIN);
-    token = await newToken(ws, owner);
+    await verifyDomain(t, ws, DOMAIN);
+    token = await newToken(t, ws, owner);
     bob = await signUp(t, 'bob');
     wsB = (await createWorkspace(t, bob, 'Beta')).id;
-    await verifyDomain(wsB, 'beta.test');
-    tokenB = await newToken(wsB, bob);
+    await verifyDomain(t, wsB, 'beta.test');
+    tokenB = await newToken(t, wsB, bob);
   });
   afterAll(async () => t?.close());
 
@@ -159,7 +119,7 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
 
   describe('authentication', () => {
     it('missing, empty, malformed, unknown and revoked tokens: 401 in SCIM format, each one event', async () => {
-      const revoked = await newToken(ws, owner, 'to revoke');
+      const revoked = await newToken(t, ws, owner, 'to revoke');
       const [row] = await t.database.raw<{ id: string }>("SELECT id FROM rampart.scim_tokens WHERE tenant_id = $1 AND name = 'to revoke'", [ws]);
       expectStatus(await t.app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${ws}/scim/tokens/${row!.id}`, headers: owner.bearer }), 204);
       const cases: Array<[Record<string, string>, string]> = [
