@@ -588,6 +588,32 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
     });
   });
 
+  describe('interoperability: requests as Okta and Entra ID send them', () => {
+    it('discovery endpoints answer writes with 405, the SCIM error body and Allow; so do the other methods a resource does not have', async () => {
+      const cases: Array<[string, string]> = [
+        ['/ServiceProviderConfig', 'GET'],
+        ['/ResourceTypes', 'GET'],
+        ['/ResourceTypes/User', 'GET'],
+        ['/Schemas', 'GET'],
+        [`/Schemas/${USER}`, 'GET'],
+        ['/Users', 'GET, POST'],
+        ['/Groups', 'GET, POST'],
+        [`/Users/${newId()}`, 'GET, PUT, PATCH, DELETE'],
+        [`/Groups/${newId()}`, 'GET, PUT, PATCH, DELETE'],
+      ];
+      for (const [path, allow] of cases) {
+        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+          if (allow.split(', ').includes(method)) continue;
+          const res = await scim(method, path, method === 'DELETE' ? {} : { raw: '{"schemas":' });
+          expectScimError(res, 405);
+          expect(res.headers['allow'], `${method} ${path}`).toBe(allow);
+          // Without the token: 401, as for every endpoint (nothing said about what exists).
+          expectScimError(await scim(method, path, { token: null }), 401);
+        }
+      }
+    });
+  });
+
   describe('tokens', () => {
     it('are shown once, listed without the secret, limited to 3 live, and stop working when revoked', async () => {
       const base = `/api/v1/workspaces/${wsB}/scim/tokens`;
