@@ -433,7 +433,7 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
     it('unknown schemas, wrong types, read-only attributes and bad PATCH bodies: 400 with the scimType, nothing written', async () => {
       const user = await createUser(fresh('strict'));
       const before = await snapshot(ws, ['audit_queue', 'audit_events']);
-      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown'] } }), 400, 'invalidValue');
+      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown'], 'urn:example:unknown': { a: 1 } } }), 400, 'invalidValue');
       expectScimError(await scim('POST', '/Users', { body: { userName: fresh('x') } }), 400, 'invalidSyntax');
       expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), 'urn:example:ext:1.0:User': { a: 1 } } }), 400, 'invalidSyntax');
       expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), userName: 5 } }), 400, 'invalidValue');
@@ -611,6 +611,23 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
           expectScimError(await scim(method, path, { token: null }), 401);
         }
       }
+    });
+
+    it('an unknown extension schema that carries no attributes is ignored; one with attributes is refused', async () => {
+      const userName = fresh('ext');
+      const created = await write(() => scim('POST', '/Users', { body: { ...userBody(userName), schemas: [USER, 'urn:example:unknown:2.0:User', 'http://schemas.example.com/Ext'] } }), 201, 'scim.user.created');
+      expect(created.schemas).toEqual([USER]);
+      const replaced = await write(() => scim('PUT', `/Users/${created.id}`, { body: { ...userBody(userName), schemas: ['urn:example:unknown:2.0:User', USER, ENTERPRISE], [ENTERPRISE]: { division: 'D' } } }), 200, 'scim.user.updated');
+      expect(replaced.schemas).toEqual([USER, ENTERPRISE]);
+      const group = await write(() => scim('POST', '/Groups', { body: { schemas: [GROUP, 'urn:example:unknown:2.0:Group'], displayName: `Ext ${newId().slice(-6)}` } }), 201, 'scim.group.created');
+      expect(group.schemas).toEqual([GROUP]);
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown:2.0:User'], 'urn:example:unknown:2.0:User': { badge: 1 } } }), 400, 'invalidValue');
+      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown:2.0:User'], 'URN:EXAMPLE:UNKNOWN:2.0:USER:badge': 1 } }), 400, 'invalidValue');
+      expectScimError(await scim('PUT', `/Users/${created.id}`, { body: { ...userBody(userName), schemas: [USER, 'urn:example:unknown:2.0:User'], 'urn:example:unknown:2.0:User': { badge: 1 } } }), 400, 'invalidValue');
+      // A schema this server serves, for another resource type, is still refused.
+      expectScimError(await scim('POST', '/Groups', { body: { schemas: [GROUP, USER], displayName: 'Mixed' } }), 400, 'invalidValue');
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
     });
   });
 
