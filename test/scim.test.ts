@@ -7,6 +7,7 @@
  * the SCIM token as actor, and another workspace's token refused without touching anything.
  */
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../src/platform/db/types.js';
 import { newId } from '../src/platform/ids.js';
@@ -628,6 +629,182 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
       // A schema this server serves, for another resource type, is still refused.
       expectScimError(await scim('POST', '/Groups', { body: { schemas: [GROUP, USER], displayName: 'Mixed' } }), 400, 'invalidValue');
       expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('a read-only attribute given with its current value is accepted; a real change is refused (mutability) and nothing is written', async () => {
+      const user = await createUser(fresh('readonly'));
+      const id = user.id as string;
+      // Okta's group push sends the resource's own id in a path-less replace; the same for a user.
+      const renamed = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { id, displayName: 'Same Id' } }) }), 200, 'scim.user.updated');
+      expect(renamed).toMatchObject({ id, displayName: 'Same Id' });
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', path: 'id', value: id }) }), 200, 'scim.user.updated');
+      await write(
+        () => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'Replace', value: { schemas: [USER], meta: { resourceType: 'User', created: user.meta.created }, groups: [], displayName: 'As Read' } }) }),
+        200,
+        'scim.user.updated',
+      );
+      expect(body(await scim('GET', `/Users/${id}`)).displayName).toBe('As Read');
+
+      const group = await write(() => scim('POST', '/Groups', { body: { schemas: [GROUP], displayName: `Pushed ${newId().slice(-6)}`, members: [{ value: id }] } }), 201, 'scim.group.created');
+      const pushed = await write(() => scim('PATCH', `/Groups/${group.id}`, { body: patchOps({ op: 'replace', value: { id: group.id, displayName: group.displayName } }) }), 200, 'scim.group.updated');
+      expect(pushed).toMatchObject({ id: group.id, displayName: group.displayName, members: [{ value: id }] });
+      // The user's groups, as read, are its current value too.
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { groups: [{ value: group.id, display: group.displayName }] } }) }), 200, 'scim.user.updated');
+
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      const refused: unknown[] = [
+        { op: 'replace', value: { id: newId(), displayName: 'Other Id' } },
+        { op: 'replace', value: { meta: { created: '2001-01-01T00:00:00.000Z' } } },
+        { op: 'replace', value: { groups: [] } },
+        { op: 'add', value: { groups: [{ value: newId() }] } },
+        { op: 'replace', path: 'id', value: newId() },
+        { op: 'remove', path: 'id' },
+        { op: 'replace', path: 'meta.lastModified', value: user.meta.lastModified },
+      ];
+      for (const operation of refused) {
+        expectScimError(await scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', path: 'displayName', value: 'half' }, operation) }), 400, 'mutability');
+      }
+      expectScimError(await scim('PATCH', `/Groups/${group.id}`, { body: patchOps({ op: 'replace', value: { id: newId(), displayName: 'Other' } }) }), 400, 'mutability');
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('fully qualified attribute names, in any case, as PATCH value keys and paths, for core and enterprise attributes', async () => {
+      const user = await createUser(fresh('qualified'));
+      const id = user.id as string;
+      await write(
+        () =>
+          scim('PATCH', `/Users/${id}`, {
+            body: patchOps({
+              op: 'replace',
+              value: {
+                [`${ENTERPRISE}:employeeNumber`]: 'A',
+                [`${ENTERPRISE}:Department`.toUpperCase()]: 'Research',
+                [`${USER}:displayName`]: 'Qualified',
+                [`${USER}:name.givenName`.toLowerCase()]: 'Kay',
+              },
+            }),
+          }),
+        200,
+        'scim.user.updated',
+      );
+      const read = body(await scim('GET', `/Users/${id}`));
+      expect(read).toMatchObject({ schemas: [USER, ENTERPRISE], displayName: 'Qualified', name: { givenName: 'Kay', familyName: 'Lovelace' }, [ENTERPRISE]: { employeeNumber: 'A', department: 'Research' } });
+      await write(
+        () => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'Add', path: `${ENTERPRISE.toUpperCase()}:COSTCENTER`, value: 'CC-1' }, { op: 'Remove', path: `${USER}:name.givenName` }) }),
+        200,
+        'scim.user.updated',
+      );
+      const after = body(await scim('GET', `/Users/${id}`));
+      expect(after[ENTERPRISE]).toEqual({ employeeNumber: 'A', department: 'Research', costCenter: 'CC-1' });
+      expect(after.name).toEqual({ familyName: 'Lovelace' });
+      // A schema this server does not serve, with an attribute: refused, nothing written.
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      expectScimError(await scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { displayName: 'x', 'urn:example:other:2.0:User:badge': '7' } }) }), 400, 'invalidPath');
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('dotted sub-attribute keys in a value apply as their paths do; a value the server cannot apply is refused, never dropped', async () => {
+      const user = await createUser(fresh('dotted'));
+      const id = user.id as string;
+      const patched = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { 'name.givenName': 'K', 'name.familyName': 'U' } }) }), 200, 'scim.user.updated');
+      expect(patched.name).toEqual({ givenName: 'K', familyName: 'U' });
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'add', value: { 'NAME.Formatted': 'K U', 'emails[type eq "home"].value': 'k@home.example' } }) }), 200, 'scim.user.updated');
+      const read = body(await scim('GET', `/Users/${id}`));
+      expect(read.name).toEqual({ givenName: 'K', familyName: 'U', formatted: 'K U' });
+      expect(read.emails).toEqual([
+        { value: user.userName, type: 'work', primary: true },
+        { value: 'k@home.example', type: 'home' },
+      ]);
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      for (const operation of [
+        { op: 'replace', path: 'emails[type eq "work"]', value: 'not-an-object@example.test' },
+        { op: 'add', path: 'emails[type eq "other"]', value: 'not-an-object@example.test' },
+        { op: 'replace', value: { 'name.givenName': { nested: true } } },
+        { op: 'replace', path: `${ENTERPRISE}:manager`, value: [{ value: 'a' }, { value: 'b' }] },
+      ]) {
+        expectScimError(await scim('PATCH', `/Users/${id}`, { body: patchOps(operation) }), 400, 'invalidValue');
+      }
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('what a PATCH accepts is what the resource then shows, whatever the shape of the request (property)', async () => {
+      const user = await createUser(fresh('property'));
+      const id = user.id as string;
+      const ext = (name: string) => ({ path: `${ENTERPRISE}:${name}`, nested: (v: unknown) => ({ [ENTERPRISE]: { [name]: v } }), read: (r: Json) => r[ENTERPRISE]?.[name] as unknown });
+      const sub = (top: string, name: string) => ({ path: `${top}.${name}`, qualified: `${USER}:${top}.${name}`, nested: (v: unknown) => ({ [top]: { [name]: v } }), read: (r: Json) => r[top]?.[name] as unknown });
+      const top = (name: string) => ({ path: name, qualified: `${USER}:${name}`, nested: (v: unknown) => ({ [name]: v }), read: (r: Json) => r[name] as unknown });
+      const attributes: Record<string, { path: string; qualified?: string; nested: (v: unknown) => Record<string, unknown>; read: (r: Json) => unknown }> = {
+        displayName: top('displayName'),
+        externalId: top('externalId'),
+        givenName: sub('name', 'givenName'),
+        familyName: sub('name', 'familyName'),
+        formatted: sub('name', 'formatted'),
+        employeeNumber: ext('employeeNumber'),
+        costCenter: ext('costCenter'),
+        organization: ext('organization'),
+        division: ext('division'),
+        department: ext('department'),
+        manager: { ...ext('manager'), read: (r: Json) => r[ENTERPRISE]?.manager?.value as unknown },
+      };
+      const names = Object.keys(attributes);
+      const model: Record<string, unknown> = { givenName: 'Ada', familyName: 'Lovelace' };
+      const randomCase = (s: string, flips: number) => [...s].map((c, i) => ((flips >> i % 16) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+      const op = fc.record({
+        name: fc.constantFrom(...names),
+        remove: fc.boolean(),
+        verb: fc.constantFrom('add', 'replace', 'Add', 'Replace'),
+        shape: fc.constantFrom('path', 'qualified', 'dotted-key', 'nested', 'nested-with-id'),
+        flips: fc.integer({ min: 0, max: 0xffff }),
+        value: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,15}$/),
+        managerShape: fc.constantFrom('string', 'object', 'array'),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 4 }), async (ops) => {
+          const operations = ops.map((o) => {
+            const a = attributes[o.name]!;
+            const path = randomCase(o.shape === 'qualified' ? (a.qualified ?? a.path) : a.path, o.flips);
+            if (o.remove) return { op: 'Remove', path };
+            const value = o.name !== 'manager' || o.managerShape === 'string' ? o.value : o.managerShape === 'object' ? { value: o.value } : [{ value: o.value }];
+            if (o.shape === 'path' || o.shape === 'qualified') return { op: o.verb, path, value };
+            if (o.shape === 'dotted-key') return { op: o.verb, value: { [path]: value } };
+            return { op: o.verb, value: { ...a.nested(value), ...(o.shape === 'nested-with-id' ? { id } : {}) } };
+          });
+          const res = await scim('PATCH', `/Users/${id}`, { body: patchOps(...operations) });
+          expect(res.statusCode, `${JSON.stringify(operations)} → ${res.body}`).toBe(200);
+          for (const o of ops) {
+            if (o.remove) delete model[o.name];
+            else model[o.name] = o.value;
+          }
+          for (const r of [body(res), body(await scim('GET', `/Users/${id}`))]) {
+            for (const name of names) expect(attributes[name]!.read(r), `${name} after ${JSON.stringify(operations)}`).toBe(model[name]);
+          }
+        }),
+        { numRuns: 30 },
+      );
+    });
+
+    it('the manager: a bare id, an object, an array of one, by the short or the qualified path; removed by either', async () => {
+      const user = await createUser(fresh('managed'));
+      const id = user.id as string;
+      const boss = newId();
+      const managerOf = async (): Promise<unknown> => body(await scim('GET', `/Users/${id}`))[ENTERPRISE]?.manager;
+      for (const [path, value] of [
+        ['manager', boss],
+        ['Manager', { value: boss }],
+        ['manager', [{ $ref: `https://idp.example/Users/${boss}`, value: boss }]],
+        [`${ENTERPRISE}:manager`, boss],
+        [`${ENTERPRISE}:manager.value`, boss],
+      ] as const) {
+        await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'remove', path: 'manager' }, { op: 'Add', path, value }) }), 200, 'scim.user.updated');
+        expect(await managerOf(), `${path} ${JSON.stringify(value)}`).toEqual({ value: boss });
+      }
+      const removed = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'Remove', path: 'manager' }) }), 200, 'scim.user.updated');
+      expect(removed).not.toHaveProperty(ENTERPRISE);
+      // A PUT with the manager as a bare id is read the same way; null clears it.
+      const put = await write(() => scim('PUT', `/Users/${id}`, { body: userBody(user.userName, { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: boss } }) }), 200, 'scim.user.updated');
+      expect(put[ENTERPRISE]).toEqual({ manager: { value: boss } });
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', path: 'manager', value: null }) }), 200, 'scim.user.updated');
+      expect(await managerOf()).toBeUndefined();
     });
   });
 

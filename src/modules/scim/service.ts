@@ -111,7 +111,7 @@ function personName(f: store.UserFields): string {
   return (f.displayName ?? f.formattedName ?? [f.givenName, f.familyName].filter(Boolean).join(' ')) || '';
 }
 
-/** The stored user as a document of patch.ts (what PATCH starts from). */
+/** The stored user's attributes as a document of patch.ts (the resource, without id, meta, groups). */
 function userDoc(row: store.UserRow): Doc {
   const doc: Doc = { userName: row.user_name, active: row.active, emails: row.emails };
   if (row.external_id !== null) doc['externalId'] = row.external_id;
@@ -362,7 +362,7 @@ export class ScimService {
   }
 
   async createUser(caller: ScimCaller, body: unknown): Promise<ResourceResult> {
-    const fields = userFields(validate(UserDoc, normalizeDoc(resourceBody(body, USER_SCHEMA), USER_SPEC, false, false)));
+    const fields = userFields(validate(UserDoc, normalizeDoc(resourceBody(body, USER_SCHEMA), USER_SPEC)));
     const email = accountEmail(fields);
     return this.deps.db.withTenant(caller.tenant, async (tx) => {
       if (await store.userNameHolder(tx, fields.userName, null)) throw uniqueness('A user with this userName already exists.');
@@ -383,7 +383,7 @@ export class ScimService {
 
   async replaceUser(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const record = resourceBody(body, USER_SCHEMA);
-    const fields = userFields(validate(UserDoc, normalizeDoc(record, USER_SPEC, false, false)));
+    const fields = userFields(validate(UserDoc, normalizeDoc(record, USER_SPEC)));
     return this.withUser(caller, id, ifMatch, async (tx, row) => {
       checkBodyId(record, id);
       return this.writeUserIn(tx, caller, row, fields);
@@ -392,10 +392,17 @@ export class ScimService {
 
   async patchUser(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const patch = validate(PatchBody, body, true);
-    return this.withUser(caller, id, ifMatch, async (tx, row) => {
-      const patched = applyPatch(userDoc(row), patch.Operations, USER_SPEC);
-      return this.writeUserIn(tx, caller, row, userFields(validate(UserDoc, patched)));
-    });
+    return this.withUser(
+      caller,
+      id,
+      ifMatch,
+      async (tx, row) => {
+        // From the resource as read (id, meta and groups included: read-only, compared as given).
+        const patched = applyPatch(userResource(row, caller.base), patch.Operations, USER_SPEC);
+        return this.writeUserIn(tx, caller, row, userFields(validate(UserDoc, patched)));
+      },
+      { groups: true },
+    );
   }
 
   async deleteUser(caller: ScimCaller, id: string, ifMatch: string | undefined): Promise<void> {
@@ -411,10 +418,16 @@ export class ScimService {
     });
   }
 
-  private async withUser<T>(caller: ScimCaller, id: string, ifMatch: string | undefined, work: (tx: Tx, row: store.UserRow) => Promise<T>): Promise<T> {
+  private async withUser<T>(
+    caller: ScimCaller,
+    id: string,
+    ifMatch: string | undefined,
+    work: (tx: Tx, row: store.UserRow) => Promise<T>,
+    options: { groups?: boolean } = {},
+  ): Promise<T> {
     if (!isUuid(id)) throw notFound();
     return this.deps.db.withTenant(caller.tenant, async (tx) => {
-      const row = await store.userById(tx, id, { lock: true, groups: false });
+      const row = await store.userById(tx, id, { lock: true, groups: options.groups ?? false });
       if (!row) throw notFound();
       checkIfMatch(ifMatch, row.version);
       return work(tx, row);
@@ -479,7 +492,7 @@ export class ScimService {
   }
 
   async createGroup(caller: ScimCaller, body: unknown): Promise<ResourceResult> {
-    const doc = validate(GroupDoc, normalizeDoc(resourceBody(body, GROUP_SCHEMA), GROUP_SPEC, false, false));
+    const doc = validate(GroupDoc, normalizeDoc(resourceBody(body, GROUP_SCHEMA), GROUP_SPEC));
     const members = memberIdsOf(doc);
     return this.deps.db.withTenant(caller.tenant, async (tx) => {
       if (await store.displayNameHolder(tx, doc.displayName, null)) throw uniqueness('A group with this displayName already exists.');
@@ -502,7 +515,7 @@ export class ScimService {
 
   async replaceGroup(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const record = resourceBody(body, GROUP_SCHEMA);
-    const doc = validate(GroupDoc, normalizeDoc(record, GROUP_SPEC, false, false));
+    const doc = validate(GroupDoc, normalizeDoc(record, GROUP_SPEC));
     return this.withGroup(caller, id, ifMatch, async (tx, row, before) => {
       checkBodyId(record, id);
       return this.writeGroupIn(tx, caller, row, before, doc);
@@ -512,8 +525,8 @@ export class ScimService {
   async patchGroup(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const patch = validate(PatchBody, body, true);
     return this.withGroup(caller, id, ifMatch, async (tx, row, before) => {
-      const current: Doc = { displayName: row.display_name, members: before.map((value) => ({ value })) };
-      if (row.external_id !== null) current['externalId'] = row.external_id;
+      // From the resource as read (id and meta included: read-only, compared as given).
+      const current: Doc = { ...groupResource({ ...row, members: null }, caller.base), members: before.map((value) => ({ value })) };
       const patched = applyPatch(current, patch.Operations, GROUP_SPEC);
       return this.writeGroupIn(tx, caller, row, before, validate(GroupDoc, patched));
     });
