@@ -806,6 +806,44 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
       await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', path: 'manager', value: null }) }), 200, 'scim.user.updated');
       expect(await managerOf()).toBeUndefined();
     });
+
+    it('the rules of a create bind PUT and PATCH: another workspace\'s userName, an unverified domain, another user\'s address', async () => {
+      const taken = `taken-${newId().slice(-6)}@beta.test`;
+      expectStatus(await scim('POST', '/Users', { workspace: wsB, token: tokenB, body: { schemas: [USER], userName: taken } }), 201);
+      // A user whose address is its userName, and one with a primary work email.
+      const solo = await write(() => scim('POST', '/Users', { body: { schemas: [USER], userName: fresh('solo') } }), 201, 'scim.user.created');
+      const mailed = await createUser(fresh('mailed'));
+      // Create refuses these; so must every update.
+      expectScimError(await scim('POST', '/Users', { body: { schemas: [USER], userName: taken } }), 400, 'invalidValue');
+      expectScimError(await scim('POST', '/Users', { body: userBody(`x-${newId().slice(-6)}@unverified.test`) }), 400, 'invalidValue');
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      const refusals: Array<[string, string, unknown, number, string]> = [
+        ['PATCH', `/Users/${solo.id}`, patchOps({ op: 'replace', path: 'userName', value: taken }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${solo.id}`, patchOps({ op: 'replace', value: { userName: taken.toUpperCase() } }), 400, 'invalidValue'],
+        ['PUT', `/Users/${solo.id}`, { schemas: [USER], userName: taken }, 400, 'invalidValue'],
+        ['PATCH', `/Users/${solo.id}`, patchOps({ op: 'replace', path: 'userName', value: 'not an address' }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${mailed.id}`, patchOps({ op: 'Replace', path: 'emails[type eq "work"].value', value: 'mailed@unverified.test' }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${mailed.id}`, patchOps({ op: 'replace', value: { emails: [{ value: 'mailed@unverified.test', primary: true }] } }), 400, 'invalidValue'],
+        ['PUT', `/Users/${mailed.id}`, userBody(mailed.userName, { emails: [{ value: 'mailed@unverified.test', type: 'work', primary: true }] }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${mailed.id}`, patchOps({ op: 'replace', path: 'emails[type eq "work"].value', value: solo.userName.toUpperCase() }), 409, 'uniqueness'],
+        ['PUT', `/Users/${solo.id}`, { schemas: [USER], userName: mailed.userName }, 409, 'uniqueness'],
+      ];
+      for (const [method, path, payload, status, scimType] of refusals) {
+        const refused = expectScimError(await scim(method as 'PUT' | 'PATCH', path, { body: payload }), status, scimType);
+        if (scimType === 'invalidValue' && !JSON.stringify(payload).includes('not an address')) expect(refused.detail).toMatch(/domain is not verified for this workspace/);
+      }
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+
+      // The rules are about the address a write gives: with the address unchanged, a write goes
+      // through even after its domain stopped being verified — deprovisioning is never blocked.
+      const lapsing = `lapse-${newId().slice(-6)}.test`;
+      await verifyDomain(t, ws, lapsing);
+      const later = await createUser(`someone@${lapsing}`);
+      await t.database.raw('UPDATE rampart.workspace_domains SET verified_at = NULL WHERE tenant_id = $1 AND domain = $2', [ws, lapsing]);
+      await write(() => scim('PATCH', `/Users/${later.id}`, { body: patchOps({ op: 'replace', path: 'displayName', value: 'Still here' }) }), 200, 'scim.user.updated');
+      await write(() => scim('PATCH', `/Users/${later.id}`, { body: patchOps({ op: 'replace', value: { active: false } }) }), 200, 'scim.user.deactivated');
+      await write(() => scim('DELETE', `/Users/${later.id}`), 204, 'scim.user.deleted');
+    });
   });
 
   describe('tokens', () => {
