@@ -715,6 +715,9 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
         { value: user.userName, type: 'work', primary: true },
         { value: 'k@home.example', type: 'home' },
       ]);
+      // A value filter's value is a string like any other, a URL included: no element matches, nothing removed.
+      const kept = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'remove', path: 'emails[value eq "https://k.example/home"]' }) }), 200, 'scim.user.updated');
+      expect(kept.emails).toEqual(read.emails);
       const before = await snapshot(ws, ['audit_queue', 'audit_events']);
       for (const operation of [
         { op: 'replace', path: 'emails[type eq "work"]', value: 'not-an-object@example.test' },

@@ -159,7 +159,7 @@ export function parsePath(path: string, spec: ResourceSpec): Target | null {
     if (rest.length === 0) return { steps: [top!.name], specs: [top!] };
   } else if (lower.startsWith(core)) {
     rest = rest.slice(core.length);
-  } else if (lower.startsWith('urn:') || lower.includes('://')) {
+  } else if (lower.startsWith('urn:')) {
     throw invalidPath(`"${path.slice(0, 200)}" is not under a schema this server serves.`);
   }
   const bracket = rest.indexOf('[');
