@@ -7,25 +7,30 @@
  * the SCIM token as actor, and another workspace's token refused without touching anything.
  */
 import { createHash } from 'node:crypto';
-import type { LightMyRequestResponse } from 'fastify';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../src/platform/db/types.js';
 import { newId } from '../src/platform/ids.js';
 import { auditEventCount, auditEventsOfRequest } from './helpers/audit.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import {
+  body,
+  ENTERPRISE,
+  expectScimError,
+  expectStatus,
+  GROUP,
+  LIST,
+  newScimToken as newToken,
+  patchOps,
+  scimClient,
+  USER,
+  verifyDomain,
+  type Json,
+  type Method,
+} from './helpers/scim.js';
 
-const USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
-const GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
-const PATCH = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
 const DOMAIN = 'example.test';
-
-type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- SCIM responses are read loosely in tests
-type Json = any;
 
 describe.each(BACKENDS)('SCIM on $name', (backend) => {
   let t: TestApp;
@@ -39,43 +44,12 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
 
   const fresh = (name: string) => `${name}-${++counter}-${newId().slice(-6)}@${DOMAIN}`;
 
-  function scim(method: Method, path: string, options: { body?: unknown; headers?: Record<string, string>; token?: string | null; workspace?: string; raw?: string } = {}) {
-    const headers: Record<string, string> = { ...(options.token === null ? {} : { authorization: `Bearer ${options.token ?? token}` }), ...options.headers };
-    if (options.body !== undefined || options.raw !== undefined) headers['content-type'] ??= 'application/scim+json';
-    return t.app.inject({
-      method,
-      url: `/scim/v2/${options.workspace ?? ws}${path}`,
-      headers,
-      ...(options.raw !== undefined ? { payload: options.raw } : options.body !== undefined ? { payload: JSON.stringify(options.body) } : {}),
-    });
-  }
-  const body = (res: LightMyRequestResponse): Json => JSON.parse(res.body);
-  function expectStatus(res: LightMyRequestResponse, status: number): Json {
-    expect(res.statusCode, res.body).toBe(status);
-    return res.body ? body(res) : null;
-  }
-  function expectScimError(res: LightMyRequestResponse, status: number, scimType?: string): Json {
-    expect(res.statusCode, res.body).toBe(status);
-    expect(res.headers['content-type']).toMatch(/^application\/scim\+json/);
-    const b = body(res);
-    expect(b.schemas).toEqual([ERROR]);
-    expect(b.status).toBe(String(status));
-    expect(typeof b.detail).toBe('string');
-    if (scimType) expect(b.scimType).toBe(scimType);
-    else expect(b.scimType).toBeUndefined();
-    return b;
-  }
-  /** A SCIM write and its one event: the action, outcome success, the SCIM token as actor. */
-  async function write(send: () => Promise<LightMyRequestResponse>, status: number, action: string): Promise<Json> {
-    const before = await auditEventCount(t);
-    const res = await send();
-    const result = expectStatus(res, status);
-    expect(await auditEventsOfRequest(t, res.headers['x-request-id'] as string)).toEqual([{ action, outcome: 'success' }]);
-    expect((await auditEventCount(t)) - before).toBe(1);
-    const [event] = await t.database.raw<{ actor_type: string }>('SELECT actor_type FROM rampart.workspace_events WHERE request_id = $1', [res.headers['x-request-id']]);
-    expect(event?.actor_type).toBe('scim_token');
-    return result;
-  }
+  const client = scimClient(
+    () => t,
+    () => ({ workspace: ws, token }),
+  );
+  const scim = client.request;
+  const write = client.write;
   const userBody = (userName: string, extra: Record<string, unknown> = {}) => ({
     schemas: [USER],
     userName,
@@ -85,7 +59,6 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
     ...extra,
   });
   const createUser = (userName: string, extra: Record<string, unknown> = {}) => write(() => scim('POST', '/Users', { body: userBody(userName, extra) }), 201, 'scim.user.created');
-  const patchOps = (...Operations: unknown[]) => ({ schemas: [PATCH], Operations });
   async function membership(accountId: string, workspace = ws): Promise<{ roles: Array<{ name: string; via_directory: boolean }> } | null> {
     const [m] = await t.database.raw('SELECT 1 FROM rampart.memberships WHERE tenant_id = $1 AND account_id = $2', [workspace, accountId]);
     if (!m) return null;
@@ -95,18 +68,6 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
       [workspace, accountId],
     );
     return { roles };
-  }
-  async function verifyDomain(workspace: string, domain: string): Promise<void> {
-    await t.database.db.withTenant(tenantContext(workspace, null), (tx) =>
-      tx.query(
-        `INSERT INTO workspace_domains (tenant_id, id, domain, verification_token, verified_at) VALUES (current_tenant_id(), $1, $2, $3, now())`,
-        [newId(), domain, 'v'.repeat(40)],
-      ),
-    );
-  }
-  async function newToken(workspace: string, as: Caller, name = 'idp'): Promise<string> {
-    const res = await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${workspace}/scim/tokens`, headers: as.bearer, payload: { name } });
-    return expectStatus(res, 201).token as string;
   }
   /** A digest of each of a tenant's tables: a difference names where. */
   async function snapshot(tenant: string, skip: readonly string[] = []): Promise<Record<string, string>> {
@@ -131,12 +92,12 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
     t = await buildTestApp(backend);
     owner = await signUp(t, 'owner');
     ws = (await createWorkspace(t, owner, 'Acme')).id;
-    await verifyDomain(ws, DOMAIN);
-    token = await newToken(ws, owner);
+    await verifyDomain(t, ws, DOMAIN);
+    token = await newToken(t, ws, owner);
     bob = await signUp(t, 'bob');
     wsB = (await createWorkspace(t, bob, 'Beta')).id;
-    await verifyDomain(wsB, 'beta.test');
-    tokenB = await newToken(wsB, bob);
+    await verifyDomain(t, wsB, 'beta.test');
+    tokenB = await newToken(t, wsB, bob);
   });
   afterAll(async () => t?.close());
 
@@ -159,7 +120,7 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
 
   describe('authentication', () => {
     it('missing, empty, malformed, unknown and revoked tokens: 401 in SCIM format, each one event', async () => {
-      const revoked = await newToken(ws, owner, 'to revoke');
+      const revoked = await newToken(t, ws, owner, 'to revoke');
       const [row] = await t.database.raw<{ id: string }>("SELECT id FROM rampart.scim_tokens WHERE tenant_id = $1 AND name = 'to revoke'", [ws]);
       expectStatus(await t.app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${ws}/scim/tokens/${row!.id}`, headers: owner.bearer }), 204);
       const cases: Array<[Record<string, string>, string]> = [
@@ -473,7 +434,7 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
     it('unknown schemas, wrong types, read-only attributes and bad PATCH bodies: 400 with the scimType, nothing written', async () => {
       const user = await createUser(fresh('strict'));
       const before = await snapshot(ws, ['audit_queue', 'audit_events']);
-      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown'] } }), 400, 'invalidValue');
+      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown'], 'urn:example:unknown': { a: 1 } } }), 400, 'invalidValue');
       expectScimError(await scim('POST', '/Users', { body: { userName: fresh('x') } }), 400, 'invalidSyntax');
       expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), 'urn:example:ext:1.0:User': { a: 1 } } }), 400, 'invalidSyntax');
       expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), userName: 5 } }), 400, 'invalidValue');
@@ -625,6 +586,266 @@ describe.each(BACKENDS)('SCIM on $name', (backend) => {
       await t.services.members.addMember(tenantContext(ws, owner.accountId), m.accountId, 'member');
       expect((await t.app.inject({ method: 'GET', url: `${base}/directory/group-roles`, headers: m.bearer })).statusCode).toBe(403);
       expect((await t.app.inject({ method: 'POST', url: `${base}/scim/tokens`, headers: m.bearer, payload: { name: 'x' } })).statusCode).toBe(403);
+    });
+  });
+
+  describe('interoperability: requests as Okta and Entra ID send them', () => {
+    it('discovery endpoints answer writes with 405, the SCIM error body and Allow; so do the other methods a resource does not have', async () => {
+      const cases: Array<[string, string]> = [
+        ['/ServiceProviderConfig', 'GET'],
+        ['/ResourceTypes', 'GET'],
+        ['/ResourceTypes/User', 'GET'],
+        ['/Schemas', 'GET'],
+        [`/Schemas/${USER}`, 'GET'],
+        ['/Users', 'GET, POST'],
+        ['/Groups', 'GET, POST'],
+        [`/Users/${newId()}`, 'GET, PUT, PATCH, DELETE'],
+        [`/Groups/${newId()}`, 'GET, PUT, PATCH, DELETE'],
+      ];
+      for (const [path, allow] of cases) {
+        for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+          if (allow.split(', ').includes(method)) continue;
+          const res = await scim(method, path, method === 'DELETE' ? {} : { raw: '{"schemas":' });
+          expectScimError(res, 405);
+          expect(res.headers['allow'], `${method} ${path}`).toBe(allow);
+          // Without the token: 401, as for every endpoint (nothing said about what exists).
+          expectScimError(await scim(method, path, { token: null }), 401);
+        }
+      }
+    });
+
+    it('an unknown extension schema that carries no attributes is ignored; one with attributes is refused', async () => {
+      const userName = fresh('ext');
+      const created = await write(() => scim('POST', '/Users', { body: { ...userBody(userName), schemas: [USER, 'urn:example:unknown:2.0:User', 'http://schemas.example.com/Ext'] } }), 201, 'scim.user.created');
+      expect(created.schemas).toEqual([USER]);
+      const replaced = await write(() => scim('PUT', `/Users/${created.id}`, { body: { ...userBody(userName), schemas: ['urn:example:unknown:2.0:User', USER, ENTERPRISE], [ENTERPRISE]: { division: 'D' } } }), 200, 'scim.user.updated');
+      expect(replaced.schemas).toEqual([USER, ENTERPRISE]);
+      const group = await write(() => scim('POST', '/Groups', { body: { schemas: [GROUP, 'urn:example:unknown:2.0:Group'], displayName: `Ext ${newId().slice(-6)}` } }), 201, 'scim.group.created');
+      expect(group.schemas).toEqual([GROUP]);
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown:2.0:User'], 'urn:example:unknown:2.0:User': { badge: 1 } } }), 400, 'invalidValue');
+      expectScimError(await scim('POST', '/Users', { body: { ...userBody(fresh('x')), schemas: [USER, 'urn:example:unknown:2.0:User'], 'URN:EXAMPLE:UNKNOWN:2.0:USER:badge': 1 } }), 400, 'invalidValue');
+      expectScimError(await scim('PUT', `/Users/${created.id}`, { body: { ...userBody(userName), schemas: [USER, 'urn:example:unknown:2.0:User'], 'urn:example:unknown:2.0:User': { badge: 1 } } }), 400, 'invalidValue');
+      // A schema this server serves, for another resource type, is still refused.
+      expectScimError(await scim('POST', '/Groups', { body: { schemas: [GROUP, USER], displayName: 'Mixed' } }), 400, 'invalidValue');
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('a read-only attribute given with its current value is accepted; a real change is refused (mutability) and nothing is written', async () => {
+      const user = await createUser(fresh('readonly'));
+      const id = user.id as string;
+      // Okta's group push sends the resource's own id in a path-less replace; the same for a user.
+      const renamed = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { id, displayName: 'Same Id' } }) }), 200, 'scim.user.updated');
+      expect(renamed).toMatchObject({ id, displayName: 'Same Id' });
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', path: 'id', value: id }) }), 200, 'scim.user.updated');
+      await write(
+        () => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'Replace', value: { schemas: [USER], meta: { resourceType: 'User', created: user.meta.created }, groups: [], displayName: 'As Read' } }) }),
+        200,
+        'scim.user.updated',
+      );
+      expect(body(await scim('GET', `/Users/${id}`)).displayName).toBe('As Read');
+
+      const group = await write(() => scim('POST', '/Groups', { body: { schemas: [GROUP], displayName: `Pushed ${newId().slice(-6)}`, members: [{ value: id }] } }), 201, 'scim.group.created');
+      const pushed = await write(() => scim('PATCH', `/Groups/${group.id}`, { body: patchOps({ op: 'replace', value: { id: group.id, displayName: group.displayName } }) }), 200, 'scim.group.updated');
+      expect(pushed).toMatchObject({ id: group.id, displayName: group.displayName, members: [{ value: id }] });
+      // The user's groups, as read, are its current value too.
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { groups: [{ value: group.id, display: group.displayName }] } }) }), 200, 'scim.user.updated');
+
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      const refused: unknown[] = [
+        { op: 'replace', value: { id: newId(), displayName: 'Other Id' } },
+        { op: 'replace', value: { meta: { created: '2001-01-01T00:00:00.000Z' } } },
+        { op: 'replace', value: { groups: [] } },
+        { op: 'add', value: { groups: [{ value: newId() }] } },
+        { op: 'replace', path: 'id', value: newId() },
+        { op: 'remove', path: 'id' },
+        { op: 'replace', path: 'meta.lastModified', value: user.meta.lastModified },
+      ];
+      for (const operation of refused) {
+        expectScimError(await scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', path: 'displayName', value: 'half' }, operation) }), 400, 'mutability');
+      }
+      expectScimError(await scim('PATCH', `/Groups/${group.id}`, { body: patchOps({ op: 'replace', value: { id: newId(), displayName: 'Other' } }) }), 400, 'mutability');
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('fully qualified attribute names, in any case, as PATCH value keys and paths, for core and enterprise attributes', async () => {
+      const user = await createUser(fresh('qualified'));
+      const id = user.id as string;
+      await write(
+        () =>
+          scim('PATCH', `/Users/${id}`, {
+            body: patchOps({
+              op: 'replace',
+              value: {
+                [`${ENTERPRISE}:employeeNumber`]: 'A',
+                [`${ENTERPRISE}:Department`.toUpperCase()]: 'Research',
+                [`${USER}:displayName`]: 'Qualified',
+                [`${USER}:name.givenName`.toLowerCase()]: 'Kay',
+              },
+            }),
+          }),
+        200,
+        'scim.user.updated',
+      );
+      const read = body(await scim('GET', `/Users/${id}`));
+      expect(read).toMatchObject({ schemas: [USER, ENTERPRISE], displayName: 'Qualified', name: { givenName: 'Kay', familyName: 'Lovelace' }, [ENTERPRISE]: { employeeNumber: 'A', department: 'Research' } });
+      await write(
+        () => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'Add', path: `${ENTERPRISE.toUpperCase()}:COSTCENTER`, value: 'CC-1' }, { op: 'Remove', path: `${USER}:name.givenName` }) }),
+        200,
+        'scim.user.updated',
+      );
+      const after = body(await scim('GET', `/Users/${id}`));
+      expect(after[ENTERPRISE]).toEqual({ employeeNumber: 'A', department: 'Research', costCenter: 'CC-1' });
+      expect(after.name).toEqual({ familyName: 'Lovelace' });
+      // A schema this server does not serve, with an attribute: refused, nothing written.
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      expectScimError(await scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { displayName: 'x', 'urn:example:other:2.0:User:badge': '7' } }) }), 400, 'invalidPath');
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('dotted sub-attribute keys in a value apply as their paths do; a value the server cannot apply is refused, never dropped', async () => {
+      const user = await createUser(fresh('dotted'));
+      const id = user.id as string;
+      const patched = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', value: { 'name.givenName': 'K', 'name.familyName': 'U' } }) }), 200, 'scim.user.updated');
+      expect(patched.name).toEqual({ givenName: 'K', familyName: 'U' });
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'add', value: { 'NAME.Formatted': 'K U', 'emails[type eq "home"].value': 'k@home.example' } }) }), 200, 'scim.user.updated');
+      const read = body(await scim('GET', `/Users/${id}`));
+      expect(read.name).toEqual({ givenName: 'K', familyName: 'U', formatted: 'K U' });
+      expect(read.emails).toEqual([
+        { value: user.userName, type: 'work', primary: true },
+        { value: 'k@home.example', type: 'home' },
+      ]);
+      // A value filter's value is a string like any other, a URL included: no element matches, nothing removed.
+      const kept = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'remove', path: 'emails[value eq "https://k.example/home"]' }) }), 200, 'scim.user.updated');
+      expect(kept.emails).toEqual(read.emails);
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      for (const operation of [
+        { op: 'replace', path: 'emails[type eq "work"]', value: 'not-an-object@example.test' },
+        { op: 'add', path: 'emails[type eq "other"]', value: 'not-an-object@example.test' },
+        { op: 'replace', value: { 'name.givenName': { nested: true } } },
+        { op: 'replace', path: `${ENTERPRISE}:manager`, value: [{ value: 'a' }, { value: 'b' }] },
+      ]) {
+        expectScimError(await scim('PATCH', `/Users/${id}`, { body: patchOps(operation) }), 400, 'invalidValue');
+      }
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+    });
+
+    it('what a PATCH accepts is what the resource then shows, whatever the shape of the request (property)', async () => {
+      const user = await createUser(fresh('property'));
+      const id = user.id as string;
+      const ext = (name: string) => ({ path: `${ENTERPRISE}:${name}`, nested: (v: unknown) => ({ [ENTERPRISE]: { [name]: v } }), read: (r: Json) => r[ENTERPRISE]?.[name] as unknown });
+      const sub = (top: string, name: string) => ({ path: `${top}.${name}`, qualified: `${USER}:${top}.${name}`, nested: (v: unknown) => ({ [top]: { [name]: v } }), read: (r: Json) => r[top]?.[name] as unknown });
+      const top = (name: string) => ({ path: name, qualified: `${USER}:${name}`, nested: (v: unknown) => ({ [name]: v }), read: (r: Json) => r[name] as unknown });
+      const attributes: Record<string, { path: string; qualified?: string; nested: (v: unknown) => Record<string, unknown>; read: (r: Json) => unknown }> = {
+        displayName: top('displayName'),
+        externalId: top('externalId'),
+        givenName: sub('name', 'givenName'),
+        familyName: sub('name', 'familyName'),
+        formatted: sub('name', 'formatted'),
+        employeeNumber: ext('employeeNumber'),
+        costCenter: ext('costCenter'),
+        organization: ext('organization'),
+        division: ext('division'),
+        department: ext('department'),
+        manager: { ...ext('manager'), read: (r: Json) => r[ENTERPRISE]?.manager?.value as unknown },
+      };
+      const names = Object.keys(attributes);
+      const model: Record<string, unknown> = { givenName: 'Ada', familyName: 'Lovelace' };
+      const randomCase = (s: string, flips: number) => [...s].map((c, i) => ((flips >> i % 16) & 1 ? c.toUpperCase() : c.toLowerCase())).join('');
+      const op = fc.record({
+        name: fc.constantFrom(...names),
+        remove: fc.boolean(),
+        verb: fc.constantFrom('add', 'replace', 'Add', 'Replace'),
+        shape: fc.constantFrom('path', 'qualified', 'dotted-key', 'nested', 'nested-with-id'),
+        flips: fc.integer({ min: 0, max: 0xffff }),
+        value: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,15}$/),
+        managerShape: fc.constantFrom('string', 'object', 'array'),
+      });
+      await fc.assert(
+        fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 4 }), async (ops) => {
+          const operations = ops.map((o) => {
+            const a = attributes[o.name]!;
+            const path = randomCase(o.shape === 'qualified' ? (a.qualified ?? a.path) : a.path, o.flips);
+            if (o.remove) return { op: 'Remove', path };
+            const value = o.name !== 'manager' || o.managerShape === 'string' ? o.value : o.managerShape === 'object' ? { value: o.value } : [{ value: o.value }];
+            if (o.shape === 'path' || o.shape === 'qualified') return { op: o.verb, path, value };
+            if (o.shape === 'dotted-key') return { op: o.verb, value: { [path]: value } };
+            return { op: o.verb, value: { ...a.nested(value), ...(o.shape === 'nested-with-id' ? { id } : {}) } };
+          });
+          const res = await scim('PATCH', `/Users/${id}`, { body: patchOps(...operations) });
+          expect(res.statusCode, `${JSON.stringify(operations)} → ${res.body}`).toBe(200);
+          for (const o of ops) {
+            if (o.remove) delete model[o.name];
+            else model[o.name] = o.value;
+          }
+          for (const r of [body(res), body(await scim('GET', `/Users/${id}`))]) {
+            for (const name of names) expect(attributes[name]!.read(r), `${name} after ${JSON.stringify(operations)}`).toBe(model[name]);
+          }
+        }),
+        { numRuns: 30 },
+      );
+    });
+
+    it('the manager: a bare id, an object, an array of one, by the short or the qualified path; removed by either', async () => {
+      const user = await createUser(fresh('managed'));
+      const id = user.id as string;
+      const boss = newId();
+      const managerOf = async (): Promise<unknown> => body(await scim('GET', `/Users/${id}`))[ENTERPRISE]?.manager;
+      for (const [path, value] of [
+        ['manager', boss],
+        ['Manager', { value: boss }],
+        ['manager', [{ $ref: `https://idp.example/Users/${boss}`, value: boss }]],
+        [`${ENTERPRISE}:manager`, boss],
+        [`${ENTERPRISE}:manager.value`, boss],
+      ] as const) {
+        await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'remove', path: 'manager' }, { op: 'Add', path, value }) }), 200, 'scim.user.updated');
+        expect(await managerOf(), `${path} ${JSON.stringify(value)}`).toEqual({ value: boss });
+      }
+      const removed = await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'Remove', path: 'manager' }) }), 200, 'scim.user.updated');
+      expect(removed).not.toHaveProperty(ENTERPRISE);
+      // A PUT with the manager as a bare id is read the same way; null clears it.
+      const put = await write(() => scim('PUT', `/Users/${id}`, { body: userBody(user.userName, { schemas: [USER, ENTERPRISE], [ENTERPRISE]: { manager: boss } }) }), 200, 'scim.user.updated');
+      expect(put[ENTERPRISE]).toEqual({ manager: { value: boss } });
+      await write(() => scim('PATCH', `/Users/${id}`, { body: patchOps({ op: 'replace', path: 'manager', value: null }) }), 200, 'scim.user.updated');
+      expect(await managerOf()).toBeUndefined();
+    });
+
+    it('the rules of a create bind PUT and PATCH: another workspace\'s userName, an unverified domain, another user\'s address', async () => {
+      const taken = `taken-${newId().slice(-6)}@beta.test`;
+      expectStatus(await scim('POST', '/Users', { workspace: wsB, token: tokenB, body: { schemas: [USER], userName: taken } }), 201);
+      // A user whose address is its userName, and one with a primary work email.
+      const solo = await write(() => scim('POST', '/Users', { body: { schemas: [USER], userName: fresh('solo') } }), 201, 'scim.user.created');
+      const mailed = await createUser(fresh('mailed'));
+      // Create refuses these; so must every update.
+      expectScimError(await scim('POST', '/Users', { body: { schemas: [USER], userName: taken } }), 400, 'invalidValue');
+      expectScimError(await scim('POST', '/Users', { body: userBody(`x-${newId().slice(-6)}@unverified.test`) }), 400, 'invalidValue');
+      const before = await snapshot(ws, ['audit_queue', 'audit_events']);
+      const refusals: Array<[string, string, unknown, number, string]> = [
+        ['PATCH', `/Users/${solo.id}`, patchOps({ op: 'replace', path: 'userName', value: taken }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${solo.id}`, patchOps({ op: 'replace', value: { userName: taken.toUpperCase() } }), 400, 'invalidValue'],
+        ['PUT', `/Users/${solo.id}`, { schemas: [USER], userName: taken }, 400, 'invalidValue'],
+        ['PATCH', `/Users/${solo.id}`, patchOps({ op: 'replace', path: 'userName', value: 'not an address' }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${mailed.id}`, patchOps({ op: 'Replace', path: 'emails[type eq "work"].value', value: 'mailed@unverified.test' }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${mailed.id}`, patchOps({ op: 'replace', value: { emails: [{ value: 'mailed@unverified.test', primary: true }] } }), 400, 'invalidValue'],
+        ['PUT', `/Users/${mailed.id}`, userBody(mailed.userName, { emails: [{ value: 'mailed@unverified.test', type: 'work', primary: true }] }), 400, 'invalidValue'],
+        ['PATCH', `/Users/${mailed.id}`, patchOps({ op: 'replace', path: 'emails[type eq "work"].value', value: solo.userName.toUpperCase() }), 409, 'uniqueness'],
+        ['PUT', `/Users/${solo.id}`, { schemas: [USER], userName: mailed.userName }, 409, 'uniqueness'],
+      ];
+      for (const [method, path, payload, status, scimType] of refusals) {
+        const refused = expectScimError(await scim(method as 'PUT' | 'PATCH', path, { body: payload }), status, scimType);
+        if (scimType === 'invalidValue' && !JSON.stringify(payload).includes('not an address')) expect(refused.detail).toMatch(/domain is not verified for this workspace/);
+      }
+      expect(await snapshot(ws, ['audit_queue', 'audit_events'])).toEqual(before);
+
+      // The rules are about the address a write gives: with the address unchanged, a write goes
+      // through even after its domain stopped being verified — deprovisioning is never blocked.
+      const lapsing = `lapse-${newId().slice(-6)}.test`;
+      await verifyDomain(t, ws, lapsing);
+      const later = await createUser(`someone@${lapsing}`);
+      await t.database.raw('UPDATE rampart.workspace_domains SET verified_at = NULL WHERE tenant_id = $1 AND domain = $2', [ws, lapsing]);
+      await write(() => scim('PATCH', `/Users/${later.id}`, { body: patchOps({ op: 'replace', path: 'displayName', value: 'Still here' }) }), 200, 'scim.user.updated');
+      await write(() => scim('PATCH', `/Users/${later.id}`, { body: patchOps({ op: 'replace', value: { active: false } }) }), 200, 'scim.user.deactivated');
+      await write(() => scim('DELETE', `/Users/${later.id}`), 204, 'scim.user.deleted');
     });
   });
 

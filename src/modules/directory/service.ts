@@ -86,6 +86,11 @@ export class DirectoryService {
     }
   }
 
+  /** The id of the account with this email (lower-cased here), if there is one. */
+  async accountIdIn(tx: Tx, email: string): Promise<string | null> {
+    return (await this.deps.accounts.accountByEmailIn(tx, email.trim().toLowerCase()))?.id ?? null;
+  }
+
   /**
    * The account with this email, created if there is none (lower-cased here), without any
    * membership: for a user the directory provisions as inactive.

@@ -45,6 +45,7 @@ export const noTarget = (detail: string) => new ScimError(400, 'noTarget', detai
 export const uniqueness = (detail: string) => new ScimError(409, 'uniqueness', detail);
 export const notFound = (detail = 'Resource not found.') => new ScimError(404, null, detail);
 export const unauthorized = (detail = 'Authentication failed.') => new ScimError(401, null, detail);
+export const methodNotAllowed = (detail = 'This endpoint does not support the method.') => new ScimError(405, null, detail);
 
 /** Rampart codes with a SCIM meaning of their own; others keep their status, with no scimType. */
 const FROM_RAMPART: Partial<Record<ErrorCode, ScimType>> = {

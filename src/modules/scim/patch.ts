@@ -5,11 +5,18 @@
  * patched document is then validated exactly like a PUT body, so PATCH can never store what PUT
  * would refuse, and the whole request is one transaction.
  *
- * Attribute names are case-insensitive. Attributes this server does not keep (phoneNumbers,
- * addresses, title, …) are ignored, in bodies and in PATCH paths alike; a schema URN it does not
- * serve is refused (invalidPath). Read-only attributes (id, meta, groups) are refused as targets
- * (mutability). Client quirks accepted: Entra ID's boolean strings ("True"/"False") in PATCH
- * values, and Okta's path-less `{"op":"replace","value":{"active":false}}`.
+ * Attribute names are case-insensitive and may be fully qualified (`urn:…:core:2.0:User:name.givenName`,
+ * `urn:…:enterprise:2.0:User:manager`); an enterprise attribute may also go by its bare name
+ * (`manager`) where no core attribute has it. A path-less add or replace applies each key of its
+ * value exactly as the operation with that key as its path (so `"name.givenName"` and fully
+ * qualified keys apply too). Attributes this server does not keep (phoneNumbers, addresses,
+ * title, …) are ignored, in bodies, paths and keys alike; a schema URN it does not serve is
+ * refused (invalidPath); a value it keeps but cannot apply is refused (invalidValue), never
+ * dropped. A read-only attribute (id, meta, a user's groups) given with its current value changes
+ * nothing and is accepted — Okta's group push sends the group's own id — while a change to one, or
+ * its removal, is refused (mutability). Client quirks accepted: Entra ID's boolean strings
+ * ("True"/"False") in PATCH values, its manager as a bare id or an array of one, and Okta's
+ * path-less `{"op":"replace","value":{"active":false}}`.
  */
 import type { Filter } from 'scim2-parse-filter';
 import { invalidPath, invalidSyntax, invalidValue, mutability, noTarget } from './errors.js';
@@ -21,13 +28,15 @@ export interface Spec {
   readonly sub?: Readonly<Record<string, Spec>>;
   readonly multi?: boolean;
   readonly boolean?: boolean;
+  /** A complex attribute that may be given by its `value` alone: a bare id, or an array of one (Entra's manager). */
+  readonly byValue?: boolean;
 }
 export interface ResourceSpec {
   /** The core schema, whose URN may prefix an attribute path. */
   readonly schema: string;
   /** Top-level attributes by lower-cased name (an extension under its lower-cased URN). */
   readonly attributes: Readonly<Record<string, Spec>>;
-  /** Lower-cased names of attributes clients may not write. */
+  /** Lower-cased names of attributes clients may not change (their current value is accepted). */
   readonly readOnly: ReadonlySet<string>;
 }
 
@@ -45,7 +54,7 @@ export const USER_SPEC: ResourceSpec = {
       name: ENTERPRISE_SCHEMA,
       sub: {
         ...subs(s('employeeNumber'), s('costCenter'), s('organization'), s('division'), s('department')),
-        manager: { name: 'manager', sub: subs(s('value'), s('displayName')) },
+        manager: { name: 'manager', byValue: true, sub: subs(s('value'), s('displayName')) },
       },
     },
   },
@@ -72,6 +81,14 @@ function lenientBoolean(v: unknown): unknown {
   return l === 'true' ? true : l === 'false' ? false : v;
 }
 
+/** Entra ID's shapes of a reference: a bare id, or an array of one; an empty one is no value. */
+function byValue(value: unknown, spec: Spec): unknown {
+  if (typeof value === 'string') return value.trim() === '' ? null : { value };
+  if (!Array.isArray(value)) return value;
+  if (value.length > 1) throw invalidValue(`"${spec.name}" takes one value.`);
+  return value.length === 0 ? null : (value[0] as unknown);
+}
+
 /** A value as the spec names it: known (sub-)attributes with canonical names, unknown ones dropped. */
 export function normalize(value: unknown, spec: Spec, lenient: boolean): unknown {
   if (spec.multi) {
@@ -79,9 +96,10 @@ export function normalize(value: unknown, spec: Spec, lenient: boolean): unknown
     return items.map((item) => normalize(item, { ...spec, multi: false }, lenient));
   }
   if (spec.sub) {
-    if (!isObject(value)) return value; // the validator says what is wrong
+    const given = spec.byValue ? byValue(value, spec) : value;
+    if (!isObject(given)) return given; // the validator says what is wrong
     const out: Doc = {};
-    for (const [k, v] of Object.entries(value)) {
+    for (const [k, v] of Object.entries(given)) {
       const sub = spec.sub[k.toLowerCase()];
       if (sub) out[sub.name] = normalize(v, sub, lenient);
     }
@@ -91,20 +109,17 @@ export function normalize(value: unknown, spec: Spec, lenient: boolean): unknown
 }
 
 /**
- * A whole resource body (POST, PUT, or a path-less PATCH value) as a document: known attributes
- * only, canonical names. Extension attributes must come under a URN this server serves.
+ * A whole resource body (POST, PUT) as a document: known attributes only, canonical names.
+ * Extension attributes must come under a URN this server serves; read-only values are ignored
+ * (RFC 7644 §3.5.1).
  */
-export function normalizeDoc(body: Record<string, unknown>, spec: ResourceSpec, lenient: boolean, patch: boolean): Doc {
+export function normalizeDoc(body: Record<string, unknown>, spec: ResourceSpec): Doc {
   const out: Doc = {};
   for (const [key, value] of Object.entries(body)) {
     const lower = key.toLowerCase();
-    if (lower === 'schemas') continue;
-    if (spec.readOnly.has(lower)) {
-      if (patch) throw mutability(`"${key}" is read-only.`);
-      continue; // RFC 7644 §3.5.1: read-only values in a replacement are ignored
-    }
+    if (lower === 'schemas' || spec.readOnly.has(lower)) continue;
     const attr = spec.attributes[lower];
-    if (attr) out[attr.name] = normalize(value, attr, lenient);
+    if (attr) out[attr.name] = normalize(value, attr, false);
     else if (lower.startsWith('urn:')) throw invalidSyntax(`"${key.slice(0, 200)}" is not a schema this server serves.`);
   }
   return out;
@@ -118,11 +133,19 @@ interface Target {
   readonly filter?: Filter;
   /** For `attr[filter].sub`. */
   readonly sub?: Spec;
+  /** A read-only attribute (id, meta, groups): only its current value is accepted. */
+  readonly readOnly?: boolean;
 }
 
 const NAME = /^[A-Za-z$][\w$-]*$/;
 
-/** Parses a PATCH path; null when it names an attribute this server does not keep (the operation is then ignored). */
+/** The extension whose attribute this bare name is, when no core attribute has the name. */
+function extensionOf(name: string, spec: ResourceSpec): Spec | undefined {
+  if (spec.attributes[name.toLowerCase()]) return undefined;
+  return Object.entries(spec.attributes).find(([key, ext]) => key.startsWith('urn:') && ext.sub?.[name.toLowerCase()])?.[1];
+}
+
+/** Parses a PATCH path (or a key of a path-less value); null when it names an attribute this server does not keep. */
 export function parsePath(path: string, spec: ResourceSpec): Target | null {
   let rest = path.trim();
   if (rest.length === 0 || rest.length > 1000) throw invalidPath('The path is empty or too long.');
@@ -147,7 +170,7 @@ export function parsePath(path: string, spec: ResourceSpec): Target | null {
     const name = rest.slice(0, bracket);
     const after = rest.slice(close + 1);
     if (!NAME.test(name) || (after !== '' && !/^\.[A-Za-z$][\w$-]*$/.test(after))) throw invalidPath(`"${path.slice(0, 200)}" is not a valid path.`);
-    checkReadOnly(name, spec);
+    if (spec.readOnly.has(name.toLowerCase())) throw mutability(`"${name}" is read-only.`);
     const attr = spec.attributes[name.toLowerCase()];
     if (!attr) return null;
     if (!attr.multi) throw invalidPath(`"${name}" is not multi-valued; it takes no filter.`);
@@ -159,7 +182,12 @@ export function parsePath(path: string, spec: ResourceSpec): Target | null {
   }
   const parts = rest.split('.');
   if (parts.some((p) => !NAME.test(p))) throw invalidPath(`"${path.slice(0, 200)}" is not a valid path.`);
-  if (!top) checkReadOnly(parts[0]!, spec);
+  if (!top && spec.readOnly.has(parts[0]!.toLowerCase())) {
+    // Read-only: kept as written; applyOne accepts only the current value.
+    const steps = parts.map((p) => p.toLowerCase());
+    return { steps, specs: steps.map((name) => ({ name })), readOnly: true };
+  }
+  top ??= extensionOf(parts[0]!, spec);
   const steps: string[] = top ? [top.name] : [];
   const specs: Spec[] = top ? [top] : [];
   let level: Readonly<Record<string, Spec>> | undefined = top ? top.sub : spec.attributes;
@@ -178,17 +206,16 @@ export function parsePath(path: string, spec: ResourceSpec): Target | null {
   return { steps, specs };
 }
 
-function checkReadOnly(name: string, spec: ResourceSpec): void {
-  if (spec.readOnly.has(name.toLowerCase())) throw mutability(`"${name}" is read-only.`);
-}
-
 export interface PatchOperation {
   readonly op: 'add' | 'replace' | 'remove';
   readonly path?: string | undefined;
   readonly value?: unknown;
 }
 
-/** Applies the operations in order to a copy of the document. */
+/**
+ * Applies the operations in order to a copy of the document: the resource as a GET shows it, so
+ * that read-only attributes are compared with what the client read.
+ */
 export function applyPatch(original: Doc, operations: readonly PatchOperation[], spec: ResourceSpec): Doc {
   const doc = structuredClone(original);
   for (const operation of operations) applyOne(doc, operation, spec);
@@ -200,15 +227,23 @@ function applyOne(doc: Doc, { op, path, value }: PatchOperation, spec: ResourceS
   if (path === undefined || path === '') {
     if (op === 'remove') throw noTarget('"remove" needs a path.');
     if (!isObject(value)) throw invalidValue(`"${op}" without a path takes an object of attributes.`);
-    const given = normalizeDoc(value, spec, true, true);
-    for (const [key, v] of Object.entries(given)) {
-      const attr = Object.values(spec.attributes).find((a) => a.name === key)!;
-      setAt(doc, [key], [attr], v, op);
+    // Each attribute of the value, as the operation with its name as the path.
+    for (const [key, v] of Object.entries(value)) {
+      if (key.toLowerCase() === 'schemas') continue;
+      const target = parsePath(key, spec);
+      if (target) applyAt(doc, target, op, v);
     }
     return;
   }
   const target = parsePath(path, spec);
-  if (!target) return; // an attribute this server does not keep
+  if (target) applyAt(doc, target, op, value); // else an attribute this server does not keep
+}
+
+function applyAt(doc: Doc, target: Target, op: PatchOperation['op'], value: unknown): void {
+  if (target.readOnly) {
+    if (op === 'remove' || !unchanged(value, valueAt(doc, target.steps), op)) throw mutability(`"${target.steps.join('.')}" is read-only.`);
+    return;
+  }
   if (target.filter) return applyFiltered(doc, target, op, value);
   const last = target.specs[target.specs.length - 1]!;
   if (op === 'remove') {
@@ -223,6 +258,34 @@ function applyOne(doc: Doc, { op, path, value }: PatchOperation, spec: ResourceS
     return;
   }
   setAt(doc, target.steps, target.specs, normalize(value, last, true), op);
+}
+
+/** The value at these steps, names compared case-insensitively. */
+function valueAt(doc: Doc, steps: readonly string[]): unknown {
+  let at: unknown = doc;
+  for (const step of steps) {
+    if (!isObject(at)) return undefined;
+    const key = Object.keys(at).find((k) => k.toLowerCase() === step.toLowerCase());
+    at = key === undefined ? undefined : at[key];
+  }
+  return at;
+}
+
+/**
+ * Whether writing `given` over `current` would change nothing: the same scalar; an object whose
+ * every given sub-attribute is unchanged; for a multi-valued attribute, elements each like one
+ * already there (and, for replace, every one there given).
+ */
+function unchanged(given: unknown, current: unknown, op: 'add' | 'replace'): boolean {
+  if (Array.isArray(given) || Array.isArray(current)) {
+    const g = asArray(given);
+    const c = asArray(current);
+    const like = (x: unknown) => (y: unknown) => unchanged(x, y, 'replace');
+    return g.every((x) => c.some(like(x))) && (op === 'add' || c.every((y) => g.some((x) => like(x)(y))));
+  }
+  if (isObject(given)) return isObject(current) && Object.entries(given).every(([k, v]) => unchanged(v, valueAt(current, [k]), 'replace'));
+  if (given === null || given === undefined) return current === null || current === undefined;
+  return given === current;
 }
 
 /** What identifies an element of a multi-valued attribute: its value, compared case-insensitively. */
@@ -291,18 +354,19 @@ function applyFiltered(doc: Doc, target: Target, op: PatchOperation['op'], value
   }
   const elementSpec: Spec = { ...attr, multi: false };
   const given = target.sub ? normalize(value, target.sub, true) : normalize(value, elementSpec, true);
+  if (!target.sub && !isObject(given)) throw invalidValue(`An element of "${attr.name}" is an object of its sub-attributes.`);
   if (matched.length === 0) {
     if (op === 'replace') throw noTarget('No value matches the path\'s filter.');
     // add: the element the filter describes, with the value
     const terms = equalityTerms(target.filter!);
     if (!terms) throw noTarget('No value matches the path\'s filter, and it does not describe one to add.');
     const base = normalize(terms, elementSpec, true) as Doc;
-    doc[attr.name] = [...elements, target.sub ? { ...base, [target.sub.name]: given } : { ...base, ...(isObject(given) ? given : {}) }];
+    doc[attr.name] = [...elements, target.sub ? { ...base, [target.sub.name]: given } : { ...base, ...(given as Doc) }];
     return;
   }
   doc[attr.name] = elements.map((e) => {
     if (!hit(e)) return e;
     if (target.sub) return { ...e, [target.sub.name]: given };
-    return isObject(given) ? (op === 'replace' ? given : { ...e, ...given }) : e;
+    return op === 'replace' ? (given as Doc) : { ...e, ...(given as Doc) };
   });
 }

@@ -2,12 +2,12 @@
  * The SCIM 2.0 server at `/scim/v2/{workspaceId}/…` (its own plugin: SCIM's content type, its
  * error format, its bearer tokens), and the admin API of SCIM tokens under /api/v1.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf, requestMeta } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
-import { notFound, SCIM_CONTENT_TYPE, sendScimError } from './errors.js';
+import { methodNotAllowed, notFound, SCIM_CONTENT_TYPE, sendScimError } from './errors.js';
 import { resourceTypes, schemas, serviceProviderConfig } from './resources.js';
 import { CreatedScimToken, CreateScimTokenBody, ListQuery, ResourceQuery, ScimToken, ScimTokenParams, validate } from './schemas.js';
 import { etagMatches, type ResourceResult, type ScimCaller, type ScimService } from './service.js';
@@ -42,6 +42,22 @@ function header(request: FastifyRequest, name: string): string | undefined {
 
 function idParam(request: FastifyRequest): string {
   return (request.params as Record<string, string | undefined>)['id'] ?? '';
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+type Method = (typeof METHODS)[number];
+
+/**
+ * The methods an endpoint does not have answer 405 with `Allow` (RFC 9110 §15.5.6) and the SCIM
+ * error body. Decided before the body is read (a malformed body changes nothing) and after the
+ * token (a caller without one learns nothing).
+ */
+function otherMethods(app: FastifyInstance, url: string, allowed: readonly Method[]): void {
+  const refuse = async (_request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('allow', allowed.join(', '));
+    throw methodNotAllowed();
+  };
+  app.route({ method: METHODS.filter((m) => !allowed.includes(m)), url, ...hidden, onRequest: refuse, handler: refuse });
 }
 
 function sendResource(reply: FastifyReply, result: ResourceResult, status = 200): FastifyReply {
@@ -96,6 +112,8 @@ export function scimRoutes(scim: ScimService, options: { baseUrl: () => string; 
       return found;
     });
 
+    for (const url of ['ServiceProviderConfig', 'ResourceTypes', 'ResourceTypes/:id', 'Schemas', 'Schemas/:id']) otherMethods(app, `${ws}/${url}`, ['GET']);
+
     // --- Users and Groups --------------------------------------------------------------------------
     for (const kind of ['Users', 'Groups'] as const) {
       const users = kind === 'Users';
@@ -133,6 +151,8 @@ export function scimRoutes(scim: ScimService, options: { baseUrl: () => string; 
         await (users ? scim.deleteUser(caller, idParam(request), ifMatch) : scim.deleteGroup(caller, idParam(request), ifMatch));
         return reply.status(204).send();
       });
+      otherMethods(app, `${ws}/${kind}`, ['GET', 'POST']);
+      otherMethods(app, `${ws}/${kind}/:id`, ['GET', 'PUT', 'PATCH', 'DELETE']);
     }
   };
 }

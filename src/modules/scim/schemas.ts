@@ -75,8 +75,11 @@ export function validate<T extends z.ZodType>(schema: T, value: unknown, syntax 
 }
 
 /**
- * A resource body: a JSON object whose `schemas` name its core schema and only schemas this
- * server serves for it.
+ * A resource body: a JSON object whose `schemas` name its core schema and otherwise only schemas
+ * this server serves for it. An extension URN this server does not know is ignored when the body
+ * carries none of its attributes (no key that is the URN or starts with it), as Entra ID names its
+ * ADSCIM group schema: it asks for nothing. One whose attributes are present is refused, and so
+ * is a schema this server serves for another resource type.
  */
 export function resourceBody(body: unknown, core: typeof USER_SCHEMA | typeof GROUP_SCHEMA): Record<string, unknown> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalidSyntax('The body must be a JSON object.');
@@ -85,9 +88,13 @@ export function resourceBody(body: unknown, core: typeof USER_SCHEMA | typeof GR
   if (!Array.isArray(schemas) || schemas.length === 0 || schemas.some((x) => typeof x !== 'string')) {
     throw invalidSyntax('"schemas" must be a non-empty array of schema URNs.');
   }
-  const allowed = core === USER_SCHEMA ? [USER_SCHEMA, ENTERPRISE_SCHEMA] : [GROUP_SCHEMA];
+  const allowed = (core === USER_SCHEMA ? [USER_SCHEMA, ENTERPRISE_SCHEMA] : [GROUP_SCHEMA]).map((urn) => urn.toLowerCase());
+  const served = [USER_SCHEMA, ENTERPRISE_SCHEMA, GROUP_SCHEMA].map((urn) => urn.toLowerCase());
+  const keys = Object.keys(record).map((k) => k.toLowerCase());
   for (const urn of schemas as string[]) {
-    if (!allowed.some((a) => a.toLowerCase() === urn.toLowerCase())) throw invalidValue(`Unknown schema "${urn.slice(0, 200)}".`);
+    const lower = urn.toLowerCase();
+    if (allowed.includes(lower)) continue;
+    if (served.includes(lower) || keys.some((k) => k === lower || k.startsWith(`${lower}:`))) throw invalidValue(`Unknown schema "${urn.slice(0, 200)}".`);
   }
   if (!(schemas as string[]).some((x) => x.toLowerCase() === core.toLowerCase())) throw invalidSyntax(`"schemas" must include "${core}".`);
   return record;

@@ -13,7 +13,7 @@ import { RampartError } from '../../platform/errors.js';
 import { configAttribution, type ConfigCaller, type RequestMeta, type WorkspaceCaller } from '../../platform/http/context.js';
 import type { Throttle } from '../../platform/http/throttle.js';
 import { isUuid, newId, sha256, tenantBoundToken, tenantOfToken } from '../../platform/ids.js';
-import type { DirectoryService } from '../directory/index.js';
+import { isProvisionableEmail, type DirectoryService } from '../directory/index.js';
 import type { AuthEvents, ScimTokenActor, WorkspaceEvent, WorkspaceEvents } from '../events/index.js';
 import { invalidValue, mutability, notFound, ScimError, unauthorized, uniqueness } from './errors.js';
 import { compileFilter, GROUP_FILTER, parseFilter, USER_FILTER, type FilterTarget } from './filter.js';
@@ -100,18 +100,20 @@ function userFields(doc: UserDocValue): store.UserFields {
   };
 }
 
-/** The address of the account a user stands for: the primary email, else the first, else the userName. */
-function accountEmail(f: store.UserFields): string {
-  const email = (f.emails.find((e) => e.primary === true) ?? f.emails[0])?.value ?? f.userName;
-  if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw invalidValue('A user needs an email address: in emails, or as its userName.');
-  return email.toLowerCase();
+/**
+ * The address of the account a user stands for: the primary email, else the first, else the
+ * userName; lower-cased, or null when it is not an address the directory can provision.
+ */
+function addressOf(emails: readonly store.EmailValue[], userName: string): string | null {
+  const email = ((emails.find((e) => e.primary === true) ?? emails[0])?.value ?? userName).trim().toLowerCase();
+  return isProvisionableEmail(email) ? email : null;
 }
 
 function personName(f: store.UserFields): string {
   return (f.displayName ?? f.formattedName ?? [f.givenName, f.familyName].filter(Boolean).join(' ')) || '';
 }
 
-/** The stored user as a document of patch.ts (what PATCH starts from). */
+/** The stored user's attributes as a document of patch.ts (the resource, without id, meta, groups). */
 function userDoc(row: store.UserRow): Doc {
   const doc: Doc = { userName: row.user_name, active: row.active, emails: row.emails };
   if (row.external_id !== null) doc['externalId'] = row.external_id;
@@ -362,15 +364,13 @@ export class ScimService {
   }
 
   async createUser(caller: ScimCaller, body: unknown): Promise<ResourceResult> {
-    const fields = userFields(validate(UserDoc, normalizeDoc(resourceBody(body, USER_SCHEMA), USER_SPEC, false, false)));
-    const email = accountEmail(fields);
+    const fields = userFields(validate(UserDoc, normalizeDoc(resourceBody(body, USER_SCHEMA), USER_SPEC)));
     return this.deps.db.withTenant(caller.tenant, async (tx) => {
-      if (await store.userNameHolder(tx, fields.userName, null)) throw uniqueness('A user with this userName already exists.');
-      const person = { email, name: personName(fields) };
+      const person = { email: await this.checkUserIn(tx, fields, null), name: personName(fields) };
       const account = fields.active ? await this.deps.directory.provisionIn(tx, person) : { ...(await this.deps.directory.accountForIn(tx, person)), joined: false };
-      if (await store.userOfAccount(tx, account.accountId)) throw uniqueness('The account of this email is already provisioned as another user.');
       const id = newId();
-      if (!(await store.insertUser(tx, id, account.accountId, fields))) throw uniqueness('A user with this userName already exists.');
+      // Checked above; a concurrent create of the same userName or account loses here.
+      if (!(await store.insertUser(tx, id, account.accountId, fields))) throw uniqueness('This userName, or the account of this email, is already another user\'s.');
       await this.record(tx, caller, {
         action: 'scim.user.created',
         outcome: 'success',
@@ -383,7 +383,7 @@ export class ScimService {
 
   async replaceUser(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const record = resourceBody(body, USER_SCHEMA);
-    const fields = userFields(validate(UserDoc, normalizeDoc(record, USER_SPEC, false, false)));
+    const fields = userFields(validate(UserDoc, normalizeDoc(record, USER_SPEC)));
     return this.withUser(caller, id, ifMatch, async (tx, row) => {
       checkBodyId(record, id);
       return this.writeUserIn(tx, caller, row, fields);
@@ -392,10 +392,17 @@ export class ScimService {
 
   async patchUser(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const patch = validate(PatchBody, body, true);
-    return this.withUser(caller, id, ifMatch, async (tx, row) => {
-      const patched = applyPatch(userDoc(row), patch.Operations, USER_SPEC);
-      return this.writeUserIn(tx, caller, row, userFields(validate(UserDoc, patched)));
-    });
+    return this.withUser(
+      caller,
+      id,
+      ifMatch,
+      async (tx, row) => {
+        // From the resource as read (id, meta and groups included: read-only, compared as given).
+        const patched = applyPatch(userResource(row, caller.base), patch.Operations, USER_SPEC);
+        return this.writeUserIn(tx, caller, row, userFields(validate(UserDoc, patched)));
+      },
+      { groups: true },
+    );
   }
 
   async deleteUser(caller: ScimCaller, id: string, ifMatch: string | undefined): Promise<void> {
@@ -411,21 +418,47 @@ export class ScimService {
     });
   }
 
-  private async withUser<T>(caller: ScimCaller, id: string, ifMatch: string | undefined, work: (tx: Tx, row: store.UserRow) => Promise<T>): Promise<T> {
+  private async withUser<T>(
+    caller: ScimCaller,
+    id: string,
+    ifMatch: string | undefined,
+    work: (tx: Tx, row: store.UserRow) => Promise<T>,
+    options: { groups?: boolean } = {},
+  ): Promise<T> {
     if (!isUuid(id)) throw notFound();
     return this.deps.db.withTenant(caller.tenant, async (tx) => {
-      const row = await store.userById(tx, id, { lock: true, groups: false });
+      const row = await store.userById(tx, id, { lock: true, groups: options.groups ?? false });
       if (!row) throw notFound();
       checkIfMatch(ifMatch, row.version);
       return work(tx, row);
     });
   }
 
+  /**
+   * The rules every write of a user obeys, create, PUT and PATCH alike: its userName is no other
+   * user's here (case-insensitively); its address (primary email, else first, else userName) is an
+   * email address, of a domain this workspace verified, whose account is no other user's here.
+   * A userName of another workspace's directory is refused by the same rule when it is the
+   * address: its domain is that workspace's (a domain is verified by one workspace at most).
+   * On an update the address rules bind when the address changes, so a write that keeps it — a
+   * deactivation after the domain stopped being verified — is never blocked. Returns the address.
+   */
+  private async checkUserIn(tx: Tx, fields: store.UserFields, current: store.UserRow | null): Promise<string> {
+    const renamed = current === null || fields.userName.toLowerCase() !== current.user_name.toLowerCase();
+    if (renamed && (await store.userNameHolder(tx, fields.userName, current?.id ?? null))) throw uniqueness('A user with this userName already exists.');
+    const address = addressOf(fields.emails, fields.userName);
+    if (address === null) throw invalidValue('A user needs an email address: in emails, or as its userName.');
+    if (current !== null && address === addressOf(current.emails, current.user_name)) return address;
+    await this.deps.directory.assertProvisionableIn(tx, address);
+    const account = await this.deps.directory.accountIdIn(tx, address);
+    const holder = account === null ? null : await store.userOfAccount(tx, account);
+    if (holder !== null && holder !== current?.id) throw uniqueness('The account of this email is already provisioned as another user.');
+    return address;
+  }
+
   /** Stores a user's new state and does what its `active` change means; one event. */
   private async writeUserIn(tx: Tx, caller: ScimCaller, row: store.UserRow, fields: store.UserFields): Promise<ResourceResult> {
-    if (fields.userName.toLowerCase() !== row.user_name.toLowerCase() && (await store.userNameHolder(tx, fields.userName, row.id))) {
-      throw uniqueness('A user with this userName already exists.');
-    }
+    await this.checkUserIn(tx, fields, row);
     await store.updateUser(tx, row.id, fields);
     let action = 'scim.user.updated';
     let details: Details = { userName: fields.userName, accountId: row.account_id };
@@ -479,7 +512,7 @@ export class ScimService {
   }
 
   async createGroup(caller: ScimCaller, body: unknown): Promise<ResourceResult> {
-    const doc = validate(GroupDoc, normalizeDoc(resourceBody(body, GROUP_SCHEMA), GROUP_SPEC, false, false));
+    const doc = validate(GroupDoc, normalizeDoc(resourceBody(body, GROUP_SCHEMA), GROUP_SPEC));
     const members = memberIdsOf(doc);
     return this.deps.db.withTenant(caller.tenant, async (tx) => {
       if (await store.displayNameHolder(tx, doc.displayName, null)) throw uniqueness('A group with this displayName already exists.');
@@ -502,7 +535,7 @@ export class ScimService {
 
   async replaceGroup(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const record = resourceBody(body, GROUP_SCHEMA);
-    const doc = validate(GroupDoc, normalizeDoc(record, GROUP_SPEC, false, false));
+    const doc = validate(GroupDoc, normalizeDoc(record, GROUP_SPEC));
     return this.withGroup(caller, id, ifMatch, async (tx, row, before) => {
       checkBodyId(record, id);
       return this.writeGroupIn(tx, caller, row, before, doc);
@@ -512,8 +545,8 @@ export class ScimService {
   async patchGroup(caller: ScimCaller, id: string, body: unknown, ifMatch: string | undefined): Promise<ResourceResult> {
     const patch = validate(PatchBody, body, true);
     return this.withGroup(caller, id, ifMatch, async (tx, row, before) => {
-      const current: Doc = { displayName: row.display_name, members: before.map((value) => ({ value })) };
-      if (row.external_id !== null) current['externalId'] = row.external_id;
+      // From the resource as read (id and meta included: read-only, compared as given).
+      const current: Doc = { ...groupResource({ ...row, members: null }, caller.base), members: before.map((value) => ({ value })) };
       const patched = applyPatch(current, patch.Operations, GROUP_SPEC);
       return this.writeGroupIn(tx, caller, row, before, validate(GroupDoc, patched));
     });
