@@ -60,8 +60,21 @@ export class PostgresDatabase extends BaseDatabase {
   protected async appTransaction<T>(scope: Scope, fn: (tx: DriverTx) => Promise<T>, options: TxOptions): Promise<T> {
     const first = { ...preamble(scope, options.readOnly), discardRows: true };
     const client = await this.pool.connect();
+    // The pool listens for a connection's 'error' only while it idles. Checked out, a connection
+    // the server ends (pg_terminate_backend, a restart) or the network drops would emit an
+    // 'error' nobody hears, which ends the process: listen for as long as we hold it.
+    let lost: Error | undefined;
+    const onError = (err: Error): void => {
+      lost ??= err;
+    };
+    client.on('error', onError);
     // A connection whose state we cannot vouch for is destroyed instead of returned to the pool.
     let broken: Error | undefined;
+    const driverFailed = (err: unknown): void => {
+      // The server reports its own errors; anything else, or an error that ends the session,
+      // means the link itself failed.
+      if (lost || !(err instanceof pg.DatabaseError) || endsSession(err)) broken ??= lost ?? asError(err);
+    };
     let begun = false;
     const tx: DriverTx = {
       query: async <R extends Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
@@ -73,8 +86,7 @@ export class PostgresDatabase extends BaseDatabase {
           const r = (await runBatch(client, batch, pgTypes)).at(-1);
           return { rows: (r?.rows ?? []) as R[], rowCount: r?.rowCount ?? 0 };
         } catch (err) {
-          // The server reports its own errors; anything else means the link itself failed.
-          if (!(err instanceof pg.DatabaseError)) broken = asError(err);
+          driverFailed(err);
           throw err;
         }
       },
@@ -82,25 +94,34 @@ export class PostgresDatabase extends BaseDatabase {
     try {
       const result = await fn(tx);
       if (begun) {
-        const commit = await client.query('COMMIT');
+        // A COMMIT whose connection fails has an unknown outcome: the caller gets the error,
+        // never a success, and the connection is destroyed.
+        const commit = await client.query('COMMIT').catch((err: unknown) => {
+          driverFailed(err);
+          throw err;
+        });
         // COMMIT of a transaction the server already aborted answers ROLLBACK, not an error.
         if (commit.command !== 'COMMIT') throw new Error('the transaction was rolled back by the server');
       }
       return result;
     } catch (err) {
-      if (begun) {
+      if (begun && !broken) {
         await client.query('ROLLBACK').catch((e: unknown) => {
           broken = asError(e);
         });
       }
       throw err;
     } finally {
-      client.release(broken);
+      client.off('error', onError);
+      client.release(broken ?? lost);
     }
   }
 
   protected async ownerTransaction<T>(fn: (tx: OwnerTx) => Promise<T>): Promise<T> {
     const client = new pg.Client({ connectionString: this.ownerUrl, types: pgTypes, application_name: 'rampart-migrate' });
+    // A connection that dies surfaces as the failure of the statement waiting on it; without a
+    // listener it would also be an uncaught 'error' event that ends the process.
+    client.on('error', () => {});
     await client.connect();
     try {
       await client.query('BEGIN');
@@ -132,6 +153,11 @@ export class PostgresDatabase extends BaseDatabase {
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+/** SQLSTATEs after which the session is gone: admin or crash shutdown, cannot connect now, connection exceptions. */
+function endsSession(err: pg.DatabaseError): boolean {
+  return err.severity === 'FATAL' || err.severity === 'PANIC' || err.code?.startsWith('08') === true || /^57P0[123]$/.test(err.code ?? '');
 }
 
 function asError(err: unknown): Error {
