@@ -16,6 +16,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
+import { serviceUnavailable } from '../db/failures.js';
 import type { Database, TenantContext, Tx } from '../db/types.js';
 import { tenantContext } from '../db/types.js';
 import { RampartError } from '../errors.js';
@@ -138,6 +139,8 @@ function systemContext(tenantId: string): TenantContext {
 /** Maps a provider failure to the error a client sees. */
 export function keyError(err: unknown, tenantId: string): RampartError {
   if (err instanceof RampartError) return err;
+  const unavailable = serviceUnavailable(err);
+  if (unavailable) return unavailable;
   if (err instanceof KeyProviderError) {
     const internal = `tenant ${tenantId}: ${err.failure}: ${err.message}`;
     switch (err.failure) {
