@@ -13,6 +13,9 @@ import { RampartError } from '../errors.js';
 import { CONNECTION_CLOSED } from './pg-batch.js';
 import { DatabaseUnavailableError } from './types.js';
 
+/** SQLSTATE of a write of content under a retired tenant key version (migration 0015's trigger). */
+export const RETIRED_KEY_VERSION = 'RK001';
+
 /** What a client is told to wait before trying again while the database is unreachable. */
 export const RETRY_AFTER_SECONDS = 5;
 
@@ -52,6 +55,11 @@ export function serviceUnavailable(err: unknown): RampartError | null {
   for (let depth = 0; e instanceof Error && !(e instanceof RampartError) && depth < 5; depth++) {
     if (e instanceof DatabaseUnavailableError) {
       return new RampartError('service_unavailable', { internal: e.message, cause: e, retryAfterSeconds: RETRY_AFTER_SECONDS });
+    }
+    // Content sealed under a key version retired meanwhile (migration 0015): sealed again, the
+    // retry is stored under the current version.
+    if ((e as { code?: unknown }).code === RETIRED_KEY_VERSION) {
+      return new RampartError('service_unavailable', { internal: `write refused: ${e.message}`, cause: e, retryAfterSeconds: 1 });
     }
     e = e.cause;
   }
