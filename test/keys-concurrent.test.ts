@@ -12,11 +12,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ContentCodec } from '../src/platform/content/codec.js';
 import { Keyring } from '../src/platform/crypto/keyring.js';
+import { LocalKeyProvider } from '../src/platform/crypto/providers/local.js';
 import { tenantContext, type Tx } from '../src/platform/db/types.js';
 import { RampartError } from '../src/platform/errors.js';
 import { toRampartError } from '../src/platform/http/errors.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { BACKENDS, type TestDatabase } from './helpers/backends.js';
+import { registerKeyFile } from './helpers/secret-capture.js';
 import { runCliProcess, signUpThroughSetupLink, startServerProcess, type ServerProcess } from './helpers/server-process.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -198,6 +200,29 @@ describe.each(BACKENDS)('key versions across processes on $name', (backend) => {
       expect((await keyring.status(w)).minDecryptVersion).toBe(1);
       expect(await read()).toEqual({ n: 2 });
     });
+  });
+});
+
+describe('the local root key file, rotated by another process', () => {
+  it('a root key version added by another process (rampart keys rotate --root) is read from the file when first named', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'rampart-root-')), 'root-keys.json');
+    const server = LocalKeyProvider.open({ kind: 'file', file, dev: false });
+    const cli = LocalKeyProvider.open({ kind: 'file', file, dev: false });
+    registerKeyFile(file);
+    try {
+      const ref = await cli.rotateRoot();
+      expect(ref).toBe('local:2');
+      registerKeyFile(file);
+      const context = { tenantId: '00000000-0000-7000-8000-000000000009', version: 3 };
+      const made = await cli.generateKey(ref, context);
+      // The server, which read the file before the rotation, opens what the CLI wrapped under the new root version.
+      expect((await server.unwrap(ref, made.wrapped, context)).equals(made.plaintext)).toBe(true);
+      // A version that is nowhere stays unknown.
+      await expect(server.unwrap('local:9', made.wrapped, context)).rejects.toMatchObject({ failure: 'key_disabled' });
+    } finally {
+      await server.close();
+      await cli.close();
+    }
   });
 });
 
