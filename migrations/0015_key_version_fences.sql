@@ -14,31 +14,44 @@
 -- 1 ------------------------------------------------------------------------------------------
 
 -- Only the app role's writes are checked: the owner (migrations, a restore) writes what it means to.
--- Plain rows (key version 0, from before encryption) are not sealed under any version.
+-- Plain rows (key version 0, from before encryption) are not sealed under any version. Once per
+-- statement, over the rows it wrote (a rewrap batch is one check, not one per row). The lock is
+-- taken after the rows are written and before they can commit: a retirement that got the lock
+-- first has committed its minimum by the time the check reads it; one that comes after waits for
+-- this transaction, then counts its rows.
 CREATE FUNCTION refuse_retired_key_version() RETURNS trigger LANGUAGE plpgsql SECURITY INVOKER AS $$
 DECLARE
-  min_version integer;
+  retired record;
 BEGIN
-  IF NEW.key_version = 0 OR current_user <> 'rampart_app' THEN
-    RETURN NEW;
+  IF current_user <> 'rampart_app' THEN
+    RETURN NULL;
   END IF;
-  PERFORM pg_advisory_xact_lock_shared(hashtextextended('rampart.key_versions:' || NEW.tenant_id::text, 0));
-  SELECT k.min_decrypt_version INTO min_version FROM tenant_keyrings k WHERE k.tenant_id = NEW.tenant_id;
-  IF NEW.key_version < min_version THEN
-    RAISE EXCEPTION 'content sealed under retired key version % (the minimum is %)', NEW.key_version, min_version
+  PERFORM pg_advisory_xact_lock_shared(hashtextextended('rampart.key_versions:' || t.tenant_id::text, 0))
+     FROM (SELECT DISTINCT w.tenant_id FROM written w WHERE w.key_version > 0) AS t;
+  SELECT w.key_version, k.min_decrypt_version INTO retired
+    FROM written w JOIN tenant_keyrings k ON k.tenant_id = w.tenant_id
+   WHERE w.key_version > 0 AND w.key_version < k.min_decrypt_version
+   LIMIT 1;
+  IF FOUND THEN
+    RAISE EXCEPTION 'content sealed under retired key version % (the minimum is %)', retired.key_version, retired.min_decrypt_version
       USING ERRCODE = 'RK001', HINT = 'seal it again under the current version';
   END IF;
-  RETURN NEW;
+  RETURN NULL;
 END
 $$;
 
--- On every insert, and on updates that set new content or a new version (a rename does not).
-CREATE TRIGGER records_key_version BEFORE INSERT OR UPDATE OF body, key_version ON records
-  FOR EACH ROW EXECUTE FUNCTION refuse_retired_key_version();
-CREATE TRIGGER documents_key_version BEFORE INSERT OR UPDATE OF content_key, key_version ON documents
-  FOR EACH ROW EXECUTE FUNCTION refuse_retired_key_version();
-CREATE TRIGGER secrets_key_version BEFORE INSERT OR UPDATE OF value, key_version ON secrets
-  FOR EACH ROW EXECUTE FUNCTION refuse_retired_key_version();
+CREATE TRIGGER records_key_version_insert AFTER INSERT ON records REFERENCING NEW TABLE AS written
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_retired_key_version();
+CREATE TRIGGER records_key_version_update AFTER UPDATE ON records REFERENCING NEW TABLE AS written
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_retired_key_version();
+CREATE TRIGGER documents_key_version_insert AFTER INSERT ON documents REFERENCING NEW TABLE AS written
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_retired_key_version();
+CREATE TRIGGER documents_key_version_update AFTER UPDATE ON documents REFERENCING NEW TABLE AS written
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_retired_key_version();
+CREATE TRIGGER secrets_key_version_insert AFTER INSERT ON secrets REFERENCING NEW TABLE AS written
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_retired_key_version();
+CREATE TRIGGER secrets_key_version_update AFTER UPDATE ON secrets REFERENCING NEW TABLE AS written
+  FOR EACH STATEMENT EXECUTE FUNCTION refuse_retired_key_version();
 
 -- 2 ------------------------------------------------------------------------------------------
 
