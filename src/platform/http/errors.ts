@@ -68,7 +68,7 @@ interface Issue {
 
 export function toRampartError(err: unknown): RampartError {
   if (err instanceof RampartError) return err;
-  // The database unreachable (refused, ended, busy, hung): 503 with Retry-After, not a 500.
+  // The database unreachable (refused, ended, busy, hung), or a write that raced a key retirement: 503 with Retry-After, not a 500.
   const unavailable = serviceUnavailable(err);
   if (unavailable) return unavailable;
   if (hasZodFastifySchemaValidationErrors(err)) {
