@@ -41,6 +41,11 @@ export const ConfigSchema = z.strictObject({
   databaseOwnerUrl: postgresUrl.optional(),
   /** Connections in the runtime pool (PostgreSQL only). */
   databasePoolSize: z.coerce.number().int().min(1).max(500).default(10),
+  /**
+   * How long a request waits for a pooled PostgreSQL connection (a free one, or a new one to
+   * open) before it is answered 503: short, so a busy, down or hung database fails fast.
+   */
+  databaseAcquireTimeoutMs: z.coerce.number().int().min(100).max(60_000).default(2_000),
   /** Per-statement time limit on the runtime's PostgreSQL connections, in milliseconds. */
   statementTimeoutMs: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /** Root secret (at least 32 characters) from which request-signing keys are derived. */
@@ -182,7 +187,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'databaseUrl', env: 'DATABASE_URL', doc: 'PostgreSQL URL for the server; unset means the embedded database.' },
   { key: 'databaseOwnerUrl', env: 'DATABASE_OWNER_URL', doc: 'PostgreSQL URL of the schema owner, for migrations; defaults to DATABASE_URL.' },
   { key: 'databasePoolSize', env: 'DATABASE_POOL_SIZE', doc: 'Connections in the pool (PostgreSQL).' },
-  { key: 'statementTimeoutMs', env: 'RAMPART_STATEMENT_TIMEOUT_MS', doc: 'Statement time limit on the PostgreSQL server connections (the embedded database cannot enforce one).' },
+  {
+    key: 'databaseAcquireTimeoutMs',
+    env: 'DATABASE_ACQUIRE_TIMEOUT_MS',
+    doc: 'How long a request waits for a pooled PostgreSQL connection (free, or newly opened) before answering 503 `service_unavailable`.',
+  },
+  { key: 'statementTimeoutMs', env: 'RAMPART_STATEMENT_TIMEOUT_MS', doc: 'Statement time limit on the PostgreSQL server connections (the embedded database cannot enforce one); a statement still unanswered a second later fails on the client too (a hung server), with 503 `service_unavailable`.' },
   { key: 'rootSecret', env: 'RAMPART_ROOT_SECRET', doc: 'Root secret, at least 32 characters (`rampart secret`). Required outside development.' },
   { key: 'tlsCertFile', env: 'RAMPART_TLS_CERT_FILE', doc: 'PEM certificate chain; with the key, Rampart serves HTTPS (TLS ≥ 1.2).' },
   { key: 'tlsKeyFile', env: 'RAMPART_TLS_KEY_FILE', doc: 'PEM private key for the certificate.' },

@@ -118,6 +118,7 @@ export const ERROR_CATALOG = {
   internal_error: { status: 500, message: 'An internal error occurred.' },
   decryption_failed: { status: 500, message: 'Decryption failed.' },
   not_ready: { status: 503, message: 'The service is not ready.' },
+  service_unavailable: { status: 503, message: 'The service is temporarily unavailable; try again shortly.' },
   kms_unavailable: { status: 503, message: 'The key management service is unavailable; try again shortly.' },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -16,6 +16,8 @@ export interface TestDatabase {
   raw<R extends Row = Row>(sql: string, params?: readonly unknown[], as?: 'superuser' | 'app-login'): Promise<R[]>;
   /** Runs statements one after another in one fresh session (one transaction on PGlite) as the app login. */
   appSession<R extends Row = Row>(statements: readonly string[]): Promise<R[]>;
+  /** On the server: the URLs a separate process (a server, the CLI) connects with. */
+  readonly urls?: { readonly app: string; readonly owner: string };
   close(): Promise<void>;
 }
 
@@ -117,6 +119,7 @@ const postgres = (adminUrl: string): Backend => ({
     for (const pool of [superuser, appLogin]) pool.on('error', () => {});
     return {
       db,
+      urls: { app: appUrl, owner: ownerUrl },
       async raw<R extends Row>(sql: string, params?: readonly unknown[], as: 'superuser' | 'app-login' = 'superuser') {
         const pool = as === 'superuser' ? superuser : appLogin;
         const client = await pool.connect();

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { RETRY_AFTER_SECONDS } from '../../platform/db/failures.js';
 import type { Database } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
 
@@ -21,7 +22,8 @@ export function systemRoutes(db: Database): FastifyPluginAsyncZod {
         try {
           await db.ready();
         } catch (err) {
-          throw new RampartError('not_ready', { internal: err instanceof Error ? err.message : String(err), cause: err });
+          // Not ready while the database is unreachable; ready again, without a restart, once it answers.
+          throw new RampartError('not_ready', { internal: err instanceof Error ? err.message : String(err), cause: err, retryAfterSeconds: RETRY_AFTER_SECONDS });
         }
         return { status: 'ready' as const };
       },

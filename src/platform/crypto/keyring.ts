@@ -16,6 +16,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync } from 'node:fs';
+import { serviceUnavailable } from '../db/failures.js';
 import type { Database, TenantContext, Tx } from '../db/types.js';
 import { tenantContext } from '../db/types.js';
 import { RampartError } from '../errors.js';
@@ -138,6 +139,8 @@ function systemContext(tenantId: string): TenantContext {
 /** Maps a provider failure to the error a client sees. */
 export function keyError(err: unknown, tenantId: string): RampartError {
   if (err instanceof RampartError) return err;
+  const unavailable = serviceUnavailable(err);
+  if (unavailable) return unavailable;
   if (err instanceof KeyProviderError) {
     const internal = `tenant ${tenantId}: ${err.failure}: ${err.message}`;
     switch (err.failure) {
@@ -162,6 +165,7 @@ export class Keyring {
   private readonly readKeys = new Map<string, { key: Buffer; expiresAt: number }>();
   private readonly indexKeys = new Map<string, { key: Buffer; expiresAt: number }>();
   private readonly inflight = new Map<string, Promise<unknown>>();
+  private declared: Promise<void> | null = null;
 
   constructor(
     private readonly db: Database,
@@ -216,19 +220,24 @@ export class Keyring {
     });
   }
 
-  private loadState(tenantId: string): Promise<TenantState | null> {
+  private async loadState(tenantId: string): Promise<TenantState | null> {
+    // Before this process caches any tenant's versions, other processes learn how long it may
+    // write under them (a retirement waits that long after a rotation).
+    if (this.ttl > 0) await this.declareCache();
+    // The state is as old as the moment it was read, not the moment the answer came.
+    const readAt = this.now();
     return this.db.withTenant(
       systemContext(tenantId),
       async (tx) => {
         const ring = (await tx.query<KeyringRow>('SELECT * FROM tenant_keyrings WHERE tenant_id = current_tenant_id()')).rows[0];
-        return ring ? this.loadStateIn(tx, tenantId, ring) : null;
+        return ring ? this.loadStateIn(tx, tenantId, ring, readAt) : null;
       },
       { readOnly: true },
     );
   }
 
   /** The state of a tenant whose keyring row is already read (and perhaps locked) in `tx`. */
-  private async loadStateIn(tx: Tx, tenantId: string, ring: KeyringRow): Promise<TenantState> {
+  private async loadStateIn(tx: Tx, tenantId: string, ring: KeyringRow, readAt = this.now()): Promise<TenantState> {
     const keys = await tx.query<KeyRow>('SELECT * FROM tenant_keys WHERE tenant_id = current_tenant_id()');
     return {
       currentVersion: ring.current_version,
@@ -237,8 +246,40 @@ export class Keyring {
       indexKey: ring.index_key ? { wrapped: ring.index_key, version: ring.index_key_version } : null,
       destroyed: ring.destroyed_at !== null || this.register.has(tenantId),
       plainAllowed: ring.plain_allowed,
-      expiresAt: this.now() + this.ttl,
+      expiresAt: readAt + this.ttl,
     };
+  }
+
+  /** Raises the database's record of the longest key cache to this process's, once per process. */
+  private declareCache(): Promise<void> {
+    this.declared ??= this.db
+      .withGlobal((tx) => tx.query('UPDATE key_caches SET max_cache_seconds = $1 WHERE max_cache_seconds < $1', [this.options.cacheSeconds]), { autocommit: true })
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.declared = null; // tried again by the next load
+          throw err;
+        },
+      );
+    return this.declared;
+  }
+
+  /**
+   * A ciphertext names a version this state does not know: another process (the CLI, another
+   * server) rotated since the state was read. The tenant's keys are read again — once, however
+   * many requests miss together — before the version is called unknown. A newer current version
+   * learnt this way is where this process seals from now on.
+   */
+  private async knowing(tenantId: string, state: TenantState, version: number): Promise<TenantState> {
+    const latest = this.states.get(tenantId);
+    if (latest && latest !== state && latest.versions.has(version)) return latest;
+    return this.once(`reload:${tenantId}`, async () => {
+      const loaded = await this.loadState(tenantId);
+      if (!loaded) throw new RampartError('decryption_failed', { internal: `tenant ${tenantId} has no keyring` });
+      this.states.set(tenantId, loaded);
+      if (loaded.currentVersion !== state.currentVersion) this.writeKeys.delete(tenantId);
+      return loaded;
+    });
   }
 
   /** The cached state of a tenant, if still fresh. */
@@ -316,7 +357,8 @@ export class Keyring {
       entry = await this.once(`wk:${tenantId}`, async () => {
         const state = await this.state(tenantId, true);
         const dataKey = newDataKey(tenantId, state.currentVersion, await this.tenantKey(tenantId, state, state.currentVersion));
-        const made = { dataKey, uses: 0, expiresAt: this.now() + this.ttl };
+        // Never past the state it was made from: which version seals is only as fresh as the state.
+        const made = { dataKey, uses: 0, expiresAt: Math.min(this.now() + this.ttl, state.expiresAt) };
         if (this.ttl > 0) this.writeKeys.set(tenantId, made);
         return made;
       });
@@ -351,7 +393,8 @@ export class Keyring {
     // latin1: the cheapest lossless string of 16 bytes, for the map key.
     const cacheKey = `${tenantId}:${header.dataKeyId.toString('latin1')}`;
     const cached = this.readKeys.get(cacheKey);
-    const state = this.fresh(tenantId) ?? (await this.state(tenantId, false));
+    let state = this.fresh(tenantId) ?? (await this.state(tenantId, false));
+    if (!state.versions.has(header.version)) state = await this.knowing(tenantId, state, header.version);
     if (header.version < state.minVersion) {
       throw new RampartError('decryption_failed', { internal: `tenant ${tenantId}: key version ${header.version} is retired (minimum ${state.minVersion})` });
     }
@@ -603,6 +646,10 @@ export class Keyring {
   async retire(tenantId: string, minVersion: number): Promise<void> {
     try {
       await this.db.withTenant(systemContext(tenantId), async (tx) => {
+        // Exclusive on the tenant's key-version lock, which every write of content shares (the
+        // trigger of migration 0015): writes already made have committed before the count below,
+        // and writes after it see the new minimum (and are refused below it).
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('rampart.key_versions:' || current_tenant_id()::text, 0))`);
         const ring = (await tx.query<KeyringRow>('SELECT * FROM tenant_keyrings WHERE tenant_id = current_tenant_id() FOR UPDATE')).rows[0];
         if (!ring) throw new RampartError('conflict', { message: 'This workspace has no keys yet.' });
         if (minVersion > ring.current_version || minVersion < 1) {
@@ -610,12 +657,19 @@ export class Keyring {
             details: { issues: [{ path: 'minVersion', message: `must be between 1 and the current version ${ring.current_version}` }] },
           });
         }
-        // A process that cached the keyring before the last rotation may still seal under the old
-        // version until its cache expires; only after that is a count of zero final.
-        const settledAt = ring.rotated_at.getTime() + this.ttl;
-        if (minVersion === ring.current_version && settledAt > this.now()) {
+        // A process that read the tenant's keys before version minVersion was made may still seal
+        // under an older version until its cache expires; only after that is a count of zero
+        // final. Every process's cache counts, not only this one's: the longest is in key_caches.
+        const { rows } = await tx.query<{ created_at: Date; cache_seconds: number }>(
+          `SELECT k.created_at, c.max_cache_seconds AS cache_seconds FROM tenant_keys k, key_caches c
+            WHERE k.tenant_id = current_tenant_id() AND k.version = $1`,
+          [minVersion],
+        );
+        const made = rows[0];
+        const settledAt = (made?.created_at.getTime() ?? 0) + Math.max(this.ttl, (made?.cache_seconds ?? 0) * 1000);
+        if (minVersion > ring.min_decrypt_version && settledAt > this.now()) {
           throw new RampartError('key_version_in_use', {
-            message: 'The newest key version is too recent to retire the others: caches may still write under them.',
+            message: `Key version ${minVersion} is too recent to retire the versions below it: caches may still write under them.`,
             details: { retryAfterSeconds: Math.ceil((settledAt - this.now()) / 1000) },
           });
         }

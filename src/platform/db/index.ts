@@ -18,6 +18,7 @@ export async function openDatabase(config: Config): Promise<Database> {
       url: config.databaseUrl,
       ownerUrl: config.databaseOwnerUrl,
       poolSize: config.databasePoolSize,
+      acquireTimeoutMs: config.databaseAcquireTimeoutMs,
       statementTimeoutMs: config.statementTimeoutMs,
     });
   }

@@ -17,6 +17,9 @@ const DESCRIBE_PORTAL = serialize.describe({ type: 'P', name: '' });
 const EXECUTE_ALL = serialize.execute({ portal: '', rows: 0 });
 const SYNC = serialize.sync();
 
+/** The failure of a batch whose connection's socket was already gone. */
+export const CONNECTION_CLOSED = 'the database connection is closed';
+
 export interface Statement {
   readonly text: string;
   readonly values?: readonly unknown[] | undefined;
@@ -124,7 +127,7 @@ class Batch {
       parts.push(EXECUTE_ALL);
     }
     parts.push(SYNC);
-    if (!connection.stream.writable) return new Error('the database connection is closed');
+    if (!connection.stream.writable) return new Error(CONNECTION_CLOSED);
     connection.stream.write(Buffer.concat(parts));
     return null;
   }

@@ -90,6 +90,20 @@ export interface MigrationReport {
   readonly current: string | null;
 }
 
+/**
+ * The database could not be reached or lost the connection: refused, reset or ended by the
+ * server (57P01 admin shutdown and the like), no free connection within the acquire timeout, no
+ * answer within the query timeout. Transient, unlike a failing statement: the request may be
+ * tried again (the HTTP layer answers 503 `service_unavailable` with Retry-After). When the
+ * connection failed during COMMIT, whether the transaction committed is unknown.
+ */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+  }
+}
+
 /** Raised when a migration already applied has changed on disk, or the database is ahead. */
 export class MigrationError extends Error {
   override name = 'MigrationError';

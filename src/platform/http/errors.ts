@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { serviceUnavailable } from '../db/failures.js';
 import { ERROR_CODES, RampartError, type ErrorCode } from '../errors.js';
 
 export const ErrorBodySchema = z
@@ -67,6 +68,9 @@ interface Issue {
 
 export function toRampartError(err: unknown): RampartError {
   if (err instanceof RampartError) return err;
+  // The database unreachable (refused, ended, busy, hung), or a write that raced a key retirement: 503 with Retry-After, not a 500.
+  const unavailable = serviceUnavailable(err);
+  if (unavailable) return unavailable;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const issues: Issue[] = err.validation.map((v) => ({
       path: [err.validationContext ?? 'request', ...v.instancePath.split('/').filter(Boolean)].join('.'),

@@ -113,9 +113,20 @@ export class LocalKeyProvider implements KeyProvider {
 
   private key(keyRef: string): Buffer {
     const version = versionOf(keyRef);
+    // A version this process has not seen may have been added since it read the file: another
+    // process (`rampart keys rotate --root`, another instance) rotated the root key. Read again.
+    if (version !== null && !this.keys.has(version)) this.reload();
     const key = version === null ? undefined : this.keys.get(version);
     if (!key) throw new KeyProviderError('key_disabled', `root key ${keyRef} is not in the local key store`);
     return key;
+  }
+
+  /** Adds the versions the key file has now (it only ever gains versions). */
+  private reload(): void {
+    if (!this.file) return;
+    const onDisk = LocalKeyProvider.load(this.file);
+    for (const [v, k] of onDisk.keys) if (!this.keys.has(v)) this.keys.set(v, k);
+    for (const [v, at] of onDisk.created) if (!this.created.has(v)) this.created.set(v, at);
   }
 
   currentKeyRef(): Promise<string> {
@@ -165,9 +176,7 @@ export class LocalKeyProvider implements KeyProvider {
       );
     }
     // Re-read first: another process (the CLI, another instance) may have rotated since we loaded.
-    const onDisk = LocalKeyProvider.load(this.file);
-    for (const [v, k] of onDisk.keys) this.keys.set(v, k);
-    for (const [v, at] of onDisk.created) this.created.set(v, at);
+    this.reload();
     const version = this.current() + 1;
     this.keys.set(version, randomBytes(KEY_BYTES));
     this.created.set(version, new Date().toISOString());
