@@ -647,7 +647,7 @@ export class Keyring {
     try {
       await this.db.withTenant(systemContext(tenantId), async (tx) => {
         // Exclusive on the tenant's key-version lock, which every write of content shares (the
-        // trigger of migration 0015): writes already made have committed before the count below,
+        // trigger of migration 0012): writes already made have committed before the count below,
         // and writes after it see the new minimum (and are refused below it).
         await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('rampart.key_versions:' || current_tenant_id()::text, 0))`);
         const ring = (await tx.query<KeyringRow>('SELECT * FROM tenant_keyrings WHERE tenant_id = current_tenant_id() FOR UPDATE')).rows[0];

@@ -13,7 +13,7 @@ import { RampartError } from '../errors.js';
 import { CONNECTION_CLOSED } from './pg-batch.js';
 import { DatabaseUnavailableError } from './types.js';
 
-/** SQLSTATE of a write of content under a retired tenant key version (migration 0015's trigger). */
+/** SQLSTATE of a write of content under a retired tenant key version (migration 0012's trigger). */
 export const RETIRED_KEY_VERSION = 'RK001';
 
 /** What a client is told to wait before trying again while the database is unreachable. */
@@ -56,7 +56,7 @@ export function serviceUnavailable(err: unknown): RampartError | null {
     if (e instanceof DatabaseUnavailableError) {
       return new RampartError('service_unavailable', { internal: e.message, cause: e, retryAfterSeconds: RETRY_AFTER_SECONDS });
     }
-    // Content sealed under a key version retired meanwhile (migration 0015): sealed again, the
+    // Content sealed under a key version retired meanwhile (migration 0012): sealed again, the
     // retry is stored under the current version.
     if ((e as { code?: unknown }).code === RETIRED_KEY_VERSION) {
       return new RampartError('service_unavailable', { internal: `write refused: ${e.message}`, cause: e, retryAfterSeconds: 1 });

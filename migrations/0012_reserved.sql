@@ -1,4 +1,0 @@
--- Placeholder on branch i17-faults only: migration 0012 belongs to another branch of issue 17,
--- and migrations must be consecutive (src/platform/db/migrate.ts). Drop this file when that
--- branch's 0012 is merged.
-SELECT 1;
