@@ -8,6 +8,7 @@ import { checkSafety, ConfigError, loadConfig, objectStorageDir, publicUrl, type
 import { issueSetupToken } from './modules/accounts/index.js';
 import { openDatabase } from './platform/db/index.js';
 import { redactUrl } from './platform/log.js';
+import { preflight } from './preflight.js';
 import { startServer } from './server.js';
 import pino from 'pino';
 import { KeysService } from './modules/keys/index.js';
@@ -140,17 +141,21 @@ export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { e
     });
 
   withCommon(program.command('check-config'))
-    .description('validate the configuration and report unsafe settings, without starting')
+    .description('run every check `start` runs (settings, data directory, root key file, TLS files, port), without starting')
     .option('--json', 'print the result as JSON')
     .option('--dev', 'evaluate as in development mode')
-    .action((flags: CommonFlags & { dev?: boolean }) => {
-      const c = config(flags, io, { dev: flags.dev });
+    .addOption(new Option('-p, --port <port>', 'TCP port (PORT)').argParser(port))
+    .addOption(new Option('-H, --host <host>', 'interface to listen on (HOST)'))
+    .action(async (flags: CommonFlags & { dev?: boolean; port?: number; host?: string }) => {
+      const c = config(flags, io, { dev: flags.dev, port: flags.port, host: flags.host });
+      const { refusals, allowed } = await preflight(c, { port: true });
+      const ok = refusals.length === 0;
       const { unsafe } = checkSafety(c);
-      const ok = unsafe.length === 0 || c.dev;
-      if (flags.json) io.out(JSON.stringify({ ok, dev: c.dev, unsafe, database: databaseLabel(c) }));
+      if (flags.json) io.out(JSON.stringify({ ok, dev: c.dev, refusals, unsafe, database: databaseLabel(c) }));
       else {
-        io.out(ok ? 'configuration is valid' : 'configuration would refuse to start:');
-        for (const u of unsafe) io.out(`  - ${u}`);
+        io.out(ok ? `configuration is valid; \`rampart start\` would start (${databaseLabel(c)})` : 'configuration would refuse to start:');
+        for (const r of refusals) io.out(`  - ${r}`);
+        for (const a of allowed) io.out(`  - allowed in development mode: ${a}`);
       }
       if (!ok) outcome.exitCode = 1;
     });

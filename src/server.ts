@@ -8,10 +8,11 @@ import path from 'node:path';
 import { startAuditMaintenance } from './platform/audit/maintenance.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, type RampartApp } from './app.js';
-import { checkSafety, ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
+import { ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
 import { openDatabase } from './platform/db/index.js';
 import type { Database } from './platform/db/types.js';
 import { LocalObjectStore } from './platform/storage/object-store.js';
+import { listenProblem, preflight, safetyReport, type PreflightReport } from './preflight.js';
 
 export interface RunningServer extends RampartApp {
   readonly db: Database;
@@ -39,14 +40,15 @@ export function resolveRootSecret(config: Config, print: Print): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** Refuses unsafe settings outside development; in development prints each one. */
+/** Refuses what the preflight refuses; in development prints each unsafe setting it allows. */
+export function enforcePreflight(report: PreflightReport, print: Print): void {
+  if (report.refusals.length > 0) throw new ConfigError(report.refusals);
+  for (const problem of report.allowed) print(`WARNING (development mode): ${problem}`);
+}
+
+/** The safety part of the preflight alone (no I/O): refuses unsafe settings outside development. */
 export function enforceSafety(config: Config, print: Print): void {
-  const { unsafe } = checkSafety(config);
-  if (unsafe.length === 0) return;
-  if (!config.dev) {
-    throw new ConfigError([...unsafe, 'for local development only, pass --dev (RAMPART_DEV=1) to allow these']);
-  }
-  for (const problem of unsafe) print(`WARNING (development mode): ${problem}`);
+  enforcePreflight(safetyReport(config), print);
 }
 
 /** What embedding code (tests, a host process) may add: its own logger, and hooks before listening. */
@@ -60,7 +62,7 @@ export async function startServer(
   print: Print = (line) => process.stdout.write(`${line}\n`),
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  enforceSafety(config, print);
+  enforcePreflight(await preflight(config, { port: true }), print);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootSecret = resolveRootSecret(config, print);
 
@@ -80,7 +82,9 @@ export async function startServer(
   } catch (err) {
     await started?.app.close().catch(() => {});
     await db.close().catch(() => {});
-    throw err;
+    // The port was free at the preflight; something took it since: the same refusal, the same fix.
+    const problem = listenProblem(config, err);
+    throw problem ? new ConfigError([problem]) : err;
   }
   const { app, services, routes } = started;
   const address = app.server.address();
