@@ -10,8 +10,10 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, type RampartApp } from './app.js';
 import { ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
 import { openDatabase } from './platform/db/index.js';
-import type { Database } from './platform/db/types.js';
+import type { Database, MigrationReport } from './platform/db/types.js';
 import { LocalObjectStore } from './platform/storage/object-store.js';
+import { controlSocketPath, controlUnavailable, openControlChannel, type CommandIo, type ControlChannel } from './control.js';
+import type { Runtime } from './runtime.js';
 import { listenProblem, preflight, safetyReport, type PreflightReport } from './preflight.js';
 
 export interface RunningServer extends RampartApp {
@@ -55,6 +57,11 @@ export function enforceSafety(config: Config, print: Print): void {
 export interface StartOptions {
   readonly logger?: FastifyBaseLogger;
   readonly beforeListen?: (app: FastifyInstance) => void;
+  /**
+   * Runs `rampart` command lines on this server's runtime: with it, a server on the embedded
+   * database opens the control channel (src/control.ts), so the CLI works beside it.
+   */
+  readonly commands?: (lent: Runtime, argv: readonly string[], cwd: string, io: CommandIo) => Promise<number>;
 }
 
 export async function startServer(
@@ -68,8 +75,9 @@ export async function startServer(
 
   const db = await openDatabase(config);
   let started: RampartApp | undefined;
+  let report: MigrationReport;
   try {
-    const report = await db.migrate();
+    report = await db.migrate();
     if (report.applied.length > 0) print(`database migrated: ${report.applied.join(', ')}`);
     started = await buildApp({
       config: { ...config, rootSecret },
@@ -96,6 +104,28 @@ export async function startServer(
   const keyScheduler = services.keys.startScheduler(KEY_SCHEDULER_INTERVAL_MS);
   // Signed checkpoints, the SIEM sinks, and retention.
   const auditMaintenance = startAuditMaintenance(services.audit, services.auditSinks, { checkpointSeconds: config.auditCheckpointSeconds, retentionDays: config.auditRetentionDays }, app.log);
+  let control: ControlChannel | null = null;
+  if (options.commands && db.kind === 'pglite') {
+    const lent: Runtime = {
+      config,
+      db,
+      publicUrl: url,
+      server: { pid: process.pid, url },
+      migration: { applied: [], current: report.current },
+      audit: async () => services.audit,
+      keys: async () => services.keys,
+      staffEvents: async () => services.staffEvents,
+    };
+    const commands = options.commands;
+    const unavailable = controlUnavailable(controlSocketPath(config));
+    if (unavailable) print(`rampart commands cannot reach this server (${unavailable}); stop it to run them`);
+    else {
+      control = await openControlChannel(config, (argv, cwd, io) => commands(lent, argv, cwd, io), app.log).catch((err: unknown) => {
+        print(`rampart commands cannot reach this server (its control channel did not open: ${(err as Error).message}); stop it to run them`);
+        return null;
+      });
+    }
+  }
   if (!config.smtpUrl) {
     print(
       config.dev
@@ -124,6 +154,7 @@ export async function startServer(
     setupLink,
     close() {
       closing ??= (async () => {
+        await control?.close();
         await keyScheduler.stop();
         await auditMaintenance.stop();
         await app.close();

@@ -5,7 +5,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli.js';
+import type { Command } from 'commander';
+import { buildCli, DATABASE_COMMANDS, main } from '../src/cli.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { LocalKeyProvider } from '../src/platform/crypto/providers/local.js';
 import { PgliteDatabase } from '../src/platform/db/pglite.js';
@@ -78,6 +79,20 @@ describe('rampart CLI', () => {
     const res = await run(['setup-link', '--json', '--data-dir', dir], { RAMPART_ROOT_SECRET: 'z'.repeat(40), LOG_LEVEL: 'silent' });
     expect(res.code).toBe(0);
     expect(JSON.parse(res.out).setupLink).toMatch(/^http:\/\/127\.0\.0\.1:3000\/setup#token=rsu_/);
+  });
+
+  it('every command that opens the database runs inside a running server beside it; the rest never do', () => {
+    const leaves: string[] = [];
+    const walk = (cmd: Command, prefix: string[]) => {
+      for (const sub of cmd.commands) {
+        const name = [...prefix, sub.name()];
+        if (sub.commands.length > 0) walk(sub, name);
+        else leaves.push(name.join(' '));
+      }
+    };
+    walk(buildCli(), []);
+    const local = ['start', 'secret', 'check-config'];
+    expect(leaves.filter((l) => !local.includes(l)).sort()).toEqual([...DATABASE_COMMANDS].sort());
   });
 
   it('the installed `rampart` binary runs (built by npm install)', () => {
