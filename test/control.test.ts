@@ -50,8 +50,8 @@ async function startServerProcess(dataDir: string): Promise<Server> {
   for (const stream of [child.stdout, child.stderr]) {
     createInterface({ input: stream }).on('line', (line) => {
       lines.push(line);
-      // Its JSON log lines and its errors are checked for secrets; the printed setup link is meant for the operator.
-      if (line.startsWith('{') || stream === child.stderr) captureLogLine(line, { dev: true });
+      // The printed setup link is meant for the operator; every other line (the readable development log included) is checked for secrets.
+      if (!/\/setup#token=/.test(line)) captureLogLine(line, { dev: true });
     });
   }
   const deadline = Date.now() + 90_000;
