@@ -51,29 +51,6 @@ describe('rampart staff', () => {
     expect((await run(['staff', 'add', '--email', 'x@example.test', '--role', 'support'])).code).not.toBe(0);
   });
 
-  it('prints the link to the server where start was told to listen: --port and PORT as start takes them; RAMPART_PUBLIC_URL first', async () => {
-    const own = mkdtempSync(path.join(tmpdir(), 'rampart-cli-staff-port-'));
-    const linkFor = async (args: string[], env: Record<string, string> = {}) => {
-      const out: string[] = [];
-      const err: string[] = [];
-      const email = `p${Math.random().toString(36).slice(2, 10)}@ops.example.test`;
-      const code = await main(['node', 'rampart', 'staff', 'add', '--email', email, '--name', 'Port', '--role', 'support', '--json', ...args], {
-        out: (l) => out.push(l),
-        err: (l) => err.push(l),
-        env: { ...ENV, RAMPART_DATA_DIR: own, ...env },
-      });
-      for (const line of err) captureLogLine(line);
-      expect(code, err.join('\n')).toBe(0);
-      const link = (JSON.parse(out.join('\n')) as { setupLink: string }).setupLink;
-      tokenOf(link);
-      return link;
-    };
-    expect(await linkFor(['--port', '3001'])).toMatch(/^http:\/\/127\.0\.0\.1:3001\/staff\/setup#token=/);
-    expect(await linkFor([], { PORT: '3002' })).toMatch(/^http:\/\/127\.0\.0\.1:3002\/staff\/setup#token=/);
-    expect(await linkFor(['--host', '::1', '--port', '3003'])).toMatch(/^http:\/\/\[::1\]:3003\/staff\/setup#token=/);
-    expect(await linkFor(['--port', '3001'], { RAMPART_PUBLIC_URL: 'https://rampart.example.test' })).toMatch(/^https:\/\/rampart\.example\.test\/staff\/setup#token=/);
-  });
-
   it('adds a staff-admin whose printed link sets up a working staff account; the addition is in the staff chain', async () => {
     const added = await run(['staff', 'add', '--email', 'Ada@Ops.Example.Test', '--name', 'Ada Admin', '--role', 'staff-admin', '--json']);
     expect(added.code, added.err).toBe(0);
@@ -131,5 +108,25 @@ describe('rampart staff', () => {
       ['sec@ops.example.test', true],
     ]);
     expect((await run(['staff', 'list'])).out).toMatch(/staff-admin\s+Ada Admin <ada@ops\.example\.test>\s+active/);
+  });
+
+  it('prints the link to the server where start was told to listen: --port and --host as start takes them; RAMPART_PUBLIC_URL first', async () => {
+    const linkFor = async (args: string[], env: Record<string, string> = {}) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const email = `p${Math.random().toString(36).slice(2, 10)}@ops.example.test`;
+      const code = await main(['node', 'rampart', 'staff', 'add', '--email', email, '--name', 'Port', '--role', 'support', '--json', ...args], {
+        out: (l) => out.push(l),
+        err: (l) => err.push(l),
+        env: { ...ENV, ...env },
+      });
+      for (const line of err) captureLogLine(line);
+      expect(code, err.join('\n')).toBe(0);
+      const link = (JSON.parse(out.join('\n')) as { setupLink: string }).setupLink;
+      tokenOf(link);
+      return link;
+    };
+    expect(await linkFor(['--host', '::1', '--port', '3001'])).toMatch(/^http:\/\/\[::1\]:3001\/staff\/setup#token=/);
+    expect(await linkFor(['--port', '3001'], { RAMPART_PUBLIC_URL: 'https://rampart.example.test' })).toMatch(/^https:\/\/rampart\.example\.test\/staff\/setup#token=/);
   });
 });
