@@ -12,7 +12,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import helmet from 'helmet';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -58,7 +58,7 @@ import { installErrorHandling, sendError, toRampartError } from './platform/http
 import { assertSafeJson } from './platform/http/json-guard.js';
 import { Throttle } from './platform/http/throttle.js';
 import { Mailer } from './platform/mail/index.js';
-import { loggerOptions } from './platform/log.js';
+import { createLogger, requestLogController } from './platform/log.js';
 import type { ObjectStore } from './platform/storage/object-store.js';
 
 export const API_PREFIX = '/api/v1';
@@ -150,11 +150,11 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
 
   const options: FastifyServerOptions & { https?: typeof https } = {
     ...(https ? { https } : {}),
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions(config.logLevel) }),
+    loggerInstance: deps.logger ?? createLogger(config),
     // Request ids are ours; a client-sent x-request-id is not trusted into the logs.
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    logController: requestLogController(config),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
     // Errors raised before routing (an undecodable URL, an over-long path segment) get the same body.

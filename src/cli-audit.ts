@@ -6,24 +6,25 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Config } from './config.js';
-import { openKeyring } from './platform/crypto/index.js';
-import { openDatabase } from './platform/db/index.js';
 import { AUDIT_ACTOR_TYPES } from './platform/audit/entry.js';
 import { exportCsv, exportJsonLines } from './platform/audit/export.js';
-import { AuditLog } from './platform/audit/log.js';
+import type { AuditLog } from './platform/audit/log.js';
 import { isPlatformChain } from './platform/audit/record.js';
-import { CheckpointSigner } from './platform/audit/signer.js';
 import { parsePublicKeys, verifyExport } from './platform/audit/verify-file.js';
 import type { PublicKeyInfo, VerifyReport } from './platform/audit/verify.js';
 import { isUuid } from './platform/ids.js';
 import type { Database } from './platform/db/types.js';
 import { StaffEvents } from './modules/events/staff.js';
+import type { Runtime } from './runtime.js';
 
 export interface CliContext {
   readonly io: { out: (line: string) => void; err: (line: string) => void };
   readonly outcome: { exitCode: number };
   readonly withCommon: (cmd: Command) => Command;
-  readonly config: (flags: AuditFlags, extra?: Partial<Record<keyof Config, unknown>>) => Config;
+  /** Runs `work` on the database, opened by the command or lent by the running server (src/runtime.ts). */
+  readonly open: <T>(flags: AuditFlags, extra: Partial<Record<keyof Config, unknown>>, work: (rt: Runtime) => Promise<T>) => Promise<T>;
+  /** A file named on the command line, resolved against the caller's working directory. */
+  readonly path: (value: string) => string;
 }
 
 interface AuditFlags {
@@ -44,25 +45,8 @@ function dateArg(value: string): Date {
   return d;
 }
 
-async function withAudit<T>(ctx: CliContext, flags: AuditFlags, work: (audit: AuditLog, db: Database) => Promise<T>): Promise<T> {
-  const c = ctx.config(flags, { dev: flags.dev });
-  const db = await openDatabase(c);
-  try {
-    await db.migrate();
-    const keyring = await openKeyring(c, db);
-    try {
-      const audit = new AuditLog(db, { signer: new CheckpointSigner(db, keyring.root) });
-      try {
-        return await work(audit, db);
-      } finally {
-        await audit.stop();
-      }
-    } finally {
-      await keyring.close();
-    }
-  } finally {
-    await db.close();
-  }
+function withAudit<T>(ctx: CliContext, flags: AuditFlags, work: (audit: AuditLog, db: Database) => Promise<T>): Promise<T> {
+  return ctx.open(flags, { dev: flags.dev }, async (rt) => work(await rt.audit(), rt.db));
 }
 
 function describeReport(r: VerifyReport): string {
@@ -79,8 +63,8 @@ export function auditCommands(program: Command, ctx: CliContext): void {
   common(audit.command('verify'))
     .description('verify a chain of the live database (every chain by default), or an exported JSON Lines file offline')
     .option('--chain <id>', 'a workspace id, accounts or staff', chainArg)
-    .option('--file <export.jsonl>', 'verify this export instead of the database')
-    .option('--public-key <file>', "the published keys (JSON from /api/v1/audit/public-keys, or PEM); required with --file")
+    .option('--file <export.jsonl>', 'verify this export instead of the database', ctx.path)
+    .option('--public-key <file>', "the published keys (JSON from /api/v1/audit/public-keys, or PEM); required with --file", ctx.path)
     .action(async (flags: AuditFlags & { chain?: string; file?: string; publicKey?: string }) => {
       let keys: PublicKeyInfo[] | null = null;
       if (flags.publicKey) {
@@ -119,7 +103,7 @@ export function auditCommands(program: Command, ctx: CliContext): void {
     .option('--to <time>', 'events before this time', dateArg)
     .option('--actor <id>', 'only events of this actor (not verifiable as a chain)')
     .option('--actor-type <type>', 'only events of this kind of actor: staff exports the access log (not verifiable as a chain)')
-    .option('--out <file>', 'write here instead of stdout')
+    .option('--out <file>', 'write here instead of stdout', ctx.path)
     .action((flags: AuditFlags & { chain: string; format: string; from?: Date; to?: Date; actor?: string; actorType?: string; out?: string }) => {
       if (flags.format !== 'jsonl' && flags.format !== 'csv') throw new Error('--format is jsonl or csv');
       const actorType = flags.actorType === undefined ? undefined : AUDIT_ACTOR_TYPES.find((a) => a === flags.actorType);

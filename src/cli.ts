@@ -2,26 +2,24 @@
  * `rampart` — the command line. Every command has --help; commands that report have --json.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkSafety, ConfigError, loadConfig, objectStorageDir, publicUrl, type Config } from './config.js';
+import { hostOption, LINK_HOST, LINK_PORT, portOption } from './cli-options.js';
+import { checkSafety, ConfigError, loadConfig, type Config } from './config.js';
+import { controlSocketExists, controlSocketPath, controlUnavailable, sendCommand } from './control.js';
 import { issueSetupToken } from './modules/accounts/index.js';
-import { openDatabase } from './platform/db/index.js';
+import { embeddedDatabaseDir } from './platform/db/index.js';
+import { embeddedDatabaseHolder } from './platform/db/pglite.js';
 import { redactUrl } from './platform/log.js';
+import { preflight } from './preflight.js';
+import { openRuntime, type Runtime } from './runtime.js';
 import { startServer } from './server.js';
-import pino from 'pino';
-import { KeysService } from './modules/keys/index.js';
-import { WorkspaceEvents } from './modules/events/workspace.js';
-import { StaffEvents } from './modules/events/staff.js';
-import { AuditLog } from './platform/audit/log.js';
 import { auditCommands } from './cli-audit.js';
 import { staffCommands } from './modules/staff/cli.js';
-import { BackgroundWork } from './platform/background.js';
-import { ContentCodec } from './platform/content/codec.js';
-import { openKeyring, type Keyring } from './platform/crypto/index.js';
-import { tenantContext, type Database } from './platform/db/types.js';
+import { tenantContext } from './platform/db/types.js';
 import { isUuid } from './platform/ids.js';
-import { LocalObjectStore } from './platform/storage/object-store.js';
+import type { KeysService } from './modules/keys/index.js';
+import type { StaffEvents } from './modules/events/staff.js';
 
 interface Io {
   readonly out: (line: string) => void;
@@ -35,16 +33,35 @@ const defaultIo: Io = {
   env: process.env,
 };
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
-  return n;
-}
-
 interface CommonFlags {
   config?: string;
   dataDir?: string;
   json?: boolean;
+}
+
+type Extra = Partial<Record<keyof Config, unknown>>;
+
+/**
+ * How a command reaches its configuration and its runtime, and resolves the paths it is given.
+ * Run by a user, it loads the configuration and opens the runtime itself; run inside the server
+ * (the control channel), both are the server's own and paths resolve against the caller's
+ * working directory.
+ */
+export interface CommandContext {
+  readonly io: Io;
+  readonly outcome: { exitCode: number };
+  readonly withCommon: (cmd: Command) => Command;
+  readonly config: (flags: CommonFlags, extra?: Extra) => Config;
+  readonly open: <T>(flags: CommonFlags, extra: Extra, work: (rt: Runtime) => Promise<T>) => Promise<T>;
+  /** An option value that names a file, made absolute against the caller's working directory. */
+  readonly path: (value: string) => string;
+}
+
+/** Where the commands run: by default here; `lent` when the running server runs them on its own runtime. */
+export interface CliOptions {
+  readonly lent?: Runtime;
+  /** The caller's working directory (the control channel's caller), for relative paths. */
+  readonly cwd?: string;
 }
 
 function withCommon(cmd: Command): Command {
@@ -53,31 +70,114 @@ function withCommon(cmd: Command): Command {
     .addOption(new Option('-d, --data-dir <dir>', 'data directory (embedded database, local objects)'));
 }
 
-function config(flags: CommonFlags & Partial<Record<keyof Config, unknown>>, io: Io, extra: Partial<Record<keyof Config, unknown>> = {}): Config {
+function loadFor(flags: CommonFlags, io: Io, extra: Extra = {}): Config {
   return loadConfig({ env: io.env, ...(flags.config ? { file: flags.config } : {}), flags: { dataDir: flags.dataDir, ...extra } });
 }
 
 function databaseLabel(c: Config): string {
-  return c.databaseUrl ? redactUrl(c.databaseOwnerUrl ?? c.databaseUrl) : `embedded database in ${c.dataDir}`;
+  return c.databaseUrl ? redactUrl(c.databaseOwnerUrl ?? c.databaseUrl) : `embedded database in ${path.resolve(c.dataDir)}`;
+}
+
+/**
+ * The commands that work on the database. Beside a running server on the same embedded database
+ * they run inside that server (decision 0020); `start`, `secret` and `check-config` always run here.
+ */
+export const DATABASE_COMMANDS: ReadonlySet<string> = new Set([
+  'migrate',
+  'setup-link',
+  'keys status',
+  'keys rotate',
+  'keys rewrap',
+  'keys retire',
+  'keys destroy',
+  'audit verify',
+  'audit export',
+  'audit checkpoint',
+  'audit rotate-signing-key',
+  'audit public-keys',
+  'staff add',
+  'staff list',
+]);
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Whether this command line needs the database (`audit verify --file` checks a file offline). */
+function needsDatabase(cmd: Command): boolean {
+  const name = commandPath(cmd);
+  return DATABASE_COMMANDS.has(name) && !(name === 'audit verify' && cmd.opts<{ file?: string }>().file !== undefined);
+}
+
+/** Thrown before a command runs when the running server must run it: main sends it there. */
+class SendToServer extends Error {
+  constructor(
+    readonly socket: string,
+    readonly pid: number,
+  ) {
+    super(`the running server (process ${pid}) takes this command`);
+  }
+}
+
+/**
+ * Before a database command opens anything: if a live process holds the embedded database, the
+ * command goes to it through its control channel; without one, say exactly what to do.
+ */
+function routeToServer(cmd: Command, io: Io): void {
+  if (!needsDatabase(cmd)) return;
+  let c: Config;
+  try {
+    c = loadFor(cmd.opts<CommonFlags>(), io);
+  } catch {
+    return; // the command itself reports the configuration's problems
+  }
+  if (c.databaseUrl) return;
+  const holder = embeddedDatabaseHolder(embeddedDatabaseDir(c));
+  if (holder === null) return;
+  const socket = controlSocketPath(c);
+  if (controlSocketExists(c)) throw new SendToServer(socket, holder);
+  const why = controlUnavailable(socket);
+  throw new Error(
+    `the embedded database in ${path.resolve(c.dataDir)} is in use by process ${holder}, which takes no commands ` +
+      `(${why ?? 'an older Rampart, or another rampart command'}): stop it (Ctrl-C where it runs, or \`kill ${holder}\`), ` +
+      `then run \`rampart ${commandPath(cmd)}\` again`,
+  );
 }
 
 /** `outcome.exitCode` is what a command that completed wants the process to exit with. */
-export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { exitCode: 0 }): Command {
+export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { exitCode: 0 }, options: CliOptions = {}): Command {
+  const { lent } = options;
+  const cwd = options.cwd ?? process.cwd();
+  const ctx: CommandContext = {
+    io,
+    outcome,
+    withCommon,
+    config: (flags, extra) => lent?.config ?? loadFor(flags, io, extra),
+    open: (flags, extra, work) => (lent ? work(lent) : openRuntime(loadFor(flags, io, extra), work)),
+    path: (value) => path.resolve(cwd, value),
+  };
   const program = new Command('rampart')
     .description('Rampart — the trust layer for multi-tenant SaaS')
     .version('0.1.0')
     .showHelpAfterError()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_program, cmd) => {
+      if (!lent) return routeToServer(cmd, io);
+      if (!needsDatabase(cmd)) throw new Error(`\`rampart ${commandPath(cmd)}\` does not run inside the server`);
+    });
 
   withCommon(program.command('start'))
     .description('start the server (migrates the database first)')
-    .addOption(new Option('-p, --port <port>', 'TCP port (PORT)').argParser(port))
-    .addOption(new Option('-H, --host <host>', 'interface to listen on (HOST)'))
+    .addOption(portOption())
+    .addOption(hostOption())
     .addOption(new Option('--dev', 'development mode: allow unsafe settings, with warnings (RAMPART_DEV)'))
     .action(async (flags: CommonFlags & { port?: number; host?: string; dev?: boolean }) => {
-      const c = config(flags, io, { port: flags.port, host: flags.host, dev: flags.dev });
-      const server = await startServer(c, io.out);
+      const c = loadFor(flags, io, { port: flags.port, host: flags.host, dev: flags.dev });
+      // Beside it, the database commands run inside it (the control channel, decision 0020).
+      const server = await startServer(c, io.out, { commands: runInServer });
       await new Promise<void>((resolve) => {
         const stop = (signal: NodeJS.Signals) => {
           io.out(`received ${signal}, shutting down`);
@@ -94,40 +194,33 @@ export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { e
   withCommon(program.command('migrate'))
     .description('apply pending database migrations, as the schema owner (DATABASE_OWNER_URL or DATABASE_URL)')
     .option('--json', 'print the result as JSON')
-    .action(async (flags: CommonFlags) => {
-      const c = config(flags, io);
-      mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
-      const db = await openDatabase(c);
-      try {
-        const report = await db.migrate();
-        if (flags.json) io.out(JSON.stringify({ database: databaseLabel(c), ...report }));
-        else {
-          io.out(report.applied.length > 0 ? `applied: ${report.applied.join(', ')}` : 'nothing to apply');
-          io.out(`schema is at ${report.current ?? 'nothing'} (${databaseLabel(c)})`);
-        }
-      } finally {
-        await db.close();
-      }
-    });
+    .action((flags: CommonFlags) =>
+      ctx.open(flags, {}, async (rt) => {
+        const report = rt.migration;
+        if (flags.json) return io.out(JSON.stringify({ database: databaseLabel(rt.config), ...report, ...(rt.server ? { migratedBy: rt.server } : {}) }));
+        if (rt.server) io.out(`nothing to apply: the running server (process ${rt.server.pid}, ${rt.server.url}) migrated the database when it started`);
+        else io.out(report.applied.length > 0 ? `applied: ${report.applied.join(', ')}` : 'nothing to apply');
+        io.out(`schema is at ${report.current ?? 'nothing'} (${databaseLabel(rt.config)})`);
+      }),
+    );
 
   withCommon(program.command('setup-link'))
-    .description('print a new one-time link for creating the first account (only while none exists)')
+    .description('print a new one-time link for creating the first account (only while none exists); beside a running server, it asks the server')
     .option('--json', 'print the result as JSON')
     .option('--dev', 'development mode (uses the generated development root secret)')
-    .action(async (flags: CommonFlags & { dev?: boolean }) => {
-      const c = config(flags, io, { dev: flags.dev });
+    .addOption(portOption(LINK_PORT))
+    .addOption(hostOption(LINK_HOST))
+    .action((flags: CommonFlags & { dev?: boolean; port?: number; host?: string }) => {
+      const extra = { dev: flags.dev, port: flags.port, host: flags.host };
+      const c = ctx.config(flags, extra);
       if (!c.rootSecret && !c.dev) throw new ConfigError(['no root secret: set RAMPART_ROOT_SECRET, or pass --dev']);
-      mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
-      const db = await openDatabase(c);
-      try {
-        await db.migrate();
-        const token = await issueSetupToken(db);
-        const link = token ? `${publicUrl(c)}/setup#token=${token}` : null;
+      return ctx.open(flags, extra, async (rt) => {
+        const token = await issueSetupToken(rt.db);
+        // The token travels in the fragment, which browsers never send to the server or its logs.
+        const link = token ? `${rt.publicUrl}/setup#token=${token}` : null;
         if (flags.json) io.out(JSON.stringify({ setupLink: link }));
         else io.out(link ?? 'an account already exists; sign in instead');
-      } finally {
-        await db.close();
-      }
+      });
     });
 
   program
@@ -140,24 +233,28 @@ export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { e
     });
 
   withCommon(program.command('check-config'))
-    .description('validate the configuration and report unsafe settings, without starting')
+    .description('run every check `start` runs (settings, data directory, root key file, TLS files, port), without starting')
     .option('--json', 'print the result as JSON')
     .option('--dev', 'evaluate as in development mode')
-    .action((flags: CommonFlags & { dev?: boolean }) => {
-      const c = config(flags, io, { dev: flags.dev });
+    .addOption(portOption())
+    .addOption(hostOption())
+    .action(async (flags: CommonFlags & { dev?: boolean; port?: number; host?: string }) => {
+      const c = loadFor(flags, io, { dev: flags.dev, port: flags.port, host: flags.host });
+      const { refusals, allowed } = await preflight(c, { port: true });
+      const ok = refusals.length === 0;
       const { unsafe } = checkSafety(c);
-      const ok = unsafe.length === 0 || c.dev;
-      if (flags.json) io.out(JSON.stringify({ ok, dev: c.dev, unsafe, database: databaseLabel(c) }));
+      if (flags.json) io.out(JSON.stringify({ ok, dev: c.dev, refusals, unsafe, database: databaseLabel(c) }));
       else {
-        io.out(ok ? 'configuration is valid' : 'configuration would refuse to start:');
-        for (const u of unsafe) io.out(`  - ${u}`);
+        io.out(ok ? `configuration is valid; \`rampart start\` would start (${databaseLabel(c)})` : 'configuration would refuse to start:');
+        for (const r of refusals) io.out(`  - ${r}`);
+        for (const a of allowed) io.out(`  - allowed in development mode: ${a}`);
       }
       if (!ok) outcome.exitCode = 1;
     });
 
-  keysCommands(program, io, outcome);
-  staffCommands(program, { io, withCommon, config: (flags) => config(flags, io) });
-  auditCommands(program, { io, outcome, withCommon, config: (flags, extra) => config(flags, io, extra) });
+  keysCommands(program, ctx);
+  staffCommands(program, ctx);
+  auditCommands(program, ctx);
   return program;
 }
 
@@ -166,36 +263,9 @@ interface KeysFlags extends CommonFlags {
   tenant?: string;
 }
 
-/** Opens what the key commands work on, runs `work`, and closes it all. */
-async function withKeys<T>(flags: KeysFlags, io: Io, work: (keys: KeysService, db: Database, system: StaffEvents) => Promise<T>): Promise<T> {
-  const c = config(flags, io, { dev: flags.dev });
-  mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDatabase(c);
-  let keyring: Keyring | undefined;
-  try {
-    await db.migrate();
-    keyring = await openKeyring(c, db);
-    const log = pino({ level: 'warn' }, pino.destination(2));
-    const background = new BackgroundWork((err) => log.error({ err }, 'background work failed'));
-    const audit = new AuditLog(db, { log });
-    const keys = new KeysService({
-      db,
-      keyring,
-      codec: new ContentCodec(keyring),
-      objects: new LocalObjectStore(objectStorageDir(c)),
-      events: new WorkspaceEvents(db, audit),
-      background,
-      log,
-      rotationDays: c.keyRotationDays,
-    });
-    const result = await work(keys, db, new StaffEvents(db, audit));
-    await background.settle();
-    await audit.stop();
-    return result;
-  } finally {
-    await keyring?.close();
-    await db.close();
-  }
+/** Runs `work` on the key service of the runtime the command opens (or the server lends). */
+function withKeys<T>(ctx: CommandContext, flags: KeysFlags, work: (keys: KeysService, system: StaffEvents) => Promise<T>): Promise<T> {
+  return ctx.open(flags, { dev: flags.dev }, async (rt) => work(await rt.keys(), await rt.staffEvents()));
 }
 
 function tenantId(value: string): string {
@@ -218,7 +288,8 @@ export function progressLine(p: { tenantId: string; done: number; total: number 
   return `${p.tenantId} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor(ratio * 100)).padStart(3)}% ${p.done}/${p.total} rows ${Math.round(rate)} rows/s`;
 }
 
-function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): void {
+function keysCommands(program: Command, ctx: CommandContext): void {
+  const { io, outcome } = ctx;
   const keys = program.command('keys').description('encryption keys: status, rotation, rewrap, retirement, destruction');
   const common = (cmd: Command) =>
     withCommon(cmd)
@@ -229,7 +300,7 @@ function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): 
     .description("a workspace's keys: versions, rows under each, rotation")
     .requiredOption('--tenant <id>', 'workspace id', tenantId)
     .action((flags: KeysFlags) =>
-      withKeys(flags, io, async (k) => {
+      withKeys(ctx, flags, async (k) => {
         const status = await k.status({ tenant: tenantContext(flags.tenant as string, null) });
         if (flags.json) return io.out(JSON.stringify(status));
         io.out(`provider ${status.provider}${status.ownKey ? ` (own key ${status.ownKey.keyRef})` : ''}; current version ${status.currentVersion}; decrypts from version ${status.minDecryptVersion}`);
@@ -248,7 +319,7 @@ function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): 
     .action((flags: KeysFlags & { root?: boolean; allTenants?: boolean }) => {
       const chosen = [flags.root, flags.tenant, flags.allTenants].filter(Boolean).length;
       if (chosen !== 1) throw new Error('name exactly one of --root, --tenant <id>, --all-tenants');
-      return withKeys(flags, io, async (k, _db, system) => {
+      return withKeys(ctx, flags, async (k, system) => {
         if (flags.root) {
           const ref = await k.keyring.root.rotateRoot();
           let moved = 0;
@@ -271,7 +342,7 @@ function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): 
     .option('--tenant <id>', 'only this workspace', tenantId)
     .option('--batch-size <n>', 'rows per transaction', positive, 500)
     .action((flags: KeysFlags & { batchSize: number }) =>
-      withKeys(flags, io, async (k) => {
+      withKeys(ctx, flags, async (k) => {
         const tenants = flags.tenant ? [flags.tenant] : await k.keyring.tenants();
         const results = [];
         for (const t of tenants) {
@@ -302,7 +373,7 @@ function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): 
     .requiredOption('--tenant <id>', 'workspace id', tenantId)
     .option('--min-version <n>', 'the oldest version that may still decrypt', positive)
     .action((flags: KeysFlags & { minVersion?: number }) =>
-      withKeys(flags, io, async (k) => {
+      withKeys(ctx, flags, async (k) => {
         const tenant = flags.tenant as string;
         const min = flags.minVersion ?? (await k.keyring.status(tenant)).currentVersion;
         await k.keyring.retire(tenant, min);
@@ -315,7 +386,7 @@ function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): 
     .requiredOption('--tenant <id>', 'workspace id', tenantId)
     .option('--yes', 'confirm: everything encrypted under these keys becomes unreadable, for good')
     .action((flags: KeysFlags & { yes?: boolean }) =>
-      withKeys(flags, io, async (k) => {
+      withKeys(ctx, flags, async (k) => {
         const tenant = flags.tenant as string;
         const status = await k.keyring.status(tenant);
         if (!status.destroyAfter && !status.destroyedAt) throw new Error('only the keys of a deleted workspace are destroyed; delete the workspace first');
@@ -326,14 +397,15 @@ function keysCommands(program: Command, io: Io, outcome: { exitCode: number }): 
     );
 }
 
-/** Runs the CLI; returns the exit code instead of exiting, so tests can call it. */
-export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+/** Runs one command line; returns the exit code instead of exiting. */
+async function run(argv: readonly string[], io: Io, options: CliOptions): Promise<number> {
   const outcome = { exitCode: 0 };
-  const program = buildCli(io, outcome);
+  const program = buildCli(io, outcome, options);
   try {
     await program.parseAsync([...argv]);
     return outcome.exitCode;
   } catch (err) {
+    if (err instanceof SendToServer) throw err;
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? 1;
     if (err instanceof ConfigError) {
@@ -342,5 +414,29 @@ export async function main(argv: readonly string[], io: Io = defaultIo): Promise
     }
     io.err(`rampart: ${e.message ?? String(err)}`);
     return 1;
+  }
+}
+
+/** A command line the control channel brought: run inside the server, on its runtime. */
+export function runInServer(lent: Runtime, argv: readonly string[], cwd: string, io: Pick<Io, 'out' | 'err'>): Promise<number> {
+  return run(argv, { ...io, env: {} }, { lent, cwd });
+}
+
+/** Runs the CLI; returns the exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  try {
+    return await run(argv, io, {});
+  } catch (err) {
+    if (!(err instanceof SendToServer)) throw err;
+    io.err(`(the running server, process ${err.pid}, holds the embedded database: this command runs there)`);
+    try {
+      return await sendCommand(err.socket, argv, process.cwd(), io);
+    } catch (sendErr) {
+      io.err(
+        `rampart: the running server (process ${err.pid}) did not take the command on ${err.socket} (${(sendErr as Error).message}); ` +
+          'if it is stopping, wait for it, then run the command again',
+      );
+      return 1;
+    }
   }
 }

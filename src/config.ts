@@ -245,7 +245,8 @@ export const SETTINGS: readonly Setting[] = [
 
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`Rampart cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem is one line (what a terminal shows at a glance); several are a list.
+    super(problems.length === 1 ? `Rampart cannot start: ${problems[0] as string}` : `Rampart cannot start:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
 }

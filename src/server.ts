@@ -8,10 +8,13 @@ import path from 'node:path';
 import { startAuditMaintenance } from './platform/audit/maintenance.js';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { buildApp, type RampartApp } from './app.js';
-import { checkSafety, ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
+import { ConfigError, objectStorageDir, publicUrl, type Config } from './config.js';
 import { openDatabase } from './platform/db/index.js';
-import type { Database } from './platform/db/types.js';
+import type { Database, MigrationReport } from './platform/db/types.js';
 import { LocalObjectStore } from './platform/storage/object-store.js';
+import { controlSocketPath, controlUnavailable, openControlChannel, type CommandIo, type ControlChannel } from './control.js';
+import type { Runtime } from './runtime.js';
+import { listenProblem, preflight, safetyReport, type PreflightReport } from './preflight.js';
 
 export interface RunningServer extends RampartApp {
   readonly db: Database;
@@ -39,20 +42,26 @@ export function resolveRootSecret(config: Config, print: Print): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** Refuses unsafe settings outside development; in development prints each one. */
+/** Refuses what the preflight refuses; in development prints each unsafe setting it allows. */
+export function enforcePreflight(report: PreflightReport, print: Print): void {
+  if (report.refusals.length > 0) throw new ConfigError(report.refusals);
+  for (const problem of report.allowed) print(`WARNING (development mode): ${problem}`);
+}
+
+/** The safety part of the preflight alone (no I/O): refuses unsafe settings outside development. */
 export function enforceSafety(config: Config, print: Print): void {
-  const { unsafe } = checkSafety(config);
-  if (unsafe.length === 0) return;
-  if (!config.dev) {
-    throw new ConfigError([...unsafe, 'for local development only, pass --dev (RAMPART_DEV=1) to allow these']);
-  }
-  for (const problem of unsafe) print(`WARNING (development mode): ${problem}`);
+  enforcePreflight(safetyReport(config), print);
 }
 
 /** What embedding code (tests, a host process) may add: its own logger, and hooks before listening. */
 export interface StartOptions {
   readonly logger?: FastifyBaseLogger;
   readonly beforeListen?: (app: FastifyInstance) => void;
+  /**
+   * Runs `rampart` command lines on this server's runtime: with it, a server on the embedded
+   * database opens the control channel (src/control.ts), so the CLI works beside it.
+   */
+  readonly commands?: (lent: Runtime, argv: readonly string[], cwd: string, io: CommandIo) => Promise<number>;
 }
 
 export async function startServer(
@@ -60,14 +69,15 @@ export async function startServer(
   print: Print = (line) => process.stdout.write(`${line}\n`),
   options: StartOptions = {},
 ): Promise<RunningServer> {
-  enforceSafety(config, print);
+  enforcePreflight(await preflight(config, { port: true }), print);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const rootSecret = resolveRootSecret(config, print);
 
   const db = await openDatabase(config);
   let started: RampartApp | undefined;
+  let report: MigrationReport;
   try {
-    const report = await db.migrate();
+    report = await db.migrate();
     if (report.applied.length > 0) print(`database migrated: ${report.applied.join(', ')}`);
     started = await buildApp({
       config: { ...config, rootSecret },
@@ -80,7 +90,9 @@ export async function startServer(
   } catch (err) {
     await started?.app.close().catch(() => {});
     await db.close().catch(() => {});
-    throw err;
+    // The port was free at the preflight; something took it since: the same refusal, the same fix.
+    const problem = listenProblem(config, err);
+    throw problem ? new ConfigError([problem]) : err;
   }
   const { app, services, routes } = started;
   const address = app.server.address();
@@ -92,6 +104,28 @@ export async function startServer(
   const keyScheduler = services.keys.startScheduler(KEY_SCHEDULER_INTERVAL_MS);
   // Signed checkpoints, the SIEM sinks, and retention.
   const auditMaintenance = startAuditMaintenance(services.audit, services.auditSinks, { checkpointSeconds: config.auditCheckpointSeconds, retentionDays: config.auditRetentionDays }, app.log);
+  let control: ControlChannel | null = null;
+  if (options.commands && db.kind === 'pglite') {
+    const lent: Runtime = {
+      config,
+      db,
+      publicUrl: url,
+      server: { pid: process.pid, url },
+      migration: { applied: [], current: report.current },
+      audit: async () => services.audit,
+      keys: async () => services.keys,
+      staffEvents: async () => services.staffEvents,
+    };
+    const commands = options.commands;
+    const unavailable = controlUnavailable(controlSocketPath(config));
+    if (unavailable) print(`rampart commands cannot reach this server (${unavailable}); stop it to run them`);
+    else {
+      control = await openControlChannel(config, (argv, cwd, io) => commands(lent, argv, cwd, io), app.log).catch((err: unknown) => {
+        print(`rampart commands cannot reach this server (its control channel did not open: ${(err as Error).message}); stop it to run them`);
+        return null;
+      });
+    }
+  }
   if (!config.smtpUrl) {
     print(
       config.dev
@@ -120,6 +154,7 @@ export async function startServer(
     setupLink,
     close() {
       closing ??= (async () => {
+        await control?.close();
         await keyScheduler.stop();
         await auditMaintenance.stop();
         await app.close();

@@ -109,4 +109,24 @@ describe('rampart staff', () => {
     ]);
     expect((await run(['staff', 'list'])).out).toMatch(/staff-admin\s+Ada Admin <ada@ops\.example\.test>\s+active/);
   });
+
+  it('prints the link to the server where start was told to listen: --port and --host as start takes them; RAMPART_PUBLIC_URL first', async () => {
+    const linkFor = async (args: string[], env: Record<string, string> = {}) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const email = `p${Math.random().toString(36).slice(2, 10)}@ops.example.test`;
+      const code = await main(['node', 'rampart', 'staff', 'add', '--email', email, '--name', 'Port', '--role', 'support', '--json', ...args], {
+        out: (l) => out.push(l),
+        err: (l) => err.push(l),
+        env: { ...ENV, ...env },
+      });
+      for (const line of err) captureLogLine(line);
+      expect(code, err.join('\n')).toBe(0);
+      const link = (JSON.parse(out.join('\n')) as { setupLink: string }).setupLink;
+      tokenOf(link);
+      return link;
+    };
+    expect(await linkFor(['--host', '::1', '--port', '3001'])).toMatch(/^http:\/\/\[::1\]:3001\/staff\/setup#token=/);
+    expect(await linkFor(['--port', '3001'], { RAMPART_PUBLIC_URL: 'https://rampart.example.test' })).toMatch(/^https:\/\/rampart\.example\.test\/staff\/setup#token=/);
+  });
 });

@@ -1,4 +1,6 @@
-import type { LoggerOptions } from 'pino';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
 
 /**
  * What pino replaces with `[redacted]` before a line is written. Code never logs bodies, headers
@@ -103,6 +105,60 @@ export function loggerOptions(level: string): LoggerOptions {
     redact: { paths: [...REDACT_PATHS], censor: '[redacted]' },
     base: { service: 'rampart' },
   };
+}
+
+interface LoggedRequest {
+  readonly req?: { readonly method?: unknown; readonly url?: unknown };
+  readonly res?: { readonly statusCode?: unknown };
+  readonly responseTime?: unknown;
+  readonly requestId?: unknown;
+  readonly msg?: unknown;
+}
+
+/** A request's line in development: `GET /path 200 3 ms <request id>`; any other line, its message. */
+function developmentMessage(entry: LoggedRequest): string {
+  const { req, res } = entry;
+  if (!req || !res) return typeof entry.msg === 'string' ? entry.msg : '';
+  const ms = typeof entry.responseTime === 'number' ? Math.round(entry.responseTime) : '?';
+  return `${String(req.method)} ${String(req.url)} ${String(res.statusCode)} ${ms} ms ${String(entry.requestId)}`;
+}
+
+/**
+ * The logger the server writes with. Production: JSON lines on standard output. Development
+ * (`--dev`, what `npm start` runs): the same lines, redacted the same way by pino before they are
+ * written, then shown readably by pino-pretty, one line each, the fields a request line carries
+ * folded into its message.
+ */
+export function createLogger(config: { readonly dev: boolean; readonly logLevel: string }, destination?: DestinationStream): Logger {
+  const options = loggerOptions(config.logLevel);
+  if (!config.dev) return destination ? pino(options, destination) : pino(options);
+  const readable = pretty({
+    ...(destination ? { destination } : {}),
+    sync: true,
+    colorize: !destination && Boolean(process.stdout.isTTY),
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,service,req,res,responseTime,requestId',
+    messageFormat: (entry) => developmentMessage(entry),
+  });
+  return pino(options, readable);
+}
+
+/** Development logs a request once, when it completes (production: when it comes in and when it completes). */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    // Through the request's logger, so a route's own serializers (the OIDC callback hides its query) still apply.
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+export function requestLogController(config: { readonly dev: boolean }): LogController {
+  const options = { requestIdLogLabel: 'requestId' };
+  return config.dev ? new OneLinePerRequest(options) : new LogController(options);
 }
 
 /** A database URL with its password removed, for messages. */

@@ -3,26 +3,28 @@
  * each member gets a one-time setup link), list them. Run beside the database, as the operator:
  * an addition is recorded in the staff audit chain with the system as its actor.
  */
-import { mkdirSync } from 'node:fs';
 import { type Command, InvalidArgumentError } from 'commander';
-import { publicUrl, type Config } from '../../config.js';
-import { AuditLog } from '../../platform/audit/log.js';
-import { openDatabase } from '../../platform/db/index.js';
+import type { Config } from '../../config.js';
 import type { Database } from '../../platform/db/types.js';
-import { StaffEvents } from '../events/index.js';
+import { hostOption, LINK_HOST, LINK_PORT, portOption } from '../../cli-options.js';
+import type { Runtime } from '../../runtime.js';
+import type { StaffEvents } from '../events/index.js';
 import { isStaffRole, STAFF_ROLES, type StaffRole } from './permissions.js';
 import { addStaffMember, listStaffMembers, setupPath } from './service.js';
 
 export interface StaffCliContext {
   readonly io: { out: (line: string) => void; err: (line: string) => void };
   readonly withCommon: (cmd: Command) => Command;
-  readonly config: (flags: StaffFlags) => Config;
+  /** Runs `work` on the database, opened by the command or lent by the running server (src/runtime.ts). */
+  readonly open: <T>(flags: StaffFlags, extra: Partial<Record<keyof Config, unknown>>, work: (rt: Runtime) => Promise<T>) => Promise<T>;
 }
 
 interface StaffFlags {
   config?: string;
   dataDir?: string;
   json?: boolean;
+  port?: number;
+  host?: string;
 }
 
 function roleArg(value: string): StaffRole {
@@ -42,21 +44,9 @@ function nameArg(value: string): string {
   return name;
 }
 
-async function withStaff<T>(ctx: StaffCliContext, flags: StaffFlags, work: (db: Database, events: StaffEvents, c: Config) => Promise<T>): Promise<T> {
-  const c = ctx.config(flags);
-  mkdirSync(c.dataDir, { recursive: true, mode: 0o700 });
-  const db = await openDatabase(c);
-  try {
-    await db.migrate();
-    const audit = new AuditLog(db, {});
-    try {
-      return await work(db, new StaffEvents(db, audit), c);
-    } finally {
-      await audit.stop();
-    }
-  } finally {
-    await db.close();
-  }
+/** The runtime's database and staff events; links point at the running server's URL when it lends the runtime. */
+function withStaff<T>(ctx: StaffCliContext, flags: StaffFlags, work: (db: Database, events: StaffEvents, rt: Runtime) => Promise<T>): Promise<T> {
+  return ctx.open(flags, { port: flags.port, host: flags.host }, async (rt) => work(rt.db, await rt.staffEvents(), rt));
 }
 
 export function staffCommands(program: Command, ctx: StaffCliContext): void {
@@ -68,10 +58,13 @@ export function staffCommands(program: Command, ctx: StaffCliContext): void {
     .requiredOption('--email <email>', 'their email address (their sign-in name)', emailArg)
     .requiredOption('--name <name>', 'their name, as workspaces will see it in their access logs', nameArg)
     .requiredOption('--role <role>', `one of ${STAFF_ROLES.join(', ')}`, roleArg)
+    // Beside a running embedded server the link is the server's own; otherwise it is built like start builds its URL.
+    .addOption(portOption(LINK_PORT))
+    .addOption(hostOption(LINK_HOST))
     .action((flags: StaffFlags & { email: string; name: string; role: StaffRole }) =>
-      withStaff(ctx, flags, async (db, events, c) => {
+      withStaff(ctx, flags, async (db, events, rt) => {
         const { member, setupToken } = await addStaffMember(db, events, { email: flags.email, name: flags.name, role: flags.role }, null, null);
-        const setupLink = `${publicUrl(c)}${setupPath(setupToken)}`;
+        const setupLink = `${rt.publicUrl}${setupPath(setupToken)}`;
         if (flags.json) return ctx.io.out(JSON.stringify({ member, setupLink }));
         ctx.io.out(`added ${member.role} ${member.name} <${member.email}> (${member.id})`);
         ctx.io.out(`one-time setup link (24 hours; hand it over privately): ${setupLink}`);

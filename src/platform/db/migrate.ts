@@ -52,7 +52,23 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): readonly Migration
 const MIGRATION_LOCK = 7_276_870;
 
 export async function runMigrations(tx: OwnerTx, migrations: readonly Migration[] = loadMigrations()): Promise<MigrationReport> {
-  await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  const { rows: who } = await tx.query<{ owner: string }>('SELECT current_user AS owner, pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  try {
+    return await applyPending(tx, migrations);
+  } catch (err) {
+    // insufficient_privilege: the owner may not create or join the app role, or lacks a right on the database.
+    if ((err as { code?: unknown }).code !== '42501') throw err;
+    const owner = who[0]?.owner ?? 'the schema owner';
+    throw new MigrationError(
+      `${(err as Error).message}: the schema owner ${owner} must own the database and have CREATEROLE ` +
+        `(as a superuser: ALTER ROLE ${owner} CREATEROLE); if the role ${APP_ROLE} already exists in this cluster, also ` +
+        `GRANT ${APP_ROLE} TO ${owner} WITH ADMIN OPTION (README, "On PostgreSQL"). Nothing was applied.`,
+      { cause: err },
+    );
+  }
+}
+
+async function applyPending(tx: OwnerTx, migrations: readonly Migration[]): Promise<MigrationReport> {
   await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${SCHEMA};
     CREATE TABLE IF NOT EXISTS ${SCHEMA}.schema_migrations (
       version text PRIMARY KEY,

@@ -104,12 +104,30 @@ function transactionTx(t: Transaction): DriverTx {
   };
 }
 
+/** The lock file of an embedded database directory. */
+function lockFile(dir: string): string {
+  return `${path.resolve(dir)}.lock`;
+}
+
+/** The live process holding an embedded database's lock, or null (no lock, or one a dead process left). */
+export function embeddedDatabaseHolder(dir: string): number | null {
+  let text: string;
+  try {
+    text = readFileSync(lockFile(dir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const pid = Number(text.trim());
+  return Number.isInteger(pid) && pid > 0 && processAlive(pid) ? pid : null;
+}
+
 /**
  * PGlite is single-process: two processes on one data directory would corrupt it. An exclusive
  * lock file with our pid refuses the second; a lock left by a dead process is taken over.
  */
 function acquireDirLock(dir: string): () => void {
-  const file = `${path.resolve(dir)}.lock`;
+  const file = lockFile(dir);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx', 0o600);
@@ -118,10 +136,8 @@ function acquireDirLock(dir: string): () => void {
       return () => rmSync(file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) {
-        throw new Error(`the embedded database in ${dir} is in use by process ${pid}`, { cause: err });
-      }
+      const pid = embeddedDatabaseHolder(dir);
+      if (pid !== null) throw new Error(`the embedded database in ${dir} is in use by process ${pid}`, { cause: err });
       rmSync(file, { force: true });
     }
   }

@@ -10,7 +10,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type OidcStatus, type SignInResult } from '../api';
-import { ErrorMessage, NewPasswordField, PasswordField, shortPasswordError } from '../components/ui';
+import { CopyValue, ErrorMessage, NewPasswordField, PasswordField, shortPasswordError } from '../components/ui';
 import { useFragmentToken } from '../flow';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
@@ -126,10 +126,19 @@ export function SetupPage({ onResult }: AuthPageProps) {
   if (!token) {
     return (
       <AuthLayout title="Set up Rampart">
-        <p data-testid="setup-needs-link">
-          No account exists yet. To create the first one, open the one-time setup link that the Rampart server printed when it
-          started (it looks like <code>/setup#token=…</code>).
-        </p>
+        {/* How to get the link, never the link: its token creates the first account, and any page a browser can read is no place for it. */}
+        <div class="stack" data-testid="setup-needs-link">
+          <p>
+            No account exists yet. The first one is created with a one-time setup link, printed in the terminal where the server started
+            (it ends in <code>/setup#token=…</code>): open it in this browser.
+          </p>
+          <p>Lost it? While the server runs, get a new one in the Rampart folder, in another terminal:</p>
+          <CopyValue label="command" value="npx rampart setup-link --dev" testId="setup-link-command" />
+          <p class="hint">
+            That is for development (<code>npm start</code>). In production, run <code>npx rampart setup-link</code> with the
+            server's settings. A new link replaces the previous one.
+          </p>
+        </div>
       </AuthLayout>
     );
   }

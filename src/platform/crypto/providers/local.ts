@@ -77,7 +77,7 @@ export class LocalKeyProvider implements KeyProvider {
     if (provider.development && !source.dev) {
       throw new KeyProviderError(
         'misconfigured',
-        `the root key file ${file} was made in development mode and is refused outside it; use a production key file, RAMPART_LOCAL_ROOT_KEYS, or another KMS provider`,
+        `the root key file ${file} was made in development mode and is refused outside it: pass --dev to keep developing with it, or run production on another --data-dir (RAMPART_DATA_DIR), where a production key file is made, or with RAMPART_LOCAL_ROOT_KEY_FILE, RAMPART_LOCAL_ROOT_KEYS or another KMS provider`,
       );
     }
     return provider;
