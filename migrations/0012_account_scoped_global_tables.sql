@@ -180,15 +180,20 @@ CREATE FUNCTION auth_own_password_hash() RETURNS text
   AS $$ SELECT a.password_hash FROM accounts a WHERE a.id = current_account_id() $$;
 
 -- The live session behind a token digest (not revoked, within both timeouts). Called inside the
--- one statement that authenticates a request.
+-- one statement that authenticates a request. PL/pgSQL, like staff_session, because it runs on
+-- every request: its plan is cached per connection, where a SQL function that cannot be inlined
+-- (a definer) is planned again on every call.
 CREATE FUNCTION auth_session(p_token_hash bytea, p_idle_seconds integer,
     OUT session_id uuid, OUT account_id uuid, OUT kind text, OUT mfa_at timestamptz, OUT stale boolean)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = rampart, pg_temp
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = rampart, pg_temp
   AS $$
+  BEGIN
     SELECT s.id, s.account_id, s.kind, s.mfa_at, s.last_seen_at < now() - interval '60 seconds'
+      INTO session_id, account_id, kind, mfa_at, stale
       FROM sessions s
      WHERE s.token_hash = p_token_hash AND s.revoked_at IS NULL AND s.expires_at > now()
-       AND s.last_seen_at > now() - make_interval(secs => p_idle_seconds)
+       AND s.last_seen_at > now() - make_interval(secs => p_idle_seconds);
+  END
   $$;
 
 -- Ends whatever session a token names (the cookie a browser had before signing in again).
@@ -348,12 +353,15 @@ CREATE FUNCTION staff_credentials(p_email text,
 
 CREATE FUNCTION staff_session(p_token_hash bytea, p_idle_seconds integer,
     OUT session_id uuid, OUT staff_id uuid, OUT name text, OUT role text, OUT kind text, OUT mfa_at timestamptz, OUT stale boolean)
-  LANGUAGE sql STABLE SECURITY DEFINER SET search_path = rampart, pg_temp
+  LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = rampart, pg_temp
   AS $$
+  BEGIN
     SELECT s.id, s.staff_id, m.name, m.role, s.kind, s.mfa_at, s.last_seen_at < now() - interval '60 seconds'
+      INTO session_id, staff_id, name, role, kind, mfa_at, stale
       FROM staff_sessions s JOIN staff_members m ON m.id = s.staff_id
      WHERE s.token_hash = p_token_hash AND s.revoked_at IS NULL AND s.expires_at > now()
-       AND s.last_seen_at > now() - make_interval(secs => p_idle_seconds) AND m.disabled_at IS NULL
+       AND s.last_seen_at > now() - make_interval(secs => p_idle_seconds) AND m.disabled_at IS NULL;
+  END
   $$;
 
 CREATE FUNCTION staff_revoke_session_by_token(p_token_hash bytea) RETURNS void
