@@ -8,9 +8,63 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditCatalog, UNSCOPED_EXEMPTIONS, type CatalogQuery } from '../src/platform/db/catalog-audit.js';
+import { PostgresDatabase } from '../src/platform/db/postgres.js';
 import { BACKENDS, type TestDatabase } from './helpers/backends.js';
+
+const serverUrl = process.env['TEST_DATABASE_URL'];
+
+// PGlite has one session, its superuser; a production owner is a login with CREATEROLE only.
+describe.skipIf(!serverUrl)('catalog audit after migrating as a non-superuser owner (PostgreSQL server only)', () => {
+  const suffix = randomBytes(4).toString('hex');
+  const owner = `audit_probe_owner_${suffix}`;
+  const database = `rampart_t_owner_${suffix}`;
+  let admin: pg.Client;
+  let ownerUrl: string;
+
+  beforeAll(async () => {
+    admin = new pg.Client({ connectionString: serverUrl });
+    await admin.connect();
+    await admin.query(`CREATE ROLE ${owner} LOGIN NOSUPERUSER CREATEROLE`);
+    await admin.query(`CREATE DATABASE ${database} OWNER ${owner}`);
+    const url = new URL(serverUrl as string);
+    url.username = owner;
+    url.password = '';
+    url.pathname = `/${database}`;
+    ownerUrl = url.toString();
+  });
+
+  afterAll(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.query(`DROP ROLE IF EXISTS ${owner}`);
+    await admin.end();
+  });
+
+  it('hands every definer function to rampart_auth, takes back its CREATE, and finds nothing wrong', async () => {
+    const db = new PostgresDatabase({ url: ownerUrl, poolSize: 1, statementTimeoutMs: 30_000 });
+    try {
+      expect((await db.migrate()).current).toMatch(/^0012_/);
+    } finally {
+      await db.close();
+    }
+    const client = new pg.Client({ connectionString: ownerUrl });
+    await client.connect();
+    try {
+      const query: CatalogQuery = async <R extends Record<string, unknown>>(sql: string, params?: readonly unknown[]) =>
+        (await client.query<R>(sql, params as unknown[] | undefined)).rows;
+      expect(await auditCatalog(query)).toEqual([]);
+      const owners = await query<{ owner: string }>(
+        `SELECT DISTINCT r.rolname AS owner FROM pg_proc p JOIN pg_roles r ON r.oid = p.proowner JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'rampart' AND p.prosecdef`,
+      );
+      expect(owners).toEqual([{ owner: 'rampart_auth' }]);
+    } finally {
+      await client.end();
+    }
+  });
+});
 
 describe.each(BACKENDS)('catalog audit on $name', (backend) => {
   let t: TestDatabase;
