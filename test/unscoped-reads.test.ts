@@ -253,6 +253,52 @@ describe.each(BACKENDS)('unscoped reads on $name', (backend) => {
     }
   });
 
+  it("writes no one else's rows: no session minted, no link flow, mail or chain event forged, no session revived", async () => {
+    const session = (account: string) => [
+      `INSERT INTO sessions (id, token_hash, account_id, kind, expires_at) VALUES ($1, $2, $3, 'bearer', now() + interval '1 year')`,
+      [newId(), digest(`minted-${newId()}`), account],
+    ] as const;
+    const linkFlow = (account: string) => [
+      `INSERT INTO oidc_flows (id, binding_hash, state, nonce, code_verifier, purpose, account_id, expires_at)
+       VALUES ($1, $2, 'state-of-a-forged-flow', 'nonce-of-a-forged-flow', $3, 'link', $4, now() + interval '10 minutes')`,
+      [newId(), digest(`forged-${newId()}`), 'v'.repeat(43), account],
+    ] as const;
+    const event = [
+      `INSERT INTO platform_audit_events (chain, seq, id, occurred_at, actor_type, action, outcome, body, prev_hash, hash)
+       VALUES ('accounts', 999, $1, now(), 'system', 'auth.sign_in', 'success', '{"v":1}', $2, $2)`,
+      [newId(), bytes(32, 9)],
+    ] as const;
+    const sentMail = [`INSERT INTO outbox (id, template, recipient, subject, status) VALUES ($1, 'x', 'a@example.test', 's', 'sent')`, [newId()]] as const;
+    const refused: Array<[string, <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>, readonly [string, readonly unknown[]]]> = [
+      ['global: a session for Y', (fn) => t.db.withGlobal(fn), session(w.y)],
+      ['account X: a session for Y', (fn) => t.db.withAccount(w.x, fn), session(w.y)],
+      ['workspace A: a session for its member X', (fn) => t.db.withTenant(tenantContext(w.tenantA, null), fn), session(w.x)],
+      ['global: a link flow for X', (fn) => t.db.withGlobal(fn), linkFlow(w.x)],
+      ['account Y: a link flow for X', (fn) => t.db.withAccount(w.y, fn), linkFlow(w.x)],
+      ['account X: an accounts-chain event', (fn) => t.db.withAccount(w.x, fn), event],
+      ['global: mail marked sent', (fn) => t.db.withGlobal(fn), sentMail],
+    ];
+    for (const [what, run, [sql, params]] of refused) {
+      await expect(run((tx) => tx.query(sql, params)), what).rejects.toThrow(/row-level security/);
+    }
+    // A link flow of one's own account, and a sign-in flow of nobody's, may be started.
+    await t.db.withAccount(w.x, (tx) => tx.query(linkFlow(w.x)[0], linkFlow(w.x)[1]));
+    await t.db.withGlobal((tx) => tx.query(`INSERT INTO outbox (id, template, recipient, subject, status) VALUES ($1, 'x', 'a@example.test', 's', 'pending')`, [newId()]));
+    const revived = await t.db.withAccount(w.x, async (tx) => ({
+      sessions: (await tx.query(`UPDATE sessions SET revoked_at = NULL, expires_at = now() + interval '1 year'`)).rowCount,
+      accounts: (await tx.query(`UPDATE accounts SET name = 'Mallory'`)).rowCount,
+      outbox: (await tx.query(`UPDATE outbox SET text_body = 'changed'`)).rowCount,
+    }));
+    expect(revived).toEqual({ sessions: 1, accounts: 1, outbox: 0 });
+    const inWorkspace = await t.db.withTenant(tenantContext(w.tenantA, null), async (tx) => ({
+      accounts: (await tx.query(`UPDATE accounts SET name = 'Mallory'`)).rowCount,
+      staff: (await tx.query(`UPDATE staff_access_index SET grant_id = $1`, [newId()])).rowCount,
+    }));
+    expect(inWorkspace).toEqual({ accounts: 0, staff: 1 });
+    const names = await t.raw<{ id: string; name: string }>('SELECT id, name FROM accounts WHERE id = ANY($1::uuid[]) ORDER BY name', [[w.x, w.y, w.z]]);
+    expect(names.filter((a) => a.name === 'Mallory').map((a) => a.id)).toEqual([w.x]);
+  });
+
   it('keeps the operator realm from any workspace', async () => {
     await expect(t.raw(`INSERT INTO workspaces (tenant_id, name, region) VALUES (operator_realm_id(), 'Realm', 'eu')`)).rejects.toThrow(/workspaces_not_operator_realm/);
   });
