@@ -177,9 +177,9 @@ describe.each(BACKENDS)('data layer on $name', (backend) => {
     await expect(leaked!.query('SELECT 1')).rejects.toThrow(/after its transaction ended/);
   });
 
-  it('withGlobal sees global tables but no tenant rows; withAccount adds only its own memberships', async () => {
+  it("withGlobal sees no account's rows and no tenant rows; withAccount sees its own account and memberships", async () => {
     const accountId = newId();
-    await db.withGlobal((tx) => tx.query(`INSERT INTO accounts (id, email) VALUES ($1, $2)`, [accountId, `${accountId}@example.test`]));
+    await db.withAccount(accountId, (tx) => tx.query(`INSERT INTO accounts (id, email) VALUES ($1, $2)`, [accountId, `${accountId}@example.test`]));
     const [held, other] = [newId(), newId()];
     await db.withTenant(ctxA(), async (tx) => {
       await tx.query(`INSERT INTO memberships (tenant_id, account_id) VALUES ($1, $2)`, [a.tenantId, accountId]);
@@ -198,8 +198,9 @@ describe.each(BACKENDS)('data layer on $name', (backend) => {
       memberships: (await tx.query('SELECT 1 FROM memberships')).rowCount,
       roles: (await tx.query('SELECT 1 FROM roles')).rowCount,
     }));
-    expect(global).toEqual({ accounts: 1, workspaces: 0, memberships: 0, roles: 0 });
+    expect(global).toEqual({ accounts: 0, workspaces: 0, memberships: 0, roles: 0 });
     const mine = await db.withAccount(accountId, async (tx) => ({
+      accounts: (await tx.query<{ id: string }>('SELECT id FROM accounts')).rows.map((r) => r.id),
       workspaces: (await tx.query<{ tenant_id: string }>('SELECT tenant_id FROM workspaces')).rows.map((r) => r.tenant_id),
       memberships: (await tx.query<{ tenant_id: string }>('SELECT tenant_id FROM memberships')).rows.map((r) => r.tenant_id),
       records: (await tx.query('SELECT 1 FROM records')).rowCount,
@@ -207,7 +208,7 @@ describe.each(BACKENDS)('data layer on $name', (backend) => {
       roles: (await tx.query<{ id: string }>('SELECT id FROM roles')).rows.map((r) => r.id),
       grants: (await tx.query<{ role_id: string }>('SELECT role_id FROM member_roles')).rows.map((r) => r.role_id),
     }));
-    expect(mine).toEqual({ workspaces: [a.tenantId], memberships: [a.tenantId], records: 0, roles: [held], grants: [held] });
+    expect(mine).toEqual({ accounts: [accountId], workspaces: [a.tenantId], memberships: [a.tenantId], records: 0, roles: [held], grants: [held] });
     // The account-scoped policies are read-only: no write reaches a tenant table without a tenant.
     await expect(
       db.withAccount(accountId, (tx) => tx.query(`INSERT INTO memberships (tenant_id, account_id) VALUES ($1, $2)`, [b.tenantId, accountId])),

@@ -3,7 +3,9 @@
  * live API key behind a secret digest) and, when a workspace is named, the caller's grants in it.
  * Run in the requested workspace's tenant context (or none), so row-level security limits every
  * tenant read to that tenant; the joins limit it to the session's own account. A session is live
- * until revoked, past its absolute expiry, or idle for longer than the idle timeout.
+ * until revoked, past its absolute expiry, or idle for longer than the idle timeout. Sessions are
+ * readable only by their account, so the session comes from the definer function auth_session
+ * (one row for the digest, inside the same statement: still one round trip).
  */
 import type { Tx } from '../../platform/db/types.js';
 
@@ -27,14 +29,13 @@ export type AccessRow = {
 
 export async function sessionAndMembership(tx: Tx, tokenHash: Buffer, idleSeconds: number): Promise<AccessRow | null> {
   const { rows } = await tx.query<AccessRow>(
-    `SELECT s.id AS session_id, s.account_id, s.kind, s.mfa_at, s.last_seen_at < now() - interval '60 seconds' AS stale,
+    `SELECT s.session_id, s.account_id, s.kind, s.mfa_at, s.stale,
             m.account_id IS NOT NULL AS member, m.grants,
             w.region, w.require_mfa
-       FROM sessions s
+       FROM auth_session($1, $2) s
        LEFT JOIN memberships m ON m.tenant_id = current_tenant_id() AND m.account_id = s.account_id
        LEFT JOIN workspaces w ON w.tenant_id = m.tenant_id
-      WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-        AND s.last_seen_at > now() - make_interval(secs => $2)`,
+      WHERE s.session_id IS NOT NULL`,
     [tokenHash, idleSeconds],
   );
   return rows[0] ?? null;

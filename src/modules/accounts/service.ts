@@ -196,13 +196,13 @@ export class AccountsService {
     this.defer(async () => {
       const passwordHash = await this.passwords.hash(input.password);
       await this.db.withGlobal(async (tx) => {
-        const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name, passwordHash, emailVerified: false });
+        const account = await this.insertAccountIn(tx, { email: input.email, name: input.name, passwordHash, emailVerified: false });
         if (account) {
           await this.sendEmailLink(tx, account, 'verify_email', binding);
           await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'success', accountId: account.id }, meta);
           return;
         }
-        const existing = await store.credentialsByEmail(tx, input.email);
+        const existing = await store.accountByEmail(tx, input.email);
         if (!existing) return;
         await this.deps.mailer.enqueue(tx, {
           template: 'signup_existing',
@@ -228,7 +228,7 @@ export class AccountsService {
       }
       // The operator's own account, made with the setup link printed on the server: counted as
       // verified, so an instance without SMTP yet is not locked out after the first session ends.
-      const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name, passwordHash, emailVerified: true });
+      const account = await this.insertAccountIn(tx, { email: input.email, name: input.name, passwordHash, emailVerified: true });
       if (!account) throw new RampartError('conflict');
       await this.deps.events.recordIn(tx, { action: 'auth.sign_up', outcome: 'success', accountId: account.id, details: { first: true } }, meta);
       return { status: 'signed_in' as const, issued: await this.issue(tx, account, kind, 'setup', false, meta) };
@@ -269,20 +269,24 @@ export class AccountsService {
    * it was asked for).
    */
   private async consumeLink(tx: Tx, token: string, purpose: store.EmailPurpose, binding: Binding): Promise<{ accountId: string; sameBrowser: boolean }> {
-    const row = await store.emailTokenForUpdate(tx, sha256(token));
-    if (!row || row.purpose !== purpose || !row.live) throw new RampartError('invalid_link');
-    const sameBrowser = row.binding_hash === null || (binding !== null && row.binding_hash.equals(binding));
-    if (!sameBrowser && purpose !== 'verify_email') throw new RampartError('link_other_browser');
-    await store.useEmailToken(tx, row.id);
-    const firstProof = await store.markEmailVerified(tx, row.account_id);
+    const link = await store.consumeEmailToken(tx, sha256(token), purpose, binding);
+    if (typeof link === 'string') throw new RampartError(link);
+    // The link proved the account: the rest of the transaction acts for it.
+    await tx.bindAccount(link.account_id);
+    const firstProof = await store.markEmailVerified(tx, link.account_id);
     if (firstProof && purpose === 'magic_link') {
       // The address's owner proves control for the first time by signing in, not by the
       // verification link: whoever signed up with it may not be them (account pre-hijacking).
       // That sign-up's password goes; the owner sets their own.
-      await store.clearPassword(tx, row.account_id);
-      await store.revokeSessionsExcept(tx, row.account_id, null);
+      await this.dropUnprovenCredentialsIn(tx, link.account_id);
     }
-    return { accountId: row.account_id, sameBrowser };
+    return { accountId: link.account_id, sameBrowser: link.same_browser };
+  }
+
+  /** Whoever set the password or holds a session of an account before its address was proved loses both. */
+  private async dropUnprovenCredentialsIn(tx: Tx, accountId: string): Promise<void> {
+    await store.clearPassword(tx, accountId);
+    await store.revokeSessionsExcept(tx, accountId, null);
   }
 
   /**
@@ -362,11 +366,12 @@ export class AccountsService {
           await this.deps.events.recordIn(tx, { action, outcome: 'denied', email, details: { reason: 'sso_required', workspaceId: policy.workspaceId } }, meta);
           return;
         }
-        const account = await store.credentialsByEmail(tx, email);
+        const account = await store.accountByEmail(tx, email);
         if (!account) {
           await this.deps.events.recordIn(tx, { action, outcome: 'failure', email, details: { reason: 'unknown_email' } }, meta);
           return;
         }
+        await tx.bindAccount(account.id);
         await this.sendEmailLink(tx, account, purpose, binding);
         await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: account.id }, meta);
       }),
@@ -447,7 +452,7 @@ export class AccountsService {
     }
     await this.deps.throttle.recordSuccess(emailKey);
     const hashToStore = found.password_hash && this.passwords.needsRehash(found.password_hash) ? await this.passwords.hash(input.password) : null;
-    return this.db.withGlobal(async (tx) => {
+    return this.db.withAccount(found.id, async (tx) => {
       if (hashToStore) await store.setPasswordHash(tx, found.id, hashToStore, false);
       if (!found.email_verified_at) {
         // A fresh verification link, bound to the browser that is signing in.
@@ -469,7 +474,7 @@ export class AccountsService {
    * and whether `password` is it (false when none was given).
    */
   async checkPassword(accountId: string, password: string | undefined): Promise<{ hasPassword: boolean; ok: boolean }> {
-    const found = await this.db.withAccount(accountId, (tx) => store.credentialsById(tx, accountId), { readOnly: true });
+    const found = await this.db.withAccount(accountId, (tx) => store.ownCredentials(tx), { readOnly: true });
     const hasPassword = Boolean(found?.password_hash);
     if (!hasPassword) return { hasPassword, ok: false };
     return { hasPassword, ok: password !== undefined && (await this.passwords.verify(found?.password_hash, password)) };
@@ -477,13 +482,13 @@ export class AccountsService {
 
   /** Whether the account has a password at all (accounts made through a provider may not). */
   async hasPassword(accountId: string): Promise<boolean> {
-    const found = await this.db.withAccount(accountId, (tx) => store.credentialsById(tx, accountId), { readOnly: true });
+    const found = await this.db.withAccount(accountId, (tx) => store.ownCredentials(tx), { readOnly: true });
     return Boolean(found?.password_hash);
   }
 
   /** Changes the password: the current one is required; every other session ends; this one rotates. */
   async changePassword(principal: Principal, currentPassword: string | undefined, newPassword: string, meta: RequestMeta): Promise<IssuedSession> {
-    const found = await this.db.withAccount(principal.accountId, (tx) => store.credentialsById(tx, principal.accountId), { readOnly: true });
+    const found = await this.db.withAccount(principal.accountId, (tx) => store.ownCredentials(tx), { readOnly: true });
     if (!found) throw new RampartError('unauthenticated');
     if (found.password_hash) {
       if (currentPassword === undefined || !(await this.passwords.verify(found.password_hash, currentPassword))) {
@@ -506,7 +511,7 @@ export class AccountsService {
 
   /** The one gate after a first factor: a session, or a pending sign-in if the account has MFA. */
   beginSignIn(accountId: string, method: Exclude<AuthMethod, 'setup' | 'passkey'>, kind: SessionKind, meta: RequestMeta): Promise<SignInResult> {
-    return this.db.withGlobal((tx) => this.beginSignInIn(tx, accountId, method, kind, meta));
+    return this.db.withAccount(accountId, (tx) => this.beginSignInIn(tx, accountId, method, kind, meta));
   }
 
   /**
@@ -538,6 +543,8 @@ export class AccountsService {
     meta: RequestMeta,
     ssoWorkspaceId: string | null = null,
   ): Promise<SignInResult> {
+    // The first factor (a password, a link, a provider's or IdP's assertion) named the account.
+    await tx.bindAccount(typeof accountOrId === 'string' ? accountOrId : accountOrId.id);
     const account = typeof accountOrId === 'string' ? await store.accountById(tx, accountOrId) : accountOrId;
     if (!account) throw new RampartError('invalid_credentials');
     const accountId = account.id;
@@ -567,7 +574,7 @@ export class AccountsService {
 
   /** Keeps the passkey challenge a pending sign-in must answer, and records that it was asked. */
   async setPendingWebauthnChallenge(pending: PendingSignIn, challenge: string, meta: RequestMeta): Promise<void> {
-    await this.db.withGlobal(async (tx) => {
+    await this.db.withAccount(pending.accountId, async (tx) => {
       await store.setPendingChallenge(tx, pending.id, challenge);
       await this.deps.events.recordIn(tx, { action: 'auth.passkey_challenge', outcome: 'success', accountId: pending.accountId, details: { purpose: 'second_factor', method: pending.method } }, meta);
     });
@@ -575,7 +582,7 @@ export class AccountsService {
 
   /** The pending sign-in's passkey challenge, taken (single use: a second take finds none). */
   async takePendingWebauthnChallenge(pending: PendingSignIn): Promise<string | null> {
-    return this.db.withGlobal((tx) => store.takePendingChallenge(tx, pending.id));
+    return this.db.withAccount(pending.accountId, (tx) => store.takePendingChallenge(tx, pending.id));
   }
 
   /**
@@ -583,7 +590,7 @@ export class AccountsService {
    * `auth.mfa_verify`, failure, unless the caller names the event (a lockout, a cloned passkey).
    */
   async failMfa(pending: PendingSignIn, factor: SecondFactor, meta: RequestMeta, event?: AuthEvent): Promise<void> {
-    await this.db.withGlobal(async (tx) => {
+    await this.db.withAccount(pending.accountId, async (tx) => {
       await store.failPending(tx, pending.id);
       await this.deps.events.recordIn(tx, event ?? { action: 'auth.mfa_verify', outcome: 'failure', accountId: pending.accountId, details: { factor } }, meta);
     });
@@ -600,6 +607,7 @@ export class AccountsService {
     meta: RequestMeta,
     details: NonNullable<AuthEvent['details']> = {},
   ): Promise<IssuedSession> {
+    await tx.bindAccount(pending.accountId);
     if (!(await store.usePending(tx, pending.id, PENDING_MAX_FAILURES))) throw new RampartError('challenge_expired');
     const account = await store.accountById(tx, pending.accountId);
     if (!account) throw new RampartError('challenge_expired');
@@ -616,6 +624,7 @@ export class AccountsService {
 
   /** Signs in with a passkey used as the only factor (it proves possession and user verification). */
   async passkeySignInIn(tx: Tx, accountId: string, kind: SessionKind, meta: RequestMeta): Promise<IssuedSession> {
+    await tx.bindAccount(accountId);
     const account = await store.accountById(tx, accountId);
     if (!account) throw new RampartError('invalid_credentials');
     const issued = await this.issue(tx, account, kind, 'passkey', true, meta);
@@ -653,7 +662,7 @@ export class AccountsService {
   // --- accounts created through an identity provider ---------------------------------------------
 
   async accountByEmail(email: string): Promise<AccountView | null> {
-    const row = await this.db.withGlobal((tx) => store.credentialsByEmail(tx, email), { readOnly: true });
+    const row = await this.db.withGlobal((tx) => store.accountByEmail(tx, email), { readOnly: true });
     return row ? accountView(row) : null;
   }
 
@@ -666,12 +675,22 @@ export class AccountsService {
   async createExternalAccountIn(tx: Tx, input: { email: string; name: string; emailVerified: boolean }): Promise<AccountView | null> {
     if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
     if (this.config.signup === 'closed') throw new RampartError('signup_closed');
-    const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: input.emailVerified });
+    const account = await this.insertAccountIn(tx, { email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: input.emailVerified });
     return account ? accountView(account) : null;
   }
 
+  /**
+   * Creates an account in `tx`, which from then on acts for it (and, if the email is taken, for
+   * the id nobody got); null if the email is taken.
+   */
+  private async insertAccountIn(tx: Tx, a: { email: string; name: string; passwordHash: string | null; emailVerified: boolean }): Promise<store.AccountRow | null> {
+    const id = newId();
+    await tx.bindAccount(id);
+    return store.insertAccount(tx, { id, ...a });
+  }
+
   async accountByEmailIn(tx: Tx, email: string): Promise<AccountView | null> {
-    const row = await store.credentialsByEmail(tx, email);
+    const row = await store.accountByEmail(tx, email);
     return row ? accountView(row) : null;
   }
 
@@ -687,7 +706,7 @@ export class AccountsService {
    */
   async createDirectoryAccountIn(tx: Tx, input: { email: string; name: string }): Promise<AccountView> {
     if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
-    const account = await store.insertAccount(tx, { id: newId(), email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: true });
+    const account = await this.insertAccountIn(tx, { email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: true });
     if (!account) throw new RampartError('account_exists');
     return accountView(account);
   }
@@ -699,9 +718,9 @@ export class AccountsService {
    * verified. The owner of the address signs in by email link (or SSO) from then on.
    */
   async takeOverUnverifiedIn(tx: Tx, accountId: string): Promise<void> {
+    await tx.bindAccount(accountId);
     if (!(await store.markEmailVerified(tx, accountId))) return;
-    await store.clearPassword(tx, accountId);
-    await store.revokeSessionsExcept(tx, accountId, null);
+    await this.dropUnprovenCredentialsIn(tx, accountId);
   }
 
   /** Ends every session of an account at once (deprovisioning); returns how many were live. */
@@ -711,6 +730,7 @@ export class AccountsService {
   }
 
   async revokeAllSessionsIn(tx: Tx, accountId: string): Promise<number> {
+    await tx.bindAccount(accountId);
     return store.revokeSessionsExcept(tx, accountId, null);
   }
 
@@ -844,10 +864,7 @@ export class AccountsService {
  * returns it; returns null once the first account exists.
  */
 export async function issueSetupToken(db: Database): Promise<string | null> {
-  return db.withGlobal(async (tx) => {
-    if (await store.anyAccount(tx)) return null;
-    const token = randomToken(SETUP_TOKEN_PREFIX);
-    await store.replaceSetupToken(tx, sha256(token), SETUP_TOKEN_TTL_SECONDS);
-    return token;
-  });
+  const token = randomToken(SETUP_TOKEN_PREFIX);
+  const replaced = await db.withGlobal((tx) => store.replaceSetupToken(tx, sha256(token), SETUP_TOKEN_TTL_SECONDS));
+  return replaced ? token : null;
 }

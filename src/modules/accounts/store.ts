@@ -1,5 +1,11 @@
-/** SQL for accounts, sessions, email links, pending sign-ins and the setup link. Global tables. */
-import type { Tx } from '../../platform/db/types.js';
+/**
+ * SQL for accounts, sessions, email links, pending sign-ins and the setup link. Global tables,
+ * scoped to their account (migration 0013): a statement here sees and writes the rows of the
+ * account its transaction acts for (withAccount, or `tx.bindAccount` once a proof named it). What
+ * must run before any account is known goes through the definer functions `auth_*`, each for one
+ * exact key, answering one row (all NULL when nothing matched).
+ */
+import { matched, type Tx } from '../../platform/db/types.js';
 
 export type AccountRow = { id: string; email: string; name: string; created_at: Date; email_verified_at: Date | null };
 export type CredentialRow = AccountRow & { password_hash: string | null };
@@ -18,14 +24,10 @@ export type SessionRow = {
   user_agent: string | null;
 };
 export type EmailPurpose = 'verify_email' | 'magic_link' | 'password_reset';
-export type EmailTokenRow = {
-  id: string;
-  purpose: EmailPurpose;
-  account_id: string;
-  binding_hash: Buffer | null;
-  /** Whether the token is unused, unexpired, and its email is still the account's email. */
-  live: boolean;
-};
+/** A consumed email link: its account, and whether the browser that asked for it opened it. */
+export type ConsumedLink = { account_id: string; same_browser: boolean };
+/** Why a link was not consumed (see `consumeEmailToken`). */
+export type LinkRefusal = 'invalid_link' | 'link_other_browser';
 export type PendingRow = {
   id: string;
   account_id: string;
@@ -39,7 +41,7 @@ const ACCOUNT_COLUMNS = 'id, email, name, created_at, email_verified_at';
 const SESSION_COLUMNS = 'id, account_id, kind, created_at, last_seen_at, expires_at, auth_method, mfa_at, ip, user_agent';
 
 export async function anyAccount(tx: Tx): Promise<boolean> {
-  const { rows } = await tx.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM accounts) AS exists');
+  const { rows } = await tx.query<{ exists: boolean }>('SELECT auth_accounts_exist() AS exists');
   return rows[0]?.exists === true;
 }
 
@@ -57,13 +59,21 @@ export async function insertAccount(
   return rows[0] ?? null;
 }
 
+/** Password sign-in: the account with this exact email, with its password hash. */
 export async function credentialsByEmail(tx: Tx, email: string): Promise<CredentialRow | null> {
-  const { rows } = await tx.query<CredentialRow>(`SELECT ${ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE email = $1`, [email]);
-  return rows[0] ?? null;
+  return matched((await tx.query<CredentialRow>('SELECT * FROM auth_account_credentials($1)', [email])).rows, 'id');
 }
 
-export async function credentialsById(tx: Tx, id: string): Promise<CredentialRow | null> {
-  const { rows } = await tx.query<CredentialRow>(`SELECT ${ACCOUNT_COLUMNS}, password_hash FROM accounts WHERE id = $1`, [id]);
+/** The account with this exact email, in any transaction (no password hash). */
+export async function accountByEmail(tx: Tx, email: string): Promise<AccountRow | null> {
+  return matched((await tx.query<AccountRow>('SELECT * FROM auth_account_by_email($1)', [email])).rows, 'id');
+}
+
+/** The transaction's own account with its password hash (re-authentication). */
+export async function ownCredentials(tx: Tx): Promise<CredentialRow | null> {
+  const { rows } = await tx.query<CredentialRow>(
+    `SELECT ${ACCOUNT_COLUMNS}, auth_own_password_hash() AS password_hash FROM accounts WHERE id = current_account_id()`,
+  );
   return rows[0] ?? null;
 }
 
@@ -150,7 +160,7 @@ export async function revokeSession(tx: Tx, accountId: string, id: string): Prom
 }
 
 export async function revokeSessionByToken(tx: Tx, tokenHash: Buffer): Promise<void> {
-  await tx.query('UPDATE sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL', [tokenHash]);
+  await tx.query('SELECT auth_revoke_session_by_token($1)', [tokenHash]);
 }
 
 /** Revokes every session of an account except `keep`; returns how many. */
@@ -197,21 +207,19 @@ export async function insertEmailToken(
   );
 }
 
-/** Locks the token's row and tells whether it is live. */
-export async function emailTokenForUpdate(tx: Tx, tokenHash: Buffer): Promise<EmailTokenRow | null> {
-  const { rows } = await tx.query<EmailTokenRow>(
-    `SELECT t.id, t.purpose, t.account_id, t.binding_hash,
-            (t.used_at IS NULL AND t.expires_at > now() AND a.email = t.email) AS live
-       FROM email_tokens t JOIN accounts a ON a.id = t.account_id
-      WHERE t.token_hash = $1
-        FOR UPDATE OF t`,
-    [tokenHash],
+/**
+ * Consumes the link behind a token digest if it is live (unused, unexpired, its email still the
+ * account's) and of `purpose`, and, when a browser asked for it, opened in that browser
+ * (`binding`; verification excepted). Otherwise the refusal, and nothing is written.
+ */
+export async function consumeEmailToken(tx: Tx, tokenHash: Buffer, purpose: EmailPurpose, binding: Buffer | null): Promise<ConsumedLink | LinkRefusal> {
+  const { rows } = await tx.query<{ account_id: string | null; same_browser: boolean | null; refused: LinkRefusal | null }>(
+    'SELECT account_id, same_browser, refused FROM auth_consume_email_token($1, $2, $3)',
+    [tokenHash, purpose, binding],
   );
-  return rows[0] ?? null;
-}
-
-export async function useEmailToken(tx: Tx, id: string): Promise<void> {
-  await tx.query('UPDATE email_tokens SET used_at = now() WHERE id = $1', [id]);
+  const row = rows[0];
+  if (!row || row.account_id === null) return row?.refused ?? 'invalid_link';
+  return { account_id: row.account_id, same_browser: row.same_browser === true };
 }
 
 // --- sign-ins waiting for a second factor -----------------------------------------------------
@@ -230,12 +238,7 @@ export async function insertPending(
 }
 
 export async function livePending(tx: Tx, tokenHash: Buffer, maxFailures: number): Promise<PendingRow | null> {
-  const { rows } = await tx.query<PendingRow>(
-    `SELECT id, account_id, kind, method, sso_workspace_id, expires_at FROM pending_sign_ins
-      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() AND failures < $2`,
-    [tokenHash, maxFailures],
-  );
-  return rows[0] ?? null;
+  return matched((await tx.query<PendingRow>('SELECT * FROM auth_pending_sign_in($1, $2)', [tokenHash, maxFailures])).rows, 'id');
 }
 
 export async function setPendingChallenge(tx: Tx, id: string, challenge: string): Promise<void> {
@@ -269,43 +272,24 @@ export async function usePending(tx: Tx, id: string, maxFailures: number): Promi
 
 // --- the setup link ---------------------------------------------------------------------------
 
-export async function replaceSetupToken(tx: Tx, tokenHash: Buffer, ttlSeconds: number): Promise<void> {
-  await tx.query(
-    `INSERT INTO setup_tokens (id, token_hash, expires_at) VALUES (1, $1, now() + make_interval(secs => $2))
-     ON CONFLICT (id) DO UPDATE SET token_hash = EXCLUDED.token_hash, expires_at = EXCLUDED.expires_at`,
-    [tokenHash, ttlSeconds],
-  );
+/** Replaces the setup token while no account exists; false (nothing written) once one does. */
+export async function replaceSetupToken(tx: Tx, tokenHash: Buffer, ttlSeconds: number): Promise<boolean> {
+  const { rows } = await tx.query<{ replaced: boolean }>('SELECT setup_token_replace($1, $2) AS replaced', [tokenHash, ttlSeconds]);
+  return rows[0]?.replaced === true;
 }
 
 /** Consumes the setup token if it matches and is unexpired; true exactly once. */
 export async function consumeSetupToken(tx: Tx, tokenHash: Buffer): Promise<boolean> {
-  const { rows } = await tx.query(
-    'DELETE FROM setup_tokens WHERE id = 1 AND token_hash = $1 AND expires_at > now() RETURNING id',
-    [tokenHash],
-  );
-  return rows.length === 1;
+  const { rows } = await tx.query<{ consumed: boolean }>('SELECT setup_token_consume($1) AS consumed', [tokenHash]);
+  return rows[0]?.consumed === true;
 }
 
 /**
  * Ends the live sessions of accounts whose email is at `domain`, except those SAML sign-in
- * through `workspaceId` began; pending second-factor sign-ins of other methods end too.
+ * through `workspaceId` began; pending second-factor sign-ins of other methods end too. Only in
+ * that workspace's transaction, for a domain it verified (the definer function checks both).
  */
 export async function revokeNonSsoSessions(tx: Tx, domain: string, workspaceId: string): Promise<number> {
-  const { rowCount } = await tx.query(
-    `UPDATE sessions s SET revoked_at = now()
-       FROM accounts a
-      WHERE a.id = s.account_id AND s.revoked_at IS NULL AND s.expires_at > now()
-        AND lower(split_part(a.email, '@', 2)) = $1
-        AND NOT (s.auth_method = 'saml' AND s.sso_workspace_id IS NOT DISTINCT FROM $2::uuid)`,
-    [domain, workspaceId],
-  );
-  await tx.query(
-    `UPDATE pending_sign_ins p SET used_at = now()
-       FROM accounts a
-      WHERE a.id = p.account_id AND p.used_at IS NULL AND p.expires_at > now()
-        AND lower(split_part(a.email, '@', 2)) = $1
-        AND NOT (p.method = 'saml' AND p.sso_workspace_id IS NOT DISTINCT FROM $2::uuid)`,
-    [domain, workspaceId],
-  );
-  return rowCount ?? 0;
+  const { rows } = await tx.query<{ ended: number }>('SELECT sso_end_other_sessions($1, $2) AS ended', [domain, workspaceId]);
+  return rows[0]?.ended ?? 0;
 }

@@ -369,7 +369,7 @@ export class MfaService {
   async verifyCode(mfaToken: string, factor: 'totp' | 'recovery_code', code: string, meta: RequestMeta): Promise<IssuedSession> {
     const { pending, key } = await this.pending(mfaToken, meta);
     const accountId = pending.accountId;
-    const issued = await this.db.withGlobal(async (tx) => {
+    const issued = await this.db.withAccount(accountId, async (tx) => {
       const spent = factor === 'totp' ? await this.spendTotpIn(tx, accountId, code) : await this.spendRecoveryIn(tx, accountId, code);
       if (!spent) return null;
       if (factor === 'recovery_code') await this.deps.accounts.notifyMfaChangedIn(tx, accountId, 'A recovery code was used to sign in');
@@ -383,7 +383,7 @@ export class MfaService {
   /** Options for answering a pending sign-in with one of the account's passkeys. */
   async passkeySignInOptions(mfaToken: string, meta: RequestMeta): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const { pending } = await this.pending(mfaToken, meta);
-    const keys = await this.db.withGlobal((tx) => store.passkeys(tx, pending.accountId), { readOnly: true });
+    const keys = await this.db.withAccount(pending.accountId, (tx) => store.passkeys(tx, pending.accountId), { readOnly: true });
     if (keys.length === 0) throw new RampartError('factor_not_found');
     // A second factor: possession is what counts; user verification is welcome, not required.
     const options = await authenticationOptions(this.rp, keys, 'preferred');
@@ -402,7 +402,7 @@ export class MfaService {
     if (!passkey || passkey.account_id !== pending.accountId) return this.secondFactorFailed(pending, key, 'webauthn', meta);
     const verdict = await verifyAssertion(this.rp, response, challenge, passkey, false);
     if (!verdict.ok) return this.secondFactorFailed(pending, key, 'webauthn', meta, verdict.reason === 'clone' ? passkey : null);
-    const issued = await this.db.withGlobal(async (tx) => {
+    const issued = await this.db.withAccount(pending.accountId, async (tx) => {
       if (!(await store.usePasskey(tx, passkey.id, Number(passkey.counter), verdict.newCounter, verdict.backedUp))) return null;
       return this.deps.accounts.completeMfaIn(tx, pending, 'webauthn', meta, { passkeyId: passkey.id });
     });
@@ -449,7 +449,7 @@ export class MfaService {
     if (handle !== undefined && !safeEqual(handle, base64url(userHandle(accountId)))) return fail('user_handle');
     const verdict = await verifyAssertion(this.rp, response, challenge, passkey, true);
     if (!verdict.ok) return verdict.reason === 'clone' ? fail('counter', passkey) : fail('verification');
-    const issued = await this.db.withGlobal(async (tx) => {
+    const issued = await this.db.withAccount(accountId, async (tx) => {
       if (!(await store.usePasskey(tx, passkey.id, Number(passkey.counter), verdict.newCounter, verdict.backedUp))) return null;
       return this.deps.accounts.passkeySignInIn(tx, accountId, 'cookie', meta);
     });

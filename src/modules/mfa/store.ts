@@ -1,9 +1,11 @@
 /**
  * SQL for second factors: authenticator apps, passkeys, recovery codes and pending WebAuthn
- * challenges. Global tables; every statement names the account it acts for. Statement text is
- * fixed; values are always parameters.
+ * challenges. Global tables scoped to their account (migration 0013): every statement names the
+ * account it acts for, and runs in a transaction of that account. A passkey named by its
+ * credential id before any account is known is found through the definer function auth_passkey.
+ * Statement text is fixed; values are always parameters.
  */
-import type { Tx } from '../../platform/db/types.js';
+import { matched, type Tx } from '../../platform/db/types.js';
 
 export type TotpRow = {
   secret_ciphertext: Buffer;
@@ -119,9 +121,9 @@ export async function passkeys(tx: Tx, accountId: string): Promise<PasskeyRow[]>
   return rows;
 }
 
+/** The passkey an authenticator names by its credential id, whoever's it is (sign-in). */
 export async function passkeyByCredentialId(tx: Tx, credentialId: Buffer): Promise<PasskeyRow | null> {
-  const { rows } = await tx.query<PasskeyRow>(`SELECT ${PASSKEY_COLUMNS} FROM webauthn_credentials WHERE credential_id = $1`, [credentialId]);
-  return rows[0] ?? null;
+  return matched((await tx.query<PasskeyRow>(`SELECT ${PASSKEY_COLUMNS} FROM auth_passkey($1)`, [credentialId])).rows, 'id');
 }
 
 /** Stores a new passkey; null when that credential is already registered. */

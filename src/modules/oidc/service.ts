@@ -248,7 +248,9 @@ export class OidcService {
     const codeVerifier = client.randomPKCECodeVerifier();
     const codeChallenge = await client.calculatePKCECodeChallenge(codeVerifier);
     const accountId = purpose === 'link' ? (principal as Principal).accountId : null;
+    // A link flow names its account, so only that account's transaction may start one.
     await this.db.withGlobal(async (tx) => {
+      if (accountId) await tx.bindAccount(accountId);
       await store.insertFlow(tx, { id: newId(), bindingHash: sha256(binding), state, nonce, codeVerifier, purpose, accountId, ttlSeconds: FLOW_TTL_SECONDS });
       await this.events.recordIn(tx, { action: 'auth.oidc_started', outcome: 'success', accountId, details: { method: 'oidc', purpose } }, meta);
     });
@@ -431,7 +433,7 @@ export class OidcService {
     }
     const token = randomToken(OFFER_TOKEN_PREFIX);
     const binding = newBindingValue();
-    await this.db.withGlobal(async (tx) => {
+    await this.db.withAccount(accountId, async (tx) => {
       await store.insertOffer(tx, {
         id: newId(),
         tokenHash: sha256(token),
@@ -450,7 +452,7 @@ export class OidcService {
   /** A link flow, started by a signed-in account: links the identity to that account. */
   private async linkToFlowAccount(flow: store.FlowRow, identity: ProviderIdentity, meta: RequestMeta): Promise<CallbackOutcome> {
     const accountId = flow.account_id as string;
-    await this.db.withGlobal((tx) => this.linkAndRecordIn(tx, accountId, identity, meta));
+    await this.db.withAccount(accountId, (tx) => this.linkAndRecordIn(tx, accountId, identity, meta));
     return { kind: 'linked', accountId };
   }
 

@@ -1,5 +1,10 @@
-/** SQL for provider identities, sign-in flows in flight and link offers. Global tables. */
-import type { Tx } from '../../platform/db/types.js';
+/**
+ * SQL for provider identities, sign-in flows in flight and link offers. Global tables scoped to
+ * their account (migration 0013); what the provider's callback must find before any account is
+ * known — a flow by its browser's binding, an identity by (issuer, subject), an offer by its
+ * token — goes through the definer functions oidc_*, one row for one exact key.
+ */
+import { matched, type Tx } from '../../platform/db/types.js';
 
 export type FlowPurpose = 'sign_in' | 'link';
 
@@ -33,14 +38,16 @@ export type OfferRow = {
 
 const IDENTITY_COLUMNS = 'id, account_id, issuer, subject, email, created_at, last_used_at';
 
-/** Expired flows and offers are kept this long after expiry (for investigation), then purged. */
-const PURGE_AFTER = `interval '1 day'`;
+/** Expired flows and offers are kept a day after expiry (for investigation), then purged. */
+async function purgeExpired(tx: Tx): Promise<void> {
+  await tx.query('SELECT oidc_purge_expired()');
+}
 
 export async function insertFlow(
   tx: Tx,
   f: { id: string; bindingHash: Buffer; state: string; nonce: string; codeVerifier: string; purpose: FlowPurpose; accountId: string | null; ttlSeconds: number },
 ): Promise<void> {
-  await tx.query(`DELETE FROM oidc_flows WHERE expires_at < now() - ${PURGE_AFTER}`);
+  await purgeExpired(tx);
   await tx.query(
     `INSERT INTO oidc_flows (id, binding_hash, state, nonce, code_verifier, purpose, account_id, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))`,
@@ -50,26 +57,15 @@ export async function insertFlow(
 
 /** Marks the live flow of a binding used and returns it; null if unknown, used or expired. */
 export async function claimFlow(tx: Tx, bindingHash: Buffer): Promise<FlowRow | null> {
-  const { rows } = await tx.query<FlowRow>(
-    `UPDATE oidc_flows SET used_at = now()
-      WHERE binding_hash = $1 AND used_at IS NULL AND expires_at > now()
-      RETURNING id, state, nonce, code_verifier, purpose, account_id`,
-    [bindingHash],
-  );
-  return rows[0] ?? null;
+  return matched((await tx.query<FlowRow>('SELECT * FROM oidc_claim_flow($1)', [bindingHash])).rows, 'id');
 }
 
 /** The identity (issuer, subject), marked used now with the email the provider reports now. */
 export async function touchIdentity(tx: Tx, issuer: string, subject: string, email: string | null): Promise<IdentityRow | null> {
-  const { rows } = await tx.query<IdentityRow>(
-    `UPDATE account_identities SET last_used_at = now(), email = COALESCE($3, email)
-      WHERE issuer = $1 AND subject = $2
-      RETURNING ${IDENTITY_COLUMNS}`,
-    [issuer, subject, email],
-  );
-  return rows[0] ?? null;
+  return matched((await tx.query<IdentityRow>(`SELECT ${IDENTITY_COLUMNS} FROM oidc_touch_identity($1, $2, $3)`, [issuer, subject, email])).rows, 'id');
 }
 
+/** The identity (issuer, subject) if it is the transaction's own account's. */
 export async function identityBySubject(tx: Tx, issuer: string, subject: string): Promise<IdentityRow | null> {
   const { rows } = await tx.query<IdentityRow>(`SELECT ${IDENTITY_COLUMNS} FROM account_identities WHERE issuer = $1 AND subject = $2`, [issuer, subject]);
   return rows[0] ?? null;
@@ -113,7 +109,7 @@ export async function insertOffer(
   tx: Tx,
   o: { id: string; tokenHash: Buffer; bindingHash: Buffer; accountId: string; issuer: string; subject: string; email: string; ttlSeconds: number },
 ): Promise<void> {
-  await tx.query(`DELETE FROM oidc_link_offers WHERE expires_at < now() - ${PURGE_AFTER}`);
+  await purgeExpired(tx);
   await tx.query(
     `INSERT INTO oidc_link_offers (id, token_hash, binding_hash, account_id, issuer, subject, email, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, now() + make_interval(secs => $8))`,
@@ -121,13 +117,7 @@ export async function insertOffer(
   );
 }
 
-/** Marks a live offer used and returns it; null if unknown, used or expired. */
+/** Marks a live offer used and returns it, whoever's it is; null if unknown, used or expired. */
 export async function claimOffer(tx: Tx, tokenHash: Buffer): Promise<OfferRow | null> {
-  const { rows } = await tx.query<OfferRow>(
-    `UPDATE oidc_link_offers SET used_at = now()
-      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
-      RETURNING id, account_id, binding_hash, issuer, subject, email`,
-    [tokenHash],
-  );
-  return rows[0] ?? null;
+  return matched((await tx.query<OfferRow>('SELECT * FROM oidc_claim_offer($1)', [tokenHash])).rows, 'id');
 }

@@ -294,7 +294,7 @@ export class StaffAccessService {
 
   /** The caller's own requests across workspaces, newest first. */
   async mine(staff: StaffPrincipal): Promise<AccessRequestView[]> {
-    const index = await this.db.withGlobal((tx) => store.indexOfStaff(tx, staff.staffId, MINE_LIMIT), { readOnly: true });
+    const index = await this.db.withAccount(staff.staffId, (tx) => store.indexOfStaff(tx, staff.staffId, MINE_LIMIT), { readOnly: true });
     const byWorkspace = new Map<string, string[]>();
     for (const e of index) byWorkspace.set(e.workspace_id, [...(byWorkspace.get(e.workspace_id) ?? []), e.request_id]);
     const rows: store.AccessRequestRow[] = [];
@@ -307,7 +307,7 @@ export class StaffAccessService {
 
   /** One of the caller's own requests. */
   async mineOne(staff: StaffPrincipal, requestId: string): Promise<AccessRequestView> {
-    const entry = await this.db.withGlobal((tx) => store.indexEntry(tx, requestId, staff.staffId), { readOnly: true });
+    const entry = await this.db.withAccount(staff.staffId, (tx) => store.indexEntry(tx, requestId, staff.staffId), { readOnly: true });
     if (!entry) throw new RampartError('access_request_not_found');
     const [row] = await this.db.withTenant(tenantContext(entry.workspace_id, null), (tx) => store.requestsOfStaff(tx, staff.staffId, [requestId]), { readOnly: true });
     if (!row) throw new RampartError('access_request_not_found');
@@ -316,7 +316,7 @@ export class StaffAccessService {
 
   /** Withdraws one of the caller's own pending requests. */
   async cancel(staff: StaffPrincipal, requestId: string, meta: RequestMeta): Promise<AccessRequestView> {
-    const entry = await this.db.withGlobal((tx) => store.indexEntry(tx, requestId, staff.staffId), { readOnly: true });
+    const entry = await this.db.withAccount(staff.staffId, (tx) => store.indexEntry(tx, requestId, staff.staffId), { readOnly: true });
     if (!entry) throw new RampartError('access_request_not_found');
     const row = await this.db.withTenant(tenantContext(entry.workspace_id, null), async (tx) => {
       const cancelled = await store.cancel(tx, requestId, staff.staffId);
@@ -423,14 +423,14 @@ export class StaffAccessService {
 
   /** A deleted workspace's entries leave the staff index. */
   async workspaceDeleted(workspaceId: string): Promise<void> {
-    await this.db.withGlobal((tx) => store.dropWorkspaceIndex(tx, workspaceId));
+    await this.db.withTenant(tenantContext(workspaceId, null), (tx) => store.dropWorkspaceIndex(tx, workspaceId));
   }
 
   // --- reads through a grant -----------------------------------------------------------------------
 
   /** The caller's grant, live and of `scope`; otherwise the refusal (404, 403 expired/revoked/scope). */
   private async liveGrant(staff: StaffPrincipal, grantId: string, scope: Scope): Promise<LiveGrant> {
-    const entry = await this.db.withGlobal((tx) => store.indexOfGrant(tx, grantId, staff.staffId), { readOnly: true });
+    const entry = await this.db.withAccount(staff.staffId, (tx) => store.indexOfGrant(tx, grantId, staff.staffId), { readOnly: true });
     if (!entry) throw new RampartError('staff_grant_not_found');
     const ctx = tenantContext(entry.workspace_id, null);
     const row = await this.db.withTenant(ctx, (tx) => store.requestByGrant(tx, grantId, false), { readOnly: true });

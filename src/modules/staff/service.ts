@@ -11,7 +11,7 @@
  *   hours) or after idling (at most 30 minutes) — shorter than customers' when configured longer.
  * - Every sign-in, failure, enrolment and account change is one event in the staff audit chain.
  */
-import type { Database, Tx } from '../../platform/db/types.js';
+import { operatorContext, type Database, type Tx } from '../../platform/db/types.js';
 import { RampartError } from '../../platform/errors.js';
 import type { RequestMeta, StaffPrincipal } from '../../platform/http/context.js';
 import { throttleKey, type Throttle } from '../../platform/http/throttle.js';
@@ -81,7 +81,7 @@ export function memberView(row: store.StaffMemberRow): StaffMemberView {
     name: row.name,
     role: row.role,
     totp: row.totp,
-    passwordSet: row.password_hash !== null,
+    passwordSet: row.password_set,
     disabled: row.disabled_at !== null,
     createdAt: row.created_at.toISOString(),
   };
@@ -111,7 +111,7 @@ export async function addStaffMember(
   const email = input.email.trim().toLowerCase();
   const name = input.name.trim();
   if (name.length === 0 || name.length > 200) throw new RampartError('validation_failed', { message: 'A staff member needs a name of 1–200 characters.' });
-  return db.withGlobal(async (tx) => {
+  return db.withTenant(operatorContext(), async (tx) => {
     const id = newId();
     if (!(await store.insertMember(tx, { id, email, name, role: input.role, createdBy: actor?.id ?? null }))) throw new RampartError('staff_member_exists');
     const setupToken = randomToken(SETUP_TOKEN_PREFIX);
@@ -123,7 +123,7 @@ export async function addStaffMember(
 }
 
 export async function listStaffMembers(db: Database): Promise<StaffMemberView[]> {
-  return (await db.withGlobal((tx) => store.members(tx), { readOnly: true })).map(memberView);
+  return (await db.withTenant(operatorContext(), (tx) => store.members(tx), { readOnly: true })).map(memberView);
 }
 
 export class StaffService {
@@ -171,7 +171,7 @@ export class StaffService {
   }
 
   async changeRole(by: StaffPrincipal, staffId: string, role: StaffRole, meta: RequestMeta): Promise<StaffMemberView> {
-    return this.db.withGlobal(async (tx) => {
+    return this.db.withTenant(operatorContext(), async (tx) => {
       const row = await this.lockedOther(tx, by, staffId);
       if (row.disabled_at) throw new RampartError('conflict', { message: 'The staff member is disabled.' });
       await store.setRole(tx, staffId, role);
@@ -182,7 +182,7 @@ export class StaffService {
 
   /** Disables a member: every session ends at once, the setup link dies; the record stays. */
   async disable(by: StaffPrincipal, staffId: string, meta: RequestMeta): Promise<StaffMemberView> {
-    return this.db.withGlobal(async (tx) => {
+    return this.db.withTenant(operatorContext(), async (tx) => {
       const row = await this.lockedOther(tx, by, staffId);
       if (row.disabled_at) throw new RampartError('conflict', { message: 'The staff member is already disabled.' });
       await store.disable(tx, staffId);
@@ -198,7 +198,7 @@ export class StaffService {
    * authenticator app removed, sessions ended, a new setup link made.
    */
   async reset(by: StaffPrincipal, staffId: string, meta: RequestMeta): Promise<{ member: StaffMemberView; setupLink: string }> {
-    return this.db.withGlobal(async (tx) => {
+    return this.db.withTenant(operatorContext(), async (tx) => {
       const row = await this.lockedOther(tx, by, staffId);
       if (row.disabled_at) throw new RampartError('conflict', { message: 'The staff member is disabled.' });
       await store.setPasswordHash(tx, staffId, null);
@@ -220,8 +220,12 @@ export class StaffService {
     const hash = await this.deps.passwords.hash(password);
     try {
       return await this.db.withGlobal(async (tx) => {
-        const member = await store.takeSetupToken(tx, sha256(token));
-        if (!member) throw new RampartError('invalid_link');
+        const staffId = await store.takeSetupToken(tx, sha256(token));
+        if (!staffId) throw new RampartError('invalid_link');
+        // The link named the member: the rest of the transaction acts for them.
+        await tx.bindAccount(staffId);
+        const member = await store.memberById(tx, staffId, true);
+        if (!member || member.disabled_at) throw new RampartError('invalid_link');
         await assertPasswordPolicy(password, member.email);
         await store.setPasswordHash(tx, member.id, hash);
         const issued = await this.issue(tx, member, kind, meta);
@@ -245,7 +249,7 @@ export class StaffService {
     await this.deps.throttle.hitIp(meta.ip);
     await this.deps.throttle.hit('account', key);
     await this.deps.throttle.assertNotLocked(key);
-    const found = await this.db.withGlobal((tx) => store.memberByEmail(tx, input.email), { readOnly: true });
+    const found = await this.db.withGlobal((tx) => store.credentialsByEmail(tx, input.email), { readOnly: true });
     const ok = await this.deps.passwords.verify(found?.disabled_at ? null : found?.password_hash, input.password);
     if (!found || !ok) {
       const { lockedNow, lockSeconds } = await this.deps.throttle.recordFailure(key);
@@ -265,7 +269,7 @@ export class StaffService {
       throw new RampartError('invalid_credentials');
     }
     await this.deps.throttle.recordSuccess(key);
-    return this.db.withGlobal(async (tx) => {
+    return this.db.withAccount(found.id, async (tx) => {
       const issued = await this.issue(tx, found, kind, meta);
       await this.record(tx, this.actorOf(found), { action: 'staff.sign_in', outcome: 'success', target: { type: 'staff', id: found.id }, details: { method: 'password', sessionId: issued.sessionId, mfa: 'pending' } }, meta);
       return issued;
@@ -312,11 +316,12 @@ export class StaffService {
   }
 
   touch(principal: StaffPrincipal): void {
-    this.deps.defer(() => this.db.withGlobal((tx) => store.touchSession(tx, principal.sessionId)));
+    this.deps.defer(() => this.db.withAccount(principal.staffId, (tx) => store.touchSession(tx, principal.sessionId)));
   }
 
   async describe(principal: StaffPrincipal): Promise<StaffSessionView> {
-    return this.db.withGlobal(
+    return this.db.withAccount(
+      principal.staffId,
       async (tx) => {
         const [member, session] = [await store.memberById(tx, principal.staffId), await store.sessionById(tx, principal.sessionId)];
         if (!member || !session) throw new RampartError('unauthenticated');
@@ -332,7 +337,7 @@ export class StaffService {
   }
 
   async signOut(principal: StaffPrincipal, meta: RequestMeta): Promise<void> {
-    await this.db.withGlobal(async (tx) => {
+    await this.db.withAccount(principal.staffId, async (tx) => {
       await store.revokeSession(tx, principal.sessionId);
       await this.record(tx, staffActor(principal), { action: 'staff.sign_out', outcome: 'success', details: { sessionId: principal.sessionId } }, meta);
     });
@@ -347,7 +352,7 @@ export class StaffService {
 
   /** Starts enrolling an authenticator app: a new secret (replacing an unconfirmed one). */
   async startTotp(principal: StaffPrincipal, meta: RequestMeta): Promise<{ secret: string; otpauthUrl: string }> {
-    return this.db.withGlobal(async (tx) => {
+    return this.db.withAccount(principal.staffId, async (tx) => {
       const member = await store.memberById(tx, principal.staffId);
       if (!member) throw new RampartError('unauthenticated');
       const secret = newTotpSecret();
@@ -366,7 +371,7 @@ export class StaffService {
     const key = throttleKey('account', `staff:${principal.staffId}`);
     await this.deps.throttle.hit('mfa', key);
     await this.deps.throttle.assertNotLocked(key);
-    const result = await this.db.withGlobal(async (tx) => {
+    const result = await this.db.withAccount(principal.staffId, async (tx) => {
       const row = await store.totpFactor(tx, principal.staffId);
       if (!row) throw new RampartError('factor_not_found', { message: 'Start enrolling an authenticator app first.' });
       const step = await matchTotpStep(openSecret(this.totpKey, principal.staffId, row.secret_ciphertext), code, Number(row.last_used_step));

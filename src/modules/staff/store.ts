@@ -2,8 +2,14 @@
  * SQL for the staff realm (global tables) and staff access requests (a tenant table, read and
  * written only inside the workspace's tenant transaction, plus a global index of ids). Statement
  * text is fixed; values are always parameters.
+ *
+ * The staff realm's rows (migration 0013) are a staff member's own in a transaction of their id
+ * (`withAccount(staffId)`), and all members' in the operator's realm (`operatorContext()`: staff
+ * administration, the CLI). Sign-in by email, a session by its token's digest and a setup link's
+ * use go through the definer functions staff_*, one row for one exact key; the password hash is
+ * readable only through staff_credentials.
  */
-import type { Tx } from '../../platform/db/types.js';
+import { matched, type Tx } from '../../platform/db/types.js';
 import type { Justification, StaffRole } from './permissions.js';
 
 // --- staff members -------------------------------------------------------------------------------
@@ -13,7 +19,7 @@ export type StaffMemberRow = {
   email: string;
   name: string;
   role: StaffRole;
-  password_hash: string | null;
+  password_set: boolean;
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
@@ -21,7 +27,10 @@ export type StaffMemberRow = {
   totp: boolean;
 };
 
-const MEMBER_COLUMNS = `m.id, m.email, m.name, m.role, m.password_hash, m.created_by, m.created_at, m.updated_at, m.disabled_at,
+/** A member with the password hash their sign-in checks. */
+export type StaffCredentialRow = StaffMemberRow & { password_hash: string | null };
+
+const MEMBER_COLUMNS = `m.id, m.email, m.name, m.role, m.password_set, m.created_by, m.created_at, m.updated_at, m.disabled_at,
   EXISTS (SELECT 1 FROM staff_totp_factors f WHERE f.staff_id = m.id AND f.confirmed_at IS NOT NULL) AS totp`;
 
 export async function insertMember(tx: Tx, m: { id: string; email: string; name: string; role: StaffRole; createdBy: string | null }): Promise<boolean> {
@@ -37,9 +46,9 @@ export async function memberById(tx: Tx, id: string, lock = false): Promise<Staf
   return rows[0] ?? null;
 }
 
-export async function memberByEmail(tx: Tx, email: string): Promise<StaffMemberRow | null> {
-  const { rows } = await tx.query<StaffMemberRow>(`SELECT ${MEMBER_COLUMNS} FROM staff_members m WHERE m.email = $1`, [email]);
-  return rows[0] ?? null;
+/** Password sign-in: the member with this exact email, with the password hash. */
+export async function credentialsByEmail(tx: Tx, email: string): Promise<StaffCredentialRow | null> {
+  return matched((await tx.query<StaffCredentialRow>('SELECT * FROM staff_credentials($1)', [email])).rows, 'id');
 }
 
 export async function members(tx: Tx): Promise<StaffMemberRow[]> {
@@ -68,16 +77,10 @@ export async function replaceSetupToken(tx: Tx, staffId: string, tokenHash: Buff
   );
 }
 
-/** Takes a live setup token (single use): the member it was for, if still enabled. */
-export async function takeSetupToken(tx: Tx, tokenHash: Buffer): Promise<StaffMemberRow | null> {
-  const { rows } = await tx.query<{ staff_id: string }>(
-    'DELETE FROM staff_setup_tokens WHERE token_hash = $1 AND expires_at > now() RETURNING staff_id',
-    [tokenHash],
-  );
-  const staffId = rows[0]?.staff_id;
-  if (!staffId) return null;
-  const member = await memberById(tx, staffId, true);
-  return member && !member.disabled_at ? member : null;
+/** Takes a live setup token (single use): the id of the member it was for. */
+export async function takeSetupToken(tx: Tx, tokenHash: Buffer): Promise<string | null> {
+  const { rows } = await tx.query<{ staff_id: string | null }>('SELECT staff_take_setup_token($1) AS staff_id', [tokenHash]);
+  return rows[0]?.staff_id ?? null;
 }
 
 export async function deleteSetupToken(tx: Tx, staffId: string): Promise<void> {
@@ -122,14 +125,7 @@ export type StaffAccessRow = {
 
 /** The live session behind a token digest, with its enabled member. */
 export async function liveSession(tx: Tx, tokenHash: Buffer, idleSeconds: number): Promise<StaffAccessRow | null> {
-  const { rows } = await tx.query<StaffAccessRow>(
-    `SELECT s.id AS session_id, s.staff_id, m.name, m.role, s.kind, s.mfa_at, s.last_seen_at < now() - interval '60 seconds' AS stale
-       FROM staff_sessions s JOIN staff_members m ON m.id = s.staff_id
-      WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now()
-        AND s.last_seen_at > now() - make_interval(secs => $2) AND m.disabled_at IS NULL`,
-    [tokenHash, idleSeconds],
-  );
-  return rows[0] ?? null;
+  return matched((await tx.query<StaffAccessRow>('SELECT * FROM staff_session($1, $2)', [tokenHash, idleSeconds])).rows, 'session_id');
 }
 
 export async function sessionById(tx: Tx, id: string): Promise<StaffSessionRow | null> {
@@ -157,7 +153,7 @@ export async function revokeSession(tx: Tx, id: string): Promise<void> {
 }
 
 export async function revokeSessionByToken(tx: Tx, tokenHash: Buffer): Promise<void> {
-  await tx.query('UPDATE staff_sessions SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL', [tokenHash]);
+  await tx.query('SELECT staff_revoke_session_by_token($1)', [tokenHash]);
 }
 
 export async function revokeSessionsOf(tx: Tx, staffId: string): Promise<number> {

@@ -10,7 +10,7 @@
  * instance left queued.
  */
 import type { FastifyBaseLogger } from 'fastify';
-import { tenantContext, type Database, type Tx, type TxOptions } from '../db/types.js';
+import { operatorContext, tenantContext, type Database, type Tx, type TxOptions } from '../db/types.js';
 import type { RequestMeta } from '../http/context.js';
 import { isUuid, newId } from '../ids.js';
 import { bodyOf, bodyTail, type AuditBody, type AuditEntry } from './entry.js';
@@ -111,9 +111,12 @@ export class AuditLog {
     return this.options.signer;
   }
 
-  /** Runs fn in a transaction that can see the chain: its tenant's, or a global one. */
+  /**
+   * Runs fn in a transaction that can see the chain: its tenant's, or, for a platform chain, the
+   * operator's realm (migration 0012: no other transaction reads the platform chains).
+   */
   withChain<T>(chain: string, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
-    return isPlatformChain(chain) ? this.db.withGlobal(fn, options) : this.db.withTenant(tenantContext(chain, null), fn, options);
+    return this.db.withTenant(isPlatformChain(chain) ? operatorContext() : tenantContext(chain, null), fn, options);
   }
 
   // Appending ------------------------------------------------------------------------------------
@@ -354,7 +357,8 @@ export class AuditLog {
   /** An account's own `accounts`-chain events, newest first. */
   async forAccount(accountId: string, limit: number): Promise<AuditEventView[]> {
     await this.sequence('accounts');
-    const { rows } = await this.db.withGlobal(
+    const { rows } = await this.db.withAccount(
+      accountId,
       (tx) =>
         tx.query<ChainedRow>(
           `SELECT seq, body, prev_hash, hash FROM platform_audit_events WHERE chain = 'accounts' AND account_id = $1 ORDER BY seq DESC LIMIT $2`,

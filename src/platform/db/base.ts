@@ -25,6 +25,8 @@ export interface Scope {
  * same for every transaction — search_path, statement_timeout — are connection settings.)
  */
 const PREAMBLE_SQL = `SELECT set_config('role', $1, true), set_config('rampart.tenant_id', $2, true), set_config('rampart.account_id', $3, true)`;
+/** `Tx.bindAccount`: the account a proof named, for the rest of the transaction. */
+const BIND_ACCOUNT_SQL = `SELECT set_config('rampart.account_id', $1, true)`;
 const READ_ONLY_PREAMBLE_SQL = `${PREAMBLE_SQL}, set_config('transaction_read_only', 'on', true)`;
 
 export interface Preamble {
@@ -70,6 +72,7 @@ export abstract class BaseDatabase implements Database {
       async (driverTx) => {
         let open = true;
         let failure: unknown = null;
+        let boundAccount = scope.accountId;
         const tx: Tx = {
           async query(sql, params) {
             if (!open) throw new Error('transaction handle used after its transaction ended');
@@ -83,6 +86,14 @@ export abstract class BaseDatabase implements Database {
           afterCommit(cb) {
             if (!open) throw new Error('transaction handle used after its transaction ended');
             committed.push(cb);
+          },
+          async bindAccount(accountId) {
+            if (!isUuid(accountId)) throw new TypeError('account id must be a lowercase UUID');
+            if (accountId === boundAccount) return;
+            if (scope.accountId !== '') throw new Error('a transaction opened for an account cannot act for another');
+            if (options.readOnly === true || options.autocommit === true) throw new Error('binding an account needs one transaction (not readOnly or autocommit)');
+            await tx.query(BIND_ACCOUNT_SQL, [accountId]);
+            boundAccount = accountId;
           },
         };
         try {

@@ -10,6 +10,12 @@ import type { Migration } from './migrate.js';
 
 /** The app role every runtime transaction runs as. Created by the first migration. */
 export const APP_ROLE = 'rampart_app';
+/**
+ * The NOLOGIN role that owns the SECURITY DEFINER functions: the narrow lookups that must run
+ * before any account is known (a session by its token's digest, an email link, a sign-in by
+ * email). Created by migration 0012; nobody can log in as it or SET ROLE to it.
+ */
+export const DEFINER_ROLE = 'rampart_auth';
 /** The schema that holds Rampart's tables. */
 export const SCHEMA = 'rampart';
 
@@ -26,6 +32,15 @@ export interface Tx {
   query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
   /** Runs `fn` once the transaction has committed (never if it rolls back). */
   afterCommit(fn: () => void): void;
+  /**
+   * From here on, the transaction acts for this account: its rows in the account-scoped tables
+   * become readable and writable. For a transaction opened without an account (withGlobal, or a
+   * tenant transaction of no account) once a proof has named the account — a link or a session
+   * token consumed by a definer function, a checked password, a provider's or IdP's assertion.
+   * A transaction opened for an account stays that account's: binding another throws. Needs one
+   * transaction (not readOnly or autocommit, whose statements each run alone on the server).
+   */
+  bindAccount(accountId: string): Promise<void>;
 }
 
 /** What a driver hands the shared transaction wrapper: statements only. */
@@ -47,6 +62,27 @@ export function tenantContext(tenantId: string, accountId: string | null): Tenan
   if (!isUuid(tenantId)) throw new TypeError('tenant id must be a lowercase UUID');
   if (accountId !== null && !isUuid(accountId)) throw new TypeError('account id must be a lowercase UUID');
   return { tenantId, accountId } as TenantContext;
+}
+
+/**
+ * The operator's realm: a tenant id no workspace can have (a CHECK on workspaces refuses it). The
+ * rows that belong to no account and no workspace — the outbox, the platform audit chains, the
+ * staff directory — are readable only in its transactions, which system work opens (the mail
+ * relay, the audit sequencer, staff administration); no request's tenant can be it.
+ */
+export const OPERATOR_REALM = '00000000-0000-0000-0000-000000000000';
+
+export function operatorContext(): TenantContext {
+  return tenantContext(OPERATOR_REALM, null);
+}
+
+/**
+ * The row a definer function answers (migration 0012: one row for an exact key, all NULL when
+ * nothing matched), or null when its `key` column is NULL.
+ */
+export function matched<R extends Row>(rows: readonly R[], key: keyof R): R | null {
+  const row = rows[0];
+  return row !== undefined && row[key] !== null ? row : null;
 }
 
 export interface TxOptions {

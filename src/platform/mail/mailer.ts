@@ -11,13 +11,17 @@
  * Without SMTP every message is `held`: kept for the development mailbox, never sent later (its
  * links would have expired), its body removed after a day. In development mode its links are
  * also logged; outside development mode a link never reaches a log.
+ *
+ * The outbox belongs to no account and no workspace (migration 0012): any transaction may queue a
+ * message but none can read one back; the relay and the development mailbox work in the
+ * operator's realm (`operatorContext()`), which no request's transaction is.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { createRequire } from 'node:module';
 import type * as Nodemailer from 'nodemailer';
 import type { SMTPSentMessageInfo, SMTPTransportOptions, Transporter } from 'nodemailer';
 import { isLoopback } from '../../config.js';
-import type { Database, Tx } from '../db/types.js';
+import { operatorContext, type Database, type Tx } from '../db/types.js';
 import { newId } from '../ids.js';
 import { renderMail, type MailMessage } from './templates.js';
 
@@ -308,7 +312,8 @@ export class Mailer {
 
   /** Claims up to BATCH due messages under a lease, counting the attempt. */
   private async claim(): Promise<ClaimedRow[]> {
-    return this.db.withGlobal(
+    return this.db.withTenant(
+      operatorContext(),
       async (tx) =>
         (
           await tx.query<ClaimedRow>(
@@ -331,7 +336,7 @@ export class Mailer {
 
   /** Messages whose relay died on their last allowed attempt fail for good. */
   private async expireLeases(): Promise<void> {
-    await this.db.withGlobal((tx) =>
+    await this.db.withTenant(operatorContext(), (tx) =>
       tx.query(
         `UPDATE outbox SET status = 'failed', locked_until = NULL, text_body = NULL, html_body = NULL,
                 last_error = 'relay stopped during the last attempt'
@@ -343,7 +348,7 @@ export class Mailer {
 
   /** Gives claimed, unsent messages back (not counting the attempt). */
   private async release(ids: string[]): Promise<void> {
-    await this.db.withGlobal((tx) =>
+    await this.db.withTenant(operatorContext(), (tx) =>
       tx.query(
         `UPDATE outbox SET status = 'pending', locked_until = NULL, attempts = greatest(attempts - 1, 0)
           WHERE id = ANY($1::uuid[]) AND status = 'sending'`,
@@ -380,7 +385,7 @@ export class Mailer {
     const log = this.options.logger;
     const mail = { id: row.id, template: row.template, attempts: row.attempts };
     if (outcome.kind === 'sent') {
-      await this.db.withGlobal((tx) =>
+      await this.db.withTenant(operatorContext(), (tx) =>
         tx.query(
           `UPDATE outbox SET status = 'sent', sent_at = now(), locked_until = NULL, last_error = NULL, text_body = NULL, html_body = NULL
             WHERE id = $1 AND status = 'sending'`,
@@ -390,7 +395,7 @@ export class Mailer {
       log.info({ mail }, 'mail sent');
     } else if (outcome.kind === 'retry') {
       const delay = backoffSeconds(row.attempts);
-      await this.db.withGlobal((tx) =>
+      await this.db.withTenant(operatorContext(), (tx) =>
         tx.query(
           `UPDATE outbox SET status = 'pending', locked_until = NULL, last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
             WHERE id = $1 AND status = 'sending'`,
@@ -399,7 +404,7 @@ export class Mailer {
       );
       log.warn({ mail, error: outcome.error, retryInSeconds: delay }, 'mail not sent; will retry');
     } else {
-      await this.db.withGlobal((tx) =>
+      await this.db.withTenant(operatorContext(), (tx) =>
         tx.query(
           `UPDATE outbox SET status = 'failed', locked_until = NULL, last_error = $2, text_body = NULL, html_body = NULL
             WHERE id = $1 AND status = 'sending'`,
@@ -412,7 +417,7 @@ export class Mailer {
 
   /** Removes the bodies (and so the links) of held messages older than a day. */
   private async scrubHeld(): Promise<void> {
-    await this.db.withGlobal((tx) =>
+    await this.db.withTenant(operatorContext(), (tx) =>
       tx.query(
         `UPDATE outbox SET text_body = NULL, html_body = NULL
           WHERE status = 'held' AND text_body IS NOT NULL AND created_at < now() - make_interval(hours => $1)`,
@@ -435,7 +440,7 @@ export class Mailer {
   async mailbox(options: { to?: string; limit?: number } = {}): Promise<MailboxItem[]> {
     const limit = Math.min(Math.max(Math.trunc(options.limit ?? 50), 1), 200);
     const to = options.to?.trim().toLowerCase() ?? null;
-    const rows = await this.db.withGlobal(async (tx) => {
+    const rows = await this.db.withTenant(operatorContext(), async (tx) => {
       await tx.query(
         `UPDATE outbox SET text_body = NULL, html_body = NULL
           WHERE status = 'held' AND text_body IS NOT NULL AND created_at < now() - make_interval(hours => $1)`,
