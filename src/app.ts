@@ -7,11 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
-import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import helmet from 'helmet';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
   jsonSchemaTransform,
@@ -54,7 +52,10 @@ import { requestMeta, type Access } from './platform/http/context.js';
 import type { Scope } from './platform/http/scopes.js';
 import { RampartError } from './platform/errors.js';
 import { installAuth } from './platform/http/auth.js';
+import { clientErrorHandler } from './platform/http/client-errors.js';
 import { installErrorHandling, sendError, toRampartError } from './platform/http/errors.js';
+import { installJsonBodyParser } from './platform/http/json-body.js';
+import { securityHeaders } from './platform/http/security-headers.js';
 import { assertSafeJson } from './platform/http/json-guard.js';
 import { Throttle } from './platform/http/throttle.js';
 import { Mailer } from './platform/mail/index.js';
@@ -147,6 +148,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   const codec = new ContentCodec(keyring);
   const https = tlsOptions(config);
   const secureOrigin = https !== null || publicUrl(config).startsWith('https://');
+  // The security headers, computed once: on every answer, including those written to the socket.
+  const headers = securityHeaders({ secureOrigin });
 
   const options: FastifyServerOptions & { https?: typeof https } = {
     ...(https ? { https } : {}),
@@ -157,10 +160,13 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
-    // Errors raised before routing (an undecodable URL, an over-long path segment) get the same body.
+    // Errors raised before routing (an undecodable URL, an over-long path segment) get the same
+    // body and headers; no hook runs for them.
     frameworkErrors: (error, request, reply) => {
-      void sendError(request, reply, toRampartError(error));
+      void sendError(request, reply.headers(headers), toRampartError(error));
     },
+    // Requests Node cannot parse (oversized headers, not HTTP) never reach Fastify: same body.
+    clientErrorHandler: clientErrorHandler(headers, () => app.log),
   };
   // With `https` set Fastify serves TLS; the instance's API is the same either way.
   const app = Fastify(options).withTypeProvider<ZodTypeProvider>();
@@ -184,38 +190,13 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   installErrorHandling(app);
   // JSON only: a text/plain body (what a cross-site form can send without a preflight) is 415.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
 
-  // helmet's middleware is built once here and applied to every response. (@fastify/helmet
-  // rebuilds it, re-parsing the CSP, on every request — measurable in `npm run bench` P2.)
-  const securityHeaders = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        scriptSrcAttr: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        ...(secureOrigin ? { upgradeInsecureRequests: [] } : {}),
-      },
-    },
-    strictTransportSecurity: { maxAge: 63_072_000, includeSubDomains: true, preload: false },
-    xFrameOptions: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err instanceof Error ? err : undefined));
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers);
+    done();
   });
   await app.register(fastifyCookie);
-  // preservePath: names arrive as sent, so path-like names are refused rather than silently cut.
-  await app.register(fastifyMultipart, { throwFileSizeLimit: true, preservePath: true });
 
   await app.register(fastifySwagger, {
     openapi: {

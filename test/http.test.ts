@@ -3,19 +3,51 @@
  * kind of bad input, health and readiness, the OpenAPI document, deny-by-default route
  * declarations, and logs that never carry a secret.
  */
-import Fastify from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ERROR_CATALOG, RampartError, type ErrorCode } from '../src/platform/errors.js';
 import { installAuth } from '../src/platform/http/auth.js';
+import { clientErrorHandler } from '../src/platform/http/client-errors.js';
+import { securityHeaders } from '../src/platform/http/security-headers.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { rawRequest } from './helpers/raw-http.js';
 import { openApiPath } from './helpers/samples.js';
+
+/** The headers helmet sets (decision 0006): every answer, error or not, carries all of them. */
+const SECURITY_HEADERS = [
+  'content-security-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
+/** A test-only route that sets headers of its own answer, then fails (as a download can). */
+function failsLate(app: FastifyInstance): void {
+  app.get('/api/v1/test/fails-late', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
+    reply.header('content-disposition', 'attachment; filename="report.pdf"').header('etag', '"v1"').header('content-length', '999999');
+    reply.header('content-type', 'application/pdf');
+    throw new RampartError('conflict');
+  });
+}
 
 describe('HTTP platform', () => {
   let t: TestApp;
   let alice: Caller;
 
   beforeAll(async () => {
-    t = await buildTestApp(BACKENDS[0]!, { bodyLimitBytes: 4096 });
+    t = await buildTestApp(BACKENDS[0]!, { bodyLimitBytes: 4096 }, { beforeReady: failsLate });
     alice = await signUp(t, 'alice');
   });
   afterAll(async () => t?.close());
@@ -187,6 +219,161 @@ describe('HTTP platform', () => {
     // Routes outside /api (console, health) need no declaration.
     expect(() => app.get('/healthz', async () => 'ok')).not.toThrow();
     await app.close();
+  });
+
+  describe('every answer carries the error contract', () => {
+    let port: number;
+    let reference: Record<string, string>;
+    let walker: Caller;
+    let walkerWorkspace: string;
+
+    beforeAll(async () => {
+      await t.app.listen({ port: 0, host: '127.0.0.1' });
+      port = (t.app.server.address() as AddressInfo).port;
+      const ok = await t.app.inject({ method: 'GET', url: '/healthz' });
+      reference = Object.fromEntries(SECURITY_HEADERS.map((name) => [name, String(ok.headers[name])]));
+      for (const name of SECURITY_HEADERS) expect(ok.headers[name], name).toBeDefined();
+      walker = await signUp(t, 'walker');
+      walkerWorkspace = (await createWorkspace(t, walker, 'Walked')).id;
+    });
+
+    /** The documented body with the answer's own request id, the security headers, no caching. */
+    function expectContract(res: { status: number; headers: Record<string, string | string[] | number | undefined>; body: string }, where: string, scim = false) {
+      expect(res.status, where).toBeGreaterThanOrEqual(400);
+      const requestId = String(res.headers['x-request-id']);
+      expect(requestId, where).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      for (const name of SECURITY_HEADERS) expect(res.headers[name], `${where}: ${name}`).toBe(reference[name]);
+      expect(res.headers['cache-control'], where).toBe('no-store');
+      expect(res.headers['content-disposition'], where).toBeUndefined();
+      expect(res.headers['etag'], where).toBeUndefined();
+      if (res.body === '') return; // HEAD
+      expect(Number(res.headers['content-length'] ?? Buffer.byteLength(res.body)), where).toBe(Buffer.byteLength(res.body));
+      if (scim) {
+        expect(String(res.headers['content-type']), where).toMatch(/^application\/scim\+json/);
+        expect(JSON.parse(res.body), where).toMatchObject({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(res.status) });
+        return;
+      }
+      expect(String(res.headers['content-type']), where).toBe('application/json; charset=utf-8');
+      const { error } = JSON.parse(res.body) as { error: { code: ErrorCode; message: string; details: unknown; requestId: string } };
+      expect(Object.keys(error).sort(), where).toEqual(['code', 'details', 'message', 'requestId']);
+      expect(error.requestId, where).toBe(requestId);
+      expect(ERROR_CATALOG[error.code]?.status, `${where}: ${error.code}`).toBe(res.status);
+      return error;
+    }
+
+    const request = (lines: string[], body = '') => `${lines.join('\r\n')}\r\n\r\n${body}`;
+
+    it('answers requests Node cannot parse with the error body, the security headers and a request id, and closes', async () => {
+      const cases: Array<[string, string, number, ErrorCode, RegExp]> = [
+        ['a 20 KB header', request(['GET /api/v1/workspaces HTTP/1.1', 'Host: x', `X-Big: ${'a'.repeat(20_000)}`]), 431, 'request_header_fields_too_large', /16 KiB/],
+        ['a garbage request line', request(['HELLO WORLD']), 400, 'bad_request', /not valid HTTP/],
+        ['an invalid Content-Length', request(['POST /api/v1/workspaces HTTP/1.1', 'Host: x', 'Content-Length: abc']), 400, 'bad_request', /Content-Length/],
+        ['two Content-Lengths', request(['POST /api/v1/workspaces HTTP/1.1', 'Host: x', 'Content-Length: 1', 'Content-Length: 2'], 'ab'), 400, 'bad_request', /./],
+        [
+          'a malformed chunked body',
+          request(['POST /api/v1/workspaces HTTP/1.1', 'Host: x', 'Content-Type: application/json', 'Transfer-Encoding: chunked'], 'zz\r\n{}\r\n0\r\n\r\n'),
+          400,
+          'bad_request',
+          /chunked/,
+        ],
+      ];
+      for (const [where, bytes, status, code, message] of cases) {
+        const res = await rawRequest(port, bytes);
+        expect(res.status, where).toBe(status);
+        expect(res.headers['connection'], where).toBe('close');
+        const error = expectContract(res, where);
+        expect(error?.code, where).toBe(code);
+        expect(error?.message, where).toMatch(message);
+      }
+      // The server is still serving.
+      expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    });
+
+    it('answers a request that is too slow to arrive with 408 and the error body', async () => {
+      const server: Server = createServer({ connectionsCheckingInterval: 20, headersTimeout: 150, requestTimeout: 150 }, (_req, res) => res.end('late'));
+      const log = t.app.log;
+      server.on('clientError', clientErrorHandler(securityHeaders({ secureOrigin: false }), () => log));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const res = await rawRequest((server.address() as AddressInfo).port, 'GET /healthz HTTP/1.1\r\nHost: x\r\n');
+        expect(res.status).toBe(408);
+        expect(res.headers['connection']).toBe('close');
+        expect(expectContract(res, 'slow headers')?.code).toBe('request_timeout');
+      } finally {
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+
+    it('refuses a body whose content type lies with 415, and writes nothing', async () => {
+      const auth = `Authorization: Bearer ${walker.token}`;
+      const before = (await t.app.inject({ method: 'GET', url: '/api/v1/workspaces', headers: walker.bearer })).json().data.length;
+      const json = '{"name":"Lied"}';
+      const cases: Array<[string, string]> = [
+        ['JSON declared as UTF-16', 'application/json; charset=utf-16'],
+        ['JSON declared as Latin-1', 'application/json; charset=iso-8859-1'],
+        ['multipart without a boundary', 'multipart/form-data'],
+        ['multipart on a JSON route', 'multipart/form-data; boundary=xyz'],
+        ['a form on a JSON route', 'application/x-www-form-urlencoded'],
+      ];
+      for (const [where, type] of cases) {
+        const res = await rawRequest(
+          port,
+          request(['POST /api/v1/workspaces HTTP/1.1', 'Host: x', auth, `Content-Type: ${type}`, `Content-Length: ${json.length}`, 'Connection: close'], json),
+        );
+        expect(res.status, where).toBe(415);
+        expect(expectContract(res, where)?.code, where).toBe('unsupported_media_type');
+      }
+      // Declared UTF-8 (in any case) is JSON.
+      const utf8 = await t.app.inject({ method: 'POST', url: '/api/v1/workspaces', headers: { ...walker.bearer, 'content-type': 'application/json; charset=UTF-8' }, payload: json });
+      expect(utf8.statusCode).toBe(201);
+      expect((await t.app.inject({ method: 'GET', url: '/api/v1/workspaces', headers: walker.bearer })).json().data.length).toBe(before + 1);
+    });
+
+    it('an error after the handler set headers of its own answer drops them', async () => {
+      const res = await t.app.inject({ method: 'GET', url: '/api/v1/test/fails-late' });
+      expect(res.statusCode).toBe(409);
+      expect(expectContract({ status: res.statusCode, headers: res.headers, body: res.body }, 'fails late')?.code).toBe('conflict');
+    });
+
+    it('walks the route table with bad requests: every error answer carries the body, a request id and the security headers', async () => {
+      const ids = (workspaceId: string) => ({ workspaceId, collection: 'things', recordId: randomUUID(), documentId: randomUUID(), id: randomUUID() });
+      const fill = (url: string, values: Record<string, string>) =>
+        url.replace(/:([A-Za-z]+)/g, (_, name: string) => encodeURIComponent(values[name] ?? randomUUID())).replace(/\*$/, 'token');
+      // Signing out or ending the walker's other sessions would end the walk's credentials early.
+      const routes = t.routes.filter((r) => !/\/(sign-out|revoke-others)$/.test(r.url) && !r.url.startsWith('/api/v1/docs'));
+      expect(routes.length).toBeGreaterThan(100);
+      const seen = new Set<string>();
+      let errors = 0;
+      for (const route of routes) {
+        const withBody = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(route.method);
+        const attempts: Array<{ url: string; headers: Record<string, string>; payload?: string }> = [
+          { url: fill(route.url, ids(randomUUID())), headers: withBody ? { 'content-type': 'application/json' } : {}, ...(withBody ? { payload: '{' } : {}) },
+          { url: fill(route.url, ids('not-a-workspace')), headers: walker.bearer },
+          { url: fill(route.url, ids(randomUUID())), headers: walker.bearer },
+          { url: fill(route.url, ids(walkerWorkspace)), headers: { ...walker.bearer, 'content-type': 'application/json' }, ...(withBody ? { payload: '{"a":' } : {}) },
+          { url: fill(route.url, ids(walkerWorkspace)), headers: { ...walker.bearer, 'content-type': 'application/json' }, ...(withBody ? { payload: '{"unknown field":1}' } : {}) },
+          { url: fill(route.url, ids(walkerWorkspace)), headers: { ...walker.bearer, 'content-type': 'text/plain' }, ...(withBody ? { payload: 'x' } : {}) },
+          { url: fill(route.url, ids(walkerWorkspace)), headers: { authorization: 'Bearer not a token' } },
+        ];
+        for (const attempt of attempts) {
+          const res = await t.app.inject({ method: route.method as 'GET', ...attempt });
+          if (res.statusCode < 400) continue;
+          errors += 1;
+          const where = `${route.method} ${attempt.url} ${JSON.stringify(attempt.headers['content-type'] ?? '')}`;
+          const error = expectContract({ status: res.statusCode, headers: res.headers, body: res.body }, where, route.url.startsWith('/scim/'));
+          if (error) seen.add(error.code);
+        }
+      }
+      expect(errors).toBeGreaterThan(routes.length * 3);
+      expect([...seen]).toEqual(
+        expect.arrayContaining(['unauthenticated', 'invalid_id', 'invalid_json', 'validation_failed', 'unsupported_media_type', 'workspace_not_found', 'not_found']),
+      );
+      // Beyond the route table: no route, an undecodable URL, an over-long segment.
+      for (const url of ['/api/v1/nothing-here', '/nothing-here', '/api/v1/workspaces/%E0%A4%A', `/api/v1/workspaces/${'a'.repeat(300)}`]) {
+        const res = await t.app.inject({ method: 'GET', url, headers: walker.bearer });
+        expectContract({ status: res.statusCode, headers: res.headers, body: res.body }, url);
+      }
+    });
   });
 
   it('never writes a secret to the log', async () => {

@@ -1,6 +1,6 @@
 import { create as contentDisposition } from 'content-disposition';
 import { pipeline, Transform } from 'node:stream';
-import type { MultipartFile } from '@fastify/multipart';
+import fastifyMultipart, { type MultipartFile } from '@fastify/multipart';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { RampartError } from '../../platform/errors.js';
@@ -42,6 +42,9 @@ export function asAttachment(reply: FastifyReply, document: DocumentViewT): Fast
 
 export function documentsRoutes(documents: DocumentsService, maxBytes: number): FastifyPluginAsyncZod {
   return async (app) => {
+    // Multipart bodies are parsed here only: sent to any other route, they are 415.
+    // preservePath: names arrive as sent, so path-like names are refused rather than silently cut.
+    await app.register(fastifyMultipart, { throwFileSizeLimit: true, preservePath: true });
     const base = '/api/v1/workspaces/:workspaceId/documents';
 
     app.get(base, {

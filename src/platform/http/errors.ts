@@ -88,12 +88,18 @@ export function toRampartError(err: unknown): RampartError {
   return new RampartError('internal_error', { cause: err });
 }
 
+/** Headers describing the answer a handler meant to give; an error answer is not that answer. */
+const REPRESENTATION_HEADERS = ['content-disposition', 'content-encoding', 'content-language', 'content-range', 'accept-ranges', 'etag', 'last-modified', 'location'];
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: RampartError): FastifyReply {
   if (error.status >= 500) {
     request.log.error({ err: error.cause ?? error, code: error.code, detail: error.internal }, 'request failed');
   } else {
     request.log.info({ code: error.code, detail: error.internal }, 'request refused');
   }
+  for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name);
+  // Set here too: errors raised before routing skip the hooks that set it on other answers.
+  reply.header('x-request-id', request.id);
   // An error must never leave a session cookie or a cached copy behind.
   reply.header('cache-control', 'no-store');
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
