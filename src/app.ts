@@ -55,6 +55,7 @@ import { installAuth } from './platform/http/auth.js';
 import { clientErrorHandler } from './platform/http/client-errors.js';
 import { installErrorHandling, sendError, toRampartError } from './platform/http/errors.js';
 import { installJsonBodyParser } from './platform/http/json-body.js';
+import { methodNotAllowed } from './platform/http/methods.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import { assertSafeJson } from './platform/http/json-guard.js';
 import { Throttle } from './platform/http/throttle.js';
@@ -435,6 +436,8 @@ async function serveConsole(app: FastifyInstance, webRoot: string | null): Promi
     if (hasConsole && wantsPage) {
       return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
     }
+    const wrongMethod = methodNotAllowed(app, request.method, request.url);
+    if (wrongMethod) return sendError(request, reply.header('allow', wrongMethod.allow), wrongMethod.error);
     return sendError(request, reply, new RampartError('not_found'));
   });
 }

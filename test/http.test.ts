@@ -151,6 +151,28 @@ describe('HTTP platform', () => {
       expect(res.json().error).toMatchObject({ code: 'not_found', details: null });
     });
 
+    it('a known path with a method it does not take: 405 with Allow', async () => {
+      const ws = await createWorkspace(t, alice, 'Methods');
+      const cases: Array<[string, string, string]> = [
+        ['PUT', '/api/v1/workspaces', 'GET, HEAD, POST'],
+        ['DELETE', '/api/v1/auth/sign-in', 'POST'],
+        ['POST', `/api/v1/workspaces/${ws.id}`, 'DELETE, GET, HEAD, PATCH'],
+        ['PATCH', `/api/v1/workspaces/${ws.id}/collections/things/records/018f0000-0000-7000-8000-000000000000?x=1`, 'DELETE, GET, HEAD, PUT'],
+        ['OPTIONS', '/healthz', 'GET, HEAD'],
+      ];
+      for (const [method, url, allow] of cases) {
+        const res = await t.app.inject({ method: method as 'PUT', url, headers: alice.bearer });
+        expect(res.statusCode, `${method} ${url}`).toBe(405);
+        expect(res.headers['allow'], `${method} ${url}`).toBe(allow);
+        expect(res.json().error, `${method} ${url}`).toMatchObject({ code: 'method_not_allowed', requestId: res.headers['x-request-id'] });
+        expect(res.headers['x-frame-options']).toBe('DENY');
+      }
+      // A path no route has is still not found, whatever the method.
+      const none = await t.app.inject({ method: 'PUT', url: '/api/v1/nothing-here' });
+      expect(none.statusCode).toBe(404);
+      expect(none.headers['allow']).toBeUndefined();
+    });
+
     it('prototype-polluting keys are refused or harmless', async () => {
       const res = await post('{"name":"x","__proto__":{"admin":true}}');
       expect(res.statusCode).toBe(400);
