@@ -151,6 +151,26 @@ describe('HTTP platform', () => {
       expect(res.json().error).toMatchObject({ code: 'not_found', details: null });
     });
 
+    it('an empty body declared as JSON is no body on routes that take none (DELETE and body-less POSTs)', async () => {
+      const json = { ...alice.bearer, 'content-type': 'application/json' };
+      const other = (await t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { email: alice.email, password: alice.password } })).json();
+      const sessions = (await t.app.inject({ method: 'GET', url: '/api/v1/auth/sessions', headers: { authorization: `Bearer ${other.token}` } })).json().data;
+      const otherId = sessions.find((x: { current: boolean }) => x.current).id;
+      const del = await t.app.inject({ method: 'DELETE', url: `/api/v1/auth/sessions/${otherId}`, headers: json, payload: '' });
+      expect(del.statusCode, del.body).toBe(204);
+      expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/session', headers: { authorization: `Bearer ${other.token}` } })).statusCode).toBe(401);
+      const ws = await createWorkspace(t, alice, 'Empty bodies');
+      const rotate = await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/keys/rotate`, headers: json, payload: '' });
+      expect(rotate.statusCode, rotate.body).toBe(200);
+      // A route that takes a body still needs one.
+      const deleteWorkspace = await t.app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${ws.id}`, headers: json, payload: '' });
+      expect(deleteWorkspace.statusCode).toBe(400);
+      expect(deleteWorkspace.json().error.code).toBe('invalid_json');
+      // Not an empty body: still parsed, and refused.
+      const junk = await t.app.inject({ method: 'DELETE', url: `/api/v1/auth/sessions/${otherId}`, headers: json, payload: ' x' });
+      expect(junk.json().error.code).toBe('invalid_json');
+    });
+
     it('a known path with a method it does not take: 405 with Allow', async () => {
       const ws = await createWorkspace(t, alice, 'Methods');
       const cases: Array<[string, string, string]> = [

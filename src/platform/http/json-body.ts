@@ -1,7 +1,9 @@
 /**
  * The one parser for `application/json` request bodies. JSON is UTF-8 (RFC 8259 §8.1): a body
  * declared in another charset is refused (415), not read as UTF-8 and half understood.
- * Prototype-poisoning keys are refused as Fastify's own parser refuses them.
+ * Prototype-poisoning keys are refused as Fastify's own parser refuses them. An empty body on a
+ * route that takes none (a DELETE, a POST that acts on the path alone) is no body: clients that
+ * always send `Content-Type: application/json` are not refused for sending nothing.
  */
 import { parse as parseContentType } from 'content-type';
 import type { FastifyInstance } from 'fastify';
@@ -29,6 +31,11 @@ export function installJsonBodyParser(app: FastifyInstance): void {
       done(new RampartError('unsupported_media_type', { message: 'JSON bodies must be UTF-8.', internal: `charset ${charset}` }), undefined);
       return;
     }
-    void parse(request, typeof body === 'string' ? body : body.toString('utf8'), done);
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text === '' && request.routeOptions.schema?.body === undefined) {
+      done(null, undefined);
+      return;
+    }
+    void parse(request, text, done);
   });
 }
