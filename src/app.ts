@@ -11,13 +11,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { publicUrl, tlsEnabled, type Config } from './config.js';
 import { AccessService } from './modules/access/index.js';
@@ -57,6 +51,7 @@ import { installErrorHandling, sendError, toRampartError } from './platform/http
 import { installJsonBodyParser } from './platform/http/json-body.js';
 import { methodNotAllowed } from './platform/http/methods.js';
 import { securityHeaders } from './platform/http/security-headers.js';
+import { validatorCompiler } from './platform/http/validation.js';
 import { assertSafeJson } from './platform/http/json-guard.js';
 import { Throttle } from './platform/http/throttle.js';
 import { Mailer } from './platform/mail/index.js';

@@ -107,6 +107,42 @@ describe('HTTP platform', () => {
       expect(JSON.stringify(body.details)).toContain('colour');
     });
 
+    it('validation messages name the field in plain words; issue paths stay as they were', async () => {
+      const ws = await createWorkspace(t, alice, 'Messages');
+      const member = (await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${ws.id}/roles`, headers: alice.bearer })).json().data.find((r: { builtin: string | null }) => r.builtin === 'member').id;
+      const cases: Array<[string, string, unknown, string, Array<[string, string]>, string?]> = [
+        ['POST', '/api/v1/workspaces', { name: 'x'.repeat(101) }, 'name must be at most 100 characters.', [['body.name', 'name must be at most 100 characters']]],
+        ['POST', '/api/v1/workspaces', {}, 'name is required.', [['body.name', 'name is required']]],
+        ['POST', '/api/v1/workspaces', { name: '   ' }, 'name must not be empty.', [['body.name', 'name must not be empty']]],
+        [
+          'POST',
+          '/api/v1/workspaces',
+          { name: 42, colour: 'red' },
+          'name must be text, not a number; the request body has an unknown field "colour".',
+          [['body.name', 'name must be text, not a number'], ['body', 'the request body has an unknown field "colour"']],
+        ],
+        ['POST', `/api/v1/workspaces/${ws.id}/invitations`, { email: 'nope', roleId: member }, 'email is not an email address.', [['body.email', 'email is not an email address']]],
+        ['POST', `/api/v1/workspaces/${ws.id}/invitations`, { email: 'a@example.test' }, 'roleId is required.', [['body.roleId', 'roleId is required']]],
+        ['POST', `/api/v1/workspaces/${ws.id}/roles`, { name: 'R', scopes: ['records:fly'] }, 'scopes[0] must be one of ', [['body.scopes.0', 'scopes[0] must be one of ']]],
+        ['GET', `/api/v1/workspaces/${ws.id}/collections/things/records?limit=500`, undefined, 'limit must be at most 200.', [['querystring.limit', 'limit must be at most 200']]],
+        ['GET', `/api/v1/workspaces/${ws.id}/collections/things/records?limit=many`, undefined, 'limit must be a number.', [['querystring.limit', 'limit must be a number']]],
+        ['GET', `/api/v1/workspaces/${ws.id}/collections/things/records/nope`, undefined, 'recordId must be a lowercase UUID.', [['params.recordId', 'recordId must be a lowercase UUID']], 'invalid_id'],
+      ];
+      for (const [method, url, payload, message, issues, code = 'validation_failed'] of cases) {
+        const res = await t.app.inject({ method: method as 'POST', url, headers: alice.bearer, ...(payload === undefined ? {} : { payload: payload as object }) });
+        const where = `${method} ${url} ${JSON.stringify(payload)}`;
+        expect(res.statusCode, where).toBe(400);
+        const error = res.json().error;
+        expect(error.code, where).toBe(code);
+        expect(error.message.startsWith(message), `${where}: ${error.message}`).toBe(true);
+        expect(error.details.issues.length, where).toBe(issues.length);
+        for (const [i, [path, said]] of issues.entries()) {
+          expect(error.details.issues[i].path, where).toBe(path);
+          expect(error.details.issues[i].message.startsWith(said), `${where}: ${error.details.issues[i].message}`).toBe(true);
+        }
+      }
+    });
+
     it('a body over the limit', async () => {
       const res = await post(JSON.stringify({ name: 'x'.repeat(5000) }));
       expect(res.statusCode).toBe(413);

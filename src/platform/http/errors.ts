@@ -4,7 +4,7 @@
  * stable codes; anything unknown is a 500 `internal_error` whose cause is logged, never sent.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ERROR_CODES, RampartError, type ErrorCode } from '../errors.js';
 
@@ -60,21 +60,8 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   429: 'rate_limited',
 };
 
-interface Issue {
-  readonly path: string;
-  readonly message: string;
-}
-
 export function toRampartError(err: unknown): RampartError {
   if (err instanceof RampartError) return err;
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues: Issue[] = err.validation.map((v) => ({
-      path: [err.validationContext ?? 'request', ...v.instancePath.split('/').filter(Boolean)].join('.'),
-      message: v.message ?? 'invalid',
-    }));
-    const code: ErrorCode = err.validationContext === 'params' ? 'invalid_id' : 'validation_failed';
-    return new RampartError(code, { details: { issues } });
-  }
   if (isResponseSerializationError(err)) {
     return new RampartError('internal_error', { internal: 'response failed its schema', cause: err });
   }
