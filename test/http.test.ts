@@ -13,7 +13,7 @@ import { installAuth } from '../src/platform/http/auth.js';
 import { clientErrorHandler } from '../src/platform/http/client-errors.js';
 import { securityHeaders } from '../src/platform/http/security-headers.js';
 import { BACKENDS } from './helpers/backends.js';
-import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { buildTestApp, createWorkspace, multipart, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { rawRequest } from './helpers/raw-http.js';
 import { openApiPath } from './helpers/samples.js';
 
@@ -147,6 +147,19 @@ describe('HTTP platform', () => {
       const res = await post(JSON.stringify({ name: 'x'.repeat(5000) }));
       expect(res.statusCode).toBe(413);
       expect(res.json().error.code).toBe('payload_too_large');
+    });
+
+    it('sizes are said in human units', async () => {
+      const body = await post(JSON.stringify({ name: 'x'.repeat(5000) }));
+      expect(body.statusCode).toBe(413);
+      expect(body.json().error).toMatchObject({ code: 'payload_too_large', message: 'The request body is larger than 4 KiB.', details: { limitBytes: 4096 } });
+      const ws = await createWorkspace(t, alice, 'Sizes');
+      const upload = multipart('big.bin', Buffer.alloc(64 * 1024 + 1, 1));
+      const document = await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/documents`, headers: { ...alice.bearer, ...upload.headers }, payload: upload.payload });
+      expect(document.statusCode).toBe(413);
+      expect(document.json().error).toMatchObject({ code: 'payload_too_large', message: 'A document can be at most 64 KiB.', details: { limitBytes: 65536 } });
+      const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+      expect(spec.paths['/api/v1/workspaces/{workspaceId}/documents'].post.summary).toContain('at most 64 KiB');
     });
 
     it('JSON nested deeper than the limit', async () => {

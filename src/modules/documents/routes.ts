@@ -6,6 +6,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { RampartError } from '../../platform/errors.js';
 import { callerOf, requireMembership, tenantOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
+import { humanBytes } from '../../platform/http/sizes.js';
 import { documentName, mediaType } from './names.js';
 import { DocumentPage, DocumentParams, DocumentView, ListDocumentsQuery, type DocumentViewT } from './schemas.js';
 import type { DocumentsService } from './service.js';
@@ -15,14 +16,18 @@ const tags = ['documents'];
 function sizeGuard(truncated: () => boolean, maxBytes: number): Transform {
   return new Transform({
     transform: (chunk: Buffer, _enc, done) => done(null, chunk),
-    flush: (done) =>
-      done(truncated() ? new RampartError('payload_too_large', { message: `A document can be at most ${maxBytes} bytes.` }) : null),
+    flush: (done) => done(truncated() ? documentTooLarge(maxBytes) : null),
   });
 }
 
+function documentTooLarge(maxBytes: number, cause?: unknown): RampartError {
+  return new RampartError('payload_too_large', { message: `A document can be at most ${humanBytes(maxBytes)}.`, details: { limitBytes: maxBytes }, cause });
+}
+
 /** Errors from the multipart parser: limits keep their own codes; anything else is a bad body. */
-function malformed(err: unknown): unknown {
+function malformed(err: unknown, maxBytes: number): unknown {
   const code = (err as { code?: unknown }).code;
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return documentTooLarge(maxBytes, err);
   if (err instanceof RampartError || (typeof code === 'string' && code.startsWith('FST_'))) return err;
   return new RampartError('bad_request', { message: 'The multipart body is malformed.', cause: err });
 }
@@ -57,7 +62,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
       config: { access: 'workspace', scope: 'documents:write' },
       schema: {
         tags,
-        summary: `Upload a document (multipart/form-data, one part named "file", at most ${maxBytes} bytes)`,
+        summary: `Upload a document (multipart/form-data, one part named "file", at most ${humanBytes(maxBytes)})`,
         params: WorkspaceParams,
         consumes: ['multipart/form-data'],
         response: { 201: DocumentView },
@@ -67,7 +72,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
         try {
           part = await request.file({ limits: { fileSize: maxBytes, files: 1, fields: 4, parts: 5 } });
         } catch (err) {
-          throw malformed(err);
+          throw malformed(err, maxBytes);
         }
         if (!part || part.fieldname !== 'file') {
           throw new RampartError('validation_failed', {
@@ -94,7 +99,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
           });
           return await reply.status(201).send(created);
         } catch (err) {
-          throw err === streamError || err === file.errored ? malformed(err) : err;
+          throw err === streamError || err === file.errored ? malformed(err, maxBytes) : err;
         }
       },
     });

@@ -7,6 +7,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ERROR_CODES, RampartError, type ErrorCode } from '../errors.js';
+import { humanBytes } from './sizes.js';
 
 export const ErrorBodySchema = z
   .object({
@@ -60,12 +61,17 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   429: 'rate_limited',
 };
 
-export function toRampartError(err: unknown): RampartError {
+/**
+ * The one error for anything thrown while serving a request. `bodyLimit` (the route's) lets an
+ * over-large body say the limit, in human units.
+ */
+export function toRampartError(err: unknown, bodyLimit?: number): RampartError {
   if (err instanceof RampartError) return err;
   if (isResponseSerializationError(err)) {
     return new RampartError('internal_error', { internal: 'response failed its schema', cause: err });
   }
   const fe = err as Partial<FastifyError>;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined) return bodyTooLarge('The request body', bodyLimit, err);
   const mapped = typeof fe.code === 'string' ? (FRAMEWORK_CODES[fe.code] ?? SQLSTATE_CODES[fe.code]) : undefined;
   if (mapped) return new RampartError(mapped, { internal: fe.message, cause: err });
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
@@ -77,6 +83,11 @@ export function toRampartError(err: unknown): RampartError {
 
 /** Headers describing the answer a handler meant to give; an error answer is not that answer. */
 const REPRESENTATION_HEADERS = ['content-disposition', 'content-encoding', 'content-language', 'content-range', 'accept-ranges', 'etag', 'last-modified', 'location'];
+
+/** `payload_too_large` saying the limit as people read it ("1 MiB"), and in bytes in `details`. */
+export function bodyTooLarge(what: string, limitBytes: number, cause?: unknown): RampartError {
+  return new RampartError('payload_too_large', { message: `${what} is larger than ${humanBytes(limitBytes)}.`, details: { limitBytes }, cause });
+}
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: RampartError): FastifyReply {
   if (error.status >= 500) {
@@ -94,5 +105,5 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, toRampartError(err)));
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, toRampartError(err, request.routeOptions.bodyLimit)));
 }
