@@ -10,6 +10,7 @@ import {
   ChangePasswordBody,
   EmailBody,
   ResetBody,
+  RotatedBearerSession,
   SessionItem,
   SessionParams,
   SessionResponse,
@@ -151,13 +152,17 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
       schema: {
         tags,
         summary: 'Change my password; every other session ends and this one gets a new token',
+        description:
+          'A cookie session gets a new session cookie and CSRF token. A bearer session gets its new token in the answer (`token`); the token that made the request stops working.',
         body: ChangePasswordBody,
-        response: { 200: SessionResponse },
+        // The bearer form first: the answer is serialized by the first schema it satisfies.
+        response: { 200: z.union([RotatedBearerSession, SessionResponse]) },
       },
       handler: async (request, reply) => {
         const principal = requirePrincipal(request);
         const issued = await accounts.changePassword(principal, request.body.currentPassword, request.body.newPassword, requestMeta(request));
-        if (issued.kind === 'cookie') await startCookieSession(accounts, request, reply, issued);
+        if (issued.kind === 'bearer') return { ...sessionBody(accounts, issued), token: issued.token, tokenType: 'Bearer' as const };
+        await startCookieSession(accounts, request, reply, issued);
         return sessionBody(accounts, issued);
       },
     });

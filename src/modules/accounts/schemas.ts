@@ -54,6 +54,16 @@ export const SessionResponse = z
   })
   .meta({ id: 'Session' });
 
+/**
+ * After a bearer session rotated (a password change): the session, and the token it now goes on
+ * under, which the old one no longer opens. Never for cookie sessions (their token stays in the
+ * HttpOnly cookie, out of reach of a page's script).
+ */
+export const RotatedBearerSession = SessionResponse.extend({
+  token: z.string().describe('The new bearer token of this session; shown once. The old token stopped working.'),
+  tokenType: z.literal('Bearer'),
+}).meta({ id: 'RotatedBearerSession' });
+
 export const TokenResponse = z
   .object({
     status: z.literal('signed_in'),
