@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from '../../platform/http/schemas.js';
+import { displayName, Id } from '../../platform/http/schemas.js';
 import { PASSWORD_MAX } from './passwords.js';
 
 export { PASSWORD_MIN, PASSWORD_MAX } from './passwords.js';
@@ -20,7 +20,7 @@ export const OpaqueToken = z.string().min(16).max(200).regex(/^[A-Za-z0-9_-]+$/,
 export const SignUpBody = z.strictObject({
   email: Email,
   password: Password,
-  name: z.string().trim().max(200).default(''),
+  name: displayName(200, { allowEmpty: true }).default(''),
   setupToken: z.string().max(200).optional().describe('From the one-time setup link; required for the first account only.'),
 });
 

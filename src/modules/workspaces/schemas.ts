@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { Id } from '../../platform/http/schemas.js';
+import { displayName, Id } from '../../platform/http/schemas.js';
 import { RoleRef, ScopeName } from '../members/schemas.js';
 
-const Name = z.string().trim().min(1).max(100).describe('Display name, 1–100 characters.');
+const Name = displayName(100);
 
 export const CreateWorkspaceBody = z.strictObject({
   name: Name,
