@@ -206,7 +206,12 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
       components: {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_session' },
-          bearer: { type: 'http', scheme: 'bearer' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "A session token from POST /api/v1/auth/tokens, or a workspace API key (rk_live_…). An API key opens its own workspace's routes only; on another workspace's routes: 401 unauthenticated, as an unknown or revoked key, whether or not that workspace exists.",
+          },
           staffSession: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_staff' },
         },
       },

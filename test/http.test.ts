@@ -4,6 +4,7 @@
  * declarations, and logs that never carry a secret.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -262,6 +263,30 @@ describe('HTTP platform', () => {
     expect(res.statusCode).toBe(503);
     expect(res.json().error).toMatchObject({ code: 'not_ready', message: 'The service is not ready.', details: null });
     await other.app.close();
+  });
+
+  it('an API key on another workspace\'s routes answers as an unknown key does, as the docs say', async () => {
+    const mine = await createWorkspace(t, alice, 'Key home');
+    const other = await createWorkspace(t, alice, 'Key elsewhere');
+    const created = await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${mine.id}/api-keys`, headers: alice.bearer, payload: { name: 'home', scopes: ['records:read'] } });
+    const key = { authorization: `Bearer ${created.json().secret}` };
+    expect((await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${mine.id}/collections`, headers: key })).statusCode).toBe(200);
+    const answers = [];
+    for (const ws of [other.id, '018f0000-0000-7000-8000-00000000abcd']) {
+      const res = await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${ws}/collections`, headers: key });
+      answers.push({ status: res.statusCode, code: res.json().error.code, message: res.json().error.message });
+    }
+    // Revoked, it answers the same at home.
+    await t.app.inject({ method: 'DELETE', url: `/api/v1/workspaces/${mine.id}/api-keys/${created.json().id}`, headers: alice.bearer });
+    const revoked = await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${mine.id}/collections`, headers: key });
+    answers.push({ status: revoked.statusCode, code: revoked.json().error.code, message: revoked.json().error.message });
+    const expected = { status: 401, code: 'unauthenticated', message: 'This API key does not open this workspace: it is unknown, revoked, expired, or another workspace\'s.' };
+    expect(answers).toEqual([expected, expected, expected]);
+    // What the docs say.
+    const docs = readFileSync(new URL('../docs/api.md', import.meta.url), 'utf8');
+    expect(docs).toMatch(/any other workspace's routes it answers `401 unauthenticated`/);
+    const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    expect(spec.components.securitySchemes.bearer.description).toMatch(/another workspace's routes: 401/);
   });
 
   describe('OpenAPI', () => {
