@@ -50,6 +50,8 @@ import { clientErrorHandler } from './platform/http/client-errors.js';
 import { installErrorHandling, sendError, toRampartError } from './platform/http/errors.js';
 import { installJsonBodyParser } from './platform/http/json-body.js';
 import { methodNotAllowed } from './platform/http/methods.js';
+import { declareDeepObjects, declaredErrors, errorResponses } from './platform/http/openapi.js';
+import { OPERATION_IDS } from './platform/http/operation-ids.js';
 import { securityHeaders } from './platform/http/security-headers.js';
 import { validatorCompiler } from './platform/http/validation.js';
 import { assertSafeJson } from './platform/http/json-guard.js';
@@ -219,27 +221,27 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     },
     transform: (input) => {
       const out = jsonSchemaTransform(input);
-      const access = (input.route.config as { access?: string } | undefined)?.access;
+      const route = input.route;
+      const method = String(Array.isArray(route.method) ? route.method[0] : route.method);
+      const config = route.config as { access?: string; scope?: string; staffPermission?: string } | undefined;
       const schema = out.schema as Record<string, unknown>;
-      const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}) };
-      responses['4XX'] = { description: 'Client error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      responses['5XX'] = { description: 'Server error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      const scope = (input.route.config as { scope?: string } | undefined)?.scope;
-      const staffPermission = (input.route.config as { staffPermission?: string } | undefined)?.staffPermission;
+      const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}), ...errorResponses(declaredErrors(route)) };
       const security: { security?: Array<Record<string, string[]>> } =
-        access === 'public' ? { security: [] } : access === 'staff' ? { security: [{ staffSession: [] }, { bearer: [] }] } : {};
+        config?.access === 'public' ? { security: [] } : config?.access === 'staff' ? { security: [{ staffSession: [] }, { bearer: [] }] } : {};
+      const operationId = (schema['operationId'] as string | undefined) ?? OPERATION_IDS[`${method} ${route.url}`];
       return {
         ...out,
         schema: {
           ...schema,
+          ...(operationId ? { operationId } : {}),
           response: responses,
           ...security,
-          ...(scope ? { 'x-required-scope': scope } : {}),
-          ...(staffPermission ? { 'x-staff-permission': staffPermission } : {}),
+          ...(config?.scope ? { 'x-required-scope': config.scope } : {}),
+          ...(config?.staffPermission ? { 'x-staff-permission': config.staffPermission } : {}),
         },
       };
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => declareDeepObjects(jsonSchemaTransformObject(input)),
   });
 
   await app.register(fastifySwaggerUi, {

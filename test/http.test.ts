@@ -34,8 +34,24 @@ const SECURITY_HEADERS = [
   'x-xss-protection',
 ];
 
+/** Every error code this file's requests got, by route: each must be declared in the OpenAPI document. */
+const seenErrors = new Map<string, Set<string>>();
+
+function recordErrors(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const route = request.routeOptions.url;
+    if (reply.statusCode >= 400 && reply.statusCode < 500 && route && typeof payload === 'string' && request.method !== 'HEAD') {
+      const code = (JSON.parse(payload) as { error?: { code?: string } }).error?.code;
+      const key = `${request.method} ${route}`;
+      if (code) seenErrors.set(key, (seenErrors.get(key) ?? new Set()).add(code));
+    }
+    return payload;
+  });
+}
+
 /** A test-only route that sets headers of its own answer, then fails (as a download can). */
 function failsLate(app: FastifyInstance): void {
+  recordErrors(app);
   app.get('/api/v1/test/fails-late', { config: { access: 'public' }, schema: { hide: true } }, async (_request, reply) => {
     reply.header('content-disposition', 'attachment; filename="report.pdf"').header('etag', '"v1"').header('content-length', '999999');
     reply.header('content-type', 'application/pdf');
@@ -284,7 +300,7 @@ describe('HTTP platform', () => {
     expect(answers).toEqual([expected, expected, expected]);
     // What the docs say.
     const docs = readFileSync(new URL('../docs/api.md', import.meta.url), 'utf8');
-    expect(docs).toMatch(/any other workspace's routes it answers `401 unauthenticated`/);
+    expect(docs).toMatch(/any other\s+workspace's routes it answers `401 unauthenticated`/);
     const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
     expect(spec.components.securitySchemes.bearer.description).toMatch(/another workspace's routes: 401/);
   });
@@ -310,6 +326,65 @@ describe('HTTP platform', () => {
       expect(spec.paths['/api/v1/auth/sign-in'].post.security).toEqual([]);
       expect(spec.paths['/api/v1/workspaces'].get.security).toBeUndefined();
       expect(spec.security).toEqual([{ session: [] }, { bearer: [] }]);
+    });
+
+    it('names every operation with a unique camelCase operationId, and keeps the published ones', async () => {
+      const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+      const ids = new Map<string, string>();
+      for (const [path, item] of Object.entries<Record<string, { operationId?: string }>>(spec.paths)) {
+        for (const [method, op] of Object.entries(item)) {
+          const where = `${method.toUpperCase()} ${path}`;
+          expect(op.operationId ?? '', `${where} has no operationId (name it in src/platform/http/operation-ids.ts)`).toMatch(/^[a-z][a-z]*[A-Z][A-Za-z0-9]*$/);
+          expect(ids.get(op.operationId as string), `${op.operationId} is used twice`).toBeUndefined();
+          ids.set(op.operationId as string, where);
+        }
+      }
+      expect(ids.size).toBeGreaterThan(100);
+      const published: Array<[string, string]> = [
+        ['listWorkspaces', 'GET /api/v1/workspaces'],
+        ['createWorkspace', 'POST /api/v1/workspaces'],
+        ['listRecords', 'GET /api/v1/workspaces/{workspaceId}/collections/{collection}/records'],
+        ['getRecord', 'GET /api/v1/workspaces/{workspaceId}/collections/{collection}/records/{recordId}'],
+        ['changePassword', 'POST /api/v1/auth/password'],
+        ['createApiKey', 'POST /api/v1/workspaces/{workspaceId}/api-keys'],
+      ];
+      for (const [id, where] of published) expect(ids.get(id), id).toBe(where);
+    });
+
+    it('lists the error codes each operation can answer, by status, with an example of each', async () => {
+      const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+      const codes = (path: string, method: string, status: string) => Object.keys(spec.paths[path][method].responses[status]?.content['application/json'].examples ?? {});
+      const records = '/api/v1/workspaces/{workspaceId}/collections/{collection}/records';
+      expect(codes(records, 'get', '400')).toEqual(expect.arrayContaining(['validation_failed', 'invalid_id', 'invalid_cursor', 'invalid_filter']));
+      expect(codes(records, 'get', '401')).toEqual(['unauthenticated']);
+      expect(codes(records, 'get', '403')).toEqual(expect.arrayContaining(['forbidden', 'mfa_enrolment_required']));
+      expect(codes(records, 'get', '404')).toEqual(expect.arrayContaining(['workspace_not_found', 'collection_not_found']));
+      expect(codes(records, 'post', '400')).toEqual(expect.arrayContaining(['invalid_json', 'validation_failed']));
+      expect(codes(records, 'post', '415')).toEqual(['unsupported_media_type']);
+      expect(codes(records, 'post', '403')).toEqual(expect.arrayContaining(['csrf_failed', 'forbidden']));
+      // A public route says nothing of sessions; sign-in says what it does say.
+      expect(codes('/api/v1/auth/sign-in', 'post', '401')).toEqual(['invalid_credentials']);
+      expect(codes('/api/v1/auth/sign-in', 'post', '429')).toEqual(['rate_limited']);
+      const example = spec.paths[records].get.responses['404'].content['application/json'].examples.collection_not_found.value;
+      expect(example.error).toMatchObject({ code: 'collection_not_found', details: null });
+      // The generic fallbacks stay for what no route can list (a proxy's, a new code's).
+      expect(spec.paths[records].get.responses['4XX']).toBeDefined();
+    });
+
+    it('declares the filter[field] query parameters as a deepObject', async () => {
+      const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+      for (const path of ['/api/v1/workspaces/{workspaceId}/collections/{collection}/records', '/api/v1/staff/grants/{grantId}/collections/{collection}/records']) {
+        const filter = spec.paths[path].get.parameters.find((p: { name: string }) => p.name === 'filter');
+        expect(filter, path).toMatchObject({ in: 'query', style: 'deepObject', explode: true, schema: { type: 'object', additionalProperties: { type: 'string' } } });
+        expect(filter.description, path).toMatch(/filter\[field\]=value/);
+      }
+      // And what it declares is what the route does.
+      const ws = await createWorkspace(t, alice, 'Filters');
+      const base = `/api/v1/workspaces/${ws.id}/collections`;
+      await t.app.inject({ method: 'POST', url: base, headers: alice.bearer, payload: { name: 'things' } });
+      for (const data of [{ colour: 'red', n: 1 }, { colour: 'blue', n: 1 }]) await t.app.inject({ method: 'POST', url: `${base}/things/records`, headers: alice.bearer, payload: { data } });
+      const found = await t.app.inject({ method: 'GET', url: `${base}/things/records?filter[colour]=red&filter[n]=1`, headers: alice.bearer });
+      expect(found.json().data.map((r: { data: unknown }) => r.data)).toEqual([{ colour: 'red', n: 1 }]);
     });
 
     it('serves browsable documentation', async () => {
@@ -490,6 +565,25 @@ describe('HTTP platform', () => {
         expectContract({ status: res.statusCode, headers: res.headers, body: res.body }, url);
       }
     });
+  });
+
+  // Last in the file: every error answered by a documented operation in the tests above is one
+  // its OpenAPI entry lists.
+  it('every error code the tests above saw on a route is declared for that operation', async () => {
+    const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    let checked = 0;
+    for (const [key, codes] of seenErrors) {
+      const [method, url] = key.split(' ') as [string, string];
+      const op = spec.paths[openApiPath(url)]?.[method.toLowerCase()];
+      if (!op) continue; // not in the document (hidden, or outside /api/v1)
+      for (const code of codes) {
+        const status = String(ERROR_CATALOG[code as ErrorCode].status);
+        const declared = Object.keys(op.responses[status]?.content?.['application/json']?.examples ?? {});
+        expect(declared, `${key} answered ${code} (declare it in config.errors next to the route)`).toContain(code);
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(200);
   });
 
   it('never writes a secret to the log', async () => {

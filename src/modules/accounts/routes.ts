@@ -35,7 +35,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/sign-up', {
-      config: { access: 'public' },
+      config: { access: 'public', errors: ['weak_password', 'setup_token_invalid', 'signup_closed', 'rate_limited'] },
       schema: {
         tags,
         summary: 'Sign up. The first account (with the setup token) is signed in at once; others get a verification email.',
@@ -77,7 +77,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/sign-in', {
-      config: { access: 'public' },
+      config: { access: 'public', errors: ['invalid_credentials', 'sso_required', 'rate_limited'] },
       schema: {
         tags,
         summary: 'Sign in with email and password (session cookie); may ask for a second factor',
@@ -91,7 +91,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/tokens', {
-      config: { access: 'public' },
+      config: { access: 'public', errors: ['invalid_credentials', 'sso_required', 'rate_limited'] },
       schema: {
         tags,
         summary: 'Sign in and receive a bearer token for API clients; may ask for a second factor',
@@ -148,7 +148,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/password', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['weak_password', 'reauthentication_required'] },
       schema: {
         tags,
         summary: 'Change my password; every other session ends and this one gets a new token',
@@ -190,7 +190,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.delete('/api/v1/auth/sessions/:sessionId', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['session_not_found'] },
       schema: { tags, summary: 'Revoke one of my sessions; it stops working at once', params: SessionParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         const principal = requirePrincipal(request);

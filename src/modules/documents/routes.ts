@@ -105,13 +105,13 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
     });
 
     app.get(`${base}/:documentId`, {
-      config: { access: 'workspace', scope: 'documents:read' },
+      config: { access: 'workspace', scope: 'documents:read', errors: ['document_not_found'] },
       schema: { tags, summary: "A document's metadata", params: DocumentParams, response: { 200: DocumentView } },
       handler: async (request) => documents.get(tenantOf(request), request.params.documentId),
     });
 
     app.get(`${base}/:documentId/content`, {
-      config: { access: 'workspace', scope: 'documents:read' },
+      config: { access: 'workspace', scope: 'documents:read', errors: ['document_not_found'] },
       schema: { tags, summary: "Download a document's content (always as an attachment)", params: DocumentParams },
       handler: async (request, reply) => {
         const { document, content } = await documents.download(tenantOf(request), request.params.documentId);
@@ -120,7 +120,7 @@ export function documentsRoutes(documents: DocumentsService, maxBytes: number): 
     });
 
     app.delete(`${base}/:documentId`, {
-      config: { access: 'workspace', scope: 'documents:write' },
+      config: { access: 'workspace', scope: 'documents:write', errors: ['document_not_found'] },
       schema: { tags, summary: 'Delete a document', params: DocumentParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await documents.delete(callerOf(request), request.params.documentId);

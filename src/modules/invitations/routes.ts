@@ -26,13 +26,13 @@ export function invitationsRoutes(invitations: InvitationsService, workspaces: W
     });
 
     app.post(`${base}/:invitationId/resend`, {
-      config: { access: 'workspace', scope: 'invitations:manage' },
+      config: { access: 'workspace', scope: 'invitations:manage', errors: ['invitation_not_found'] },
       schema: { tags, summary: 'Send a new link (the old one stops working) with a new expiry', params: InvitationParams, response: { 200: Invitation } },
       handler: async (request) => invitations.resend(callerOf(request), request.params.invitationId),
     });
 
     app.delete(`${base}/:invitationId`, {
-      config: { access: 'workspace', scope: 'invitations:manage' },
+      config: { access: 'workspace', scope: 'invitations:manage', errors: ['invitation_not_found'] },
       schema: { tags, summary: 'Revoke a pending invitation', params: InvitationParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await invitations.revoke(callerOf(request), request.params.invitationId);

@@ -23,6 +23,18 @@ export function page<T extends z.ZodType>(item: T) {
 export const NoContent = z.undefined().describe('No content.');
 
 /**
+ * `filter[field]=value` on a list of records, declared for the OpenAPI document (an object in the
+ * query: `style: deepObject`); the values are read from the raw query string by the records
+ * service (parseFilters), which refuses what this cannot say (docs/api.md).
+ */
+export function filterParam(max: number) {
+  return z
+    .record(z.string(), z.string())
+    .optional()
+    .describe(`filter[field]=value: records whose top-level field equals value (read as JSON when it is a JSON scalar, else as a string); up to ${max}, combined with AND.`);
+}
+
+/**
  * Characters that let a name shown to other people pass for another, or for nothing: C0 and C1
  * controls, bidirectional marks, embeddings, overrides and isolates (U+202E shows
  * "report\u202Efdp.exe" as "reportexe.pdf"), line and paragraph separators, and invisible format
