@@ -371,6 +371,27 @@ describe('HTTP platform', () => {
       expect(spec.paths[records].get.responses['4XX']).toBeDefined();
     });
 
+    it('request examples are bodies their operation accepts', async () => {
+      const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+      const ws = await createWorkspace(t, alice, 'Examples');
+      await t.app.inject({ method: 'POST', url: `/api/v1/workspaces/${ws.id}/collections`, headers: alice.bearer, payload: { name: 'things' } });
+      let tried = 0;
+      for (const [path, item] of Object.entries<Record<string, { requestBody?: { content?: Record<string, { example?: unknown }> } }>>(spec.paths)) {
+        for (const [method, op] of Object.entries(item)) {
+          const example = op.requestBody?.content?.['application/json']?.example;
+          if (example === undefined) continue;
+          const url = path.replace('{workspaceId}', ws.id).replace('{collection}', 'things').replace(/\{[A-Za-z*]+\}/g, randomUUID());
+          const res = await t.app.inject({ method: method.toUpperCase() as 'POST', url, headers: alice.bearer, payload: example as object });
+          const where = `${method.toUpperCase()} ${path}: ${res.body}`;
+          if (res.statusCode >= 400) expect(['validation_failed', 'invalid_json', 'invalid_id'], where).not.toContain(res.json().error.code);
+          tried += 1;
+        }
+      }
+      expect(tried).toBeGreaterThanOrEqual(5);
+      const workspace = spec.paths['/api/v1/workspaces'].post.requestBody.content['application/json'];
+      expect(workspace.example).toEqual({ name: 'Acme Support' });
+    });
+
     it('declares the filter[field] query parameters as a deepObject', async () => {
       const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
       for (const path of ['/api/v1/workspaces/{workspaceId}/collections/{collection}/records', '/api/v1/staff/grants/{grantId}/collections/{collection}/records']) {

@@ -31,7 +31,9 @@ const RoleName = displayName(60).describe('1–60 characters, unique in the work
 const Description = displayText(500);
 const RoleScopes = z.array(GrantableScope).min(1).max(64).describe('The scopes the role grants; you must hold each of them.');
 
-export const CreateRoleBody = z.strictObject({ name: RoleName, description: Description.optional(), scopes: RoleScopes });
+export const CreateRoleBody = z
+  .strictObject({ name: RoleName, description: Description.optional(), scopes: RoleScopes })
+  .meta({ examples: [{ name: 'Support agent', description: 'Reads records and documents.', scopes: ['records:read', 'documents:read'] }] });
 export const UpdateRoleBody = z
   .strictObject({ name: RoleName.optional(), description: Description.optional(), scopes: RoleScopes.optional() })
   .refine((b) => b.name !== undefined || b.description !== undefined || b.scopes !== undefined, 'name, description or scopes is required');

@@ -25,7 +25,7 @@ export const RecordData = z
   .refine((o) => Object.keys(o).length <= MAX_FIELDS, `at most ${MAX_FIELDS} top-level fields`)
   .describe('The record: a JSON object. Its top-level scalar fields can be filtered on.');
 
-export const RecordBody = z.strictObject({ data: RecordData });
+export const RecordBody = z.strictObject({ data: RecordData }).meta({ examples: [{ data: { title: 'Renewal call', status: 'open', priority: 2, tags: ['q3'] } }] });
 
 export const CreateCollectionBody = z.strictObject({ name: CollectionName });
 

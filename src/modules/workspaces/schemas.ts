@@ -4,10 +4,12 @@ import { RoleRef, ScopeName } from '../members/schemas.js';
 
 const Name = displayName(100);
 
-export const CreateWorkspaceBody = z.strictObject({
-  name: Name,
-  region: z.string().max(32).optional().describe('Data region; one of the configured regions. Defaults to the first.'),
-});
+export const CreateWorkspaceBody = z
+  .strictObject({
+    name: Name,
+    region: z.string().max(32).optional().describe('Data region; one of the configured regions. Defaults to the first.'),
+  })
+  .meta({ examples: [{ name: 'Acme Support' }] });
 
 export const UpdateWorkspaceBody = z
   .strictObject({
