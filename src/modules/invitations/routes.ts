@@ -20,7 +20,7 @@ export function invitationsRoutes(invitations: InvitationsService, workspaces: W
     });
 
     app.post(base, {
-      config: { access: 'workspace', scope: 'invitations:manage' },
+      config: { access: 'workspace', scope: 'invitations:manage', errors: ['role_not_found', 'owner_role_reserved', 'scope_escalation', 'already_member', 'invitation_pending'] },
       schema: { tags, summary: 'Invite an email address with a role', params: WorkspaceParams, body: CreateInvitationBody, response: { 201: Invitation } },
       handler: async (request, reply) => reply.status(201).send(await invitations.create(callerOf(request), request.body)),
     });

@@ -38,7 +38,7 @@ export function membersRoutes(members: MembersService, accounts: AccountsService
     });
 
     app.post(`${base}/roles`, {
-      config: { access: 'workspace', scope: 'roles:manage' },
+      config: { access: 'workspace', scope: 'roles:manage', errors: ['role_name_taken', 'scope_escalation'] },
       schema: { tags, summary: 'Create a custom role from scopes you hold', params: WorkspaceParams, body: CreateRoleBody, response: { 201: Role } },
       handler: async (request, reply) => reply.status(201).send(await members.createRole(callerOf(request), request.body)),
     });
