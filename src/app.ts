@@ -7,19 +7,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
-import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import helmet from 'helmet';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import {
-  jsonSchemaTransform,
-  jsonSchemaTransformObject,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { publicUrl, tlsEnabled, type Config } from './config.js';
 import { AccessService } from './modules/access/index.js';
@@ -54,7 +46,14 @@ import { requestMeta, type Access } from './platform/http/context.js';
 import type { Scope } from './platform/http/scopes.js';
 import { RampartError } from './platform/errors.js';
 import { installAuth } from './platform/http/auth.js';
+import { clientErrorHandler } from './platform/http/client-errors.js';
 import { installErrorHandling, sendError, toRampartError } from './platform/http/errors.js';
+import { installJsonBodyParser } from './platform/http/json-body.js';
+import { methodNotAllowed } from './platform/http/methods.js';
+import { declareDeepObjects, declaredErrors, errorResponses } from './platform/http/openapi.js';
+import { OPERATION_IDS } from './platform/http/operation-ids.js';
+import { securityHeaders } from './platform/http/security-headers.js';
+import { validatorCompiler } from './platform/http/validation.js';
 import { assertSafeJson } from './platform/http/json-guard.js';
 import { Throttle } from './platform/http/throttle.js';
 import { Mailer } from './platform/mail/index.js';
@@ -147,6 +146,8 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   const codec = new ContentCodec(keyring);
   const https = tlsOptions(config);
   const secureOrigin = https !== null || publicUrl(config).startsWith('https://');
+  // The security headers, computed once: on every answer, including those written to the socket.
+  const headers = securityHeaders({ secureOrigin });
 
   const options: FastifyServerOptions & { https?: typeof https } = {
     ...(https ? { https } : {}),
@@ -157,10 +158,13 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     logController: requestLogController(config),
     bodyLimit: config.bodyLimitBytes,
     trustProxy: trustProxyOption(config.trustProxy),
-    // Errors raised before routing (an undecodable URL, an over-long path segment) get the same body.
+    // Errors raised before routing (an undecodable URL, an over-long path segment) get the same
+    // body and headers; no hook runs for them.
     frameworkErrors: (error, request, reply) => {
-      void sendError(request, reply, toRampartError(error));
+      void sendError(request, reply.headers(headers), toRampartError(error));
     },
+    // Requests Node cannot parse (oversized headers, not HTTP) never reach Fastify: same body.
+    clientErrorHandler: clientErrorHandler(headers, () => app.log),
   };
   // With `https` set Fastify serves TLS; the instance's API is the same either way.
   const app = Fastify(options).withTypeProvider<ZodTypeProvider>();
@@ -184,38 +188,13 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   installErrorHandling(app);
   // JSON only: a text/plain body (what a cross-site form can send without a preflight) is 415.
   app.removeContentTypeParser('text/plain');
+  installJsonBodyParser(app);
 
-  // helmet's middleware is built once here and applied to every response. (@fastify/helmet
-  // rebuilds it, re-parsing the CSP, on every request — measurable in `npm run bench` P2.)
-  const securityHeaders = helmet({
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        scriptSrcAttr: ["'none'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        ...(secureOrigin ? { upgradeInsecureRequests: [] } : {}),
-      },
-    },
-    strictTransportSecurity: { maxAge: 63_072_000, includeSubDomains: true, preload: false },
-    xFrameOptions: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    crossOriginResourcePolicy: { policy: 'same-origin' },
-  });
-  app.addHook('onRequest', (request, reply, done) => {
-    securityHeaders(request.raw, reply.raw, (err?: unknown) => done(err instanceof Error ? err : undefined));
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(headers);
+    done();
   });
   await app.register(fastifyCookie);
-  // preservePath: names arrive as sent, so path-like names are refused rather than silently cut.
-  await app.register(fastifyMultipart, { throwFileSizeLimit: true, preservePath: true });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -229,7 +208,12 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
       components: {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_session' },
-          bearer: { type: 'http', scheme: 'bearer' },
+          bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              "A session token from POST /api/v1/auth/tokens, or a workspace API key (rk_live_…). An API key opens its own workspace's routes only; on another workspace's routes: 401 unauthenticated, as an unknown or revoked key, whether or not that workspace exists.",
+          },
           staffSession: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_staff' },
         },
       },
@@ -237,27 +221,27 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     },
     transform: (input) => {
       const out = jsonSchemaTransform(input);
-      const access = (input.route.config as { access?: string } | undefined)?.access;
+      const route = input.route;
+      const method = String(Array.isArray(route.method) ? route.method[0] : route.method);
+      const config = route.config as { access?: string; scope?: string; staffPermission?: string } | undefined;
       const schema = out.schema as Record<string, unknown>;
-      const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}) };
-      responses['4XX'] = { description: 'Client error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      responses['5XX'] = { description: 'Server error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-      const scope = (input.route.config as { scope?: string } | undefined)?.scope;
-      const staffPermission = (input.route.config as { staffPermission?: string } | undefined)?.staffPermission;
+      const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}), ...errorResponses(declaredErrors(route)) };
       const security: { security?: Array<Record<string, string[]>> } =
-        access === 'public' ? { security: [] } : access === 'staff' ? { security: [{ staffSession: [] }, { bearer: [] }] } : {};
+        config?.access === 'public' ? { security: [] } : config?.access === 'staff' ? { security: [{ staffSession: [] }, { bearer: [] }] } : {};
+      const operationId = (schema['operationId'] as string | undefined) ?? OPERATION_IDS[`${method} ${route.url}`];
       return {
         ...out,
         schema: {
           ...schema,
+          ...(operationId ? { operationId } : {}),
           response: responses,
           ...security,
-          ...(scope ? { 'x-required-scope': scope } : {}),
-          ...(staffPermission ? { 'x-staff-permission': staffPermission } : {}),
+          ...(config?.scope ? { 'x-required-scope': config.scope } : {}),
+          ...(config?.staffPermission ? { 'x-staff-permission': config.staffPermission } : {}),
         },
       };
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (input) => declareDeepObjects(jsonSchemaTransformObject(input)),
   });
 
   await app.register(fastifySwaggerUi, {
@@ -454,6 +438,8 @@ async function serveConsole(app: FastifyInstance, webRoot: string | null): Promi
     if (hasConsole && wantsPage) {
       return reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').sendFile('index.html');
     }
+    const wrongMethod = methodNotAllowed(app, request.method, request.url);
+    if (wrongMethod) return sendError(request, reply.header('allow', wrongMethod.allow), wrongMethod.error);
     return sendError(request, reply, new RampartError('not_found'));
   });
 }

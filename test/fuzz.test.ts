@@ -3,12 +3,14 @@
  * are fuzzed without being listed), plus generated path ids and query strings on every route:
  * whatever arrives, the answer is never a 5xx, and always the one error shape.
  */
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../src/platform/db/types.js';
 import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { rawRequest } from './helpers/raw-http.js';
 import { bodySchema, sample, type OpenApi } from './helpers/samples.js';
 
 const RUNS = Number(process.env['FUZZ_RUNS'] ?? 40);
@@ -131,6 +133,40 @@ describe.each(BACKENDS)('fuzzing on $name', (backend) => {
       { numRuns: RUNS * 5 },
     );
   });
+  it('no malformed request head, sent as raw bytes, gets an answer outside the error contract', async () => {
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    const port = (t.app.server.address() as AddressInfo).port;
+    const token = fc.string({ unit: fc.constantFrom(...'abcXYZ09-_:;/ \t\u0000\u007f\u00ff"\\'.split('')), maxLength: 40 });
+    const head = fc.oneof(
+      // A request line that may not be one.
+      fc.tuple(token, fc.constantFrom('/api/v1/workspaces', '/healthz', '*', '', '/%zz', 'http://x/'), fc.constantFrom('HTTP/1.1', 'HTTP/9.9', 'HTTP/1', '', 'http/1.1')).map(
+        ([method, path, version]) => `${method} ${path} ${version}\r\nHost: x\r\n\r\n`,
+      ),
+      // Headers that may not be headers.
+      fc.tuple(token, token).map(([name, value]) => `GET /api/v1/workspaces HTTP/1.1\r\nHost: x\r\n${name}: ${value}\r\n\r\n`),
+      // Framing that lies.
+      fc
+        .tuple(fc.oneof(token, fc.integer({ min: -5, max: 1e6 }).map(String)), fc.option(fc.constantFrom('chunked', 'gzip, chunked', 'chunked, gzip', 'x'), { nil: undefined }), fc.string({ maxLength: 40 }))
+        .map(
+          ([length, encoding, body]) =>
+            `POST /api/v1/auth/sign-in HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n${encoding ? `Transfer-Encoding: ${encoding}\r\n` : ''}\r\n${body}`,
+        ),
+    );
+    await fc.assert(
+      fc.asyncProperty(head, async (bytes) => {
+        const res = await rawRequest(port, bytes, { endAfterMs: 200 });
+        const where = JSON.stringify(bytes.slice(0, 120));
+        expect(res.status, where).toBeLessThan(500);
+        if (res.status >= 400) {
+          expect(res.headers['x-request-id'], where).toMatch(/^[0-9a-f-]{36}$/);
+          expect(res.headers['x-frame-options'], where).toBe('DENY');
+          expectErrorShape(res.status, res.body, where);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('the SCIM server: no generated body, filter or query answers 5xx, and errors are always SCIM errors', async () => {
     const ws = ids['workspaceId']!;
     const headers = { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' };

@@ -80,9 +80,10 @@ export const ERROR_CATALOG = {
   staff_member_not_found: { status: 404, message: 'The staff member was not found.' },
   scim_token_not_found: { status: 404, message: 'No live SCIM token with this id in this workspace.' },
   group_role_mapping_not_found: { status: 404, message: 'No such directory group mapping in this workspace.' },
-  // 405, 406, 409, 412, 413, 415
+  // 405, 406, 408, 409, 412, 413, 415
   method_not_allowed: { status: 405, message: 'The method is not allowed on this resource.' },
   not_acceptable: { status: 406, message: 'The requested representation is not available.' },
+  request_timeout: { status: 408, message: 'The request took too long to arrive.' },
   account_exists: { status: 409, message: 'An account with this email already exists.' },
   collection_exists: { status: 409, message: 'A collection with this name already exists.' },
   identity_in_use: { status: 409, message: 'This identity is already linked to another account.' },
@@ -112,8 +113,9 @@ export const ERROR_CATALOG = {
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   uri_too_long: { status: 414, message: 'The request URL is too long.' },
   unsupported_media_type: { status: 415, message: 'The content type is not supported.' },
-  // 429
+  // 429, 431
   rate_limited: { status: 429, message: 'Too many requests; try again later.' },
+  request_header_fields_too_large: { status: 431, message: 'The request headers are too large.' },
   // 5xx
   internal_error: { status: 500, message: 'An internal error occurred.' },
   decryption_failed: { status: 500, message: 'Decryption failed.' },

@@ -10,6 +10,7 @@ import {
   ChangePasswordBody,
   EmailBody,
   ResetBody,
+  RotatedBearerSession,
   SessionItem,
   SessionParams,
   SessionResponse,
@@ -34,7 +35,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/sign-up', {
-      config: { access: 'public' },
+      config: { access: 'public', errors: ['weak_password', 'setup_token_invalid', 'signup_closed', 'rate_limited'] },
       schema: {
         tags,
         summary: 'Sign up. The first account (with the setup token) is signed in at once; others get a verification email.',
@@ -76,7 +77,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/sign-in', {
-      config: { access: 'public' },
+      config: { access: 'public', errors: ['invalid_credentials', 'sso_required', 'rate_limited'] },
       schema: {
         tags,
         summary: 'Sign in with email and password (session cookie); may ask for a second factor',
@@ -90,7 +91,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/tokens', {
-      config: { access: 'public' },
+      config: { access: 'public', errors: ['invalid_credentials', 'sso_required', 'rate_limited'] },
       schema: {
         tags,
         summary: 'Sign in and receive a bearer token for API clients; may ask for a second factor',
@@ -147,17 +148,21 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.post('/api/v1/auth/password', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['weak_password', 'reauthentication_required'] },
       schema: {
         tags,
         summary: 'Change my password; every other session ends and this one gets a new token',
+        description:
+          'A cookie session gets a new session cookie and CSRF token. A bearer session gets its new token in the answer (`token`); the token that made the request stops working.',
         body: ChangePasswordBody,
-        response: { 200: SessionResponse },
+        // The bearer form first: the answer is serialized by the first schema it satisfies.
+        response: { 200: z.union([RotatedBearerSession, SessionResponse]) },
       },
       handler: async (request, reply) => {
         const principal = requirePrincipal(request);
         const issued = await accounts.changePassword(principal, request.body.currentPassword, request.body.newPassword, requestMeta(request));
-        if (issued.kind === 'cookie') await startCookieSession(accounts, request, reply, issued);
+        if (issued.kind === 'bearer') return { ...sessionBody(accounts, issued), token: issued.token, tokenType: 'Bearer' as const };
+        await startCookieSession(accounts, request, reply, issued);
         return sessionBody(accounts, issued);
       },
     });
@@ -185,7 +190,7 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
     });
 
     app.delete('/api/v1/auth/sessions/:sessionId', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['session_not_found'] },
       schema: { tags, summary: 'Revoke one of my sessions; it stops working at once', params: SessionParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         const principal = requirePrincipal(request);

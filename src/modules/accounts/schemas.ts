@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id } from '../../platform/http/schemas.js';
+import { displayName, Id } from '../../platform/http/schemas.js';
 import { PASSWORD_MAX } from './passwords.js';
 
 export { PASSWORD_MIN, PASSWORD_MAX } from './passwords.js';
@@ -20,7 +20,7 @@ export const OpaqueToken = z.string().min(16).max(200).regex(/^[A-Za-z0-9_-]+$/,
 export const SignUpBody = z.strictObject({
   email: Email,
   password: Password,
-  name: z.string().trim().max(200).default(''),
+  name: displayName(200, { allowEmpty: true }).default(''),
   setupToken: z.string().max(200).optional().describe('From the one-time setup link; required for the first account only.'),
 });
 
@@ -53,6 +53,16 @@ export const SessionResponse = z
     csrfToken: z.string().nullable().describe('Send as x-csrf-token on cookie-authenticated writes; null for bearer sessions.'),
   })
   .meta({ id: 'Session' });
+
+/**
+ * After a bearer session rotated (a password change): the session, and the token it now goes on
+ * under, which the old one no longer opens. Never for cookie sessions (their token stays in the
+ * HttpOnly cookie, out of reach of a page's script).
+ */
+export const RotatedBearerSession = SessionResponse.extend({
+  token: z.string().describe('The new bearer token of this session; shown once. The old token stopped working.'),
+  tokenType: z.literal('Bearer'),
+}).meta({ id: 'RotatedBearerSession' });
 
 export const TokenResponse = z
   .object({

@@ -18,7 +18,7 @@ export function apiKeysRoutes(keys: ApiKeysService): FastifyPluginAsyncZod {
     });
 
     app.post(base, {
-      config: { access: 'workspace', scope: 'api-keys:manage' },
+      config: { access: 'workspace', scope: 'api-keys:manage', errors: ['scope_escalation'] },
       schema: {
         tags,
         summary: 'Create an API key with scopes you hold; its secret is in this response only',
@@ -30,7 +30,7 @@ export function apiKeysRoutes(keys: ApiKeysService): FastifyPluginAsyncZod {
     });
 
     app.delete(`${base}/:keyId`, {
-      config: { access: 'workspace', scope: 'api-keys:manage' },
+      config: { access: 'workspace', scope: 'api-keys:manage', errors: ['api_key_not_found'] },
       schema: { tags, summary: 'Revoke an API key (and the keys it created)', params: ApiKeyParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await keys.revoke(callerOf(request), request.params.keyId);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, WorkspaceParams } from '../../platform/http/schemas.js';
+import { displayName, Id, WorkspaceParams } from '../../platform/http/schemas.js';
 import { GrantableScope, ScopeName } from '../members/schemas.js';
 
 export const ApiKeyStatus = z.enum(['active', 'expired', 'revoked']);
@@ -24,11 +24,13 @@ export const CreatedApiKey = ApiKey.extend({
   secret: z.string().describe('The key itself (rk_live_…). Shown only in this response; store it now.'),
 }).meta({ id: 'CreatedApiKey' });
 
-export const CreateApiKeyBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).describe('What the key is for, 1–100 characters.'),
+export const CreateApiKeyBody = z
+  .strictObject({
+  name: displayName(100).describe('What the key is for, 1–100 characters; no control, bidirectional or invisible characters.'),
   scopes: z.array(GrantableScope).min(1).max(64).describe('A subset of the scopes you hold (a key creating a key: of its own).'),
   expiresAt: z.iso.datetime().optional().describe('When the key stops working; at most 2 years ahead. No expiry if omitted.'),
-});
+})
+  .meta({ examples: [{ name: 'CRM sync', scopes: ['records:read', 'records:write'] }] });
 
 export const ApiKeyParams = WorkspaceParams.extend({ keyId: Id.describe('API key id.') });
 

@@ -30,7 +30,7 @@ export function directoryRoutes(directory: DirectoryService): FastifyPluginAsync
     });
 
     app.delete(`${base}/:mappingId`, {
-      config: { access: 'workspace', scope: 'sso:manage' },
+      config: { access: 'workspace', scope: 'sso:manage', errors: ['group_role_mapping_not_found'] },
       schema: { tags, summary: "Stop a directory group giving a role (taken away at once from the group's SCIM members)", params: GroupRoleMappingParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await directory.deleteMapping(callerOf(request), request.params.mappingId);

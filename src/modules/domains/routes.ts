@@ -25,7 +25,7 @@ export function domainsRoutes(domains: DomainsService): FastifyPluginAsyncZod {
     });
 
     app.post(`${base}/:domainId/verify`, {
-      config,
+      config: { ...config, errors: ['domain_not_found', 'domain_verification_failed', 'domain_claimed'] },
       schema: {
         tags,
         summary: 'Look up the TXT record now',
@@ -50,7 +50,7 @@ export function domainsRoutes(domains: DomainsService): FastifyPluginAsyncZod {
     });
 
     app.delete(`${base}/:domainId`, {
-      config,
+      config: { ...config, errors: ['domain_not_found'] },
       schema: { tags, summary: 'Remove a domain (its enforcement ends with it)', params: DomainParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await domains.remove(callerOf(request), request.params.domainId);

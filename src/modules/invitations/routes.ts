@@ -20,19 +20,19 @@ export function invitationsRoutes(invitations: InvitationsService, workspaces: W
     });
 
     app.post(base, {
-      config: { access: 'workspace', scope: 'invitations:manage' },
+      config: { access: 'workspace', scope: 'invitations:manage', errors: ['role_not_found', 'owner_role_reserved', 'scope_escalation', 'already_member', 'invitation_pending'] },
       schema: { tags, summary: 'Invite an email address with a role', params: WorkspaceParams, body: CreateInvitationBody, response: { 201: Invitation } },
       handler: async (request, reply) => reply.status(201).send(await invitations.create(callerOf(request), request.body)),
     });
 
     app.post(`${base}/:invitationId/resend`, {
-      config: { access: 'workspace', scope: 'invitations:manage' },
+      config: { access: 'workspace', scope: 'invitations:manage', errors: ['invitation_not_found'] },
       schema: { tags, summary: 'Send a new link (the old one stops working) with a new expiry', params: InvitationParams, response: { 200: Invitation } },
       handler: async (request) => invitations.resend(callerOf(request), request.params.invitationId),
     });
 
     app.delete(`${base}/:invitationId`, {
-      config: { access: 'workspace', scope: 'invitations:manage' },
+      config: { access: 'workspace', scope: 'invitations:manage', errors: ['invitation_not_found'] },
       schema: { tags, summary: 'Revoke a pending invitation', params: InvitationParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await invitations.revoke(callerOf(request), request.params.invitationId);

@@ -22,7 +22,7 @@ export const CreateInvitationBody = z.strictObject({
   email: z.email().max(254).describe('Who to invite; they accept signed in with this (verified) address.'),
   roleId: Id.describe('The role they get. You must hold all its scopes; the owner role cannot be given by invitation.'),
   expiresInDays: z.number().int().min(1).max(30).default(7).describe('Days until the invitation expires, 1–30 (7 by default).'),
-});
+}).meta({ examples: [{ email: 'dana@example.com', roleId: '01a2520c-16a7-7246-ace6-1b164367fd65', expiresInDays: 7 }] });
 
 export const InvitationParams = WorkspaceParams.extend({ invitationId: Id.describe('Invitation id.') });
 

@@ -38,19 +38,19 @@ export function membersRoutes(members: MembersService, accounts: AccountsService
     });
 
     app.post(`${base}/roles`, {
-      config: { access: 'workspace', scope: 'roles:manage' },
+      config: { access: 'workspace', scope: 'roles:manage', errors: ['role_name_taken', 'scope_escalation'] },
       schema: { tags, summary: 'Create a custom role from scopes you hold', params: WorkspaceParams, body: CreateRoleBody, response: { 201: Role } },
       handler: async (request, reply) => reply.status(201).send(await members.createRole(callerOf(request), request.body)),
     });
 
     app.patch(`${base}/roles/:roleId`, {
-      config: { access: 'workspace', scope: 'roles:manage' },
+      config: { access: 'workspace', scope: 'roles:manage', errors: ['role_not_found', 'role_immutable', 'role_name_taken', 'scope_escalation'] },
       schema: { tags, summary: 'Rename or re-scope a custom role', params: RoleParams, body: UpdateRoleBody, response: { 200: Role } },
       handler: async (request) => members.updateRole(callerOf(request), request.params.roleId, request.body),
     });
 
     app.delete(`${base}/roles/:roleId`, {
-      config: { access: 'workspace', scope: 'roles:manage' },
+      config: { access: 'workspace', scope: 'roles:manage', errors: ['role_not_found', 'role_immutable', 'role_in_use', 'scope_escalation'] },
       schema: { tags, summary: 'Delete a custom role nobody holds', params: RoleParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await members.deleteRole(callerOf(request), request.params.roleId);
@@ -71,7 +71,7 @@ export function membersRoutes(members: MembersService, accounts: AccountsService
     });
 
     app.delete(`${base}/members/:accountId`, {
-      config: { access: 'workspace', scope: 'members:manage' },
+      config: { access: 'workspace', scope: 'members:manage', errors: ['member_not_found', 'last_owner', 'scope_escalation'] },
       schema: {
         tags,
         summary: 'Remove a member: their sessions lose the workspace at once and their API keys are revoked',
@@ -85,7 +85,7 @@ export function membersRoutes(members: MembersService, accounts: AccountsService
     });
 
     app.delete(`${base}/membership`, {
-      config: { access: 'workspace', scope: 'workspace:read' },
+      config: { access: 'workspace', scope: 'workspace:read', errors: ['last_owner'] },
       schema: {
         tags,
         summary: 'Leave the workspace (the owner transfers ownership first); your API keys here are revoked',

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, WorkspaceParams } from '../../platform/http/schemas.js';
+import { displayName, displayText, Id, WorkspaceParams } from '../../platform/http/schemas.js';
 import { GRANTABLE_SCOPES, SCOPES } from '../../platform/http/scopes.js';
 
 export const ScopeName = z.enum(SCOPES).meta({ id: 'Scope' });
@@ -27,11 +27,13 @@ export const Role = z
   })
   .meta({ id: 'Role' });
 
-const RoleName = z.string().trim().min(1).max(60).describe('1–60 characters, unique in the workspace (case-insensitive).');
-const Description = z.string().trim().max(500);
+const RoleName = displayName(60).describe('1–60 characters, unique in the workspace (case-insensitive); no control, bidirectional or invisible characters.');
+const Description = displayText(500);
 const RoleScopes = z.array(GrantableScope).min(1).max(64).describe('The scopes the role grants; you must hold each of them.');
 
-export const CreateRoleBody = z.strictObject({ name: RoleName, description: Description.optional(), scopes: RoleScopes });
+export const CreateRoleBody = z
+  .strictObject({ name: RoleName, description: Description.optional(), scopes: RoleScopes })
+  .meta({ examples: [{ name: 'Support agent', description: 'Reads records and documents.', scopes: ['records:read', 'documents:read'] }] });
 export const UpdateRoleBody = z
   .strictObject({ name: RoleName.optional(), description: Description.optional(), scopes: RoleScopes.optional() })
   .refine((b) => b.name !== undefined || b.description !== undefined || b.scopes !== undefined, 'name, description or scopes is required');

@@ -71,7 +71,7 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
     });
 
     app.post('/api/v1/auth/oidc/link/start', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['provider_not_configured'] },
       schema: {
         tags,
         summary: 'Start linking a provider identity to my account',
@@ -146,7 +146,7 @@ export function oidcRoutes(oidc: OidcService, accounts: AccountsService): Fastif
     });
 
     app.delete('/api/v1/auth/oidc/identities/:identityId', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['not_found'] },
       schema: {
         tags,
         summary: 'Unlink a provider identity from my account',

@@ -34,14 +34,14 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.post(base, {
-      config: { access: 'workspace', scope: 'records:write' },
+      config: { access: 'workspace', scope: 'records:write', errors: ['collection_exists'] },
       schema: { tags, summary: 'Create a collection', params: WorkspaceParams, body: CreateCollectionBody, response: { 201: Collection } },
       handler: async (request, reply) =>
         reply.status(201).send(await records.createCollection(callerOf(request), request.body.name)),
     });
 
     app.delete(`${base}/:collection`, {
-      config: { access: 'workspace', scope: 'collections:manage' },
+      config: { access: 'workspace', scope: 'collections:manage', errors: ['collection_not_found'] },
       schema: { tags, summary: 'Delete a collection and its records', params: CollectionParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await records.deleteCollection(callerOf(request), request.params.collection);
@@ -50,7 +50,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.get(`${base}/:collection/records`, {
-      config: { access: 'workspace', scope: 'records:read' },
+      config: { access: 'workspace', scope: 'records:read', errors: ['collection_not_found', 'invalid_cursor', 'invalid_filter'] },
       schema: {
         tags,
         summary: 'List records, oldest first; filter with filter[field]=value',
@@ -66,7 +66,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.post(`${base}/:collection/records`, {
-      config: { access: 'workspace', scope: 'records:write' },
+      config: { access: 'workspace', scope: 'records:write', errors: ['collection_not_found'] },
       schema: { tags, summary: 'Create a record', params: CollectionParams, body: RecordBody, response: { 201: RecordView } },
       handler: async (request, reply) => {
         const created = await records.create(callerOf(request), request.params.collection, request.body.data);
@@ -75,7 +75,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.get(`${base}/:collection/records/:recordId`, {
-      config: { access: 'workspace', scope: 'records:read' },
+      config: { access: 'workspace', scope: 'records:read', errors: ['collection_not_found', 'record_not_found'] },
       schema: { tags, summary: 'A record', params: RecordParams, response: { 200: RecordView } },
       handler: async (request, reply) => {
         const found = await records.get(tenantOf(request), request.params.collection, request.params.recordId);
@@ -84,7 +84,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.put(`${base}/:collection/records/:recordId`, {
-      config: { access: 'workspace', scope: 'records:write' },
+      config: { access: 'workspace', scope: 'records:write', errors: ['collection_not_found', 'record_not_found', 'precondition_failed'] },
       schema: {
         tags,
         summary: 'Replace a record; with If-Match, only if it is still at that version',
@@ -106,7 +106,7 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
     });
 
     app.delete(`${base}/:collection/records/:recordId`, {
-      config: { access: 'workspace', scope: 'records:write' },
+      config: { access: 'workspace', scope: 'records:write', errors: ['collection_not_found', 'record_not_found', 'precondition_failed'] },
       schema: { tags, summary: 'Delete a record', params: RecordParams, headers: IfMatchHeaders, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await records.delete(callerOf(request), request.params.collection, request.params.recordId, expectedVersion(request.headers));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, page, PageQuery, WorkspaceParams } from '../../platform/http/schemas.js';
+import { filterParam, Id, page, PageQuery, WorkspaceParams } from '../../platform/http/schemas.js';
 
 export const COLLECTION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 /** Top-level fields a record may have; each scalar one is filterable. */
@@ -25,7 +25,7 @@ export const RecordData = z
   .refine((o) => Object.keys(o).length <= MAX_FIELDS, `at most ${MAX_FIELDS} top-level fields`)
   .describe('The record: a JSON object. Its top-level scalar fields can be filtered on.');
 
-export const RecordBody = z.strictObject({ data: RecordData });
+export const RecordBody = z.strictObject({ data: RecordData }).meta({ examples: [{ data: { title: 'Renewal call', status: 'open', priority: 2, tags: ['q3'] } }] });
 
 export const CreateCollectionBody = z.strictObject({ name: CollectionName });
 
@@ -48,7 +48,10 @@ export const RecordView = z
  * `filter[field]=value` matches records whose top-level `field` equals `value`. The value is read
  * as JSON when it is a JSON number, boolean, null or quoted string, and as a plain string otherwise.
  */
-export const ListRecordsQuery = z.looseObject(PageQuery).describe('Also: filter[field]=value, up to 8.');
+export const ListRecordsQuery = z.looseObject({
+  ...PageQuery,
+  filter: filterParam(MAX_FILTERS),
+});
 
 export const IfMatchHeaders = z.looseObject({
   'if-match': z

@@ -188,7 +188,7 @@ export function scimTokensRoutes(scim: ScimService, baseUrl: () => string): Fast
     });
 
     app.delete(`${base}/:tokenId`, {
-      config: { access: 'workspace', scope: 'sso:manage' },
+      config: { access: 'workspace', scope: 'sso:manage', errors: ['scim_token_not_found'] },
       schema: { tags, summary: 'Revoke a SCIM token (it stops working at once)', params: ScimTokenParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await scim.revokeToken(callerOf(request), request.params.tokenId);

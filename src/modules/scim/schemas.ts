@@ -3,7 +3,7 @@
  * where SCIM is (unknown attributes were already dropped), strict on every type it uses.
  */
 import { z } from 'zod';
-import { Id, WorkspaceParams } from '../../platform/http/schemas.js';
+import { displayName, Id, WorkspaceParams } from '../../platform/http/schemas.js';
 import { invalidSyntax, invalidValue } from './errors.js';
 import { ENTERPRISE_SCHEMA, GROUP_SCHEMA, MAX_MEMBERS_PER_REQUEST, MAX_PATCH_OPERATIONS, PATCH_SCHEMA, USER_SCHEMA } from './resources.js';
 
@@ -138,7 +138,7 @@ export const CreatedScimToken = ScimToken.extend({
 }).meta({ id: 'CreatedScimToken' });
 
 export const CreateScimTokenBody = z.strictObject({
-  name: z.string().trim().min(1).max(100).describe('What the token is for (say, the identity provider), 1–100 characters.'),
+  name: displayName(100).describe('What the token is for (say, the identity provider), 1–100 characters; no control, bidirectional or invisible characters.'),
 });
 
 export const ScimTokenParams = WorkspaceParams.extend({ tokenId: Id.describe('SCIM token id.') });

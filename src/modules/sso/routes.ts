@@ -106,7 +106,7 @@ export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: Acc
     });
 
     app.delete(`${base}/saml`, {
-      config: { access: 'workspace', scope: 'sso:manage' },
+      config: { access: 'workspace', scope: 'sso:manage', errors: ['sso_not_configured'] },
       schema: { tags, summary: 'Remove the SAML connection (stop enforcing SSO first)', params: WorkspaceParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await sso.remove(callerOf(request));
@@ -140,7 +140,7 @@ export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: Acc
     });
 
     app.delete(`${base}/setup-links/:linkId`, {
-      config: { access: 'workspace', scope: 'sso:manage' },
+      config: { access: 'workspace', scope: 'sso:manage', errors: ['not_found'] },
       schema: { tags, summary: 'Revoke a setup link', params: SetupLinkParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await setupLinks.revoke(callerOf(request), request.params.linkId);
@@ -176,7 +176,7 @@ export function ssoRoutes(sso: SsoService, setupLinks: SetupLinks, accounts: Acc
     });
 
     app.get('/api/v1/sso/saml/:workspaceId/metadata', {
-      config: { access: 'public' },
+      config: { access: 'public', errors: ['sso_not_configured'] },
       schema: { tags, summary: "Rampart's SAML service provider metadata for the workspace", params: SamlParams, produces: ['application/samlmetadata+xml'] },
       handler: async (request, reply) => reply.type('application/samlmetadata+xml; charset=utf-8').send(await sso.metadata(request.params.workspaceId)),
     });

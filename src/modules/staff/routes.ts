@@ -340,7 +340,7 @@ export function staffRoutes(staff: StaffService, access: StaffAccessService, eve
     });
 
     app.get(`${base}/:requestId`, {
-      config: { access: 'workspace', scope: 'staff-access:approve' },
+      config: { access: 'workspace', scope: 'staff-access:approve', errors: ['access_request_not_found'] },
       schema: { tags: wtags, summary: 'A staff access request', params: WorkspaceRequestParams, response: { 200: AccessRequest } },
       handler: async (request) => access.getForWorkspace(callerOf(request), request.params.requestId),
     });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Id, page, PageQuery, WorkspaceParams } from '../../platform/http/schemas.js';
+import { displayName, filterParam, Id, page, PageQuery, WorkspaceParams } from '../../platform/http/schemas.js';
 import { Email, OpaqueToken, Password } from '../accounts/schemas.js';
 import { normaliseTotpCode } from '../mfa/totp.js';
 import { JUSTIFICATIONS, MAX_BREAK_GLASS_MINUTES, STAFF_PERMISSIONS, STAFF_ROLES } from './permissions.js';
@@ -61,7 +61,7 @@ export const StaffTotpBody = z.strictObject({
     .describe('The 6-digit code the authenticator app shows.'),
 });
 
-export const AddStaffBody = z.strictObject({ email: Email, name: z.string().trim().min(1).max(200), role: Role });
+export const AddStaffBody = z.strictObject({ email: Email, name: displayName(200), role: Role });
 export const ChangeStaffBody = z.strictObject({ role: Role });
 export const StaffParams = z.strictObject({ staffId: Id });
 export const StaffWithSetupLink = z.object({
@@ -128,7 +128,7 @@ const CollectionName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a collection
 export const GrantCollectionParams = GrantParams.extend({ collection: CollectionName });
 export const GrantRecordParams = GrantCollectionParams.extend({ recordId: Id });
 export const GrantDocumentParams = GrantParams.extend({ documentId: Id });
-export const GrantRecordsQuery = z.looseObject(PageQuery).describe('Also: filter[field]=value, up to 8.');
+export const GrantRecordsQuery = z.looseObject({ ...PageQuery, filter: filterParam(8) });
 export const GrantPageQuery = z.strictObject(PageQuery);
 
 export const StaffCollection = z.object({ id: Id, name: z.string(), createdAt: z.iso.datetime() }).meta({ id: 'StaffCollection' });

@@ -25,19 +25,19 @@ export function vaultRoutes(vault: VaultService): FastifyPluginAsyncZod {
     });
 
     app.get(one, {
-      config: { access: 'workspace', scope: 'integrations:manage' },
+      config: { access: 'workspace', scope: 'integrations:manage', errors: ['secret_not_found'] },
       schema: { tags, summary: "A secret's metadata", params: SecretParams, response: { 200: SecretView } },
       handler: async (request) => vault.get(callerOf(request), request.params.integration, request.params['*']),
     });
 
     app.put(one, {
-      config: { access: 'workspace', scope: 'integrations:manage' },
+      config: { access: 'workspace', scope: 'integrations:manage', errors: ['secret_not_found'] },
       schema: { tags, summary: 'Rotate a secret: a new value, a new version', params: SecretParams, body: RotateSecretBody, response: { 200: SecretView } },
       handler: async (request) => vault.rotate(callerOf(request), request.params.integration, request.params['*'], request.body.value),
     });
 
     app.delete(one, {
-      config: { access: 'workspace', scope: 'integrations:manage' },
+      config: { access: 'workspace', scope: 'integrations:manage', errors: ['secret_not_found'] },
       schema: { tags, summary: 'Delete a secret', params: SecretParams, response: { 204: NoContent } },
       handler: async (request, reply) => {
         await vault.delete(callerOf(request), request.params.integration, request.params['*']);

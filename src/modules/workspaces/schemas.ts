@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import { Id } from '../../platform/http/schemas.js';
+import { displayName, Id } from '../../platform/http/schemas.js';
 import { RoleRef, ScopeName } from '../members/schemas.js';
 
-const Name = z.string().trim().min(1).max(100).describe('Display name, 1–100 characters.');
+const Name = displayName(100);
 
-export const CreateWorkspaceBody = z.strictObject({
-  name: Name,
-  region: z.string().max(32).optional().describe('Data region; one of the configured regions. Defaults to the first.'),
-});
+export const CreateWorkspaceBody = z
+  .strictObject({
+    name: Name,
+    region: z.string().max(32).optional().describe('Data region; one of the configured regions. Defaults to the first.'),
+  })
+  .meta({ examples: [{ name: 'Acme Support' }] });
 
 export const UpdateWorkspaceBody = z
   .strictObject({

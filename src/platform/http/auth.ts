@@ -14,7 +14,8 @@
  * 5. Every workspace route declares the one scope it needs; the caller's effective scopes, read
  *    by the same statement that authenticated it, must hold it (403 `forbidden`). Deny by
  *    default: a workspace route without a scope stops the server from starting.
- * 6. An API key (`Bearer rk_live_…`) works on workspace routes only, and only in its workspace.
+ * 6. An API key (`Bearer rk_live_…`) works on workspace routes only, and only in its workspace;
+ *    elsewhere it is 401, as an unknown key (decision 0019).
  * 7. Sessions end when revoked, at their absolute expiry, or after the idle timeout; the idle
  *    clock (and a key's last-used time) moves at most once a minute, after authentication.
  * 8. Staff routes (`staff`, under /api/v1/staff/) take only a staff session: the `__Host-` staff
@@ -68,6 +69,8 @@ export interface StaffAuthBackend {
 export const API_KEY_PREFIX = 'rk_live_';
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const API_KEY_REFUSED = "This API key does not open this workspace: it is unknown, revoked, expired, or another workspace's.";
 
 /** Checks each route's declaration as it is registered. */
 export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method' | 'config'>): void {
@@ -189,7 +192,9 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
         throw new RampartError('unauthenticated', { message: 'API keys work on workspace routes only; sign in for this.' });
       }
       const resolved = await backend.resolveApiKey(presented.token, workspaceId);
-      if (!resolved) throw new RampartError('unauthenticated');
+      // Looked up in this workspace only (its tenant context): another workspace's key is no
+      // key here, and answers as an unknown one does, whether or not this workspace exists.
+      if (!resolved) throw new RampartError('unauthenticated', { message: API_KEY_REFUSED });
       request.actor = resolved.actor;
       membership = resolved.membership;
       if (resolved.stale) backend.touchApiKey(membership, resolved.actor.id);

@@ -4,7 +4,7 @@
  * refuses to start if one does not (deny by default).
  */
 import type { FastifyRequest } from 'fastify';
-import { RampartError } from '../errors.js';
+import { RampartError, type ErrorCode } from '../errors.js';
 import type { TenantContext } from '../db/types.js';
 import type { StaffRole } from '../../modules/events/actors.js';
 import type { StaffRouteLevel } from '../../modules/staff/permissions.js';
@@ -87,6 +87,11 @@ declare module 'fastify' {
      * consumer service, which an IdP's page posts to): the cross-site write refusal spares it.
      */
     crossSitePost?: true;
+    /**
+     * Error codes this route can answer beyond those its declaration implies (access, scope,
+     * parameters, body: platform/http/openapi.ts); listed per operation in the OpenAPI document.
+     */
+    errors?: readonly ErrorCode[];
   }
   interface FastifyRequest {
     /** The session behind the request; null for public routes and API keys. */

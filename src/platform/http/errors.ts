@@ -4,10 +4,11 @@
  * stable codes; anything unknown is a 500 `internal_error` whose cause is logged, never sent.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isResponseSerializationError } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { serviceUnavailable } from '../db/failures.js';
 import { ERROR_CODES, RampartError, type ErrorCode } from '../errors.js';
+import { humanBytes } from './sizes.js';
 
 export const ErrorBodySchema = z
   .object({
@@ -61,28 +62,20 @@ const STATUS_CODES: Record<number, ErrorCode> = {
   429: 'rate_limited',
 };
 
-interface Issue {
-  readonly path: string;
-  readonly message: string;
-}
-
-export function toRampartError(err: unknown): RampartError {
+/**
+ * The one error for anything thrown while serving a request. `bodyLimit` (the route's) lets an
+ * over-large body say the limit, in human units.
+ */
+export function toRampartError(err: unknown, bodyLimit?: number): RampartError {
   if (err instanceof RampartError) return err;
   // The database unreachable (refused, ended, busy, hung), or a write that raced a key retirement: 503 with Retry-After, not a 500.
   const unavailable = serviceUnavailable(err);
   if (unavailable) return unavailable;
-  if (hasZodFastifySchemaValidationErrors(err)) {
-    const issues: Issue[] = err.validation.map((v) => ({
-      path: [err.validationContext ?? 'request', ...v.instancePath.split('/').filter(Boolean)].join('.'),
-      message: v.message ?? 'invalid',
-    }));
-    const code: ErrorCode = err.validationContext === 'params' ? 'invalid_id' : 'validation_failed';
-    return new RampartError(code, { details: { issues } });
-  }
   if (isResponseSerializationError(err)) {
     return new RampartError('internal_error', { internal: 'response failed its schema', cause: err });
   }
   const fe = err as Partial<FastifyError>;
+  if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && bodyLimit !== undefined) return bodyTooLarge('The request body', bodyLimit, err);
   const mapped = typeof fe.code === 'string' ? (FRAMEWORK_CODES[fe.code] ?? SQLSTATE_CODES[fe.code]) : undefined;
   if (mapped) return new RampartError(mapped, { internal: fe.message, cause: err });
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
@@ -92,12 +85,23 @@ export function toRampartError(err: unknown): RampartError {
   return new RampartError('internal_error', { cause: err });
 }
 
+/** Headers describing the answer a handler meant to give; an error answer is not that answer. */
+const REPRESENTATION_HEADERS = ['content-disposition', 'content-encoding', 'content-language', 'content-range', 'accept-ranges', 'etag', 'last-modified', 'location'];
+
+/** `payload_too_large` saying the limit as people read it ("1 MiB"), and in bytes in `details`. */
+export function bodyTooLarge(what: string, limitBytes: number, cause?: unknown): RampartError {
+  return new RampartError('payload_too_large', { message: `${what} is larger than ${humanBytes(limitBytes)}.`, details: { limitBytes }, cause });
+}
+
 export function sendError(request: FastifyRequest, reply: FastifyReply, error: RampartError): FastifyReply {
   if (error.status >= 500) {
     request.log.error({ err: error.cause ?? error, code: error.code, detail: error.internal }, 'request failed');
   } else {
     request.log.info({ code: error.code, detail: error.internal }, 'request refused');
   }
+  for (const name of REPRESENTATION_HEADERS) reply.removeHeader(name);
+  // Set here too: errors raised before routing skip the hooks that set it on other answers.
+  reply.header('x-request-id', request.id);
   // An error must never leave a session cookie or a cached copy behind.
   reply.header('cache-control', 'no-store');
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
@@ -105,5 +109,5 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, toRampartError(err)));
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, toRampartError(err, request.routeOptions.bodyLimit)));
 }

@@ -7,7 +7,7 @@
  * state, no storage), and the field is emptied once the server has it. The server never returns it.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, type VaultSecret, type Workspace } from '../api';
+import { api, type VaultSecret, type Workspace } from '../api';
 import { useAction } from '../hooks';
 import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
 
@@ -19,15 +19,6 @@ const VALUE_MAX = 16_384;
 function validName(name: string): boolean {
   const parts = name.split('/');
   return name.length <= 255 && parts.length <= 4 && parts.every((p) => SEGMENT.test(p));
-}
-
-function describeVaultError(err: unknown): string {
-  if (err instanceof ApiError && err.code === 'validation_failed') {
-    const issues = (err.details as { issues?: { path?: string; message?: string }[] } | null)?.issues ?? [];
-    const said = issues.map((i) => [i.path, i.message].filter(Boolean).join(': ')).filter(Boolean);
-    if (said.length > 0) return `${err.message} ${said.join('; ')}.`;
-  }
-  return errorMessage(err);
 }
 
 /** The value typed in a field, checked; null (with the message set) when it cannot be sent. */
@@ -48,7 +39,7 @@ function NewSecretForm({ workspace, onCreated }: { workspace: Workspace; onCreat
   const [integration, setIntegration] = useState('');
   const [name, setName] = useState('');
   const valueInput = useRef<HTMLInputElement>(null);
-  const { busy, error, setError, run } = useAction({ describeError: describeVaultError });
+  const { busy, error, setError, run } = useAction();
 
   const create = async () => {
     const wantedIntegration = integration.trim();
@@ -128,7 +119,7 @@ function SecretRow(props: { workspace: Workspace; secret: VaultSecret; onRotated
   const { workspace, secret } = props;
   const [rotating, setRotating] = useState(false);
   const valueInput = useRef<HTMLInputElement>(null);
-  const { busy, error, setError, run } = useAction({ describeError: describeVaultError });
+  const { busy, error, setError, run } = useAction();
 
   useEffect(() => {
     if (rotating) valueInput.current?.focus();
