@@ -36,7 +36,7 @@ import { exportJsonLines, type ExportHeader } from '../src/platform/audit/export
 import { AuditLog } from '../src/platform/audit/log.js';
 import { microTime, splitExportLine } from '../src/platform/audit/record.js';
 import { CheckpointSigner } from '../src/platform/audit/signer.js';
-import { verifyExport } from '../src/platform/audit/verify-file.js';
+import { exportStart, verifyExport } from '../src/platform/audit/verify-file.js';
 import { ChainVerifier, type PublicKeyInfo, type VerifyReport } from '../src/platform/audit/verify.js';
 import { PostgresDatabase } from '../src/platform/db/postgres.js';
 import { APP_ROLE } from '../src/platform/db/types.js';
@@ -208,7 +208,7 @@ function bareMemory(records: readonly string[]): number {
 function chainVerifier(m: InMemory, publicKeys: readonly PublicKeyInfo[]): VerifyReport {
   const verifier = new ChainVerifier({
     chain: m.header.chain,
-    anchor: { seq: m.header.anchor.seq, head: Buffer.from(m.header.anchor.head, 'hex') },
+    start: exportStart(m.header),
     checkpoints: m.header.checkpoints,
     publicKeys,
   });

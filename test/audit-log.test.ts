@@ -3,7 +3,7 @@
  * role cannot change or delete events; verification names the first bad sequence number for an
  * edited byte, a deleted event and a reordering, live and in an exported file; checkpoints are
  * signed and a forged one is refused (and recorded); a whole rewritten chain is caught by its
- * checkpoint; pruning keeps what remains verifiable; exports, filters and the access log.
+ * checkpoint; exports, filters and the access log. Retention: audit-retention.test.ts.
  */
 import { Readable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
@@ -15,6 +15,7 @@ import type { Checkpoint, PublicKeyInfo } from '../src/platform/audit/verify.js'
 import { tenantContext } from '../src/platform/db/types.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { sqlBytes, sqlText, withoutTriggers as tamper, workspaceWith as workspaceWithEvents } from './helpers/audit-chain.js';
 
 function code(res: LightMyRequestResponse): string | undefined {
   return res.statusCode >= 400 ? res.json<{ error: { code: string } }>().error.code : undefined;
@@ -28,25 +29,10 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
   const api = (who: Caller, method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>) =>
     t.app.inject({ method, url, headers: who.bearer, ...(payload ? { payload } : {}) });
 
-  /** A workspace with `n` events of its own (beyond those its creation recorded). */
-  async function workspaceWith(n: number, name = 'Audited'): Promise<string> {
-    const ws = (await createWorkspace(t, owner, name)).id;
-    const ctx = tenantContext(ws, null);
-    for (let i = 0; i < n; i++) {
-      await t.services.workspaceEvents.record(ctx, { type: 'account', id: owner.accountId }, { action: 'test.event', outcome: 'success', details: { i } }, null);
-    }
-    await t.services.audit.sequence(ws);
-    return ws;
-  }
-
-  /**
-   * Runs statements as the database superuser with triggers off: what someone with full access to
-   * the database could do. One DO block, so it is one transaction on every backend.
-   */
-  const withoutTriggers = (statements: readonly string[]) =>
-    t.database.raw(`DO $$ BEGIN PERFORM set_config('session_replication_role', 'replica', true); ${statements.map((x) => `${x};`).join(' ')} END $$`);
-  const lit = (b: Buffer) => `'\\x${b.toString('hex')}'::bytea`;
-  const text = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const workspaceWith = (n: number, name = 'Audited') => workspaceWithEvents(t, owner, n, name);
+  const withoutTriggers = (statements: readonly string[]) => tamper(t, statements);
+  const lit = sqlBytes;
+  const text = sqlText;
 
   async function exportOf(ws: string, query = ''): Promise<string> {
     const res = await api(owner, 'GET', `/api/v1/workspaces/${ws}/audit/export?format=jsonl${query}`);
@@ -349,24 +335,5 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
     expect(csv[1]).toContain(',staff,0b7c4a7e-6d0e-4e5c-9a0b-6f5c1f2e3d4a,Sam Support,support,staff.records.read,success,record,r1,10.0.0.1,staff-console,req-1,');
     const jsonl = await exportOf(ws, '&actorType=staff');
     expect(await verifyText(jsonl)).toMatchObject({ ok: true, complete: false, count: 1 });
-  });
-
-  it('pruning below a signed checkpoint keeps the rest verifiable, live and exported', async () => {
-    const ws = await workspaceWith(8);
-    const cp = (await t.services.audit.checkpoint(ws)) as Checkpoint;
-    for (let i = 0; i < 3; i++) {
-      await t.services.workspaceEvents.record(tenantContext(ws, null), null, { action: 'test.after', outcome: 'success' }, null);
-    }
-    await t.services.audit.sequence(ws);
-    // Nothing is younger than a day yet: nothing goes.
-    expect((await t.services.audit.prune(ws, new Date())).deleted).toBe(0);
-    // Age the first events (bodies untouched: only the filter column moves) and prune.
-    await withoutTriggers([`UPDATE rampart.audit_events SET occurred_at = now() - interval '400 days' WHERE tenant_id = '${ws}' AND seq <= ${cp.seq}`]);
-    const pruned = await t.services.audit.prune(ws, new Date(Date.now() - 365 * 86_400_000));
-    expect(pruned).toEqual({ deleted: cp.seq, through: cp.seq });
-    const report = await t.services.audit.verify(ws, keys);
-    expect(report).toMatchObject({ ok: true, from: cp.seq + 1, count: 3 });
-    const exported = await verifyText(await exportOf(ws));
-    expect(exported).toMatchObject({ ok: true, from: cp.seq + 1 });
   });
 });

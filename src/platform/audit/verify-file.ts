@@ -3,10 +3,10 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { keyIdOf } from './signer.js';
-import { ChainVerifier, type PublicKeyInfo, type VerifyReport } from './verify.js';
-import type { ExportHeader } from './export.js';
 import { createHash, createPublicKey } from 'node:crypto';
+import { ExportHeaderSchema, type ExportHeader } from './export.js';
+import { keyIdOf } from './signer.js';
+import { ChainVerifier, type ChainStart, type PublicKeyInfo, type VerifyReport } from './verify.js';
 
 /**
  * Lines of a stream (LF or CRLF) as bytes: records are hashed from the bytes read, never decoded
@@ -74,11 +74,24 @@ export function parsePublicKeys(text: string): PublicKeyInfo[] {
   });
 }
 
+/**
+ * What an export starts from: genesis; the pruning its header carries the statement of (a whole
+ * chain that does not start at genesis must have been pruned, provably); or, for an export from a
+ * time, the signed checkpoint before it.
+ */
+export function exportStart(header: ExportHeader): ChainStart {
+  const { anchor, pruning } = header;
+  if (anchor.seq === 0) return { kind: 'genesis' };
+  if (pruning?.through === anchor.seq || header.filter.from === null) return { kind: 'pruned', seq: anchor.seq, statement: pruning?.through === anchor.seq ? pruning : null };
+  return { kind: 'checkpoint', seq: anchor.seq, head: anchor.head };
+}
+
 function malformed(message: string): FileReport {
   return {
     ok: false,
     complete: true,
     chain: '',
+    anchor: { seq: 0, kind: 'genesis', pruning: null },
     from: null,
     through: null,
     count: 0,
@@ -98,20 +111,16 @@ export async function verifyExport(input: string | Readable, publicKeys: readonl
   for await (const bytes of lines) {
     if (bytes.length === 0) continue;
     if (header === null) {
+      let parsed: unknown;
       try {
-        header = JSON.parse(bytes.toString('utf8')) as ExportHeader;
+        parsed = JSON.parse(bytes.toString('utf8'));
       } catch {
         return malformed('the first line is not an export header');
       }
-      if (header.type !== 'rampart.audit.export' || header.v !== 1 || typeof header.chain !== 'string' || !header.anchor || !/^[0-9a-f]{64}$/.test(header.anchor.head)) {
-        return malformed('the first line is not an export header');
-      }
-      verifier = new ChainVerifier({
-        chain: header.chain,
-        anchor: { seq: header.anchor.seq, head: Buffer.from(header.anchor.head, 'hex') },
-        checkpoints: Array.isArray(header.checkpoints) ? header.checkpoints : [],
-        publicKeys,
-      });
+      const checked = ExportHeaderSchema.safeParse(parsed);
+      if (!checked.success) return malformed('the first line is not an export header');
+      header = checked.data;
+      verifier = new ChainVerifier({ chain: header.chain, start: exportStart(header), checkpoints: header.checkpoints, publicKeys });
       continue;
     }
     const parts = lineParts(bytes);
@@ -138,6 +147,7 @@ export async function verifyExport(input: string | Readable, publicKeys: readonl
       ok: partialBad === null,
       complete: false,
       chain: header.chain,
+      anchor: { seq: header.anchor.seq, kind: 'checkpoint', pruning: null },
       from: null,
       through: null,
       count: partialCount,
