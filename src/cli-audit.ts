@@ -13,7 +13,7 @@ import { exportCsv, exportJsonLines } from './platform/audit/export.js';
 import { AuditLog } from './platform/audit/log.js';
 import { isPlatformChain } from './platform/audit/record.js';
 import { CheckpointSigner } from './platform/audit/signer.js';
-import { parsePublicKeys, verifyExport } from './platform/audit/verify-file.js';
+import { accepted, parsePublicKeys, verifyExport, type Unproven } from './platform/audit/verify-file.js';
 import type { PublicKeyInfo, VerifyReport } from './platform/audit/verify.js';
 import { isUuid } from './platform/ids.js';
 import type { Database } from './platform/db/types.js';
@@ -68,7 +68,14 @@ async function withAudit<T>(ctx: CliContext, flags: AuditFlags, work: (audit: Au
 function describeReport(r: VerifyReport): string {
   if (!r.ok) return `${r.chain}: TAMPERED or incomplete — first bad seq ${r.firstBad?.seq}: ${r.firstBad?.message}`;
   const range = r.count === 0 ? 'no events' : `seq ${r.from}–${r.through} (${r.count} events)`;
-  return `${r.chain}: ok, ${range}; head ${r.head.slice(0, 16)}…; ${r.checkpointsVerified} checkpoints verified, signed through seq ${r.signedThrough}`;
+  const { anchor } = r;
+  const start =
+    anchor.kind === 'genesis'
+      ? 'from genesis'
+      : anchor.kind === 'pruned'
+        ? `after seq ${anchor.seq}, pruned at ${anchor.pruning?.prunedAt} under a retention of ${anchor.pruning?.retentionDays} days (signed)`
+        : `after the signed checkpoint at seq ${anchor.seq}`;
+  return `${r.chain}: ok, ${range}; head ${r.head.slice(0, 16)}…; ${r.checkpointsVerified} checkpoints verified, signed through seq ${r.signedThrough}; ${start}`;
 }
 
 export function auditCommands(program: Command, ctx: CliContext): void {
@@ -81,7 +88,9 @@ export function auditCommands(program: Command, ctx: CliContext): void {
     .option('--chain <id>', 'a workspace id, accounts or staff', chainArg)
     .option('--file <export.jsonl>', 'verify this export instead of the database')
     .option('--public-key <file>', "the published keys (JSON from /api/v1/audit/public-keys, or PEM); required with --file")
-    .action(async (flags: AuditFlags & { chain?: string; file?: string; publicKey?: string }) => {
+    .option('--allow-unsigned-tail', 'with --file: accept events no valid checkpoint signs (said, not proven)')
+    .option('--allow-incomplete', 'with --file: accept a filtered export, whose completeness cannot be proven (said, not proven)')
+    .action(async (flags: AuditFlags & { chain?: string; file?: string; publicKey?: string; allowUnsignedTail?: boolean; allowIncomplete?: boolean }) => {
       let keys: PublicKeyInfo[] | null = null;
       if (flags.publicKey) {
         try {
@@ -91,22 +100,30 @@ export function auditCommands(program: Command, ctx: CliContext): void {
         }
         if (keys.length === 0) throw new Error(`${flags.publicKey} holds no Ed25519 public key`);
       }
-      let reports: VerifyReport[];
       if (flags.file) {
         if (!keys) throw new Error('--file needs --public-key: an export is verified against the published keys only');
+        const allow = new Set<Unproven>([...(flags.allowUnsignedTail ? ['unsigned_tail' as const] : []), ...(flags.allowIncomplete ? ['incomplete' as const] : [])]);
         const report = await verifyExport(flags.file, keys);
-        if (!report.complete && report.ok) io.err('note: this export is filtered by actor; each event was checked against its own hash, but completeness cannot be proven');
-        reports = [report];
-      } else {
-        reports = await withAudit(ctx, flags, async (a) => {
-          const published = keys ?? (await a.signer?.publicKeys()) ?? [];
-          const chains = flags.chain ? [flags.chain] : await a.chains();
-          const out: VerifyReport[] = [];
-          for (const chain of chains) out.push(await a.verify(chain, published));
-          return out;
-        });
+        const ok = accepted(report, allow);
+        if (!ok) outcome.exitCode = 1;
+        if (flags.json) return io.out(JSON.stringify({ ...report, accepted: ok }));
+        io.out(describeReport(report));
+        if (!report.ok) return;
+        io.out(report.signed ? `signed: ${report.signed.from === report.signed.through ? `seq ${report.signed.from}` : `seq ${report.signed.from}–${report.signed.through}`}` : 'signed: no event');
+        for (const u of report.unproven) {
+          io.out(`not proven: ${u.message}`);
+          if (!allow.has(u.reason)) io.err(`refused: ${u.reason === 'incomplete' ? 'a filtered export' : 'events no checkpoint signs'}; pass --allow-${u.reason.replace('_', '-')} to accept it unproven`);
+        }
+        return;
       }
-      if (flags.json) io.out(JSON.stringify(flags.file ? reports[0] : { chains: reports }));
+      const reports = await withAudit(ctx, flags, async (a) => {
+        const published = keys ?? (await a.signer?.publicKeys()) ?? [];
+        const chains = flags.chain ? [flags.chain] : await a.chains();
+        const out: VerifyReport[] = [];
+        for (const chain of chains) out.push(await a.verify(chain, published));
+        return out;
+      });
+      if (flags.json) io.out(JSON.stringify({ chains: reports }));
       else for (const r of reports) io.out(describeReport(r));
       if (reports.some((r) => !r.ok)) outcome.exitCode = 1;
     });

@@ -9,10 +9,13 @@ import { Readable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StaffActor } from '../src/modules/events/index.js';
-import { recordOf, hashRecord } from '../src/platform/audit/record.js';
+import { bodyOf, bodyTail } from '../src/platform/audit/entry.js';
+import type { ExportHeader } from '../src/platform/audit/export.js';
+import { exportLine, hashRecord, microTime, recordOf, splitExportLine } from '../src/platform/audit/record.js';
 import { parsePublicKeys, verifyExport } from '../src/platform/audit/verify-file.js';
 import type { Checkpoint, PublicKeyInfo } from '../src/platform/audit/verify.js';
 import { tenantContext } from '../src/platform/db/types.js';
+import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
 import { sqlBytes, sqlText, withoutTriggers as tamper, workspaceWith as workspaceWithEvents } from './helpers/audit-chain.js';
@@ -183,6 +186,52 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
       expect(report.signedThrough).toBeGreaterThanOrEqual(12);
     });
 
+    it('an export from the API is signed through its last event, and the report says so', async () => {
+      const last = seqOf(lines().at(-1) as string);
+      expect(await verifyText(text)).toMatchObject({ ok: true, complete: true, signed: { from: 1, through: last, count: last }, unsigned: null, unproven: [] });
+    });
+
+    /** The file with its header changed, and these event lines. */
+    const withHeader = (change: (h: ExportHeader) => ExportHeader, body: readonly string[]) => [JSON.stringify(change(JSON.parse(lines()[0] as string) as ExportHeader)), ...body].join('\n');
+    /** An exported line with one change, and the hash member recomputed to match it. */
+    const rehashed = (line: string, from: string, to: string) => {
+      const parts = splitExportLine(line.replace(from, to));
+      if (!parts) throw new Error('not an export line');
+      return exportLine(parts.record, hashRecord(parts.record));
+    };
+
+    it('events after the last checkpoint are reported as unsigned, and not proven: a fabricated tail links, but nothing signs it', async () => {
+      const events = lines().slice(1);
+      const n = seqOf(events.at(-1) as string);
+      let prev: Buffer = Buffer.from(splitExportLine(events.at(-1) as string)?.claimed ?? '', 'hex');
+      for (let i = 1; i <= 2; i++) {
+        const record = recordOf(n + i, prev, bodyOf(ws, bodyTail(newId(), microTime(), { action: 'test.forged', outcome: 'success', actor: { type: 'system', id: null } }, null)));
+        prev = hashRecord(record);
+        events.push(exportLine(record, prev));
+      }
+      const report = await verifyText(withHeader((h) => ({ ...h, through: n + 2 }), events));
+      expect(report).toMatchObject({ ok: true, signed: { from: 1, through: n }, unsigned: { from: n + 1, through: n + 2, count: 2 }, unproven: [{ reason: 'unsigned_tail' }] });
+    });
+
+    it('the forgeries found from outside: an export marked incomplete with a line edited and another deleted; an export with its checkpoints stripped', async () => {
+      const events = lines().slice(1);
+      // Marked incomplete, one line edited (its hash member recomputed), a later one deleted: the
+      // edited line's successor still names the old hash.
+      const edited = [...events];
+      edited[4] = rehashed(edited[4] as string, '"outcome":"success"', '"outcome":"failure"');
+      edited.splice(8, 1);
+      const incomplete = withHeader((h) => ({ ...h, complete: false }), edited);
+      expect((await verifyText(incomplete)).firstBad).toMatchObject({ seq: seqOf(edited[4]), problem: 'link_broken' });
+      // With that successor deleted as well, no link shows the edit: nothing proves the lines, and the report says so.
+      edited.splice(5, 1);
+      const hidden = await verifyText(withHeader((h) => ({ ...h, complete: false }), edited));
+      expect(hidden).toMatchObject({ ok: true, complete: false, signed: null, unproven: [{ reason: 'incomplete' }] });
+      // The checkpoints stripped from the header: every link holds, and nothing is signed.
+      const last = seqOf(events.at(-1) as string);
+      const stripped = await verifyText(withHeader((h) => ({ ...h, checkpoints: [] }), events));
+      expect(stripped).toMatchObject({ ok: true, checkpointsVerified: 0, signedThrough: 0, signed: null, unsigned: { from: 1, through: last, count: last }, unproven: [{ reason: 'unsigned_tail' }] });
+    });
+
     it('one byte changed in a line names that line', async () => {
       const all = lines();
       const target = all[5] as string;
@@ -236,7 +285,9 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
       const header = JSON.parse(later.split('\n')[0] as string) as { anchor: { seq: number } };
       expect(header.anchor.seq).toBe(total);
       const report = await verifyText(later);
-      expect(report).toMatchObject({ ok: true, from: total + 1, checkpointsVerified: 1, signedThrough: total });
+      // Anchored at that checkpoint, and signed through its end by the checkpoint the export made.
+      const last = seqOf(later.trimEnd().split('\n').at(-1) as string);
+      expect(report).toMatchObject({ ok: true, from: total + 1, checkpointsVerified: 2, signedThrough: last, anchor: { seq: total, kind: 'checkpoint' } });
     });
 
     it('an export filtered by actor says it is partial; each line still checks against its own hash', async () => {

@@ -5,7 +5,7 @@
  * last member (record.ts). The header names the anchor the first event links to (genesis; the
  * signed pruning the chain starts after, whose statement it carries; or a signed checkpoint at or
  * before the requested start), so the file verifies on its own, and carries the chain's
- * checkpoints in range. An export filtered by actor (or kind of actor: the
+ * checkpoints in range; the chain's head is signed first, so that range is signed to its end. An export filtered by actor (or kind of actor: the
  * access log is the staff's events) is not contiguous: its
  * header says `complete: false`, and the verifier checks each line only against its own hash.
  *
@@ -73,6 +73,8 @@ async function range(
 }
 
 export async function* exportJsonLines(audit: AuditLog, chain: string, filter: ExportFilter): AsyncGenerator<string> {
+  // The head is signed first, so an export of the whole chain is signed through its last event.
+  if (audit.signer) await audit.checkpoint(chain);
   const { anchor, through, checkpoints, pruning } = await range(audit, chain, filter);
   const header: ExportHeader = {
     type: 'rampart.audit.export',

@@ -150,7 +150,15 @@ export interface ChainVerifierOptions {
   readonly start?: ChainStart;
   readonly checkpoints?: readonly Checkpoint[];
   readonly publicKeys?: readonly PublicKeyInfo[];
+  /**
+   * False for a filtered export: records may skip sequence numbers. Each is still checked against
+   * its own hash, a record that directly follows the previous one against its hash, a record at
+   * a checkpoint against the checkpoint; what a gap hides is not (nor is a tail cut).
+   */
+  readonly contiguous?: boolean;
 }
+
+const SEQ_PREV = /^\{"seq":(\d{1,15}),"prev":"([0-9a-f]{64})",/;
 
 export class ChainVerifier {
   private expectedSeq: number;
@@ -229,6 +237,14 @@ export class ChainVerifier {
    */
   push(record: string, claimed?: Buffer | string | null, hashHex?: string): boolean {
     if (this.bad) return false;
+    if (this.options.contiguous === false) {
+      // A gap the filter left: this record links to what it names, which nothing here can check.
+      const m = SEQ_PREV.exec(record);
+      if (m && Number(m[1]) > this.expectedSeq) {
+        this.expectedSeq = Number(m[1]);
+        this.prevHex = m[2] as string;
+      }
+    }
     const seq = this.expectedSeq;
     // A caller that hashed the record itself (an export line, hashed in place) passes the hash;
     // only the record's beginning is read here then.
@@ -242,7 +258,7 @@ export class ChainVerifier {
     }
     const prefix = recordPrefix(seq, this.prevHex);
     if (!record.startsWith(prefix)) {
-      const m = /^\{"seq":(\d{1,15}),"prev":"([0-9a-f]{64})",/.exec(record);
+      const m = SEQ_PREV.exec(record);
       if (!m) this.fail(seq, 'malformed', `seq ${seq}: the record is not in the chain's format`);
       else if (Number(m[1]) > seq) this.fail(seq, 'missing', `seq ${seq} is missing: the next record is seq ${m[1]}`);
       else if (Number(m[1]) < seq) this.fail(seq, 'out_of_order', `seq ${seq}: found seq ${m[1]} in its place (reordered or repeated)`);
@@ -272,7 +288,7 @@ export class ChainVerifier {
 
   finish(): VerifyReport {
     const last = this.expectedSeq - 1;
-    if (!this.bad && this.lastCheckpointSeq > last) {
+    if (!this.bad && this.lastCheckpointSeq > last && this.options.contiguous !== false) {
       this.fail(last + 1, 'truncated', `events from seq ${last + 1} are missing: a checkpoint signs the chain through seq ${this.lastCheckpointSeq}`);
     }
     return {
