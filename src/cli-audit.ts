@@ -158,14 +158,16 @@ export function auditCommands(program: Command, ctx: CliContext): void {
     });
 
   common(audit.command('checkpoint'))
-    .description("sign a checkpoint of each chain whose head moved (or of one chain, always)")
+    .description('sign a checkpoint of each chain whose head moved (or of one chain, always), once its events since the last one verify')
     .option('--chain <id>', 'a workspace id, accounts or staff', chainArg)
     .action((flags: AuditFlags & { chain?: string }) =>
       withAudit(ctx, flags, async (a) => {
-        const made = flags.chain ? [await a.checkpoint(flags.chain, true)].flatMap((c) => (c ? [c] : [])) : await a.checkpointAll();
-        if (flags.json) return io.out(JSON.stringify({ checkpoints: made }));
+        const { made, refused } = await a.checkpointAll(flags.chain);
+        if (refused.length > 0) outcome.exitCode = 1;
+        if (flags.json) return io.out(JSON.stringify({ checkpoints: made, refused: refused.map((r) => ({ chain: r.chain, ...r.firstBad })) }));
         for (const c of made) io.out(`${c.chain}: seq ${c.seq} head ${c.head} signed by ${c.keyId}`);
-        if (made.length === 0) io.out('no chain moved since its last checkpoint');
+        for (const r of refused) io.err(`${r.chain}: NOT signed: it fails verification at seq ${r.firstBad.seq} (${r.firstBad.problem}): ${r.firstBad.message}`);
+        if (made.length === 0 && refused.length === 0) io.out('no chain moved since its last checkpoint');
       }),
     );
 

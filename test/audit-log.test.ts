@@ -12,13 +12,13 @@ import type { StaffActor } from '../src/modules/events/index.js';
 import { bodyOf, bodyTail } from '../src/platform/audit/entry.js';
 import type { ExportHeader } from '../src/platform/audit/export.js';
 import { exportLine, hashRecord, microTime, recordOf, splitExportLine } from '../src/platform/audit/record.js';
-import { parsePublicKeys, verifyExport } from '../src/platform/audit/verify-file.js';
+import { verifyExport } from '../src/platform/audit/verify-file.js';
 import type { Checkpoint, PublicKeyInfo } from '../src/platform/audit/verify.js';
 import { tenantContext } from '../src/platform/db/types.js';
 import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
-import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
-import { sqlBytes, sqlText, withoutTriggers as tamper, workspaceWith as workspaceWithEvents } from './helpers/audit-chain.js';
+import { createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { openAuditApp, recordEvents, sqlBytes, sqlText, withoutTriggers as tamper, workspaceWith as workspaceWithEvents } from './helpers/audit-chain.js';
 
 function code(res: LightMyRequestResponse): string | undefined {
   return res.statusCode >= 400 ? res.json<{ error: { code: string } }>().error.code : undefined;
@@ -45,14 +45,7 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
 
   const verifyText = (text: string) => verifyExport(Readable.from([text]), keys);
 
-  beforeAll(async () => {
-    t = await buildTestApp(backend, {}, { poolSize: 10 });
-    owner = await signUp(t, 'owner');
-    const res = await t.app.inject({ method: 'GET', url: '/api/v1/audit/public-keys' });
-    expect(res.statusCode).toBe(200);
-    keys = parsePublicKeys(res.body);
-    expect(keys).toHaveLength(1);
-  });
+  beforeAll(async () => void ({ t, owner, keys } = await openAuditApp(backend, { poolSize: 10 })));
   afterAll(async () => t?.close());
 
   it('8 concurrent writers × 1,000 events on one workspace: one gap-free chain, no fork, verified', async () => {
@@ -288,6 +281,22 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
       // Anchored at that checkpoint, and signed through its end by the checkpoint the export made.
       const last = seqOf(later.trimEnd().split('\n').at(-1) as string);
       expect(report).toMatchObject({ ok: true, from: total + 1, checkpointsVerified: 2, signedThrough: last, anchor: { seq: total, kind: 'checkpoint' } });
+    });
+
+    it('an export up to a time verifies, signed through the last checkpoint in its range; its header carries only the checkpoints that prove it', async () => {
+      const other = await workspaceWith(3, 'Bounded');
+      const first = (await t.services.audit.checkpoint(other)) as Checkpoint;
+      await recordEvents(t, other, 3, 'test.middle');
+      const second = (await t.services.audit.checkpoint(other)) as Checkpoint;
+      await recordEvents(t, other, 2, 'test.late');
+      const to = (await t.services.audit.list(other, { action: 'test.late', limit: 5 })).at(-1)?.time as string;
+      const bounded = await exportOf(other, `&to=${encodeURIComponent(to)}`);
+      const header = JSON.parse(bounded.split('\n')[0] as string) as ExportHeader;
+      // Later checkpoints (the export signs the head) are not in range; of those in range, the newest proves the rest.
+      expect(header.checkpoints.map((c) => c.seq)).toEqual([second.seq]);
+      expect(header.through).toBe(second.seq);
+      expect(await verifyText(bounded)).toMatchObject({ ok: true, through: second.seq, signed: { from: 1, through: second.seq }, unsigned: null });
+      expect(first.seq).toBeLessThan(second.seq);
     });
 
     it('an export filtered by actor says it is partial; each line still checks against its own hash', async () => {

@@ -18,20 +18,15 @@ import { verifyExport } from '../src/platform/audit/verify-file.js';
 import type { Checkpoint, PublicKeyInfo } from '../src/platform/audit/verify.js';
 import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
-import { buildTestApp, signUp, type Caller, type TestApp } from './helpers/app.js';
-import { DAY_MS, publishedKeys, recordEvents, sqlBytes, sqlText, withoutTriggers, workspaceWith } from './helpers/audit-chain.js';
+import type { Caller, TestApp } from './helpers/app.js';
+import { DAY_MS, openAuditApp, publishedKeys, recordEvents, sqlBytes, sqlText, withoutTriggers, workspaceWith } from './helpers/audit-chain.js';
 
 describe.each(BACKENDS)('audit retention on $name', (backend) => {
   let t: TestApp;
   let owner: Caller;
   let keys: PublicKeyInfo[];
 
-  beforeAll(async () => {
-    t = await buildTestApp(backend);
-    owner = await signUp(t, 'owner');
-    keys = await publishedKeys(t);
-    expect(keys).toHaveLength(1);
-  });
+  beforeAll(async () => void ({ t, owner, keys } = await openAuditApp(backend)));
   afterAll(async () => t?.close());
 
   /** A checkpoint of the chain's head signed by the server's key as if `daysAgo` days ago. */

@@ -12,6 +12,8 @@ import { main } from '../src/cli.js';
 import { loadConfig } from '../src/config.js';
 import type { ExportHeader } from '../src/platform/audit/export.js';
 import { exportLine, hashRecord, splitExportLine } from '../src/platform/audit/record.js';
+import { embeddedDatabaseDir } from '../src/platform/db/index.js';
+import { PgliteDatabase } from '../src/platform/db/pglite.js';
 import { startServer } from '../src/server.js';
 import { captureLogLine, capturingLogger, instrumentApp, registerKeyFile } from './helpers/secret-capture.js';
 
@@ -146,5 +148,25 @@ describe('rampart audit', () => {
     const junk = path.join(dir, 'junk.json');
     writeFileSync(junk, '{"keys":[]}');
     expect(await run(['audit', 'verify', '--file', file, '--public-key', junk])).toMatchObject({ code: 1, err: expect.stringMatching(/holds no Ed25519 public key/) });
+  });
+
+  it('checkpoint refuses a chain whose events since its last checkpoint fail verification, names the event, and exits 1', async () => {
+    // The rotation is a staff event after the staff chain's last checkpoint; then it is edited.
+    expect((await run(['audit', 'rotate-signing-key', '--dev'])).code).toBe(0);
+    const db = await PgliteDatabase.open({ dataDir: embeddedDatabaseDir(loadConfig({ env: { ...ENV, RAMPART_DEV: '1' } })) });
+    let seq: number;
+    try {
+      seq = (await db.pg.query<{ seq: number }>(`SELECT seq::int AS seq FROM rampart.platform_audit_events WHERE chain = 'staff' ORDER BY seq DESC LIMIT 1`)).rows[0]?.seq ?? 0;
+      await db.pg.exec(`SET session_replication_role = replica;
+        UPDATE rampart.platform_audit_events SET body = replace(body, '"outcome":"success"', '"outcome":"failure"') WHERE chain = 'staff' AND seq = ${seq};
+        SET session_replication_role = origin;`);
+    } finally {
+      await db.close();
+    }
+    const refused = await run(['audit', 'checkpoint', '--dev', '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out)).toMatchObject({ refused: [{ chain: 'staff', seq, problem: 'hash_mismatch' }] });
+    const text = await run(['audit', 'checkpoint', '--chain', 'staff', '--dev']);
+    expect(text).toMatchObject({ code: 1, err: expect.stringContaining(`staff: NOT signed: it fails verification at seq ${seq} (hash_mismatch)`) });
   });
 });

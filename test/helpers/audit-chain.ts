@@ -5,7 +5,8 @@
 import { parsePublicKeys } from '../../src/platform/audit/verify-file.js';
 import type { PublicKeyInfo } from '../../src/platform/audit/verify.js';
 import { tenantContext } from '../../src/platform/db/types.js';
-import { createWorkspace, type Caller, type TestApp } from './app.js';
+import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './app.js';
+import type { Backend } from './backends.js';
 
 export const DAY_MS = 86_400_000;
 
@@ -43,4 +44,13 @@ export async function publishedKeys(t: TestApp): Promise<PublicKeyInfo[]> {
   const res = await t.app.inject({ method: 'GET', url: '/api/v1/audit/public-keys' });
   if (res.statusCode !== 200) throw new Error(`public keys: ${res.statusCode}`);
   return parsePublicKeys(res.body);
+}
+
+/** The app an audit test file runs on: the backend's database, a signed-up owner, the one published key. */
+export async function openAuditApp(backend: Backend, options: { poolSize?: number } = {}): Promise<{ t: TestApp; owner: Caller; keys: PublicKeyInfo[] }> {
+  const t = await buildTestApp(backend, {}, options);
+  const owner = await signUp(t, 'owner');
+  const keys = await publishedKeys(t);
+  if (keys.length !== 1) throw new Error(`expected one published key, found ${keys.length}`);
+  return { t, owner, keys };
 }

@@ -4,8 +4,8 @@
  * JSON Lines: a header line, then one line per event — the hashed record with its hash as the
  * last member (record.ts). The header names the anchor the first event links to (genesis; the
  * signed pruning the chain starts after, whose statement it carries; or a signed checkpoint at or
- * before the requested start), so the file verifies on its own, and carries the chain's
- * checkpoints in range; the chain's head is signed first, so that range is signed to its end. An export filtered by actor (or kind of actor: the
+ * before the requested start), so the file verifies on its own, and carries the checkpoints that
+ * prove its range; the chain's head is signed first, so an export to the head is signed to its end. An export filtered by actor (or kind of actor: the
  * access log is the staff's events) is not contiguous: its
  * header says `complete: false`, and the verifier checks each line only against its own hash.
  *
@@ -14,7 +14,7 @@
  */
 import { z } from 'zod';
 import type { AuditActorType, AuditBody } from './entry.js';
-import type { AuditLog } from './log.js';
+import { AuditIntegrityError, type AuditLog } from './log.js';
 import { GENESIS_HASH, exportLine, recordOf } from './record.js';
 import { CheckpointSchema, PruningSchema, type Checkpoint, type PruningStatement } from './verify.js';
 
@@ -45,7 +45,11 @@ export const ExportHeaderSchema = z.object({
 });
 export type ExportHeader = z.infer<typeof ExportHeaderSchema>;
 
-/** Where an export of the chain with this filter starts and ends. */
+/**
+ * Where an export of the chain with this filter starts and ends, and the checkpoints that prove
+ * it: the one it starts at, and the newest in range (every event before that links to it). Not
+ * every checkpoint in range: a busy chain has thousands a day, and the others prove nothing more.
+ */
 async function range(
   audit: AuditLog,
   chain: string,
@@ -53,7 +57,6 @@ async function range(
 ): Promise<{ anchor: { seq: number; head: string }; through: number; checkpoints: Checkpoint[]; pruning: PruningStatement | null }> {
   await audit.sequence(chain);
   const head = await audit.head(chain);
-  const all = await audit.checkpoints(chain, { limit: 1_000_000 });
   let through = head.seq;
   if (filter.to) {
     const after = await audit.firstSeqAt(chain, filter.to);
@@ -61,20 +64,24 @@ async function range(
   }
   const wanted = filter.from ? ((await audit.firstSeqAt(chain, filter.from)) ?? through + 1) : head.prunedThrough + 1;
   // The newest checkpoint the export can link back to: at or before the first wanted event.
-  let anchor = { seq: 0, head: GENESIS_HASH.toString('hex') };
-  for (const c of all) {
-    if (c.seq <= wanted - 1 && c.seq >= head.prunedThrough && c.seq > anchor.seq) anchor = { seq: c.seq, head: c.head };
-  }
+  const [before] = await audit.checkpoints(chain, { atOrBelow: wanted - 1, atOrAbove: Math.max(head.prunedThrough, 1), limit: 1 });
+  let anchor = before ? { seq: before.seq, head: before.head } : { seq: 0, head: GENESIS_HASH.toString('hex') };
   // A pruned chain starts where it was pruned: the statement of that pruning proves the start.
   const pruning = head.prunedThrough > 0 ? await audit.pruningAt(chain, head.prunedThrough) : null;
   if (anchor.seq < head.prunedThrough) anchor = { seq: head.prunedThrough, head: pruning?.head ?? GENESIS_HASH.toString('hex') };
-  const checkpoints = all.filter((c) => c.seq >= anchor.seq).sort((a, b) => a.seq - b.seq);
+  const [start] = anchor.seq > 0 ? await audit.checkpoints(chain, { atOrBelow: anchor.seq, atOrAbove: anchor.seq, limit: 1 }) : [];
+  const [end] = await audit.checkpoints(chain, { atOrBelow: through, atOrAbove: anchor.seq + 1, limit: 1 });
+  const checkpoints = [start, end].filter((c) => c !== undefined);
   return { anchor, through, checkpoints, pruning: anchor.seq === head.prunedThrough ? pruning : null };
 }
 
 export async function* exportJsonLines(audit: AuditLog, chain: string, filter: ExportFilter): AsyncGenerator<string> {
   // The head is signed first, so an export of the whole chain is signed through its last event.
-  if (audit.signer) await audit.checkpoint(chain);
+  // A chain that fails verification is not signed (that is reported where it is found); its
+  // export still goes out, and its verification shows the same.
+  if (audit.signer) await audit.checkpoint(chain).catch((err: unknown) => {
+    if (!(err instanceof AuditIntegrityError)) throw err;
+  });
   const { anchor, through, checkpoints, pruning } = await range(audit, chain, filter);
   const header: ExportHeader = {
     type: 'rampart.audit.export',

@@ -9,8 +9,10 @@
  * writers into one batch); at start each instance sweeps every chain, for events a stopped
  * instance left queued.
  *
- * Before a pruning, the events to delete are verified against the checkpoint it stops at; a
- * failure refuses it, is logged as an error and is recorded in the chain and the staff chain.
+ * Nothing is signed that does not verify: before a checkpoint, the events since the last one are
+ * checked against it (and against what this instance chained itself); before a pruning, the
+ * events to delete are checked against the checkpoint it stops at. A failure refuses the
+ * signature, is logged as an error and is recorded in the chain and in the staff chain.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { tenantContext, type Database, type Tx, type TxOptions } from '../db/types.js';
@@ -35,11 +37,11 @@ export interface AuditLogOptions {
 /** What a verification found first, when it found anything. */
 export type FirstBad = NonNullable<VerifyReport['firstBad']>;
 
-/** A pruning the log refused to sign, because the chain failed verification. */
+/** A checkpoint or a pruning the log refused to sign, because the chain failed verification. */
 export class AuditIntegrityError extends Error {
   constructor(
     readonly chain: string,
-    readonly refused: 'pruning',
+    readonly refused: 'checkpoint' | 'pruning',
     readonly firstBad: FirstBad,
   ) {
     super(`audit chain ${chain} failed verification at seq ${firstBad.seq} (${firstBad.problem}): ${refused} refused`);
@@ -125,6 +127,11 @@ export class AuditLog {
   private readonly again = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /**
+   * Per chain, the last event this instance chained: a chain whose head later differs there (or
+   * falls below it) was rewritten or cut, however consistently, and is not signed.
+   */
+  private readonly chained = new Map<string, { seq: number; hash: string }>();
   /** Per chain, the last verification failure recorded as an event (each is recorded once). */
   private readonly alerted = new Map<string, string>();
 
@@ -247,6 +254,13 @@ export class AuditLog {
     }
   }
 
+  /** Sequences the chains pending now, and waits for it (not for what is appended meanwhile). */
+  private async flush(): Promise<void> {
+    await this.sweeping;
+    await this.tick();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     // What this instance queued is chained before it goes.
@@ -320,9 +334,12 @@ export class AuditLog {
         JSON.stringify(links.map((l) => l.id)),
       ]);
       await tx.query('UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1', [chain, seq, prev]);
-      return { count: rows.length };
+      return { count: rows.length, seq, hash: prev.toString('hex') };
     });
-    return moved?.count ?? 0;
+    if (!moved) return 0;
+    // Committed: what this instance chained, to hold the chain to before signing it.
+    if ((this.chained.get(chain)?.seq ?? 0) < moved.seq) this.chained.set(chain, { seq: moved.seq, hash: moved.hash });
+    return moved.count;
   }
 
   /** Every chain with a head. */
@@ -511,16 +528,22 @@ export class AuditLog {
   }
 
   /**
-   * Signs the chain's head if it moved since the last checkpoint (or always, with `force`).
-   * Returns the checkpoint made, or null.
+   * Signs the chain's head if it moved since the last checkpoint (or always, with `force`), once
+   * the events since that checkpoint verify against it and end at the head. Returns the
+   * checkpoint made (or the one already at the head), or null when the head has not moved.
+   * Throws AuditIntegrityError, having logged and recorded the failure, when they do not verify.
    */
   async checkpoint(chain: string, force = false): Promise<Checkpoint | null> {
     const signer = this.requireSigner();
     await this.sequence(chain);
     const head = await this.head(chain);
     if (!force && head.seq === head.checkpointed) return null;
-    const existing = (await this.checkpoints(chain, { limit: 1 }))[0];
-    if (existing && existing.seq === head.seq) return existing;
+    const last = (await this.checkpoints(chain, { limit: 1 }))[0];
+    // From the last checkpoint (its signature checked too), or from where the chain starts.
+    const start: ChainStart = last ? { kind: 'checkpoint', seq: last.seq, head: last.head } : await this.startOf(chain, head.prunedThrough);
+    const report = await this.verifySegment(chain, { start, checkpoints: last ? [last] : [], publicKeys: await signer.publicKeys(), head });
+    if (report.firstBad) throw await this.refuse(chain, 'checkpoint', report.firstBad);
+    if (last && last.seq === head.seq) return last;
     const cp = await signer.sign({ chain, seq: head.seq, head: head.hash, signedAt: new Date(this.now()).toISOString() });
     await this.db.withGlobal(async (tx) => {
       await tx.query(
@@ -532,14 +555,28 @@ export class AuditLog {
     return cp;
   }
 
-  /** Checkpoints every chain whose head moved. */
-  async checkpointAll(): Promise<Checkpoint[]> {
+  /**
+   * Checkpoints every chain whose head moved (or only `chain`, always). A chain that fails
+   * verification is refused (and reported), the others signed.
+   */
+  async checkpointAll(chain?: string): Promise<{ made: Checkpoint[]; refused: AuditIntegrityError[] }> {
     const made: Checkpoint[] = [];
-    for (const chain of await this.chains()) {
-      const cp = await this.checkpoint(chain);
-      if (cp) made.push(cp);
+    const refused: AuditIntegrityError[] = [];
+    // What this instance queued is chained first (other instances chain their own; at start, the sweep).
+    await this.flush();
+    const { rows } = chain
+      ? { rows: [{ chain }] }
+      : await this.db.withGlobal((tx) => tx.query<{ chain: string }>('SELECT chain FROM audit_heads WHERE seq <> checkpointed ORDER BY chain'), { readOnly: true });
+    for (const row of rows) {
+      try {
+        const cp = await this.checkpoint(row.chain, chain !== undefined);
+        if (cp) made.push(cp);
+      } catch (err) {
+        if (!(err instanceof AuditIntegrityError)) throw err;
+        refused.push(err);
+      }
     }
-    return made;
+    return { made, refused };
   }
 
   /**
@@ -547,7 +584,7 @@ export class AuditLog {
    * per failure an event in the chain itself (where its readers see it, and which the chain's
    * verification keeps flagging) and in the staff chain (where operators see it).
    */
-  private async refuse(chain: string, refused: 'pruning', bad: FirstBad): Promise<AuditIntegrityError> {
+  private async refuse(chain: string, refused: 'checkpoint' | 'pruning', bad: FirstBad): Promise<AuditIntegrityError> {
     const error = new AuditIntegrityError(chain, refused, bad);
     this.options.log?.error({ chain, refused, seq: bad.seq, problem: bad.problem, detail: bad.message }, error.message);
     const key = `${refused}:${bad.seq}:${bad.problem}`;
@@ -610,8 +647,8 @@ export class AuditLog {
 
   /**
    * Verifies the chain's events after `start` through `head.seq` (or `throughSeq`) against the
-   * checkpoints, that they end at the head row when one is given, and that the filter columns say
-   * what each hashed body says.
+   * checkpoints, that they end at the head row when one is given, that the filter columns say
+   * what each hashed body says, and that nothing this instance chained was since rewritten or cut.
    */
   private async verifySegment(
     chain: string,
@@ -625,6 +662,7 @@ export class AuditLog {
   ): Promise<VerifyReport> {
     const verifier = new ChainVerifier({ chain, start: o.start, checkpoints: o.checkpoints, publicKeys: o.publicKeys });
     const startSeq = o.start.kind === 'genesis' ? 0 : o.start.seq;
+    const ours = this.chained.get(chain);
     const bad = (report: VerifyReport, firstBad: FirstBad): VerifyReport => ({ ...report, ok: false, firstBad });
     if (verifier.failed) return verifier.finish();
     for await (const page of this.pages(chain, { afterSeq: startSeq, throughSeq: o.head?.seq ?? o.throughSeq }, 5000, true)) {
@@ -637,6 +675,9 @@ export class AuditLog {
         if (b.id !== f.id || b.action !== f.action || b.actor.type !== f.actor_type || b.actor.id !== f.actor_id) {
           return bad(verifier.finish(), { seq, problem: 'columns_mismatch', message: `seq ${seq}: its filter columns differ from its hashed body` });
         }
+        if (ours?.seq === seq && row.hash.toString('hex') !== ours.hash) {
+          return bad(verifier.finish(), { seq, problem: 'rewritten', message: `seq ${seq} is not the event this server chained there` });
+        }
       }
     }
     const report = verifier.finish();
@@ -644,6 +685,7 @@ export class AuditLog {
     const through = report.through ?? startSeq;
     if (through !== o.head.seq) return bad(report, { seq: through + 1, problem: 'truncated', message: `the chain's head says seq ${o.head.seq}` });
     if (report.head !== o.head.hash) return bad(report, { seq: o.head.seq, problem: 'checkpoint_mismatch', message: "the last event differs from the chain's head" });
+    if (ours && ours.seq > o.head.seq) return bad(report, { seq: o.head.seq + 1, problem: 'truncated', message: `this server chained through seq ${ours.seq}; the head says seq ${o.head.seq}` });
     return report;
   }
 

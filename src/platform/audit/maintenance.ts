@@ -1,6 +1,8 @@
 /**
- * The server's audit housekeeping: sign checkpoints of every chain that moved, stream events and
- * checkpoints to the configured sinks, and prune what is past retention (below a checkpoint).
+ * The server's audit housekeeping: sign checkpoints of every chain that moved (at start, every
+ * interval, and at a clean stop; each only once the chain's events since its last checkpoint
+ * verify), stream events and checkpoints to the configured sinks, and prune what is past
+ * retention (below a checkpoint).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditLog } from './log.js';
@@ -44,6 +46,8 @@ export function startAuditMaintenance(audit: AuditLog, sinks: AuditSinks, option
   return {
     async stop() {
       for (const t of timers) clearInterval(t);
+      // A clean stop signs what moved: a restart leaves no unsigned tail behind it.
+      if (options.checkpointSeconds > 0) serial('checkpoint', () => audit.checkpointAll());
       await work;
       await sinks.stop();
     },

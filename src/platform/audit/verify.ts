@@ -109,6 +109,7 @@ export type Problem =
   | 'truncated'
   | 'not_anchored'
   | 'pruning_unproven'
+  | 'rewritten'
   | 'columns_mismatch';
 
 /**
