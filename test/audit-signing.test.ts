@@ -131,6 +131,11 @@ describe.each(BACKENDS)('audit signing on $name', (backend) => {
     await rewriteConsistently(rewritten.ws, rewritten.cp.seq + 1, (b) => b.replace('"outcome":"success"', '"outcome":"failure"'));
     await expect(t.services.audit.checkpoint(rewritten.ws)).rejects.toThrow(/rewritten/);
     expect(await newest(rewritten.ws)).toEqual(rewritten.cp);
+    // Nor later, once the event recording the failure has moved the chain on past what it remembered.
+    await t.services.audit.sequence(rewritten.ws);
+    await expect(t.services.audit.checkpoint(rewritten.ws)).rejects.toThrow(/rewritten/);
+    expect(await newest(rewritten.ws)).toEqual(rewritten.cp);
+    expect(await t.services.audit.list(rewritten.ws, { action: 'audit.verification_failed', limit: 5 })).toHaveLength(1);
 
     const cut = await signedThenTail(3);
     await rewriteConsistently(cut.ws, cut.cp.seq + 1, (b) => b, cut.head - 2);

@@ -132,8 +132,12 @@ export class AuditLog {
    * falls below it) was rewritten or cut, however consistently, and is not signed.
    */
   private readonly chained = new Map<string, { seq: number; hash: string }>();
-  /** Per chain, the last verification failure recorded as an event (each is recorded once). */
-  private readonly alerted = new Map<string, string>();
+  /**
+   * Per chain, the first verification failure this instance found before a checkpoint. It never
+   * signs that chain again: what only its memory showed would otherwise be lost as soon as the
+   * chain moved on (the event recording the failure moves it).
+   */
+  private readonly broken = new Map<string, FirstBad>();
 
   constructor(
     private readonly db: Database,
@@ -541,8 +545,13 @@ export class AuditLog {
     const last = (await this.checkpoints(chain, { limit: 1 }))[0];
     // From the last checkpoint (its signature checked too), or from where the chain starts.
     const start: ChainStart = last ? { kind: 'checkpoint', seq: last.seq, head: last.head } : await this.startOf(chain, head.prunedThrough);
+    const known = this.broken.get(chain);
+    if (known) throw await this.refuse(chain, 'checkpoint', known);
     const report = await this.verifySegment(chain, { start, checkpoints: last ? [last] : [], publicKeys: await signer.publicKeys(), head });
-    if (report.firstBad) throw await this.refuse(chain, 'checkpoint', report.firstBad);
+    if (report.firstBad) {
+      this.broken.set(chain, report.firstBad);
+      throw await this.refuse(chain, 'checkpoint', report.firstBad, true);
+    }
     if (last && last.seq === head.seq) return last;
     const cp = await signer.sign({ chain, seq: head.seq, head: head.hash, signedAt: new Date(this.now()).toISOString() });
     await this.db.withGlobal(async (tx) => {
@@ -580,16 +589,15 @@ export class AuditLog {
   }
 
   /**
-   * A verification failure that refuses a signature: an error in the log every time, and once
-   * per failure an event in the chain itself (where its readers see it, and which the chain's
-   * verification keeps flagging) and in the staff chain (where operators see it).
+   * A verification failure that refuses a signature: an error in the log every time, and when it
+   * is `found` (not a chain already known broken) an event in the chain itself (where its readers
+   * see it, and which the chain's verification keeps flagging) and in the staff chain (where
+   * operators see it).
    */
-  private async refuse(chain: string, refused: 'checkpoint' | 'pruning', bad: FirstBad): Promise<AuditIntegrityError> {
+  private async refuse(chain: string, refused: 'checkpoint' | 'pruning', bad: FirstBad, found = false): Promise<AuditIntegrityError> {
     const error = new AuditIntegrityError(chain, refused, bad);
     this.options.log?.error({ chain, refused, seq: bad.seq, problem: bad.problem, detail: bad.message }, error.message);
-    const key = `${refused}:${bad.seq}:${bad.problem}`;
-    if (this.alerted.get(chain) === key) return error;
-    this.alerted.set(chain, key);
+    if (!found) return error;
     const entry: AuditEntry = { action: 'audit.verification_failed', outcome: 'failure', actor: { type: 'system', id: null }, details: { refused, seq: bad.seq, problem: bad.problem } };
     await this.appendTo(chain, entry);
     if (chain !== 'staff') await this.appendTo('staff', { ...entry, target: { type: 'audit_chain', id: chain } });
@@ -709,7 +717,7 @@ export class AuditLog {
     // Never prune away evidence, and only at a checkpoint the server signed: what goes must verify against it.
     const report = await this.verifySegment(chain, { start: await this.startOf(chain, head.prunedThrough), checkpoints: [cp], publicKeys: await signer.publicKeys(), throughSeq: cp.seq });
     if (report.firstBad) {
-      await this.refuse(chain, 'pruning', report.firstBad);
+      await this.refuse(chain, 'pruning', report.firstBad, true);
       return { ...unchanged, refused: { seq: report.firstBad.seq, problem: report.firstBad.problem } };
     }
     const s = await signer.signPruning({ chain, through: cp.seq, head: cp.head, checkpointSignedAt: cp.signedAt, prunedAt: new Date(now).toISOString(), retentionDays });
