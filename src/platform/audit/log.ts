@@ -542,11 +542,11 @@ export class AuditLog {
     await this.sequence(chain);
     const head = await this.head(chain);
     if (!force && head.seq === head.checkpointed) return null;
+    const known = this.broken.get(chain);
+    if (known) throw await this.refuse(chain, 'checkpoint', known);
     const last = (await this.checkpoints(chain, { limit: 1 }))[0];
     // From the last checkpoint (its signature checked too), or from where the chain starts.
     const start: ChainStart = last ? { kind: 'checkpoint', seq: last.seq, head: last.head } : await this.startOf(chain, head.prunedThrough);
-    const known = this.broken.get(chain);
-    if (known) throw await this.refuse(chain, 'checkpoint', known);
     const report = await this.verifySegment(chain, { start, checkpoints: last ? [last] : [], publicKeys: await signer.publicKeys(), head });
     if (report.firstBad) {
       this.broken.set(chain, report.firstBad);
