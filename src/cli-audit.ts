@@ -10,7 +10,7 @@ import { AUDIT_ACTOR_TYPES } from './platform/audit/entry.js';
 import { exportCsv, exportJsonLines } from './platform/audit/export.js';
 import type { AuditLog } from './platform/audit/log.js';
 import { isPlatformChain } from './platform/audit/record.js';
-import { parsePublicKeys, verifyExport } from './platform/audit/verify-file.js';
+import { accepted, parsePublicKeys, verifyExport, type Unproven } from './platform/audit/verify-file.js';
 import type { PublicKeyInfo, VerifyReport } from './platform/audit/verify.js';
 import { isUuid } from './platform/ids.js';
 import type { Database } from './platform/db/types.js';
@@ -52,7 +52,14 @@ function withAudit<T>(ctx: CliContext, flags: AuditFlags, work: (audit: AuditLog
 function describeReport(r: VerifyReport): string {
   if (!r.ok) return `${r.chain}: TAMPERED or incomplete — first bad seq ${r.firstBad?.seq}: ${r.firstBad?.message}`;
   const range = r.count === 0 ? 'no events' : `seq ${r.from}–${r.through} (${r.count} events)`;
-  return `${r.chain}: ok, ${range}; head ${r.head.slice(0, 16)}…; ${r.checkpointsVerified} checkpoints verified, signed through seq ${r.signedThrough}`;
+  const { anchor } = r;
+  const start =
+    anchor.kind === 'genesis'
+      ? 'from genesis'
+      : anchor.kind === 'pruned'
+        ? `after seq ${anchor.seq}, pruned at ${anchor.pruning?.prunedAt} under a retention of ${anchor.pruning?.retentionDays} days (signed)`
+        : `after the signed checkpoint at seq ${anchor.seq}`;
+  return `${r.chain}: ok, ${range}; head ${r.head.slice(0, 16)}…; ${r.checkpointsVerified} checkpoints verified, signed through seq ${r.signedThrough}; ${start}`;
 }
 
 export function auditCommands(program: Command, ctx: CliContext): void {
@@ -65,7 +72,9 @@ export function auditCommands(program: Command, ctx: CliContext): void {
     .option('--chain <id>', 'a workspace id, accounts or staff', chainArg)
     .option('--file <export.jsonl>', 'verify this export instead of the database', ctx.path)
     .option('--public-key <file>', "the published keys (JSON from /api/v1/audit/public-keys, or PEM); required with --file", ctx.path)
-    .action(async (flags: AuditFlags & { chain?: string; file?: string; publicKey?: string }) => {
+    .option('--allow-unsigned-tail', 'with --file: accept events no valid checkpoint signs (said, not proven)')
+    .option('--allow-incomplete', 'with --file: accept a filtered export, whose completeness cannot be proven (said, not proven)')
+    .action(async (flags: AuditFlags & { chain?: string; file?: string; publicKey?: string; allowUnsignedTail?: boolean; allowIncomplete?: boolean }) => {
       let keys: PublicKeyInfo[] | null = null;
       if (flags.publicKey) {
         try {
@@ -75,22 +84,30 @@ export function auditCommands(program: Command, ctx: CliContext): void {
         }
         if (keys.length === 0) throw new Error(`${flags.publicKey} holds no Ed25519 public key`);
       }
-      let reports: VerifyReport[];
       if (flags.file) {
         if (!keys) throw new Error('--file needs --public-key: an export is verified against the published keys only');
+        const allow = new Set<Unproven>([...(flags.allowUnsignedTail ? ['unsigned_tail' as const] : []), ...(flags.allowIncomplete ? ['incomplete' as const] : [])]);
         const report = await verifyExport(flags.file, keys);
-        if (!report.complete && report.ok) io.err('note: this export is filtered by actor; each event was checked against its own hash, but completeness cannot be proven');
-        reports = [report];
-      } else {
-        reports = await withAudit(ctx, flags, async (a) => {
-          const published = keys ?? (await a.signer?.publicKeys()) ?? [];
-          const chains = flags.chain ? [flags.chain] : await a.chains();
-          const out: VerifyReport[] = [];
-          for (const chain of chains) out.push(await a.verify(chain, published));
-          return out;
-        });
+        const ok = accepted(report, allow);
+        if (!ok) outcome.exitCode = 1;
+        if (flags.json) return io.out(JSON.stringify({ ...report, accepted: ok }));
+        io.out(describeReport(report));
+        if (!report.ok) return;
+        io.out(report.signed ? `signed: ${report.signed.from === report.signed.through ? `seq ${report.signed.from}` : `seq ${report.signed.from}–${report.signed.through}`}` : 'signed: no event');
+        for (const u of report.unproven) {
+          io.out(`not proven: ${u.message}`);
+          if (!allow.has(u.reason)) io.err(`refused: ${u.reason === 'incomplete' ? 'a filtered export' : 'events no checkpoint signs'}; pass --allow-${u.reason.replace('_', '-')} to accept it unproven`);
+        }
+        return;
       }
-      if (flags.json) io.out(JSON.stringify(flags.file ? reports[0] : { chains: reports }));
+      const reports = await withAudit(ctx, flags, async (a) => {
+        const published = keys ?? (await a.signer?.publicKeys()) ?? [];
+        const chains = flags.chain ? [flags.chain] : await a.chains();
+        const out: VerifyReport[] = [];
+        for (const chain of chains) out.push(await a.verify(chain, published));
+        return out;
+      });
+      if (flags.json) io.out(JSON.stringify({ chains: reports }));
       else for (const r of reports) io.out(describeReport(r));
       if (reports.some((r) => !r.ok)) outcome.exitCode = 1;
     });
@@ -125,14 +142,16 @@ export function auditCommands(program: Command, ctx: CliContext): void {
     });
 
   common(audit.command('checkpoint'))
-    .description("sign a checkpoint of each chain whose head moved (or of one chain, always)")
+    .description('sign a checkpoint of each chain whose head moved (or of one chain, always), once its events since the last one verify')
     .option('--chain <id>', 'a workspace id, accounts or staff', chainArg)
     .action((flags: AuditFlags & { chain?: string }) =>
       withAudit(ctx, flags, async (a) => {
-        const made = flags.chain ? [await a.checkpoint(flags.chain, true)].flatMap((c) => (c ? [c] : [])) : await a.checkpointAll();
-        if (flags.json) return io.out(JSON.stringify({ checkpoints: made }));
+        const { made, refused } = await a.checkpointAll(flags.chain);
+        if (refused.length > 0) outcome.exitCode = 1;
+        if (flags.json) return io.out(JSON.stringify({ checkpoints: made, refused: refused.map((r) => ({ chain: r.chain, ...r.firstBad })) }));
         for (const c of made) io.out(`${c.chain}: seq ${c.seq} head ${c.head} signed by ${c.keyId}`);
-        if (made.length === 0) io.out('no chain moved since its last checkpoint');
+        for (const r of refused) io.err(`${r.chain}: NOT signed: it fails verification at seq ${r.firstBad.seq} (${r.firstBad.problem}): ${r.firstBad.message}`);
+        if (made.length === 0 && refused.length === 0) io.out('no chain moved since its last checkpoint');
       }),
     );
 

@@ -129,8 +129,12 @@ export const ConfigSchema = z.strictObject({
   dataKeyMaxUses: z.coerce.number().int().min(1).max(1_000_000_000).default(100_000),
   /** Days between a workspace's deletion and the destruction of its keys (crypto-shredding). */
   keyDestructionGraceDays: z.coerce.number().int().min(0).max(365).default(30),
-  /** Seconds between signed checkpoints of each audit chain that moved; 0 turns them off. */
-  auditCheckpointSeconds: z.coerce.number().int().min(0).max(86_400).default(300),
+  /**
+   * Seconds between signed checkpoints of each audit chain that moved; 0 turns them off. Events
+   * younger than the last checkpoint are the window in which someone who can write the database
+   * can rewrite or cut them unseen (docs/audit-log.md#checkpoints): under a minute by default.
+   */
+  auditCheckpointSeconds: z.coerce.number().int().min(0).max(86_400).default(30),
   /** Days audit events are kept; older ones are pruned below a signed checkpoint. 0 keeps them forever. */
   auditRetentionDays: z.coerce.number().int().min(0).max(36_500).default(365),
   /** An HTTP(S) endpoint that receives every audit event and checkpoint as JSON Lines. */
@@ -232,7 +236,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'keyCacheSeconds', env: 'RAMPART_KEY_CACHE_SECONDS', doc: 'Seconds unwrapped keys stay cached in memory (a revoked key stops working within this time).' },
   { key: 'dataKeyMaxUses', env: 'RAMPART_DATA_KEY_MAX_USES', doc: 'Values one data key encrypts before a new one is made.' },
   { key: 'keyDestructionGraceDays', env: 'RAMPART_KEY_DESTRUCTION_GRACE_DAYS', doc: "Days after a workspace's deletion before its keys are destroyed." },
-  { key: 'auditCheckpointSeconds', env: 'RAMPART_AUDIT_CHECKPOINT_SECONDS', doc: 'Seconds between signed checkpoints of each audit chain that moved; 0 turns them off.' },
+  { key: 'auditCheckpointSeconds', env: 'RAMPART_AUDIT_CHECKPOINT_SECONDS', doc: 'Seconds between signed checkpoints of each audit chain that moved (also at start and at a clean stop): events after the last checkpoint can be cut or rewritten unseen by someone who can write the database. 0 turns them off.' },
   { key: 'auditRetentionDays', env: 'RAMPART_AUDIT_RETENTION_DAYS', doc: 'Days audit events are kept, then pruned below a signed checkpoint (never under a day); 0 keeps them forever.' },
   { key: 'auditSinkUrl', env: 'RAMPART_AUDIT_SINK_URL', doc: 'HTTP(S) endpoint that receives every audit event and checkpoint as JSON Lines (retried until acknowledged).' },
   { key: 'auditSinkToken', env: 'RAMPART_AUDIT_SINK_TOKEN', doc: 'Bearer token sent to the audit sink.' },

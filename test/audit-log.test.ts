@@ -3,18 +3,22 @@
  * role cannot change or delete events; verification names the first bad sequence number for an
  * edited byte, a deleted event and a reordering, live and in an exported file; checkpoints are
  * signed and a forged one is refused (and recorded); a whole rewritten chain is caught by its
- * checkpoint; pruning keeps what remains verifiable; exports, filters and the access log.
+ * checkpoint; exports, filters and the access log. Retention: audit-retention.test.ts.
  */
 import { Readable } from 'node:stream';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StaffActor } from '../src/modules/events/index.js';
-import { recordOf, hashRecord } from '../src/platform/audit/record.js';
-import { parsePublicKeys, verifyExport } from '../src/platform/audit/verify-file.js';
+import { bodyOf, bodyTail } from '../src/platform/audit/entry.js';
+import type { ExportHeader } from '../src/platform/audit/export.js';
+import { exportLine, hashRecord, microTime, recordOf, splitExportLine } from '../src/platform/audit/record.js';
+import { verifyExport } from '../src/platform/audit/verify-file.js';
 import type { Checkpoint, PublicKeyInfo } from '../src/platform/audit/verify.js';
 import { tenantContext } from '../src/platform/db/types.js';
+import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
-import { buildTestApp, createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { createWorkspace, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { openAuditApp, recordEvents, sqlBytes, sqlText, withoutTriggers as tamper, workspaceWith as workspaceWithEvents } from './helpers/audit-chain.js';
 
 function code(res: LightMyRequestResponse): string | undefined {
   return res.statusCode >= 400 ? res.json<{ error: { code: string } }>().error.code : undefined;
@@ -28,25 +32,10 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
   const api = (who: Caller, method: 'GET' | 'POST', url: string, payload?: Record<string, unknown>) =>
     t.app.inject({ method, url, headers: who.bearer, ...(payload ? { payload } : {}) });
 
-  /** A workspace with `n` events of its own (beyond those its creation recorded). */
-  async function workspaceWith(n: number, name = 'Audited'): Promise<string> {
-    const ws = (await createWorkspace(t, owner, name)).id;
-    const ctx = tenantContext(ws, null);
-    for (let i = 0; i < n; i++) {
-      await t.services.workspaceEvents.record(ctx, { type: 'account', id: owner.accountId }, { action: 'test.event', outcome: 'success', details: { i } }, null);
-    }
-    await t.services.audit.sequence(ws);
-    return ws;
-  }
-
-  /**
-   * Runs statements as the database superuser with triggers off: what someone with full access to
-   * the database could do. One DO block, so it is one transaction on every backend.
-   */
-  const withoutTriggers = (statements: readonly string[]) =>
-    t.database.raw(`DO $$ BEGIN PERFORM set_config('session_replication_role', 'replica', true); ${statements.map((x) => `${x};`).join(' ')} END $$`);
-  const lit = (b: Buffer) => `'\\x${b.toString('hex')}'::bytea`;
-  const text = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  const workspaceWith = (n: number, name = 'Audited') => workspaceWithEvents(t, owner, n, name);
+  const withoutTriggers = (statements: readonly string[]) => tamper(t, statements);
+  const lit = sqlBytes;
+  const text = sqlText;
 
   async function exportOf(ws: string, query = ''): Promise<string> {
     const res = await api(owner, 'GET', `/api/v1/workspaces/${ws}/audit/export?format=jsonl${query}`);
@@ -56,14 +45,7 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
 
   const verifyText = (text: string) => verifyExport(Readable.from([text]), keys);
 
-  beforeAll(async () => {
-    t = await buildTestApp(backend, {}, { poolSize: 10 });
-    owner = await signUp(t, 'owner');
-    const res = await t.app.inject({ method: 'GET', url: '/api/v1/audit/public-keys' });
-    expect(res.statusCode).toBe(200);
-    keys = parsePublicKeys(res.body);
-    expect(keys).toHaveLength(1);
-  });
+  beforeAll(async () => void ({ t, owner, keys } = await openAuditApp(backend, { poolSize: 10 })));
   afterAll(async () => t?.close());
 
   it('8 concurrent writers × 1,000 events on one workspace: one gap-free chain, no fork, verified', async () => {
@@ -197,6 +179,52 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
       expect(report.signedThrough).toBeGreaterThanOrEqual(12);
     });
 
+    it('an export from the API is signed through its last event, and the report says so', async () => {
+      const last = seqOf(lines().at(-1) as string);
+      expect(await verifyText(text)).toMatchObject({ ok: true, complete: true, signed: { from: 1, through: last, count: last }, unsigned: null, unproven: [] });
+    });
+
+    /** The file with its header changed, and these event lines. */
+    const withHeader = (change: (h: ExportHeader) => ExportHeader, body: readonly string[]) => [JSON.stringify(change(JSON.parse(lines()[0] as string) as ExportHeader)), ...body].join('\n');
+    /** An exported line with one change, and the hash member recomputed to match it. */
+    const rehashed = (line: string, from: string, to: string) => {
+      const parts = splitExportLine(line.replace(from, to));
+      if (!parts) throw new Error('not an export line');
+      return exportLine(parts.record, hashRecord(parts.record));
+    };
+
+    it('events after the last checkpoint are reported as unsigned, and not proven: a fabricated tail links, but nothing signs it', async () => {
+      const events = lines().slice(1);
+      const n = seqOf(events.at(-1) as string);
+      let prev: Buffer = Buffer.from(splitExportLine(events.at(-1) as string)?.claimed ?? '', 'hex');
+      for (let i = 1; i <= 2; i++) {
+        const record = recordOf(n + i, prev, bodyOf(ws, bodyTail(newId(), microTime(), { action: 'test.forged', outcome: 'success', actor: { type: 'system', id: null } }, null)));
+        prev = hashRecord(record);
+        events.push(exportLine(record, prev));
+      }
+      const report = await verifyText(withHeader((h) => ({ ...h, through: n + 2 }), events));
+      expect(report).toMatchObject({ ok: true, signed: { from: 1, through: n }, unsigned: { from: n + 1, through: n + 2, count: 2 }, unproven: [{ reason: 'unsigned_tail' }] });
+    });
+
+    it('the forgeries found from outside: an export marked incomplete with a line edited and another deleted; an export with its checkpoints stripped', async () => {
+      const events = lines().slice(1);
+      // Marked incomplete, one line edited (its hash member recomputed), a later one deleted: the
+      // edited line's successor still names the old hash.
+      const edited = [...events];
+      edited[4] = rehashed(edited[4] as string, '"outcome":"success"', '"outcome":"failure"');
+      edited.splice(8, 1);
+      const incomplete = withHeader((h) => ({ ...h, complete: false }), edited);
+      expect((await verifyText(incomplete)).firstBad).toMatchObject({ seq: seqOf(edited[4]), problem: 'link_broken' });
+      // With that successor deleted as well, no link shows the edit: nothing proves the lines, and the report says so.
+      edited.splice(5, 1);
+      const hidden = await verifyText(withHeader((h) => ({ ...h, complete: false }), edited));
+      expect(hidden).toMatchObject({ ok: true, complete: false, signed: null, unproven: [{ reason: 'incomplete' }] });
+      // The checkpoints stripped from the header: every link holds, and nothing is signed.
+      const last = seqOf(events.at(-1) as string);
+      const stripped = await verifyText(withHeader((h) => ({ ...h, checkpoints: [] }), events));
+      expect(stripped).toMatchObject({ ok: true, checkpointsVerified: 0, signedThrough: 0, signed: null, unsigned: { from: 1, through: last, count: last }, unproven: [{ reason: 'unsigned_tail' }] });
+    });
+
     it('one byte changed in a line names that line', async () => {
       const all = lines();
       const target = all[5] as string;
@@ -250,7 +278,25 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
       const header = JSON.parse(later.split('\n')[0] as string) as { anchor: { seq: number } };
       expect(header.anchor.seq).toBe(total);
       const report = await verifyText(later);
-      expect(report).toMatchObject({ ok: true, from: total + 1, checkpointsVerified: 1, signedThrough: total });
+      // Anchored at that checkpoint, and signed through its end by the checkpoint the export made.
+      const last = seqOf(later.trimEnd().split('\n').at(-1) as string);
+      expect(report).toMatchObject({ ok: true, from: total + 1, checkpointsVerified: 2, signedThrough: last, anchor: { seq: total, kind: 'checkpoint' } });
+    });
+
+    it('an export up to a time verifies, signed through the last checkpoint in its range; its header carries only the checkpoints that prove it', async () => {
+      const other = await workspaceWith(3, 'Bounded');
+      const first = (await t.services.audit.checkpoint(other)) as Checkpoint;
+      await recordEvents(t, other, 3, 'test.middle');
+      const second = (await t.services.audit.checkpoint(other)) as Checkpoint;
+      await recordEvents(t, other, 2, 'test.late');
+      const to = (await t.services.audit.list(other, { action: 'test.late', limit: 5 })).at(-1)?.time as string;
+      const bounded = await exportOf(other, `&to=${encodeURIComponent(to)}`);
+      const header = JSON.parse(bounded.split('\n')[0] as string) as ExportHeader;
+      // Later checkpoints (the export signs the head) are not in range; of those in range, the newest proves the rest.
+      expect(header.checkpoints.map((c) => c.seq)).toEqual([second.seq]);
+      expect(header.through).toBe(second.seq);
+      expect(await verifyText(bounded)).toMatchObject({ ok: true, through: second.seq, signed: { from: 1, through: second.seq }, unsigned: null });
+      expect(first.seq).toBeLessThan(second.seq);
     });
 
     it('an export filtered by actor says it is partial; each line still checks against its own hash', async () => {
@@ -349,24 +395,5 @@ describe.each(BACKENDS)('audit log on $name', (backend) => {
     expect(csv[1]).toContain(',staff,0b7c4a7e-6d0e-4e5c-9a0b-6f5c1f2e3d4a,Sam Support,support,staff.records.read,success,record,r1,10.0.0.1,staff-console,req-1,');
     const jsonl = await exportOf(ws, '&actorType=staff');
     expect(await verifyText(jsonl)).toMatchObject({ ok: true, complete: false, count: 1 });
-  });
-
-  it('pruning below a signed checkpoint keeps the rest verifiable, live and exported', async () => {
-    const ws = await workspaceWith(8);
-    const cp = (await t.services.audit.checkpoint(ws)) as Checkpoint;
-    for (let i = 0; i < 3; i++) {
-      await t.services.workspaceEvents.record(tenantContext(ws, null), null, { action: 'test.after', outcome: 'success' }, null);
-    }
-    await t.services.audit.sequence(ws);
-    // Nothing is younger than a day yet: nothing goes.
-    expect((await t.services.audit.prune(ws, new Date())).deleted).toBe(0);
-    // Age the first events (bodies untouched: only the filter column moves) and prune.
-    await withoutTriggers([`UPDATE rampart.audit_events SET occurred_at = now() - interval '400 days' WHERE tenant_id = '${ws}' AND seq <= ${cp.seq}`]);
-    const pruned = await t.services.audit.prune(ws, new Date(Date.now() - 365 * 86_400_000));
-    expect(pruned).toEqual({ deleted: cp.seq, through: cp.seq });
-    const report = await t.services.audit.verify(ws, keys);
-    expect(report).toMatchObject({ ok: true, from: cp.seq + 1, count: 3 });
-    const exported = await verifyText(await exportOf(ws));
-    expect(exported).toMatchObject({ ok: true, from: cp.seq + 1 });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * `rampart audit`: verify every chain of a real embedded database; export a chain; verify the
  * export offline with only the public keys; name the first bad sequence number when one byte of
- * the file changed; refuse to verify a file without keys.
+ * the file changed; refuse, unless told, a file that proves less than it seems to (unsigned
+ * events, a filtered export), saying what it did not prove; refuse to verify a file without keys.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,10 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli.js';
 import { loadConfig } from '../src/config.js';
+import type { ExportHeader } from '../src/platform/audit/export.js';
+import { exportLine, hashRecord, splitExportLine } from '../src/platform/audit/record.js';
+import { embeddedDatabaseDir } from '../src/platform/db/index.js';
+import { PgliteDatabase } from '../src/platform/db/pglite.js';
 import { startServer } from '../src/server.js';
 import { captureLogLine, capturingLogger, instrumentApp, registerKeyFile } from './helpers/secret-capture.js';
 
@@ -81,6 +86,48 @@ describe('rampart audit', () => {
     expect(JSON.parse(result.out)).toMatchObject({ ok: false, firstBad: { seq, problem: 'hash_mismatch' } });
   });
 
+  it('refuses the forgeries found from outside, and accepts what it cannot prove only when told, saying what it did not prove', async () => {
+    const [headerLine, ...events] = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const header = JSON.parse(headerLine as string) as ExportHeader;
+    const last = Number(/^\{"seq":(\d+)/.exec(events.at(-1) as string)?.[1]);
+    const write = (name: string, h: ExportHeader, body: readonly string[]) => {
+      const p = path.join(dir, name);
+      writeFileSync(p, `${[JSON.stringify(h), ...body].join('\n')}\n`);
+      return p;
+    };
+    const verify = (f: string, ...flags: string[]) => run(['audit', 'verify', '--file', f, '--public-key', keys, ...flags]);
+
+    // The checkpoints stripped from the header: every link holds, nothing is signed.
+    const stripped = write('stripped.jsonl', { ...header, checkpoints: [] }, events);
+    const refused = await verify(stripped);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toContain(`not proven: none of the ${last} events (seq 1–${last}) is signed by a valid checkpoint`);
+    expect(refused.err).toMatch(/refused: .*pass --allow-unsigned-tail/);
+    const json = await verify(stripped, '--json');
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.out)).toMatchObject({ ok: true, accepted: false, signed: null, unsigned: { from: 1, through: last, count: last }, unproven: [{ reason: 'unsigned_tail' }] });
+    const allowed = await verify(stripped, '--allow-unsigned-tail');
+    expect(allowed.code, allowed.err).toBe(0);
+    expect(allowed.out).toContain(`not proven: none of the ${last} events (seq 1–${last}) is signed by a valid checkpoint`);
+
+    // Marked incomplete, a line edited (its hash member recomputed) and the line after it deleted.
+    const edited = [...events];
+    const parts = splitExportLine((edited[2] as string).replace('"outcome":"success"', '"outcome":"failure"'));
+    if (!parts) throw new Error('not an export line');
+    edited[2] = exportLine(parts.record, hashRecord(parts.record));
+    edited.splice(3, 1);
+    const incomplete = write('incomplete.jsonl', { ...header, complete: false }, edited);
+    const refusedPartial = await verify(incomplete);
+    expect(refusedPartial.code).toBe(1);
+    expect(refusedPartial.out).toMatch(/not proven: this export is marked incomplete/);
+    expect(refusedPartial.err).toMatch(/refused: .*pass --allow-incomplete/);
+    const acceptedPartial = await verify(incomplete, '--allow-incomplete', '--json');
+    expect(acceptedPartial.code).toBe(0);
+    expect(JSON.parse(acceptedPartial.out)).toMatchObject({ ok: true, accepted: true, complete: false, signed: null, unproven: [{ reason: 'incomplete' }] });
+    // The complete export itself needs neither.
+    expect(JSON.parse((await verify(file, '--json')).out)).toMatchObject({ ok: true, accepted: true, unsigned: null, unproven: [] });
+  });
+
   it('rotates the signing key: old checkpoints still verify with the published keys, and the rotation is an event', async () => {
     const rotated = await run(['audit', 'rotate-signing-key', '--dev', '--json']);
     expect(rotated.code, rotated.err).toBe(0);
@@ -101,5 +148,25 @@ describe('rampart audit', () => {
     const junk = path.join(dir, 'junk.json');
     writeFileSync(junk, '{"keys":[]}');
     expect(await run(['audit', 'verify', '--file', file, '--public-key', junk])).toMatchObject({ code: 1, err: expect.stringMatching(/holds no Ed25519 public key/) });
+  });
+
+  it('checkpoint refuses a chain whose events since its last checkpoint fail verification, names the event, and exits 1', async () => {
+    // The rotation is a staff event after the staff chain's last checkpoint; then it is edited.
+    expect((await run(['audit', 'rotate-signing-key', '--dev'])).code).toBe(0);
+    const db = await PgliteDatabase.open({ dataDir: embeddedDatabaseDir(loadConfig({ env: { ...ENV, RAMPART_DEV: '1' } })) });
+    let seq: number;
+    try {
+      seq = (await db.pg.query<{ seq: number }>(`SELECT seq::int AS seq FROM rampart.platform_audit_events WHERE chain = 'staff' ORDER BY seq DESC LIMIT 1`)).rows[0]?.seq ?? 0;
+      await db.pg.exec(`SET session_replication_role = replica;
+        UPDATE rampart.platform_audit_events SET body = replace(body, '"outcome":"success"', '"outcome":"failure"') WHERE chain = 'staff' AND seq = ${seq};
+        SET session_replication_role = origin;`);
+    } finally {
+      await db.close();
+    }
+    const refused = await run(['audit', 'checkpoint', '--dev', '--json']);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.out)).toMatchObject({ refused: [{ chain: 'staff', seq, problem: 'hash_mismatch' }] });
+    const text = await run(['audit', 'checkpoint', '--chain', 'staff', '--dev']);
+    expect(text).toMatchObject({ code: 1, err: expect.stringContaining(`staff: NOT signed: it fails verification at seq ${seq} (hash_mismatch)`) });
   });
 });

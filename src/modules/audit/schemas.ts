@@ -64,6 +64,13 @@ export const VerifyReportView = z
   .object({
     ok: z.boolean(),
     chain: z.string(),
+    anchor: z
+      .object({
+        seq: z.number().int(),
+        kind: z.enum(['genesis', 'pruned', 'checkpoint']),
+        pruning: z.object({ prunedAt: z.string(), retentionDays: z.number().int(), checkpointSignedAt: z.string() }).nullable(),
+      })
+      .describe('What the first event checked links to: genesis, or the pruning (by retention) a signed statement proves.'),
     from: z.number().int().nullable(),
     through: z.number().int().nullable(),
     count: z.number().int(),

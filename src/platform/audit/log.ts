@@ -8,6 +8,11 @@
  * events nudges the sequencer of its chain (a few milliseconds later, gathering concurrent
  * writers into one batch); at start each instance sweeps every chain, for events a stopped
  * instance left queued.
+ *
+ * Nothing is signed that does not verify: before a checkpoint, the events since the last one are
+ * checked against it (and against what this instance chained itself); before a pruning, the
+ * events to delete are checked against the checkpoint it stops at. A failure refuses the
+ * signature, is logged as an error and is recorded in the chain and in the staff chain.
  */
 import type { FastifyBaseLogger } from 'fastify';
 import { operatorContext, tenantContext, type Database, type Tx, type TxOptions } from '../db/types.js';
@@ -16,7 +21,7 @@ import { isUuid, newId } from '../ids.js';
 import { bodyOf, bodyTail, type AuditBody, type AuditEntry } from './entry.js';
 import { GENESIS_HASH, hashRecord, isPlatformChain, microTime, recordOf, type PlatformChain } from './record.js';
 import type { CheckpointSigner } from './signer.js';
-import { ChainVerifier, type Checkpoint, type PublicKeyInfo, type VerifyReport } from './verify.js';
+import { ChainVerifier, PruningSchema, type ChainStart, type Checkpoint, type PruningStatement, type PublicKeyInfo, type VerifyReport } from './verify.js';
 
 export interface AuditLogOptions {
   readonly log?: FastifyBaseLogger | undefined;
@@ -25,6 +30,31 @@ export interface AuditLogOptions {
   readonly batch?: number;
   /** How long a nudge waits before sequencing, gathering concurrent appends into one batch. */
   readonly nudgeDelayMs?: number;
+  /** The clock checkpoints and prunings are signed with (milliseconds since the epoch). */
+  readonly now?: () => number;
+}
+
+/** What a verification found first, when it found anything. */
+export type FirstBad = NonNullable<VerifyReport['firstBad']>;
+
+/** A checkpoint or a pruning the log refused to sign, because the chain failed verification. */
+export class AuditIntegrityError extends Error {
+  constructor(
+    readonly chain: string,
+    readonly refused: 'checkpoint' | 'pruning',
+    readonly firstBad: FirstBad,
+  ) {
+    super(`audit chain ${chain} failed verification at seq ${firstBad.seq} (${firstBad.problem}): ${refused} refused`);
+    this.name = 'AuditIntegrityError';
+  }
+}
+
+export interface PruneResult {
+  readonly deleted: number;
+  /** The chain is pruned through this sequence number (0: never pruned). */
+  readonly through: number;
+  /** Set when the events to prune failed verification: nothing was deleted. */
+  readonly refused?: { readonly seq: number; readonly problem: FirstBad['problem'] };
 }
 
 /** A chained event as stored. */
@@ -66,8 +96,7 @@ interface ChainTables {
 const TENANT_TABLES: ChainTables = { queue: 'audit_queue', events: 'audit_events', key: 'tenant_id', cast: '::uuid', platform: false };
 const PLATFORM_TABLES: ChainTables = { queue: 'platform_audit_queue', events: 'platform_audit_events', key: 'chain', cast: '::text', platform: true };
 
-/** Events younger than this are never pruned (the database enforces it too). */
-export const PRUNE_FLOOR_MS = 86_400_000;
+const DAY_MS = 86_400_000;
 
 export function assertChain(chain: string): void {
   if (!isPlatformChain(chain) && !isUuid(chain)) throw new TypeError(`not an audit chain: ${chain}`);
@@ -98,6 +127,17 @@ export class AuditLog {
   private readonly again = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  /**
+   * Per chain, the last event this instance chained: a chain whose head later differs there (or
+   * falls below it) was rewritten or cut, however consistently, and is not signed.
+   */
+  private readonly chained = new Map<string, { seq: number; hash: string }>();
+  /**
+   * Per chain, the first verification failure this instance found before a checkpoint. It never
+   * signs that chain again: what only its memory showed would otherwise be lost as soon as the
+   * chain moved on (the event recording the failure moves it).
+   */
+  private readonly broken = new Map<string, FirstBad>();
 
   constructor(
     private readonly db: Database,
@@ -111,9 +151,19 @@ export class AuditLog {
     return this.options.signer;
   }
 
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private requireSigner(): CheckpointSigner {
+    const signer = this.options.signer;
+    if (!signer) throw new Error('no checkpoint signer configured');
+    return signer;
+  }
+
   /**
    * Runs fn in a transaction that can see the chain: its tenant's, or, for a platform chain, the
-   * operator's realm (migration 0012: no other transaction reads the platform chains).
+   * operator's realm (migration 0013: no other transaction reads the platform chains).
    */
   withChain<T>(chain: string, fn: (tx: Tx) => Promise<T>, options?: TxOptions): Promise<T> {
     return this.db.withTenant(isPlatformChain(chain) ? operatorContext() : tenantContext(chain, null), fn, options);
@@ -211,6 +261,13 @@ export class AuditLog {
     }
   }
 
+  /** Sequences the chains pending now, and waits for it (not for what is appended meanwhile). */
+  private async flush(): Promise<void> {
+    await this.sweeping;
+    await this.tick();
+    await Promise.allSettled([...this.running.values()]);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     // What this instance queued is chained before it goes.
@@ -246,9 +303,9 @@ export class AuditLog {
 
   private async sequenceBatch(chain: string): Promise<number> {
     const t = tablesOf(chain);
-    return this.withChain(chain, async (tx) => {
+    const moved = await this.withChain(chain, async (tx) => {
       const queued = await tx.query<{ id: string }>(`SELECT 1 AS id FROM ${t.queue} WHERE ${t.key} = $1${t.cast} LIMIT 1`, [chain]);
-      if (queued.rowCount === 0) return 0;
+      if (queued.rowCount === 0) return null;
       let head = await tx.query<{ seq: number; hash: Buffer }>('SELECT seq, hash FROM audit_heads WHERE chain = $1 FOR UPDATE', [chain]);
       if (head.rowCount === 0) {
         await tx.query('INSERT INTO audit_heads (chain) VALUES ($1) ON CONFLICT DO NOTHING', [chain]);
@@ -260,7 +317,7 @@ export class AuditLog {
         `SELECT id, body FROM ${t.queue} WHERE ${t.key} = $1${t.cast} ORDER BY queued_at, id LIMIT $2`,
         [chain, this.batch],
       );
-      if (rows.length === 0) return 0;
+      if (rows.length === 0) return null;
       let seq = Number(start.seq);
       let prev = start.hash;
       const links: Array<{ id: string; seq: number; prev: string; hash: string }> = [];
@@ -284,8 +341,12 @@ export class AuditLog {
         JSON.stringify(links.map((l) => l.id)),
       ]);
       await tx.query('UPDATE audit_heads SET seq = $2, hash = $3 WHERE chain = $1', [chain, seq, prev]);
-      return rows.length;
+      return { count: rows.length, seq, hash: prev.toString('hex') };
     });
+    if (!moved) return 0;
+    // Committed: what this instance chained, to hold the chain to before signing it.
+    if ((this.chained.get(chain)?.seq ?? 0) < moved.seq) this.chained.set(chain, { seq: moved.seq, hash: moved.hash });
+    return moved.count;
   }
 
   /** Every chain with a head. */
@@ -458,14 +519,16 @@ export class AuditLog {
 
   // Checkpoints ----------------------------------------------------------------------------------
 
-  async checkpoints(chain: string, options: { limit?: number; atOrBelow?: number } = {}): Promise<Checkpoint[]> {
+  /** The chain's checkpoints, newest first: those at or below `atOrBelow`, at or above `atOrAbove`, signed before `signedBefore`. */
+  async checkpoints(chain: string, options: { limit?: number; atOrBelow?: number; atOrAbove?: number; signedBefore?: Date } = {}): Promise<Checkpoint[]> {
     assertChain(chain);
     const { rows } = await this.db.withGlobal(
       (tx) =>
         tx.query<{ chain: string; seq: number; head: Buffer; signed_at: Date; key_id: string; signature: Buffer }>(
           `SELECT chain, seq, head, signed_at, key_id, signature FROM audit_checkpoints
-            WHERE chain = $1 AND ($2::bigint IS NULL OR seq <= $2) ORDER BY seq DESC LIMIT $3`,
-          [chain, options.atOrBelow ?? null, options.limit ?? 1000],
+            WHERE chain = $1 AND ($2::bigint IS NULL OR seq <= $2) AND ($3::bigint IS NULL OR seq >= $3) AND ($4::timestamptz IS NULL OR signed_at < $4)
+            ORDER BY seq DESC LIMIT $5`,
+          [chain, options.atOrBelow ?? null, options.atOrAbove ?? null, options.signedBefore?.toISOString() ?? null, options.limit ?? 1000],
         ),
       { readOnly: true },
     );
@@ -473,18 +536,28 @@ export class AuditLog {
   }
 
   /**
-   * Signs the chain's head if it moved since the last checkpoint (or always, with `force`).
-   * Returns the checkpoint made, or null.
+   * Signs the chain's head if it moved since the last checkpoint (or always, with `force`), once
+   * the events since that checkpoint verify against it and end at the head. Returns the
+   * checkpoint made (or the one already at the head), or null when the head has not moved.
+   * Throws AuditIntegrityError, having logged and recorded the failure, when they do not verify.
    */
   async checkpoint(chain: string, force = false): Promise<Checkpoint | null> {
-    const signer = this.options.signer;
-    if (!signer) throw new Error('no checkpoint signer configured');
+    const signer = this.requireSigner();
     await this.sequence(chain);
     const head = await this.head(chain);
     if (!force && head.seq === head.checkpointed) return null;
-    const existing = (await this.checkpoints(chain, { limit: 1 }))[0];
-    if (existing && existing.seq === head.seq) return existing;
-    const cp = await signer.sign({ chain, seq: head.seq, head: head.hash, signedAt: new Date().toISOString() });
+    const known = this.broken.get(chain);
+    if (known) throw await this.refuse(chain, 'checkpoint', known);
+    const last = (await this.checkpoints(chain, { limit: 1 }))[0];
+    // From the last checkpoint (its signature checked too), or from where the chain starts.
+    const start: ChainStart = last ? { kind: 'checkpoint', seq: last.seq, head: last.head } : await this.startOf(chain, head.prunedThrough);
+    const report = await this.verifySegment(chain, { start, checkpoints: last ? [last] : [], publicKeys: await signer.publicKeys(), head });
+    if (report.firstBad) {
+      this.broken.set(chain, report.firstBad);
+      throw await this.refuse(chain, 'checkpoint', report.firstBad, true);
+    }
+    if (last && last.seq === head.seq) return last;
+    const cp = await signer.sign({ chain, seq: head.seq, head: head.hash, signedAt: new Date(this.now()).toISOString() });
     await this.db.withGlobal(async (tx) => {
       await tx.query(
         `INSERT INTO audit_checkpoints (chain, seq, head, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
@@ -495,84 +568,174 @@ export class AuditLog {
     return cp;
   }
 
-  /** Checkpoints every chain whose head moved. */
-  async checkpointAll(): Promise<Checkpoint[]> {
+  /**
+   * Checkpoints every chain whose head moved (or only `chain`, always). A chain that fails
+   * verification is refused (and reported), the others signed.
+   */
+  async checkpointAll(chain?: string): Promise<{ made: Checkpoint[]; refused: AuditIntegrityError[] }> {
     const made: Checkpoint[] = [];
-    for (const chain of await this.chains()) {
-      const cp = await this.checkpoint(chain);
-      if (cp) made.push(cp);
+    const refused: AuditIntegrityError[] = [];
+    // What this instance queued is chained first (other instances chain their own; at start, the sweep).
+    await this.flush();
+    const { rows } = chain
+      ? { rows: [{ chain }] }
+      : await this.db.withGlobal((tx) => tx.query<{ chain: string }>('SELECT chain FROM audit_heads WHERE seq <> checkpointed ORDER BY chain'), { readOnly: true });
+    for (const row of rows) {
+      try {
+        const cp = await this.checkpoint(row.chain, chain !== undefined);
+        if (cp) made.push(cp);
+      } catch (err) {
+        if (!(err instanceof AuditIntegrityError)) throw err;
+        refused.push(err);
+      }
     }
-    return made;
+    return { made, refused };
+  }
+
+  /**
+   * A verification failure that refuses a signature: an error in the log every time, and when it
+   * is `found` (not a chain already known broken) an event in the chain itself (where its readers
+   * see it, and which the chain's verification keeps flagging) and in the staff chain (where
+   * operators see it).
+   */
+  private async refuse(chain: string, refused: 'checkpoint' | 'pruning', bad: FirstBad, found = false): Promise<AuditIntegrityError> {
+    const error = new AuditIntegrityError(chain, refused, bad);
+    this.options.log?.error({ chain, refused, seq: bad.seq, problem: bad.problem, detail: bad.message }, error.message);
+    if (!found) return error;
+    const entry: AuditEntry = { action: 'audit.verification_failed', outcome: 'failure', actor: { type: 'system', id: null }, details: { refused, seq: bad.seq, problem: bad.problem } };
+    await this.appendTo(chain, entry);
+    if (chain !== 'staff') await this.appendTo('staff', { ...entry, target: { type: 'audit_chain', id: chain } });
+    return error;
+  }
+
+  /** Appends an event of the log's own to a chain, in a transaction of its own. */
+  private async appendTo(chain: string, entry: AuditEntry): Promise<void> {
+    await this.withChain(chain, (tx) => this.appendIn(tx, chain, entry));
+  }
+
+  /** Appends an event of the log's own inside a transaction on the chain. */
+  private async appendIn(tx: Tx, chain: string, entry: AuditEntry): Promise<void> {
+    if (isPlatformChain(chain)) await this.appendPlatformIn(tx, chain, entry, null);
+    else await this.appendTenantIn(tx, entry, null);
   }
 
   // Verifying ------------------------------------------------------------------------------------
 
   /**
-   * Verifies the live chain from its anchor (genesis, or the checkpoint it was pruned at) through
-   * its head, against every checkpoint and the head row. Also checks that the filter columns say
-   * what the hashed body says.
+   * Verifies the live chain from where it starts (genesis, or the signed pruning) through its
+   * head, against every checkpoint at or after that point and the head row. Also checks that the
+   * filter columns say what the hashed body says.
    */
   async verify(chain: string, publicKeys: readonly PublicKeyInfo[]): Promise<VerifyReport> {
     await this.sequence(chain);
     const head = await this.head(chain);
-    const checkpoints = await this.checkpoints(chain, { limit: 1_000_000 });
-    const anchorCp = head.prunedThrough > 0 ? checkpoints.find((c) => c.seq === head.prunedThrough) : undefined;
-    const anchor = anchorCp ? { seq: anchorCp.seq, head: Buffer.from(anchorCp.head, 'hex') } : undefined;
-    const verifier = new ChainVerifier({ chain, anchor, checkpoints, publicKeys });
-    if (head.prunedThrough > 0 && !anchorCp) {
-      return { ...verifier.finish(), ok: false, firstBad: { seq: head.prunedThrough, problem: 'not_anchored', message: 'the checkpoint the chain was pruned at is missing' } };
+    const checkpoints = await this.checkpoints(chain, { atOrAbove: head.prunedThrough, limit: 1_000_000 });
+    return this.verifySegment(chain, { start: await this.startOf(chain, head.prunedThrough), checkpoints, publicKeys, head });
+  }
+
+  /** Where the live chain starts: genesis, or the pruning its head records, with the statement that proves it. */
+  private async startOf(chain: string, prunedThrough: number): Promise<ChainStart> {
+    return prunedThrough > 0 ? { kind: 'pruned', seq: prunedThrough, statement: await this.pruningAt(chain, prunedThrough) } : { kind: 'genesis' };
+  }
+
+  /** The signed statement of the pruning through `through`: the `audit.pruned` event the chain recorded it in. */
+  async pruningAt(chain: string, through: number): Promise<PruningStatement | null> {
+    const t = tablesOf(chain);
+    const { rows } = await this.withChain(
+      chain,
+      (tx) =>
+        tx.query<{ body: string }>(`SELECT body FROM ${t.events} WHERE ${t.key} = $1${t.cast} AND seq > $2 AND action = 'audit.pruned' ORDER BY seq DESC`, [
+          chain,
+          through,
+        ]),
+      { readOnly: true },
+    );
+    for (const r of rows) {
+      const parsed = PruningSchema.safeParse({ ...(JSON.parse(r.body) as AuditBody).details, chain });
+      if (parsed.success && parsed.data.through === through) return parsed.data;
     }
-    for await (const page of this.pages(chain, { afterSeq: head.prunedThrough }, 5000, true)) {
+    return null;
+  }
+
+  /**
+   * Verifies the chain's events after `start` through `head.seq` (or `throughSeq`) against the
+   * checkpoints, that they end at the head row when one is given, that the filter columns say
+   * what each hashed body says, and that nothing this instance chained was since rewritten or cut.
+   */
+  private async verifySegment(
+    chain: string,
+    o: {
+      start: ChainStart;
+      checkpoints: readonly Checkpoint[];
+      publicKeys: readonly PublicKeyInfo[];
+      head?: { seq: number; hash: string };
+      throughSeq?: number;
+    },
+  ): Promise<VerifyReport> {
+    const verifier = new ChainVerifier({ chain, start: o.start, checkpoints: o.checkpoints, publicKeys: o.publicKeys });
+    const startSeq = o.start.kind === 'genesis' ? 0 : o.start.seq;
+    const ours = this.chained.get(chain);
+    const bad = (report: VerifyReport, firstBad: FirstBad): VerifyReport => ({ ...report, ok: false, firstBad });
+    if (verifier.failed) return verifier.finish();
+    for await (const page of this.pages(chain, { afterSeq: startSeq, throughSeq: o.head?.seq ?? o.throughSeq }, 5000, true)) {
       for (const row of page) {
-        if (!verifier.push(recordOf(Number(row.seq), row.prev_hash, row.body), row.hash)) return verifier.finish();
+        const seq = Number(row.seq);
+        if (!verifier.push(recordOf(seq, row.prev_hash, row.body), row.hash)) return verifier.finish();
         // The columns that filters use must say what the hashed body says.
         const f = row as FilterColumns;
         const b = JSON.parse(row.body) as AuditBody;
         if (b.id !== f.id || b.action !== f.action || b.actor.type !== f.actor_type || b.actor.id !== f.actor_id) {
-          return { ...verifier.finish(), ok: false, firstBad: { seq: Number(row.seq), problem: 'columns_mismatch', message: `seq ${row.seq}: its filter columns differ from its hashed body` } };
+          return bad(verifier.finish(), { seq, problem: 'columns_mismatch', message: `seq ${seq}: its filter columns differ from its hashed body` });
+        }
+        if (ours?.seq === seq && row.hash.toString('hex') !== ours.hash) {
+          return bad(verifier.finish(), { seq, problem: 'rewritten', message: `seq ${seq} is not the event this server chained there` });
         }
       }
     }
     const report = verifier.finish();
-    if (report.ok && (report.through ?? head.prunedThrough) !== head.seq) {
-      return { ...report, ok: false, firstBad: { seq: (report.through ?? head.prunedThrough) + 1, problem: 'truncated', message: `the chain's head says seq ${head.seq}` } };
-    }
-    if (report.ok && report.head !== head.hash) {
-      return { ...report, ok: false, firstBad: { seq: head.seq, problem: 'checkpoint_mismatch', message: "the last event differs from the chain's head" } };
-    }
+    if (!report.ok || !o.head) return report;
+    const through = report.through ?? startSeq;
+    if (through !== o.head.seq) return bad(report, { seq: through + 1, problem: 'truncated', message: `the chain's head says seq ${o.head.seq}` });
+    if (report.head !== o.head.hash) return bad(report, { seq: o.head.seq, problem: 'checkpoint_mismatch', message: "the last event differs from the chain's head" });
+    if (ours && ours.seq > o.head.seq) return bad(report, { seq: o.head.seq + 1, problem: 'truncated', message: `this server chained through seq ${ours.seq}; the head says seq ${o.head.seq}` });
     return report;
   }
 
   // Retention ------------------------------------------------------------------------------------
 
   /**
-   * Deletes the chain's events older than `before`, up to the newest signed checkpoint among
-   * them, which then anchors what remains. Returns how many were deleted.
+   * Deletes the chain's events below the newest checkpoint signed more than `retentionDays` ago
+   * (every event it covers was chained before then), once they verify against it, and signs a
+   * statement saying so: recorded as an `audit.pruned` event of the chain, it anchors what
+   * remains. Refused, deleting nothing, when the events to delete fail verification.
    */
-  async prune(chain: string, before: Date): Promise<{ deleted: number; through: number }> {
+  async prune(chain: string, retentionDays: number): Promise<PruneResult> {
+    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new RangeError('audit events are kept at least one day');
+    const signer = this.requireSigner();
     const t = tablesOf(chain);
-    // The database refuses to prune anything younger than a day; so does this.
-    const floor = new Date(Date.now() - PRUNE_FLOOR_MS);
-    if (before > floor) before = floor;
+    const now = this.now();
     const head = await this.head(chain);
-    const { rows } = await this.withChain(
-      chain,
-      (tx) =>
-        tx.query<{ seq: number | null }>(`SELECT max(seq) AS seq FROM ${t.events} WHERE ${t.key} = $1${t.cast} AND occurred_at < $2`, [chain, before.toISOString()]),
-      { readOnly: true },
-    );
-    const oldest = rows[0]?.seq;
-    if (oldest === null || oldest === undefined) return { deleted: 0, through: head.prunedThrough };
-    // The newest checkpoint at or below the last old event: pruning stops there.
-    const cp = (await this.checkpoints(chain, { atOrBelow: Number(oldest), limit: 1 }))[0];
-    if (!cp || cp.seq <= head.prunedThrough) return { deleted: 0, through: head.prunedThrough };
-    const deleted = await this.withChain(chain, async (tx) => {
+    const unchanged = { deleted: 0, through: head.prunedThrough };
+    const cp = (await this.checkpoints(chain, { signedBefore: new Date(now - retentionDays * DAY_MS), limit: 1 }))[0];
+    if (!cp || cp.seq <= head.prunedThrough) return unchanged;
+    // Never prune away evidence, and only at a checkpoint the server signed: what goes must verify against it.
+    const report = await this.verifySegment(chain, { start: await this.startOf(chain, head.prunedThrough), checkpoints: [cp], publicKeys: await signer.publicKeys(), throughSeq: cp.seq });
+    if (report.firstBad) {
+      await this.refuse(chain, 'pruning', report.firstBad, true);
+      return { ...unchanged, refused: { seq: report.firstBad.seq, problem: report.firstBad.problem } };
+    }
+    const s = await signer.signPruning({ chain, through: cp.seq, head: cp.head, checkpointSignedAt: cp.signedAt, prunedAt: new Date(now).toISOString(), retentionDays });
+    const details = { through: s.through, head: s.head, checkpointSignedAt: s.checkpointSignedAt, prunedAt: s.prunedAt, retentionDays: s.retentionDays, keyId: s.keyId, signature: s.signature };
+    return this.withChain(chain, async (tx) => {
+      // One pruning of a chain at a time, across instances; another that got here first wins.
+      const locked = await tx.query<{ pruned_through: number }>('SELECT pruned_through FROM audit_heads WHERE chain = $1 FOR UPDATE', [chain]);
+      if (Number(locked.rows[0]?.pruned_through) !== head.prunedThrough) return { deleted: 0, through: Number(locked.rows[0]?.pruned_through ?? 0) };
       await tx.query(`SELECT set_config('rampart.audit_pruning', 'on', true)`);
       const del = await tx.query(`DELETE FROM ${t.events} WHERE ${t.key} = $1${t.cast} AND seq <= $2`, [chain, cp.seq]);
       await tx.query(`SELECT set_config('rampart.audit_pruning', 'off', true)`);
-      await tx.query('UPDATE audit_heads SET pruned_through = $2 WHERE chain = $1 AND pruned_through < $2', [chain, cp.seq]);
-      return del.rowCount;
+      await tx.query('UPDATE audit_heads SET pruned_through = $2 WHERE chain = $1', [chain, cp.seq]);
+      await this.appendIn(tx, chain, { action: 'audit.pruned', outcome: 'success', actor: { type: 'system', id: null }, details });
+      return { deleted: del.rowCount, through: cp.seq };
     });
-    return { deleted, through: cp.seq };
   }
 }

@@ -1,6 +1,8 @@
 /**
- * The server's audit housekeeping: sign checkpoints of every chain that moved, stream events and
- * checkpoints to the configured sinks, and prune what is past retention (below a checkpoint).
+ * The server's audit housekeeping: sign checkpoints of every chain that moved (at start, every
+ * interval, and at a clean stop; each only once the chain's events since its last checkpoint
+ * verify), stream events and checkpoints to the configured sinks, and prune what is past
+ * retention (below a checkpoint).
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { AuditLog } from './log.js';
@@ -32,10 +34,10 @@ export function startAuditMaintenance(audit: AuditLog, sinks: AuditSinks, option
   sinks.start(options.sinkIntervalMs ?? 2000);
   if (options.retentionDays > 0) {
     const prune = async () => {
-      const before = new Date(Date.now() - options.retentionDays * 86_400_000);
       for (const chain of await audit.chains()) {
-        const { deleted, through } = await audit.prune(chain, before);
-        if (deleted > 0) log.info({ chain, deleted, through }, 'audit events past retention pruned');
+        // One chain's failure (reported by the log itself, or here) does not hold up the others.
+        const result = await audit.prune(chain, options.retentionDays).catch((err: unknown) => log.error({ err, chain }, 'audit pruning failed'));
+        if (result && result.deleted > 0) log.info({ chain, deleted: result.deleted, through: result.through }, 'audit events past retention pruned');
       }
     };
     serial('prune', prune);
@@ -44,6 +46,8 @@ export function startAuditMaintenance(audit: AuditLog, sinks: AuditSinks, option
   return {
     async stop() {
       for (const t of timers) clearInterval(t);
+      // A clean stop signs what moved: a restart leaves no unsigned tail behind it.
+      if (options.checkpointSeconds > 0) serial('checkpoint', () => audit.checkpointAll());
       await work;
       await sinks.stop();
     },
