@@ -5,9 +5,12 @@
  * "report‮fdp.exe" into "reportexe.pdf"), invisible characters, and names that are empty once
  * trimmed. Each refusal is a 400 naming the field, and nothing is written. Names are kept in NFC.
  */
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanDisplayName, displayName } from '../src/platform/http/schemas.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, latestLinkToken, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { expectStatus, newScimToken, USER, verifyDomain } from './helpers/scim.js';
 import { addViaCli, onboard, type StaffCaller } from './helpers/staff.js';
 
 /** Each would show as something it is not, or as nothing. */
@@ -37,6 +40,45 @@ const FINE: Array<[string, string, string]> = [
   ['Hebrew, right to left by itself', 'צוות', 'צוות'],
   ['surrounding spaces trimmed', '  Padded  ', 'Padded'],
 ];
+
+/**
+ * A name an identity provider asserts (SAML, OpenID Connect, SCIM) is cleaned, not refused: the
+ * person signing in cannot fix their directory. What remains must pass the rule above.
+ */
+/** Half of a character a surrogate pair encodes. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u;
+
+describe('names identity providers assert', () => {
+  const rule = displayName(200);
+
+  it('lose every character the rule refuses, and pass it (or are empty)', () => {
+    for (const [what, value] of SPOOFS) {
+      const cleaned = cleanDisplayName(value, 200);
+      if (value.trim() === '') expect(cleaned, what).toBe('');
+      else expect(rule.safeParse(cleaned), `${what}: ${JSON.stringify(cleaned)}`).toEqual({ success: true, data: cleaned });
+    }
+    expect(cleanDisplayName('report\u202Efdp.exe', 200)).toBe('report fdp.exe');
+    expect(cleanDisplayName('ad\u200Dmin', 200)).toBe('admin');
+    expect(cleanDisplayName('two\nlines', 200)).toBe('two lines');
+  });
+
+  it('keep real names in any script, in NFC', () => {
+    for (const [what, value, expected] of FINE) expect(cleanDisplayName(value, 200), what).toBe(expected);
+  });
+
+  it('for any input: the rule accepts the result as it is, at most max characters, never half a character', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.integer({ min: 1, max: 250 }), (raw, max) => {
+        const cleaned = cleanDisplayName(raw, max);
+        expect(Array.from(cleaned).length).toBeLessThanOrEqual(max);
+        expect(cleaned).not.toMatch(LONE_SURROGATE);
+        if (cleaned !== '') expect(displayName(max).safeParse(cleaned)).toEqual({ success: true, data: cleaned });
+        expect(cleanDisplayName(cleaned, max)).toBe(cleaned);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
 
 describe.each(BACKENDS)('display names on $name', (backend) => {
   let t: TestApp;
@@ -211,6 +253,21 @@ describe.each(BACKENDS)('display names on $name', (backend) => {
     const spec = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
     const body = spec.paths['/api/v1/workspaces'].post.requestBody.content['application/json'].schema;
     expect(body.properties.name.description).toMatch(/control|bidirectional|invisible/);
+  });
+
+  it('an account a directory provisions (SCIM, SAML just-in-time) is named by the cleaned name', async () => {
+    const domain = `names-${Math.random().toString(36).slice(2)}.example.test`;
+    await verifyDomain(t, ws, domain);
+    const token = await newScimToken(t, ws, owner);
+    const res = await t.app.inject({
+      method: 'POST',
+      url: `/scim/v2/${ws}/Users`,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' },
+      payload: JSON.stringify({ schemas: [USER], userName: `eve@${domain}`, displayName: 'report\u202Efdp.exe\u200F', emails: [{ value: `eve@${domain}`, primary: true }] }),
+    });
+    expectStatus(res, 201);
+    const members = await listed(`/api/v1/workspaces/${ws}/members`);
+    expect(members.find((m) => m['email'] === `eve@${domain}`)?.['name']).toBe('report fdp.exe');
   });
 
   it('an emailed link still works for an account named in another script', async () => {

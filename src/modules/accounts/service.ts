@@ -15,6 +15,7 @@ import { RampartError } from '../../platform/errors.js';
 import type { Database, Tx } from '../../platform/db/types.js';
 import type { Principal, RequestMeta } from '../../platform/http/context.js';
 import { throttleKey, type Throttle } from '../../platform/http/throttle.js';
+import { cleanDisplayName } from '../../platform/http/schemas.js';
 import { deriveKey, hmacSha256, newId, randomToken, sha256 } from '../../platform/ids.js';
 import type { Mailer, MailMessage } from '../../platform/mail/index.js';
 import type { AuthEvent, AuthEvents } from '../events/index.js';
@@ -675,7 +676,7 @@ export class AccountsService {
   async createExternalAccountIn(tx: Tx, input: { email: string; name: string; emailVerified: boolean }): Promise<AccountView | null> {
     if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
     if (this.config.signup === 'closed') throw new RampartError('signup_closed');
-    const account = await this.insertAccountIn(tx, { email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: input.emailVerified });
+    const account = await this.insertAccountIn(tx, { email: input.email, name: cleanDisplayName(input.name, 200), passwordHash: null, emailVerified: input.emailVerified });
     return account ? accountView(account) : null;
   }
 
@@ -706,7 +707,7 @@ export class AccountsService {
    */
   async createDirectoryAccountIn(tx: Tx, input: { email: string; name: string }): Promise<AccountView> {
     if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
-    const account = await this.insertAccountIn(tx, { email: input.email, name: input.name.slice(0, 200), passwordHash: null, emailVerified: true });
+    const account = await this.insertAccountIn(tx, { email: input.email, name: cleanDisplayName(input.name, 200), passwordHash: null, emailVerified: true });
     if (!account) throw new RampartError('account_exists');
     return accountView(account);
   }

@@ -67,6 +67,23 @@ export function displayName(max: number, options: { allowEmpty?: boolean } = {})
     .describe(`${options.allowEmpty ? 'Up to' : '1 to'} ${max} characters, trimmed, kept in Unicode NFC; no control, bidirectional or invisible characters.`);
 }
 
+/** Every character of HIDDEN, to remove them all. */
+const HIDDEN_ALL = new RegExp(HIDDEN.source, 'gu');
+/** A joiner at either end or next to ASCII (STRAY_JOINER), to remove it and keep its neighbour. */
+const STRAY_JOINER_ALL = /(?<=^|[\u0000-\u007F])[\u200C\u200D]+|[\u200C\u200D]+(?=$|[\u0000-\u007F])/gu;
+
+/**
+ * A name an identity provider asserts (a SAML attribute, an OpenID Connect profile, a SCIM user)
+ * made safe to show by the same rule as `displayName`: the characters it refuses are removed, not
+ * refused — the person signing in cannot fix what their directory holds, and refusing would lock
+ * them out — runs of spaces become one, the result is NFC, trimmed and at most `max` characters
+ * (never cutting a character in two). May be empty.
+ */
+export function cleanDisplayName(raw: string, max: number): string {
+  const cleaned = raw.normalize('NFC').replace(HIDDEN_ALL, ' ').replace(STRAY_JOINER_ALL, '').replace(/\s+/gu, ' ').trim();
+  return Array.from(cleaned).slice(0, max).join('').trim();
+}
+
 /** A longer text shown to other people (a description): as a display name, but lines may break. */
 export function displayText(max: number) {
   return z
