@@ -247,7 +247,8 @@ export function buildCli(io: Io = defaultIo, outcome: { exitCode: number } = { e
       else {
         io.out(ok ? `configuration is valid; \`rampart start\` would start (${databaseLabel(c)})` : 'configuration would refuse to start:');
         for (const r of refusals) io.out(`  - ${r}`);
-        for (const a of allowed) io.out(`  - allowed in development mode: ${a}`);
+        if (allowed.length > 0) io.out(ok ? 'allowed in development mode:' : 'allowed in development mode (not what stops it):');
+        for (const a of allowed) io.out(`  - ${a}`);
       }
       if (!ok) outcome.exitCode = 1;
     });

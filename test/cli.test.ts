@@ -245,11 +245,13 @@ describe('check-config catches everything start refuses', () => {
     const dataDir = fresh('rampart-pf-dev-');
     const dev = await run(['check-config', '--dev', '--host', '0.0.0.0', '--data-dir', dataDir], { LOG_LEVEL: 'silent' });
     expect(dev.code, dev.out).toBe(0);
-    expect(dev.out).toMatch(/allowed in development mode: .*not loopback/);
+    expect(dev.out).toMatch(/allowed in development mode:\n {2}- .*not loopback/);
     writeFileSync(path.join(path.dirname(dataDir), 'data'), 'a file');
     const refused = await run(['check-config', '--dev', '--data-dir', dataDir], { LOG_LEVEL: 'silent' });
     expect(refused.code).toBe(1);
     expect(refused.out).toMatch(/is not a directory/);
+    // What --dev allows is listed apart from what stops it, never as one of the refusals.
+    expect(refused.out).toMatch(/^configuration would refuse to start:\n {2}- [^\n]*is not a directory[^\n]*\nallowed in development mode \(not what stops it\):\n {2}- no root secret/m);
   });
 
   it('start names PORT= when the port is taken between the check and listening, in one line, without a stack trace', async () => {
