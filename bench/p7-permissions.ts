@@ -55,7 +55,7 @@ const MANY_TENANTS = 100;
 
 const CUSTOM_ROLES = {
   'custom:support': ['members:read', 'invitations:manage', 'records:read', 'records:write', 'audit:read', 'documents:read'],
-  'custom:finance': ['workspace:read', 'billing:manage', 'data:export', 'audit:read', 'records:read', 'documents:read'],
+  'custom:finance': ['workspace:read', 'staff-access:approve', 'keys:manage', 'audit:read', 'records:read', 'documents:read'],
 } as const satisfies Record<string, readonly Scope[]>;
 type CustomRole = keyof typeof CUSTOM_ROLES;
 
@@ -133,7 +133,7 @@ const CALLERS: readonly Caller[] = [member, memberCustom, admin, apiKey];
 /** Each caller's allowed and denied scope (the API key's denied one is held by the key, not by its creator). */
 const ASKED: Record<CallerKey, { readonly allowed: Scope; readonly denied: Scope }> = {
   member: { allowed: 'records:read', denied: 'members:manage' },
-  member_custom: { allowed: 'billing:manage', denied: 'api-keys:manage' },
+  member_custom: { allowed: 'audit:read', denied: 'api-keys:manage' },
   admin: { allowed: 'members:manage', denied: 'workspace:delete' },
   api_key: { allowed: 'records:write', denied: 'integrations:manage' },
 };

@@ -70,6 +70,11 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       }
     });
 
+    it('offers no scope that no route needs: each in the catalogue guards at least one route', () => {
+      const needed = new Set(t.routes.map((r) => r.scope));
+      expect(SCOPES.filter((s) => !needed.has(s))).toEqual([]);
+    });
+
     it('publishes each operation\'s scope in the OpenAPI document', async () => {
       const spec = (await ok(call({}, 'GET', '/api/v1/openapi.json'))) as { paths: Record<string, Record<string, Record<string, unknown>>> };
       for (const r of t.routes.filter((x) => x.access === 'workspace' && x.method !== 'HEAD' && !x.hidden)) {
@@ -155,12 +160,12 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
   describe('roles', () => {
     it('lists the built-in roles first, and custom roles with their scopes and member counts', async () => {
       const ws = (await createWorkspace(t, owner, 'Roles')).id;
-      await createRole(ws, 'Billing', ['billing:manage', 'workspace:read']);
+      await createRole(ws, 'Auditors', ['audit:read', 'workspace:read']);
       const roles = (await ok(call(owner.bearer, 'GET', `/api/v1/workspaces/${ws}/roles`))).data;
-      expect(roles.map((r: { name: string }) => r.name)).toEqual(['Owner', 'Admin', 'Member', 'Billing']);
+      expect(roles.map((r: { name: string }) => r.name)).toEqual(['Owner', 'Admin', 'Member', 'Auditors']);
       expect(roles[0]).toMatchObject({ builtin: 'owner', memberCount: 1, scopes: SCOPES });
       expect(roles[1].scopes).toEqual(GRANTABLE_SCOPES);
-      expect(roles[3]).toMatchObject({ builtin: null, memberCount: 0, scopes: ['workspace:read', 'billing:manage'] });
+      expect(roles[3]).toMatchObject({ builtin: null, memberCount: 0, scopes: ['workspace:read', 'audit:read'] });
       expect((await ok(call({}, 'GET', '/api/v1/scopes'))).data.map((s: { scope: string }) => s.scope)).toEqual(SCOPES);
     });
 
@@ -186,7 +191,7 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
     it('nobody grants a scope they lack: creating, editing or deleting a role beyond their own is refused, nothing changes', async () => {
       const ws = (await createWorkspace(t, owner, 'Escalate')).id;
       const rm = await createRole(ws, 'Role manager', ['roles:manage', 'members:read', 'records:read']);
-      const wide = await createRole(ws, 'Wide', ['records:read', 'billing:manage']);
+      const wide = await createRole(ws, 'Wide', ['records:read', 'audit:read']);
       const carol = await member(ws, 'carol');
       await ok(setRoles(ws, carol.accountId, [rm]));
       const base = `/api/v1/workspaces/${ws}/roles`;
@@ -202,7 +207,7 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       const made = await ok(call(carol.bearer, 'POST', base, { name: 'Reader', scopes: ['records:read'] }), 201);
       const roles = (await ok(call(owner.bearer, 'GET', base))).data;
       expect(roles.find((r: { id: string }) => r.id === rm).scopes).toEqual(['members:read', 'roles:manage', 'records:read']);
-      expect(roles.find((r: { id: string }) => r.id === wide).scopes).toEqual(['records:read', 'billing:manage']);
+      expect(roles.find((r: { id: string }) => r.id === wide).scopes).toEqual(['records:read', 'audit:read']);
       expect(roles.map((r: { name: string }) => r.name)).toEqual(['Owner', 'Admin', 'Member', 'Reader', 'Role manager', 'Wide']);
       expect(made.scopes).toEqual(['records:read']);
     });
@@ -252,16 +257,16 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
   describe('members', () => {
     it('a member may hold several roles; their scopes add up', async () => {
       const ws = (await createWorkspace(t, owner, 'Several')).id;
-      const billing = await createRole(ws, 'Billing', ['billing:manage']);
+      const auditors = await createRole(ws, 'Auditors', ['audit:read']);
       const frank = await member(ws, 'frank');
       const ids = await roleIds(ws);
-      const updated = await ok(setRoles(ws, frank.accountId, [ids['member']!, billing, billing]));
-      expect(updated.roles.map((r: { name: string }) => r.name)).toEqual(['Member', 'Billing']);
+      const updated = await ok(setRoles(ws, frank.accountId, [ids['member']!, auditors, auditors]));
+      expect(updated.roles.map((r: { name: string }) => r.name)).toEqual(['Member', 'Auditors']);
       const seen = await ok(call(frank.bearer, 'GET', `/api/v1/workspaces/${ws}`));
-      expect(seen.scopes).toEqual(expect.arrayContaining(['records:write', 'billing:manage']));
+      expect(seen.scopes).toEqual(expect.arrayContaining(['records:write', 'audit:read']));
       expect(seen.scopes).not.toContain('members:manage');
       expect(code(await setRoles(ws, frank.accountId, []))).toBe('validation_failed');
-      expect((await events(ws, 'member.roles_changed')).map((e) => e.details)).toEqual([{ added: ['Billing'], removed: [] }]);
+      expect((await events(ws, 'member.roles_changed')).map((e) => e.details)).toEqual([{ added: ['Auditors'], removed: [] }]);
     });
 
     it('refuses escalation through role changes, and the owner role outside a transfer', async () => {

@@ -139,12 +139,9 @@ export type Scope =
   | 'documents:write'
   | 'integrations:manage'
   | 'keys:manage'
-  | 'billing:manage'
   | 'sso:manage'
   | 'audit:read'
   | 'staff-access:approve'
-  | 'data:export'
-  | 'data:delete'
   | 'workspace:delete'
   | 'ownership:transfer'
   | 'keys:configure';

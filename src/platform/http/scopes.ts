@@ -1,7 +1,9 @@
 /**
  * Permission scopes and the built-in roles made of them. Every workspace route names the one
  * scope it needs (`config.scope`); a request is allowed when the caller's effective scopes hold
- * it. docs/permissions.md lists this catalogue (a test keeps the two equal).
+ * it. docs/permissions.md lists this catalogue (a test keeps the two equal), and every scope in it
+ * guards at least one route (a test walks the route table): a scope is added with the first route
+ * that needs it, never ahead of it, so no role or key is offered a permission that does nothing.
  *
  * The decision runs in process on every workspace request, from the grants the authenticating
  * statement already read: no extra query and no network hop. `npm run bench` P7 measures it.
@@ -22,12 +24,9 @@ export const SCOPE_CATALOGUE = {
   'documents:write': 'Upload and delete documents.',
   'integrations:manage': "Connect, configure and disconnect integrations; write, rotate and delete their secrets (values are never readable).",
   'keys:manage': "See the workspace's encryption keys; rotate them and retire old versions.",
-  'billing:manage': 'See and change billing settings.',
   'sso:manage': "Configure single sign-on: verified domains and SSO enforcement, the SAML connection, SCIM tokens, directory group mappings and setup links.",
   'audit:read': "Read and export the workspace's audit log and access log.",
   'staff-access:approve': "See the operator's staff requests for access to the workspace's data; approve, deny and revoke them.",
-  'data:export': "Export the workspace's data.",
-  'data:delete': 'Delete data on request (data-subject deletion).',
   'workspace:delete': 'Delete the workspace and everything in it. Owner only.',
   'ownership:transfer': 'Hand the owner role to another member. Owner only.',
   'keys:configure': "Point the workspace's encryption at its own KMS key, or back. Owner only.",
