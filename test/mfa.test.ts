@@ -223,8 +223,9 @@ describe.each(BACKENDS)('MFA on $name', (backend) => {
       const start = await post('/api/v1/account/mfa/totp', undefined, f.bearer);
       const { secret } = start.json<{ secret: string }>();
       const wrong = await post('/api/v1/account/mfa/totp/confirm', { code: (await totp(secret)) === '000000' ? '000001' : '000000' }, f.bearer);
-      expect(wrong.statusCode).toBe(401);
-      expect(errorCode(wrong)).toBe('invalid_credentials');
+      // Not a 401: the session is fine, and a client must not read the answer as being signed out.
+      expect(wrong.statusCode).toBe(400);
+      expect(errorCode(wrong)).toBe('mfa_code_invalid');
       expect((await status(f)).enabled).toBe(false);
       expect((await post('/api/v1/account/mfa/totp/confirm', { code: await totp(secret) }, f.bearer)).statusCode).toBe(200);
       const again = await post('/api/v1/account/mfa/totp', undefined, f.bearer);
@@ -364,8 +365,8 @@ describe.each(BACKENDS)('MFA on $name', (backend) => {
       for (const [what, overrides] of forged) {
         const opts = await post('/api/v1/account/mfa/passkeys/options', undefined, p.bearer);
         const res = await post('/api/v1/account/mfa/passkeys', { response: soft.register(opts.json(), overrides), name: 'x' }, p.bearer);
-        expect(res.statusCode, what).toBe(401);
-        expect(errorCode(res), what).toBe('invalid_credentials');
+        expect(res.statusCode, what).toBe(400);
+        expect(errorCode(res), what).toBe('passkey_invalid');
         // The challenge was spent by the failed attempt: a good answer to it is now too late.
         const late = await post('/api/v1/account/mfa/passkeys', { response: soft.register(opts.json()), name: 'x' }, p.bearer);
         expect(errorCode(late), what).toBe('challenge_expired');
@@ -375,7 +376,8 @@ describe.each(BACKENDS)('MFA on $name', (backend) => {
       const stale = await post('/api/v1/account/mfa/passkeys/options', undefined, p.bearer);
       await post('/api/v1/account/mfa/passkeys/options', undefined, p.bearer);
       const staleRes = await post('/api/v1/account/mfa/passkeys', { response: soft.register(stale.json()) }, p.bearer);
-      expect(staleRes.statusCode).toBe(401);
+      expect(staleRes.statusCode).toBe(400);
+      expect(errorCode(staleRes)).toBe('passkey_invalid');
       // An expired challenge is refused.
       const expiring = await post('/api/v1/account/mfa/passkeys/options', undefined, p.bearer);
       await t.database.raw("UPDATE webauthn_registrations SET expires_at = now() - interval '1 second' WHERE account_id = $1", [p.accountId]);

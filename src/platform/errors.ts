@@ -39,6 +39,8 @@ export const ERROR_CATALOG = {
   saml_metadata_invalid: { status: 400, message: "The identity provider's metadata could not be used." },
   saml_certificate_invalid: { status: 400, message: 'The identity provider certificate could not be used.' },
   sso_connection_required: { status: 400, message: 'Set up and enable a SAML connection first.' },
+  mfa_code_invalid: { status: 400, message: 'The code is not right: check the time on your device and enter the code it shows now.' },
+  passkey_invalid: { status: 400, message: 'The passkey could not be verified; try again.' },
   // 401
   unauthenticated: { status: 401, message: 'Authentication is required.' },
   invalid_credentials: { status: 401, message: 'Invalid credentials.' },

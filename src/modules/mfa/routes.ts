@@ -58,7 +58,7 @@ export function mfaRoutes(mfa: MfaService, accounts: AccountsService): FastifyPl
     });
 
     app.post('/api/v1/account/mfa/totp/confirm', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['mfa_code_invalid', 'factor_not_found', 'mfa_already_enabled'] },
       schema: {
         tags,
         summary: 'Turn the authenticator app on with a first code',
@@ -88,7 +88,7 @@ export function mfaRoutes(mfa: MfaService, accounts: AccountsService): FastifyPl
     });
 
     app.post('/api/v1/account/mfa/passkeys', {
-      config: { access: 'account' },
+      config: { access: 'account', errors: ['passkey_invalid', 'challenge_expired', 'mfa_already_enabled'] },
       schema: {
         tags,
         summary: 'Register a passkey with the authenticator’s answer to the options',

@@ -250,8 +250,9 @@ export class MfaService {
       return { issued, recoveryCodes };
     });
     if (!result) {
+      // A 400: the session is fine, only the code is wrong (a 401 would read as being signed out).
       await this.recordFailure(key, meta, { action: 'auth.mfa.totp_enabled', outcome: 'failure', accountId, details: { reason: 'wrong_code' } });
-      throw new RampartError('invalid_credentials');
+      throw new RampartError('mfa_code_invalid');
     }
     await this.deps.throttle.recordSuccess(key);
     return result;
@@ -290,7 +291,7 @@ export class MfaService {
     const credential = await verifyRegistration(this.rp, response, challenge);
     if (!credential) {
       await this.deps.events.record({ action: 'auth.mfa.passkey_added', outcome: 'failure', accountId, details: { reason: 'verification' } }, meta);
-      throw new RampartError('invalid_credentials');
+      throw new RampartError('passkey_invalid');
     }
     return this.db.withAccount(accountId, async (tx) => {
       const before = await store.summary(tx, accountId);

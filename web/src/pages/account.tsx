@@ -157,7 +157,7 @@ function TotpSection({ mfa, onChanged }: { mfa: MfaStatus; onChanged: OnFactorCh
   const starting = useAction();
   const confirming = useAction({
     describeError: (err) =>
-      err instanceof ApiError && (err.code === 'invalid_credentials' || err.code === 'validation_failed')
+      err instanceof ApiError && (err.code === 'mfa_code_invalid' || err.code === 'validation_failed')
         ? 'That code is not right. Check the time on your device and enter the current code.'
         : errorMessage(err),
   });
