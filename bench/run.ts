@@ -6,7 +6,9 @@
  * P2 request), P4 (audit appends from 8 concurrent writers against raw INSERTs, with 0 forks), P5
  * (audit verification against node:crypto SHA-256 over the same bytes), P8 (a SCIM userName lookup
  * in 10,000 users through the HTTP app against the bare SQL of the same row, with its plan), P9 (SAML
- * response validations against node-saml alone and samlify, and on every core),
+ * response validations against node-saml alone and samlify, and on every core), P10 (the console's
+ * first screen: its gzipped JS and CSS against the budget, and its first contentful paint in
+ * Chromium against a blank page from the same server and against Swagger UI),
  * each as ratios against the same work done bare and against a named peer, in one run. Prints a
  * report on stdout (progress goes to stderr) and writes it as JSON to .bench/results.json.
  *
@@ -14,7 +16,7 @@
  *      BENCH_SECONDS       length of each measured round (default P1 5 s, P2 10 s)
  *      BENCH_WARMUP_SECONDS warmup per side (default P1 2 s, P2 3 s; never longer than a round)
  *      BENCH_ROUNDS        measured rounds per side (default P1 3, P2 2)
- *      BENCH_ONLY          p1, p2, p3, p4, p5, p6, p7, p8 or p9 to run one part (P7 alone takes P2's figure from the last
+ *      BENCH_ONLY          p1 … p10 to run one part (P7 alone takes P2's figure from the last
  *                          .bench/results.json, or makes a short P2 run; P3's and P7's timing is fixed)
  *      BENCH_P3_RECORDS    records per side for P3's rewrap (default 100000; fewer marks it INVALID)
  *      BENCH_P3_DOCUMENT_MIB size of P3's streamed document (default 1024; smaller marks it INVALID)
@@ -35,6 +37,7 @@ import { runP6, type P6Result } from './p6-password.js';
 import { runP7, type P7Result } from './p7-permissions.js';
 import { runP8, type P8Result } from './p8-scim.js';
 import { runP9, type P9Result } from './p9-saml.js';
+import { runP10, type P10Result } from './p10-console.js';
 import { formatGoal, formatNumber, summaryTable, table, type Measure } from './report.js';
 import { MB, progress, readSettings, ROOT, run, withClient, type BenchSettings } from './util.js';
 
@@ -452,6 +455,37 @@ function printP9(p9: P9Result, out: string[]): void {
   out.push('');
 }
 
+function printP10(p10: P10Result, out: string[]): void {
+  const kb = (bytes: number) => `${formatNumber(bytes / 1000, 1)} KB`;
+  out.push(`P10 — the console's first screen: the JS and CSS index.html loads, gzipped (level 9), and its first contentful paint in ${p10.chromium}`);
+  out.push(
+    table(
+      ['file', 'bytes', 'gzipped'],
+      [
+        ...p10.firstScreen.map((f) => [f.file, kb(f.bytes), kb(f.gzipBytes)]),
+        ['first screen', kb(p10.firstScreenBytes), kb(p10.firstScreenGzipBytes)],
+        ...p10.later.map((f) => [`${f.file} (loaded later)`, kb(f.bytes), kb(f.gzipBytes)]),
+      ],
+    ),
+  );
+  const bare = p10.sides.find((s) => s.key === 'bare')!;
+  out.push(
+    table(
+      ['side', 'FCP ms (median)', 'rounds (ms, min–max)', 'vs blank page', 'sign-in form ms'],
+      p10.sides.map((s) => [
+        s.label,
+        formatNumber(s.fcpMs, 1),
+        `${formatNumber(Math.min(...s.roundsMs), 1)}–${formatNumber(Math.max(...s.roundsMs), 1)}`,
+        `${(s.fcpMs / bare.fcpMs).toFixed(3)}×`,
+        s.readyMs === null ? '—' : formatNumber(s.readyMs, 1),
+      ]),
+    ),
+  );
+  for (const s of p10.sides) out.push(`  ${s.label}: ${s.how}`);
+  for (const c of p10.checks) out.push(`  check: ${c}`);
+  out.push('');
+}
+
 async function main(): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
@@ -469,6 +503,7 @@ async function main(): Promise<number> {
   let p7: P7Result | null = null;
   let p8: P8Result | null = null;
   let p9: P9Result | null = null;
+  let p10: P10Result | null = null;
   if (only === undefined || only === 'p1') {
     try {
       progress('P1: row-level security on the hot path');
@@ -564,6 +599,16 @@ async function main(): Promise<number> {
     }
   }
 
+  if (only === undefined || only === 'p10') {
+    try {
+      progress('P10: the console first screen');
+      p10 = await runP10(settings);
+    } catch (err) {
+      errors.push({ part: 'P10', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      progress(`P10 failed: ${String(err)}`);
+    }
+  }
+
   const measures: Measure[] = [
     ...(p1?.measures ?? []),
     ...(p2?.measures ?? []),
@@ -574,6 +619,7 @@ async function main(): Promise<number> {
     ...(p7?.measures ?? []),
     ...(p8?.measures ?? []),
     ...(p9?.measures ?? []),
+    ...(p10?.measures ?? []),
   ];
   const wallSeconds = (performance.now() - t0) / 1000;
 
@@ -595,6 +641,7 @@ async function main(): Promise<number> {
   if (p7) printP7(p7, out);
   if (p8) printP8(p8, out);
   if (p9) printP9(p9, out);
+  if (p10) printP10(p10, out);
   out.push('Summary');
   out.push(measures.length > 0 ? summaryTable(measures) : '(no measures)');
   for (const m of measures) {
@@ -609,7 +656,7 @@ async function main(): Promise<number> {
   const dir = path.join(ROOT, '.bench');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'results.json');
-  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p3, p4, p5, p6, p7, p8, p9, errors };
+  const json = { startedAt: startedAt.toISOString(), wallSeconds, machine: info, settings: { ...settings, only, adminUrl: undefined }, measures, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, errors };
   writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   progress(`results written to ${path.relative(ROOT, file)}`);
 

@@ -43,7 +43,7 @@ function envNumber(name: string, integer = false): number | undefined {
 }
 
 /** The parts BENCH_ONLY may name. */
-export const BENCH_PARTS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9'] as const;
+export const BENCH_PARTS = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9', 'p10'] as const;
 export type BenchPart = (typeof BENCH_PARTS)[number];
 
 function isBenchPart(value: string | undefined): value is BenchPart {
