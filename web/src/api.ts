@@ -625,7 +625,7 @@ export function setMfaEnrolmentRequiredHandler(handler: ((path: string) => void)
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-interface RequestOptions {
+export interface RequestOptions {
   readonly json?: unknown;
   readonly form?: FormData;
   readonly headers?: Record<string, string>;
@@ -675,7 +675,27 @@ export async function send<T>(url: string, init: RequestInit, refused: (status: 
   return parsed as T;
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+/** A write the server accepted: its method and API path (under /api/v1). */
+export interface ApiWrite {
+  readonly method: string;
+  readonly path: string;
+}
+
+const writeListeners = new Set<(write: ApiWrite) => void>();
+
+/**
+ * Calls `listener` after every write (POST, PUT, PATCH, DELETE) the server accepted, so a view of
+ * state that the write may have changed (the encryption keys after records were stored) can load
+ * again; returns the unsubscribe function. See live.ts.
+ */
+export function onApiWrite(listener: (write: ApiWrite) => void): () => void {
+  writeListeners.add(listener);
+  return () => {
+    writeListeners.delete(listener);
+  };
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   let body: BodyInit | undefined;
   if (options.json !== undefined) {
@@ -687,11 +707,13 @@ async function request<T>(method: string, path: string, options: RequestOptions 
   }
   if (UNSAFE.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
 
-  return send<T>(`/api/v1${path}`, { method, headers, body }, (status, code) => {
+  const answer = await send<T>(`/api/v1${path}`, { method, headers, body }, (status, code) => {
     // A request for a fresh sign-in (`reauthentication_required`) comes from a session that still works.
     if (status === 401 && !options.quiet401 && code !== 'reauthentication_required') onUnauthenticated?.();
     if (status === 403 && code === 'mfa_enrolment_required' && !options.quietMfa) onMfaEnrolmentRequired?.(path);
   });
+  if (UNSAFE.has(method)) for (const listener of writeListeners) listener({ method, path });
+  return answer;
 }
 
 const enc = encodeURIComponent;
