@@ -941,3 +941,93 @@ export const api = {
   revokeAccessRequest: (workspaceId: string, requestId: string, note: string) =>
     request<AccessRequest>('POST', `${ws(workspaceId)}/access-requests/${enc(requestId)}/revoke`, { json: decision(note) }),
 };
+
+// Profile, workspace-for-key, overview
+// (PATCH /auth/account, POST /auth/account/email[/confirm], GET /workspace with an API key,
+// GET /workspaces/:id/overview; members carry `mfa`; the invitation preview works signed out.)
+
+/** Members gain whether they have a second factor (a confirmed authenticator app or a passkey). */
+export interface Member {
+  readonly mfa: boolean;
+}
+
+/** An email change asked for: the link went to this address (the same answer if it is taken). */
+export interface EmailChangePending {
+  readonly pendingEmail: string;
+}
+
+/** What an API key learns about itself: its workspace, and the key as it acts now. */
+export interface KeyWorkspace {
+  readonly id: string;
+  readonly name: string;
+  readonly region: string;
+  readonly createdAt: string;
+  readonly apiKey: {
+    readonly id: string;
+    readonly name: string;
+    /** Its scopes, cut to what its creator still holds. */
+    readonly scopes: Scope[];
+    readonly createdAt: string;
+  };
+}
+
+export type OverviewSeverity = 'critical' | 'warning' | 'info';
+
+/** A console section an alert points to: /w/:workspaceId/<section>. */
+export type OverviewSection =
+  | 'collections'
+  | 'documents'
+  | 'members'
+  | 'invitations'
+  | 'roles'
+  | 'sso'
+  | 'api-keys'
+  | 'encryption'
+  | 'access-requests'
+  | 'access-log'
+  | 'audit'
+  | 'settings';
+
+export interface OverviewAlert {
+  /** Names the condition (`audit.verification_failed`, `keys.rotation_overdue`, …). */
+  readonly id: string;
+  readonly severity: OverviewSeverity;
+  readonly at: string;
+  readonly title: string;
+  readonly section: OverviewSection;
+}
+
+/** A workspace's security posture. A part is null when the caller lacks the scope that reads it. */
+export interface WorkspaceOverview {
+  readonly members: { readonly total: number; readonly withMfa: number; readonly mfaRequired: boolean } | null;
+  readonly sso: {
+    readonly saml: boolean;
+    readonly oidc: boolean;
+    readonly scim: boolean;
+    readonly enforced: boolean;
+    readonly domains: { readonly verified: number; readonly pending: number };
+  } | null;
+  readonly keys: { readonly currentVersion: number; readonly versions: number; readonly rotatedAt: string | null; readonly nextRotationAt: string | null } | null;
+  readonly accessRequests: { readonly pending: number } | null;
+  readonly audit: { readonly chain: 'verified' | 'failed' | 'unknown'; readonly lastCheckpointAt: string | null } | null;
+  /** Most severe first. */
+  readonly alerts: OverviewAlert[];
+}
+
+export const profileApi = {
+  /** Renames the signed-in account; the answer is the Account as in the session. */
+  updateProfile: (name: string) => request<Account>('PATCH', '/auth/account', { json: { name } }),
+  /**
+   * Asks to move the account to `email`. `password` is required when the account has one
+   * (401 `reauthentication_required` otherwise, which is no sign-out); 403 `email_managed` when a
+   * workspace manages the current address, `sso_required` when the new one's domain enforces SSO.
+   */
+  requestEmailChange: (email: string, password?: string) =>
+    request<EmailChangePending>('POST', '/auth/account/email', { json: password === undefined ? { email } : { email, password } }),
+  /** The /email-change#token=… page: confirms, signed in to the account that asked (401 signed out). */
+  confirmEmailChange: (token: string) => request<Account>('POST', '/auth/account/email/confirm', { json: { token } }),
+  /** Which workspace an API key opens (never the session's): 401 for an unknown, revoked or expired key. */
+  workspaceForKey: (secret: string) =>
+    request<KeyWorkspace>('GET', '/workspace', { headers: { authorization: `Bearer ${secret}` }, quiet401: true }),
+  workspaceOverview: (workspaceId: string) => request<WorkspaceOverview>('GET', `${ws(workspaceId)}/overview`),
+};
