@@ -228,7 +228,7 @@ describe.each(BACKENDS)('API on $name', (backend) => {
       expect(data.map((c) => c.name)).toContain('tickets');
       expect(nameRule.description).toBe('a collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter');
       // A client checking names with the pattern agrees with the server on every one of these.
-      const pattern = new RegExp(nameRule.pattern, 'u');
+      const pattern = new RegExp(nameRule.pattern);
       const names = ['a', 'x'.repeat(63), 'x'.repeat(64), 'Bad', '1st', '_x', 'ok_name-2', 'with space', 'été', 'a.b', ''];
       for (const name of names) {
         const res = await t.app.inject({ method: 'POST', url: base, headers: alice.bearer, payload: { name } });
