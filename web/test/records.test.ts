@@ -362,6 +362,17 @@ describe('the records grid in Chromium', () => {
     await expect.poll(() => opener.evaluate((el) => el === document.activeElement)).toBe(true);
   });
 
+  it('says plainly when the collection does not exist, and leads back to the list', async () => {
+    h.allowHttpErrors(404);
+    await page.goto(`${h.origin}/w/${workspaceId}/c/no-such-thing`);
+    const gone = page.getByTestId('collection-gone');
+    await expect.poll(() => gone.textContent()).toContain('There is no collection named no-such-thing');
+    expect(await page.getByTestId('new-record').count()).toBe(0);
+    expect(await page.getByTestId('records-table').count()).toBe(0);
+    await page.goto(`${h.origin}/w/${workspaceId}/c/tickets`);
+    await page.getByTestId('records-table').waitFor();
+  });
+
   it.each([
     { name: 'phone', width: 390, height: 844 },
     { name: 'desktop', width: 1440, height: 900 },

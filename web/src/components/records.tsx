@@ -53,6 +53,7 @@ export function RecordsPanel(props: {
   return (
     <Panel title={`Records in ${props.collection}`} titleId="records-title" testId="records-panel">
       <RecordsBrowser
+        key={collectionPath(props.workspaceId, props.collection)}
         workspaceId={props.workspaceId}
         collection={props.collection}
         canWrite={props.canWrite}
