@@ -82,9 +82,11 @@ describe('workspace access in the console (Chromium)', () => {
     // Something for the others to read.
     await owner.getByLabel('New collection name').fill('tickets');
     await owner.getByRole('button', { name: 'Create collection' }).click();
-    await owner.getByLabel('New record (JSON)').fill('{"title": "Printer on fire"}');
-    await owner.getByRole('button', { name: 'Create record' }).click();
-    await expect.poll(() => owner.getByTestId('record').count()).toBe(1);
+    await owner.getByTestId('new-record').click();
+    await owner.getByTestId('record-drawer').getByLabel('Record JSON').fill('{"title": "Printer on fire"}');
+    await owner.getByTestId('record-drawer').getByRole('button', { name: 'Create record' }).click();
+    await expect.poll(() => owner.getByTestId('record-row').count()).toBe(1);
+    await owner.keyboard.press('Escape');
   });
 
   it('creates a custom role in the roles page and shows its scopes in the matrix', async () => {
@@ -188,11 +190,16 @@ describe('workspace access in the console (Chromium)', () => {
 
       // Records and documents to read, nothing to change.
       await bob.getByTestId('collection-link').filter({ hasText: 'tickets' }).click();
-      await expect.poll(() => bob.getByTestId('record').count()).toBe(1);
+      await expect.poll(() => bob.getByTestId('record-row').count()).toBe(1);
       await bob.getByTestId('documents-empty').waitFor();
-      for (const name of ['Create collection', 'Create record', 'Edit', 'Upload', 'Delete collection']) {
+      for (const name of ['Create collection', 'New record', 'Upload', 'Delete collection']) {
         expect(await bob.getByRole('button', { name, exact: true }).count(), name).toBe(0);
       }
+      // The record opens to be read, not changed.
+      await bob.getByTestId('open-record').click();
+      expect(JSON.parse((await bob.getByTestId('record-json-view').textContent())!)).toEqual({ title: 'Printer on fire' });
+      for (const name of ['Save', 'Delete record']) expect(await bob.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+      await bob.keyboard.press('Escape');
       expect(await bob.getByTestId('workspace-settings').count()).toBe(0);
       expect(await bob.getByTestId('workspace-nav').count()).toBe(0);
       // The settings pages say why they are closed, and ask the server for nothing.

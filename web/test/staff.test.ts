@@ -81,10 +81,12 @@ describe('staff access in the console (Chromium)', () => {
     acmeId = await h.createWorkspace(owner, 'Acme');
     await owner.getByLabel('New collection name').fill('tickets');
     await owner.getByRole('button', { name: 'Create collection' }).click();
-    await owner.getByLabel('New record (JSON)').fill(JSON.stringify({ title: RECORD_TITLE, customer: 'Dana' }));
-    await owner.getByRole('button', { name: 'Create record' }).click();
-    await expect.poll(() => owner.getByTestId('record').count()).toBe(1);
-    recordId = (await owner.getByTestId('record').first().getAttribute('data-record-id'))!;
+    await owner.getByTestId('new-record').click();
+    await owner.getByTestId('record-drawer').getByLabel('Record JSON').fill(JSON.stringify({ title: RECORD_TITLE, customer: 'Dana' }));
+    await owner.getByTestId('record-drawer').getByRole('button', { name: 'Create record' }).click();
+    await expect.poll(() => owner.getByTestId('record-row').count()).toBe(1);
+    await owner.keyboard.press('Escape');
+    recordId = (await owner.getByTestId('record-row').first().getAttribute('data-record-id'))!;
     expect(recordId).toMatch(/^[0-9a-f-]{36}$/);
     // The owner's nav offers the approval screen and both logs; nothing waits yet.
     expect(await owner.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(OWNER_SECTIONS);
