@@ -755,7 +755,7 @@ export const api = {
   // My factors.
   mfa: () => request<MfaStatus>('GET', '/account/mfa'),
   startTotp: () => request<TotpSetup>('POST', '/account/mfa/totp'),
-  confirmTotp: async (code: string) => adopt(await request<FactorChanged>('POST', '/account/mfa/totp/confirm', { json: { code }, quiet401: true })),
+  confirmTotp: async (code: string) => adopt(await request<FactorChanged>('POST', '/account/mfa/totp/confirm', { json: { code } })),
   removeTotp: async (proof: Reauth) => adopt(await request<FactorChanged>('DELETE', '/account/mfa/totp', { json: proof, quiet401: true })),
   passkeys: () => request<{ data: Passkey[] }>('GET', '/account/mfa/passkeys'),
   passkeyRegistrationOptions: () => request<PublicKeyCredentialCreationOptionsJSON>('POST', '/account/mfa/passkeys/options'),
