@@ -98,4 +98,178 @@ describe('guided flows in the console (Chromium)', () => {
       expect(await signedInAs(page)).toBe(ERIN);
     });
   });
+
+  describe('with a workspace', () => {
+    let owner: Page;
+    let acmeId: string;
+    let readKey: string;
+    const IVY = 'ivy@example.test';
+    const INVITATION = '/invitations/accept';
+
+    /** Calls the API as the owner's console would; fails the test on an error status. */
+    async function asOwner<T>(method: string, path: string, body?: unknown): Promise<T> {
+      const res = await h.apiCall(owner, method, `/api/v1${path}`, body);
+      expect(res.status, `${method} ${path}: ${JSON.stringify(res.json)}`).toBeLessThan(300);
+      return res.json as T;
+    }
+
+    async function roleId(workspaceId: string, builtin: string): Promise<string> {
+      const roles = await asOwner<{ data: { id: string; builtin: string | null }[] }>('GET', `/workspaces/${workspaceId}/roles`);
+      return roles.data.find((r) => r.builtin === builtin)!.id;
+    }
+
+    it('signs the owner in, with a workspace holding a record', async () => {
+      h.allowHttpErrors(401);
+      owner = await h.newPage('owner');
+      await h.signIn(owner, OWNER);
+      acmeId = await h.createWorkspace(owner, 'Acme');
+      await asOwner('POST', `/workspaces/${acmeId}/collections`, { name: 'tickets' });
+      await asOwner('POST', `/workspaces/${acmeId}/collections/tickets/records`, { data: { title: 'First' } });
+    });
+
+    describe('an invitation', () => {
+      it('survives signing up and verifying the address in a new tab, which resumes it, and joins the workspace', async () => {
+        h.allowHttpErrors(401);
+        await asOwner('POST', `/workspaces/${acmeId}/invitations`, { email: IVY, roleId: await roleId(acmeId, 'member') });
+        const link = await h.emailLink(IVY, INVITATION);
+
+        const browser = await h.newContext('ivy');
+        const first = await browser.newPage();
+        await first.setViewportSize(PHONE);
+        await first.goto(link);
+        // Signed out, the preview names the workspace and the invited address.
+        await expect.poll(() => first.getByTestId('invitation-for').textContent()).toBe(IVY);
+        expect(await first.getByTestId('invitation-workspace').textContent()).toBe('Acme');
+        expect(new URL(first.url()).hash).toBe('');
+        expect(await scrollsSideways(first)).toBe(false);
+        expect(await accessibilityViolations(first)).toEqual([]);
+
+        // Sign-up starts from the invited address.
+        await first.getByRole('link', { name: 'Create an account' }).click();
+        await expect.poll(() => pathOf(first)).toBe('/sign-up');
+        expect(await first.getByLabel('Email').inputValue()).toBe(IVY);
+        await first.getByLabel('Password').fill('correct horse battery staple');
+        await first.getByRole('button', { name: 'Create account' }).click();
+        await first.getByTestId('check-email').waitFor();
+
+        // The verification link, opened in a new tab of the same browser, picks the invitation up.
+        const second = await browser.newPage();
+        await second.goto(await h.emailLink(IVY, '/verify'));
+        await expect.poll(() => pathOf(second)).toBe(INVITATION);
+        await expect.poll(() => second.getByTestId('invitation-workspace').textContent()).toBe('Acme');
+        await second.getByRole('button', { name: 'Accept invitation' }).click();
+        await expect.poll(() => pathOf(second)).toBe(`/w/${acmeId}`);
+        const mine = (await h.apiCall(second, 'GET', '/api/v1/workspaces')).json as { data: { id: string; roles: { builtin: string | null }[] }[] };
+        expect(mine.data.map((w) => [w.id, w.roles.map((r) => r.builtin)])).toEqual([[acmeId, ['member']]]);
+        // Answered: no tab of this browser keeps it.
+        expect(await second.evaluate(() => localStorage.getItem('rampart.invitation'))).toBeNull();
+      });
+
+      it('is forgotten when the browser signs out', async () => {
+        h.allowHttpErrors(401);
+        await asOwner('POST', `/workspaces/${acmeId}/invitations`, { email: 'zed@example.test', roleId: await roleId(acmeId, 'member') });
+        const link = await h.emailLink('zed@example.test', INVITATION);
+        const page = await h.newPage('owner, second browser');
+        await h.signIn(page, OWNER);
+        await page.goto(link);
+        await page.getByTestId('invitation-email-mismatch').waitFor();
+        expect(await page.evaluate(() => localStorage.getItem('rampart.invitation'))).not.toBeNull();
+        await page.goto(url('/'));
+        await page.getByRole('button', { name: 'Sign out' }).click();
+        await expect.poll(() => pathOf(page)).toBe('/sign-in');
+        expect(await page.evaluate(() => localStorage.getItem('rampart.invitation'))).toBeNull();
+      });
+    });
+
+    describe('API keys', () => {
+      /** Every `:read` scope of the catalogue that a key may hold, in catalogue order. */
+      async function readScopes(): Promise<string[]> {
+        const { data } = await asOwner<{ data: { scope: string; ownerOnly: boolean }[] }>('GET', '/scopes');
+        return data.filter((s) => !s.ownerOnly && s.scope.endsWith(':read')).map((s) => s.scope);
+      }
+
+      it('reveals a new key once with the base URL, the workspace id and a curl command that, run, answers the workspace', async () => {
+        await owner.goto(url(`/w/${acmeId}/api-keys`));
+        const form = owner.getByRole('form', { name: 'New API key' });
+        await form.getByRole('radio', { name: 'Read-only' }).waitFor();
+        expect(await form.getByRole('radio', { name: 'Read-only' }).isChecked()).toBe(true);
+        const reads = await readScopes();
+        expect(reads).toContain('records:read');
+        expect(await form.getByTestId('api-key-preset-scopes').locator('code').allTextContents()).toEqual(reads);
+        await form.getByLabel('Key name').fill('Reporting');
+        await form.getByRole('button', { name: 'Create API key' }).click();
+
+        const shown = owner.getByTestId('api-key-secret');
+        await shown.waitFor();
+        readKey = (await shown.getByTestId('api-key-secret-value').textContent())!.trim();
+        expect(readKey).toMatch(/^rk_live_[A-Za-z0-9_-]+$/);
+        expect((await shown.getByTestId('api-key-base-url').textContent())!.trim()).toBe(h.origin);
+        expect((await shown.getByTestId('api-key-workspace-id').textContent())!.trim()).toBe(acmeId);
+        const curl = (await shown.getByTestId('api-key-curl').textContent())!.trim();
+        expect(curl).toBe(`curl -H "Authorization: Bearer ${readKey}" ${h.origin}/api/v1/workspace`);
+        for (const name of ['Copy API key', 'Copy base URL', 'Copy workspace id', 'Copy curl command']) {
+          expect(await shown.getByRole('button', { name }).count(), name).toBe(1);
+        }
+        for (const viewport of [PHONE, DESKTOP]) {
+          await owner.setViewportSize(viewport);
+          expect(await scrollsSideways(owner), `${viewport.width}px`).toBe(false);
+        }
+        expect(await accessibilityViolations(owner)).toEqual([]);
+
+        // The command, run as written: its header and its URL.
+        const [, header, target] = /^curl -H "([^"]+)" (\S+)$/.exec(curl)!;
+        const [headerName, headerValue] = header!.split(/:\s*/, 2);
+        const res = await fetch(target!, { headers: { [headerName!]: headerValue! } });
+        expect(res.status).toBe(200);
+        const body = (await res.json()) as { id: string; name: string; apiKey: { name: string; scopes: string[] } };
+        expect(body.id).toBe(acmeId);
+        expect(body.name).toBe('Acme');
+        expect(body.apiKey.name).toBe('Reporting');
+        expect(body.apiKey.scopes).toEqual(reads);
+      });
+
+      it('makes a read-only key from its preset: it reads records, and a write is refused', async () => {
+        const call = (method: string, path: string, body?: unknown) =>
+          fetch(`${h.server.url}/api/v1${path}`, {
+            method,
+            headers: { authorization: `Bearer ${readKey}`, 'content-type': 'application/json' },
+            body: body === undefined ? undefined : JSON.stringify(body),
+          });
+        const read = await call('GET', `/workspaces/${acmeId}/collections/tickets/records`);
+        expect(read.status).toBe(200);
+        expect(((await read.json()) as { data: { data: { title: string } }[] }).data.map((r) => r.data.title)).toEqual(['First']);
+        const write = await call('POST', `/workspaces/${acmeId}/collections/tickets/records`, { data: { title: 'Second' } });
+        expect(write.status).toBe(403);
+        expect(((await write.json()) as { error: { code: string } }).error.code).toBe('forbidden');
+      });
+
+      it('offers in each preset only the scopes its creator can grant', async () => {
+        h.allowHttpErrors(401);
+        const ops = await asOwner<{ id: string }>('POST', `/workspaces/${acmeId}/roles`, {
+          name: 'Ops',
+          scopes: ['workspace:read', 'records:read', 'records:write', 'documents:read', 'api-keys:manage'],
+        });
+        const mia = await h.newMemberPage(acmeId, (await h.server.services.accounts.accountByEmail(OWNER))!.id, 'mia@example.test', 'Mia');
+        const miaId = (await h.server.services.accounts.accountByEmail('mia@example.test'))!.id;
+        await asOwner('PATCH', `/workspaces/${acmeId}/members/${miaId}`, { roleIds: [ops.id] });
+
+        await mia.setViewportSize(PHONE);
+        await mia.goto(url(`/w/${acmeId}/api-keys`));
+        const form = mia.getByRole('form', { name: 'New API key' });
+        const listed = form.getByTestId('api-key-preset-scopes').locator('code');
+        await form.getByRole('radio', { name: 'Read-only' }).waitFor();
+        await expect.poll(() => listed.allTextContents()).toEqual(['workspace:read', 'records:read', 'documents:read']);
+        await form.getByRole('radio', { name: 'Read-write' }).check();
+        await expect.poll(() => listed.allTextContents()).toEqual(['workspace:read', 'records:read', 'records:write', 'documents:read']);
+        expect(await scrollsSideways(mia)).toBe(false);
+
+        // The server agrees: the key is made, with exactly those scopes.
+        await form.getByLabel('Key name').fill('Sync');
+        await form.getByRole('button', { name: 'Create API key' }).click();
+        await mia.getByTestId('api-key-secret').waitFor();
+        const row = mia.locator('[data-testid="api-key"][data-key-name="Sync"]');
+        expect(await row.getByTestId('api-key-scopes').textContent()).toBe('workspace:read, records:read, records:write, documents:read');
+      });
+    });
+  });
 });
