@@ -11,7 +11,7 @@ import jsQR from 'jsqr';
 import type { Locator, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, signedInAs, useConsoleHarness } from './harness.js';
+import { accessibilityViolations, PASSWORD, signedInAs, submitPassword, useConsoleHarness } from './harness.js';
 import { totpCodes } from './totp.js';
 
 const OWNER = 'owner@example.test';
@@ -148,7 +148,7 @@ describe('guided flows in the console (Chromium)', () => {
         await first.getByRole('link', { name: 'Create an account' }).click();
         await expect.poll(() => pathOf(first)).toBe('/sign-up');
         expect(await first.getByLabel('Email').inputValue()).toBe(IVY);
-        await first.getByLabel('Password').fill('correct horse battery staple');
+        await first.getByLabel('Password').fill(PASSWORD);
         await first.getByRole('button', { name: 'Create account' }).click();
         await first.getByTestId('check-email').waitFor();
 
@@ -270,6 +270,102 @@ describe('guided flows in the console (Chromium)', () => {
         const row = mia.locator('[data-testid="api-key"][data-key-name="Sync"]');
         expect(await row.getByTestId('api-key-scopes').textContent()).toBe('workspace:read, records:read, records:write, documents:read');
       });
+    });
+  });
+
+  describe('the first-run guide', () => {
+    it('ticks each step as it is done, from what the API says, and links to where each is done', async () => {
+      h.allowHttpErrors(401);
+      const page = await h.newPage('gus');
+      await h.signUpAndVerify(page, 'gus@example.test', 'Gus');
+      await page.setViewportSize(PHONE);
+      await page.goto(url('/get-started'));
+      const guide = page.getByTestId('get-started');
+      const state = (id: string) => guide.getByTestId(`step-${id}`).getAttribute('data-state');
+      const refresh = () => guide.getByRole('button', { name: 'Refresh' }).click();
+      await expect.poll(() => guide.getByTestId('get-started-count').textContent()).toBe('0 of 4 done.');
+      for (const id of ['workspace', 'data', 'invite', 'mfa']) expect(await state(id), id).toBe('todo');
+      expect(await scrollsSideways(page)).toBe(false);
+      expect(await accessibilityViolations(page)).toEqual([]);
+
+      // 1. A workspace, from the guide itself.
+      const form = guide.getByRole('form', { name: 'Create a workspace' });
+      await form.getByLabel('Workspace name').fill('Gus Co');
+      await form.getByRole('button', { name: 'Create workspace' }).click();
+      await expect.poll(() => state('workspace')).toBe('done');
+      const { data } = (await h.apiCall(page, 'GET', '/api/v1/workspaces')).json as { data: { id: string }[] };
+      const id = data[0]!.id;
+      expect(await guide.getByRole('link', { name: 'Open collections' }).getAttribute('href')).toBe(`/w/${id}/collections`);
+      expect(await guide.getByRole('link', { name: 'Create an API key' }).getAttribute('href')).toBe(`/w/${id}/api-keys`);
+      expect(await guide.getByRole('link', { name: 'Invite someone' }).getAttribute('href')).toBe(`/w/${id}/invitations`);
+      expect(await guide.getByRole('link', { name: 'Set up a second factor' }).getAttribute('href')).toBe('/account/security');
+      expect(await state('data')).toBe('todo');
+
+      // 2. Data.
+      expect((await h.apiCall(page, 'POST', `/api/v1/workspaces/${id}/collections`, { name: 'notes' })).status).toBe(201);
+      await refresh();
+      await expect.poll(() => state('data')).toBe('done');
+      expect(await state('invite')).toBe('todo');
+
+      // 3. Someone invited.
+      const roles = (await h.apiCall(page, 'GET', `/api/v1/workspaces/${id}/roles`)).json as { data: { id: string; builtin: string | null }[] };
+      const member = roles.data.find((r) => r.builtin === 'member')!.id;
+      expect((await h.apiCall(page, 'POST', `/api/v1/workspaces/${id}/invitations`, { email: 'hugo@example.test', roleId: member })).status).toBe(201);
+      await refresh();
+      await expect.poll(() => state('invite')).toBe('done');
+      expect(await state('mfa')).toBe('todo');
+
+      // 4. A second factor.
+      const setup = (await h.apiCall(page, 'POST', '/api/v1/account/mfa/totp')).json as { secret: string };
+      expect((await h.apiCall(page, 'POST', '/api/v1/account/mfa/totp/confirm', { code: await totpCode(setup.secret) })).status).toBe(200);
+      await refresh();
+      await expect.poll(() => state('mfa')).toBe('done');
+      expect(await guide.getByTestId('get-started-count').textContent()).toBe('All done: your workspace is set up.');
+      await page.setViewportSize(DESKTOP);
+      expect(await scrollsSideways(page)).toBe(false);
+
+      // Hidden for this account, and still reachable.
+      await guide.getByRole('button', { name: 'Hide this guide' }).click();
+      await expect.poll(() => pathOf(page)).not.toBe('/get-started');
+      await page.goto(url('/get-started'));
+      await expect.poll(() => guide.getByRole('status').last().textContent()).toContain('You hid this guide');
+      expect(await guide.getByRole('button', { name: 'Hide this guide' }).count()).toBe(0);
+    });
+  });
+
+  describe('a new email address', () => {
+    const HAL = 'hal@example.test';
+    let hal: Page;
+
+    it('is confirmed from the link sent to it, in the browser that asked', async () => {
+      h.allowHttpErrors(401);
+      hal = await h.newPage('hal');
+      await h.signUpAndVerify(hal, HAL, 'Hal');
+      const asked = await h.apiCall(hal, 'POST', '/api/v1/auth/account/email', { email: 'hal@new.example.test', password: PASSWORD });
+      expect(asked.status).toBe(202);
+      const link = await h.emailLink('hal@new.example.test', '/email-change');
+      const token = link.split('#token=')[1]!;
+      await hal.goto(link);
+      await expect.poll(() => hal.getByTestId('email-changed').textContent()).toContain('hal@new.example.test');
+      expect(new URL(hal.url()).hash).toBe('');
+      expect(h.requestedUrls.filter((u) => u.includes(token))).toEqual([]);
+      expect(((await h.apiCall(hal, 'GET', '/api/v1/auth/session')).json as { account: { email: string } }).account.email).toBe('hal@new.example.test');
+    });
+
+    it('waits, opened signed out, until the account signs in', async () => {
+      h.allowHttpErrors(401);
+      expect((await h.apiCall(hal, 'POST', '/api/v1/auth/account/email', { email: 'hal@third.example.test', password: PASSWORD })).status).toBe(202);
+      const link = await h.emailLink('hal@third.example.test', '/email-change');
+      const elsewhere = await h.newPage('hal elsewhere');
+      await elsewhere.setViewportSize(PHONE);
+      await elsewhere.goto(link);
+      await elsewhere.getByTestId('email-change-sign-in-first').waitFor();
+      expect(await accessibilityViolations(elsewhere)).toEqual([]);
+      await elsewhere.getByRole('link', { name: 'Sign in to confirm' }).click();
+      await expect.poll(() => pathOf(elsewhere)).toBe('/sign-in');
+      await submitPassword(elsewhere, 'hal@new.example.test');
+      await expect.poll(() => elsewhere.getByTestId('email-changed').textContent()).toContain('hal@third.example.test');
+      expect(await scrollsSideways(elsewhere)).toBe(false);
     });
   });
 });
