@@ -10,7 +10,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, type ApiKey, type CreatedApiKey, type Scope, type ScopeInfo, type Workspace } from '../api';
 import { useAction } from '../hooks';
-import { ConfirmButton, CopyValue, ErrorMessage, formatDate, Panel, ShownOnce, Status } from './ui';
+import { Badge, ConfirmButton, CopyValue, ErrorMessage, Panel, ShownOnce, Status, Time, type BadgeTone } from './ui';
 import { describeAccessError, presetScopes, ScopeCheckboxes, useScopeCatalogue, type KeyPreset } from './scopes';
 import '../flows.css';
 
@@ -197,7 +197,7 @@ function NewSecret({ workspace, apiKey, onDone }: { workspace: Workspace; apiKey
   );
 }
 
-const STATUS_BADGE: Record<ApiKey['status'], string> = { active: 'badge ok', expired: 'badge warn', revoked: 'badge warn' };
+const STATUS_TONE: Record<ApiKey['status'], BadgeTone> = { active: 'ok', expired: 'warn', revoked: 'warn' };
 
 function KeyRow({ workspace, apiKey: key, onRevoked }: { workspace: Workspace; apiKey: ApiKey; onRevoked: (key: ApiKey) => void }) {
   const creator = key.createdBy ? key.createdBy.name || key.createdBy.email : key.createdByKey ? 'another API key' : 'a former member';
@@ -206,20 +206,35 @@ function KeyRow({ workspace, apiKey: key, onRevoked }: { workspace: Workspace; a
       <span class="row-main">
         <span>
           <strong data-testid="api-key-name">{key.name}</strong> <code data-testid="api-key-prefix">{key.prefix}…</code>{' '}
-          <span class={STATUS_BADGE[key.status]} data-testid="api-key-status">
+          <Badge tone={STATUS_TONE[key.status]} testId="api-key-status">
             {key.status}
-          </span>
+          </Badge>
         </span>
         <span class="muted" data-testid="api-key-scopes">
           {key.scopes.join(', ')}
         </span>
         <span class="muted">
-          Created by {creator} on {formatDate(key.createdAt)} · {key.lastUsedAt ? `last used ${formatDate(key.lastUsedAt)}` : 'never used'}
-          {key.revokedAt
-            ? ` · revoked ${formatDate(key.revokedAt)}`
-            : key.expiresAt
-              ? ` · ${key.status === 'expired' ? 'expired' : 'expires'} ${formatDate(key.expiresAt)}`
-              : ' · no expiry'}
+          Created by {creator} <Time iso={key.createdAt} /> ·{' '}
+          {key.lastUsedAt ? (
+            <>
+              last used <Time iso={key.lastUsedAt} />
+            </>
+          ) : (
+            'never used'
+          )}
+          {key.revokedAt ? (
+            <>
+              {' · revoked '}
+              <Time iso={key.revokedAt} />
+            </>
+          ) : key.expiresAt ? (
+            <>
+              {` · ${key.status === 'expired' ? 'expired' : 'expires'} `}
+              <Time iso={key.expiresAt} />
+            </>
+          ) : (
+            ' · no expiry'
+          )}
         </span>
       </span>
       {key.status === 'active' && (

@@ -11,7 +11,7 @@ import { api, ApiError, errorMessage, type FactorChanged, type MfaStatus, type P
 import { useAction } from '../hooks';
 import { browserSupportsWebAuthn, createPasskey } from '../webauthn';
 import { QrCode } from './qr';
-import { CopyValue, ErrorMessage, formatDate, Panel, PASSWORD_MAX, Status, TotpCodeField } from './ui';
+import { CopyValue, ErrorMessage, Panel, PASSWORD_MAX, Status, Time, TotpCodeField } from './ui';
 
 /**
  * A password is at least 12 characters; an authenticator code (6 digits) or a recovery code
@@ -318,8 +318,15 @@ function PasskeyRow({ passkey, onRenamed, onChanged }: { passkey: Passkey; onRen
           <strong data-testid="passkey-name">{passkey.name}</strong> {passkey.backedUp && <span class="badge">synced</span>}
         </span>
         <span class="muted">
-          Added {formatDate(passkey.createdAt)}
-          {passkey.lastUsedAt ? ` · last used ${formatDate(passkey.lastUsedAt)}` : ' · never used'}
+          Added <Time iso={passkey.createdAt} />
+          {passkey.lastUsedAt ? (
+            <>
+              {' · last used '}
+              <Time iso={passkey.lastUsedAt} />
+            </>
+          ) : (
+            ' · never used'
+          )}
         </span>
       </span>
       {mode === 'remove' ? (
