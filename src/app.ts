@@ -27,10 +27,11 @@ import { MembersService, membersRoutes } from './modules/members/index.js';
 import { mailRoutes } from './modules/mail/index.js';
 import { MfaService, mfaRoutes } from './modules/mfa/index.js';
 import { OidcService, oidcRoutes } from './modules/oidc/index.js';
+import { OverviewService, overviewRoutes } from './modules/overview/index.js';
 import { DirectoryService, directoryRoutes } from './modules/directory/index.js';
 import { DocumentsService, documentsRoutes } from './modules/documents/index.js';
 import { DnsTxtLookup, DomainsService, domainsRoutes } from './modules/domains/index.js';
-import { hasSamlConnectionIn, SetupLinks, SsoService, ssoRoutes } from './modules/sso/index.js';
+import { hasSamlConnectionIn, samlSummaryIn, SetupLinks, SsoService, ssoRoutes } from './modules/sso/index.js';
 import { RecordsService, recordsRoutes } from './modules/records/index.js';
 import { ScimService, scimRoutes, scimTokensRoutes, SCIM_PREFIX } from './modules/scim/index.js';
 import { systemRoutes } from './modules/system/index.js';
@@ -227,7 +228,13 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
       const schema = out.schema as Record<string, unknown>;
       const responses = { ...((schema['response'] as Record<string, unknown> | undefined) ?? {}), ...errorResponses(declaredErrors(route)) };
       const security: { security?: Array<Record<string, string[]>> } =
-        config?.access === 'public' ? { security: [] } : config?.access === 'staff' ? { security: [{ staffSession: [] }, { bearer: [] }] } : {};
+        config?.access === 'public'
+          ? { security: [] }
+          : config?.access === 'staff'
+            ? { security: [{ staffSession: [] }, { bearer: [] }] }
+            : config?.access === 'api_key'
+              ? { security: [{ bearer: [] }] }
+              : {};
       const operationId = (schema['operationId'] as string | undefined) ?? OPERATION_IDS[`${method} ${route.url}`];
       return {
         ...out,
@@ -321,7 +328,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
     throttle,
     workspaces,
     members,
-    invitations: new InvitationsService({ db, members, workspaces, accounts, events: workspaceEvents, mailer, link }),
+    invitations: new InvitationsService({ db, members, workspaces, accounts, events: workspaceEvents, mailer, throttle, link }),
     apiKeys: new ApiKeysService(db, workspaceEvents, members),
     records,
     documents,
@@ -342,6 +349,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   installAuth(app, {
     resolve: (token, kind, workspaceId) => access.resolve(token, kind, workspaceId),
     resolveApiKey: (secret, workspaceId) => access.resolveApiKey(secret, workspaceId),
+    resolveOwnApiKey: (secret) => access.resolveOwnApiKey(secret),
     touch: (principal) => accounts.touch(principal),
     touchApiKey: (membership, keyId) => access.touchApiKey(membership, keyId),
     staff: { resolve: (token, kind) => staff.resolve(token, kind), touch: (principal) => staff.touch(principal) },
@@ -392,13 +400,30 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
   await app.register(systemRoutes(db));
   await app.register(accountsRoutes(accounts, events));
   await app.register(mfaRoutes(new MfaService({ db, config, accounts, events, throttle, baseUrl }), accounts));
-  await app.register(oidcRoutes(new OidcService({ db, config, accounts, events, throttle }), accounts));
+  const oidc = new OidcService({ db, config, accounts, events, throttle });
+  await app.register(oidcRoutes(oidc, accounts));
   // The development mailbox: only in development mode, and only when mail is not really sent.
   if (config.dev && !config.smtpUrl) await app.register(mailRoutes(mailer));
   await app.register(workspacesRoutes(services.workspaces));
+  await app.register(
+    overviewRoutes(
+      new OverviewService({
+        db,
+        workspaces,
+        members,
+        domains,
+        samlSummaryIn,
+        scim,
+        staffAccess,
+        keys: services.keys,
+        audit,
+        oidcEnabled: () => oidc.enabled(),
+      }),
+    ),
+  );
   await app.register(membersRoutes(members, accounts));
   await app.register(invitationsRoutes(services.invitations, workspaces));
-  await app.register(apiKeysRoutes(services.apiKeys));
+  await app.register(apiKeysRoutes(services.apiKeys, workspaces));
   await app.register(workspaceEventsRoutes(workspaceEvents));
   await app.register(auditRoutes(new AuditService(audit, workspaceEvents)));
   await app.register(recordsRoutes(services.records));

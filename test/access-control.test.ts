@@ -6,6 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from 'otplib';
+import { publicUrl } from '../src/config.js';
 import { isWellFormedApiKey } from '../src/modules/api-keys/index.js';
 import { tenantContext } from '../src/platform/db/types.js';
 import { GRANTABLE_SCOPES, OWNER_ONLY_SCOPES, SCOPES, type Scope } from '../src/platform/http/scopes.js';
@@ -13,6 +15,7 @@ import { newId } from '../src/platform/ids.js';
 import { BACKENDS } from './helpers/backends.js';
 import { openApiPath } from './helpers/samples.js';
 import { buildTestApp, createWorkspace, latestMail, signUp, type Caller, type TestApp } from './helpers/app.js';
+import { SoftAuthenticator } from './helpers/soft-authenticator.js';
 
 type Headers = Record<string, string>;
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -330,6 +333,40 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       expect((await events(ws, 'member.left')).map((e) => [e.actor_id, e.details['roles']])).toEqual([[rita.accountId, ['Admin']]]);
     });
 
+    it("says which members have a second factor (an authenticator app or a passkey); the workspace reads it for its own members only", async () => {
+      const ws = (await createWorkspace(t, owner, 'Factors')).id;
+      const other = (await createWorkspace(t, owner, 'Factors other')).id;
+      const [app, passkey, started, none] = [await member(ws, 'app'), await member(ws, 'passkey'), await member(ws, 'started'), await member(ws, 'none')];
+      // An authenticator app, confirmed.
+      const { secret } = await ok(call(app.bearer, 'POST', '/api/v1/account/mfa/totp'));
+      await ok(call(app.bearer, 'POST', '/api/v1/account/mfa/totp/confirm', { code: await generate({ secret, epoch: Math.floor(Date.now() / 1000) }) }));
+      // A passkey alone.
+      const origin = publicUrl(t.config);
+      const soft = new SoftAuthenticator(origin, new URL(origin).hostname);
+      const options = await ok(call(passkey.bearer, 'POST', '/api/v1/account/mfa/passkeys/options'));
+      await ok(call(passkey.bearer, 'POST', '/api/v1/account/mfa/passkeys', { response: soft.register(options), name: 'Laptop' }), 201);
+      // An authenticator app never confirmed is no second factor.
+      await ok(call(started.bearer, 'POST', '/api/v1/account/mfa/totp'));
+      const listed = (await ok(call(none.bearer, 'GET', `/api/v1/workspaces/${ws}/members`))).data as Array<{ accountId: string; mfa: boolean }>;
+      const mfa = Object.fromEntries(listed.map((m) => [m.accountId, m.mfa]));
+      expect(mfa).toEqual({ [owner.accountId]: false, [app.accountId]: true, [passkey.accountId]: true, [started.accountId]: false, [none.accountId]: false });
+      // A role change answers the member with it too.
+      const updated = await ok(setRoles(ws, app.accountId, [(await roleIds(ws))['admin']!]));
+      expect(updated).toMatchObject({ accountId: app.accountId, mfa: true });
+      // Below the API: in another workspace's transaction the function says nothing of these accounts.
+      const asks = async (tenant: string, accountId: string) =>
+        (await t.database.db.withTenant(tenantContext(tenant, null), (tx) => tx.query<{ mfa: boolean }>('SELECT member_has_mfa($1) AS mfa', [accountId]), { readOnly: true })).rows[0]?.mfa;
+      expect(await asks(ws, app.accountId)).toBe(true);
+      expect(await asks(other, app.accountId)).toBe(false);
+      expect(await asks(other, passkey.accountId)).toBe(false);
+      // Second factors stay their accounts' rows: a workspace transaction reads none of them.
+      const rows = await t.database.db.withTenant(tenantContext(ws, null), async (tx) => [
+        ...(await tx.query('SELECT account_id FROM totp_factors')).rows,
+        ...(await tx.query('SELECT account_id FROM webauthn_credentials')).rows,
+      ]);
+      expect(rows).toEqual([]);
+    });
+
     it('transfers ownership: owner only, with a recent sign-in; the old owner becomes an admin', async () => {
       const ws = (await createWorkspace(t, owner, 'Transfer')).id;
       const jane = await member(ws, 'jane', 'admin');
@@ -432,6 +469,44 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       expect(members.map((m: { accountId: string }) => m.accountId)).toEqual([owner.accountId]);
     });
 
+    it('the preview works signed out, with the token as its only credential; every unusable token is the same 410', async () => {
+      const ws = (await createWorkspace(t, owner, 'Preview')).id;
+      const email = `invitee-${randomBytes(3).toString('hex')}@example.test`;
+      const inv = await ok(call(owner.bearer, 'POST', `/api/v1/workspaces/${ws}/invitations`, { email, roleId: (await roleIds(ws))['member'] }), 201);
+      const token = await tokenOf(email);
+      const preview = await ok(call({}, 'POST', '/api/v1/invitations/preview', { token }));
+      expect(preview).toEqual({ workspace: { id: ws, name: 'Preview' }, email, role: { name: 'Member' }, invitedBy: 'owner', expiresAt: inv.expiresAt });
+      // A stale cookie changes nothing: the route reads no session.
+      expect(await ok(call({ cookie: '__Host-rampart_session=rs_stale' }, 'POST', '/api/v1/invitations/preview', { token }))).toEqual(preview);
+      const forged = [token.slice(0, 27) + randomBytes(32).toString('base64url'), 'rinv_' + 'A'.repeat(65), 'x'.repeat(40)];
+      const answers = [];
+      for (const bad of forged) answers.push(await call({}, 'POST', '/api/v1/invitations/preview', { token: bad }));
+      await ok(call(owner.bearer, 'DELETE', `/api/v1/workspaces/${ws}/invitations/${inv.id}`), 204);
+      answers.push(await call({}, 'POST', '/api/v1/invitations/preview', { token }));
+      for (const res of answers) {
+        expect(res.statusCode).toBe(410);
+        expect(res.json().error).toMatchObject({ code: 'invitation_invalid', message: 'The invitation is no longer valid: it was used, revoked, or has expired.', details: null });
+        expect(res.body).not.toContain('Preview');
+        expect(res.body).not.toContain(email);
+      }
+      // Accepting still needs the invited account signed in.
+      expect((await call({}, 'POST', '/api/v1/invitations/accept', { token })).statusCode).toBe(401);
+    });
+
+    it('the signed-out preview is rate limited per address, as the other token routes are', async () => {
+      const limited = await buildTestApp(backend, {}, { limits: { ip: { points: 3, durationSeconds: 60 } } });
+      try {
+        const preview = () => limited.app.inject({ method: 'POST', url: '/api/v1/invitations/preview', remoteAddress: '203.0.113.7', payload: { token: 'rinv_' + 'A'.repeat(65) } });
+        for (let i = 0; i < 3; i++) expect((await preview()).statusCode).toBe(410);
+        const over = await preview();
+        expect(over.statusCode).toBe(429);
+        expect(code(over)).toBe('rate_limited');
+        expect(over.headers['retry-after']).toBeDefined();
+      } finally {
+        await limited.close();
+      }
+    });
+
     it('refuses inviting with the owner role or a role beyond the inviter; another workspace\'s invitation is not found', async () => {
       const ws = (await createWorkspace(t, owner, 'Inviter rules')).id;
       const other = (await createWorkspace(t, owner, 'Inviter other')).id;
@@ -521,6 +596,38 @@ describe.each(BACKENDS)('access control on $name', (backend) => {
       expect(statuses).toEqual(expect.arrayContaining([['parent', 'revoked'], ['child', 'revoked']]));
       // One event: the parent, naming the child revoked with it.
       expect((await events(ws, 'api_key.revoked')).map((e) => e.details)).toEqual([{ name: 'parent', descendantsRevoked: [child.id] }]);
+    });
+
+    it("GET /workspace tells a key its own workspace and what it may do now, whatever its scopes; anything but a live key is 401", async () => {
+      const ws = (await createWorkspace(t, owner, 'Key home')).id;
+      const other = (await createWorkspace(t, owner, 'Key elsewhere')).id;
+      const rita = await member(ws, 'rita', 'admin');
+      const base = `/api/v1/workspaces/${ws}/api-keys`;
+      const created = await ok(call(rita.bearer, 'POST', base, { name: 'sync', scopes: ['records:read', 'records:write'] }), 201);
+      const key = { authorization: `Bearer ${created.secret}` };
+      const workspace = await ok(call(owner.bearer, 'GET', `/api/v1/workspaces/${ws}`));
+      expect(await ok(call(key, 'GET', '/api/v1/workspace'))).toEqual({
+        id: ws,
+        name: 'Key home',
+        region: workspace.region,
+        createdAt: workspace.createdAt,
+        apiKey: { id: created.id, name: 'sync', scopes: ['records:read', 'records:write'], createdAt: created.createdAt },
+      });
+      // Another workspace's key answers with that workspace.
+      const theirs = await ok(call(owner.bearer, 'POST', `/api/v1/workspaces/${other}/api-keys`, { name: 'theirs', scopes: ['documents:read'] }), 201);
+      expect((await ok(call({ authorization: `Bearer ${theirs.secret}` }, 'GET', '/api/v1/workspace'))).id).toBe(other);
+      // Its creator loses records:write: so does the key, here as on every route.
+      await ok(setRoles(ws, rita.accountId, [await createRole(ws, 'Readers of keys', ['api-keys:manage', 'records:read'])]));
+      expect((await ok(call(key, 'GET', '/api/v1/workspace'))).apiKey.scopes).toEqual(['records:read']);
+      // A session is not a key (signed in or not, cookie or bearer), nor is a look-alike or a revoked key.
+      for (const headers of [owner.bearer, owner.cookie, {}, { authorization: `Bearer ${created.secret.slice(0, -1)}${created.secret.endsWith('A') ? 'B' : 'A'}` }]) {
+        const res = await call(headers, 'GET', '/api/v1/workspace');
+        expect(res.statusCode).toBe(401);
+        expect(code(res)).toBe('unauthenticated');
+        expect(res.body).not.toContain('Key home');
+      }
+      await ok(call(owner.bearer, 'DELETE', `${base}/${created.id}`), 204);
+      expect((await call(key, 'GET', '/api/v1/workspace')).statusCode).toBe(401);
     });
 
     it('expires, and refuses an expiry in the past or beyond two years', async () => {

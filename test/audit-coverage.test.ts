@@ -239,6 +239,32 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
       },
     },
     {
+      route: 'PATCH /api/v1/auth/account',
+      action: 'auth.name_changed',
+      status: 200,
+      prepare: async () => send('PATCH', '/api/v1/auth/account', (await signUp(t, 'rename')).bearer, { name: 'Renamed' }),
+    },
+    {
+      route: 'POST /api/v1/auth/account/email',
+      action: 'auth.email_change_requested',
+      status: 202,
+      prepare: async () => {
+        const c = await signUp(t, 'email-change');
+        return post('/api/v1/auth/account/email', c.bearer, { email: `moved-${Date.now()}@example.test`, password: c.password });
+      },
+    },
+    {
+      route: 'POST /api/v1/auth/account/email/confirm',
+      action: 'auth.email_changed',
+      status: 200,
+      prepare: async () => {
+        const c = await signUp(t, 'email-confirm');
+        const email = `confirmed-${Date.now()}@example.test`;
+        await call('POST', '/api/v1/auth/account/email', c.bearer, { email, password: c.password }, 202);
+        return post('/api/v1/auth/account/email/confirm', c.bearer, { token: await latestLinkToken(t, email) });
+      },
+    },
+    {
       route: 'POST /api/v1/auth/sign-out',
       action: 'auth.sign_out',
       status: 204,

@@ -135,7 +135,8 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
   it('the route table has the routes this suite must cover', () => {
     const routes = routesUnderTest();
     expect(routes.filter((r) => r.access === 'workspace').length).toBeGreaterThanOrEqual(15);
-    for (const r of routes) expect(r.access, `${r.method} ${r.url}`).toMatch(/^(public|account|workspace|staff)$/);
+    for (const r of routes) expect(r.access, `${r.method} ${r.url}`).toMatch(/^(public|account|workspace|api_key|staff)$/);
+    expect(routes.filter((r) => r.access === 'api_key').length).toBeGreaterThanOrEqual(1);
   });
 
   it("B, with its own credentials on A's workspace, reads nothing and writes nothing, on every route", async () => {
@@ -205,6 +206,30 @@ describe.each(BACKENDS)('tenant isolation on $name', (backend) => {
       });
       expect(res.statusCode, route.url).toBeLessThan(500);
       for (const trace of aTraces()) expect(res.body, `${route.method} ${route.url}`).not.toContain(trace);
+    }
+    expect(await snapshotA()).toEqual(before);
+  });
+
+  it("B's API key, on the routes that take a key alone, gets B's workspace and nothing of A's", async () => {
+    const before = await snapshotA();
+    const created = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/workspaces/${bWorkspace}/api-keys`,
+      headers: bob.bearer,
+      payload: { name: 'B key', scopes: ['workspace:read'] },
+    });
+    const keyB = { authorization: `Bearer ${created.json<{ secret: string }>().secret}` };
+    const routes = routesUnderTest().filter((r) => r.access === 'api_key');
+    for (const route of routes) {
+      const res = await t.app.inject({ method: route.method as 'GET', url: route.url, headers: keyB });
+      const where = `${route.method} ${route.url}`;
+      expect(res.statusCode, where).toBe(200);
+      expect(res.json().id, where).toBe(bWorkspace);
+      for (const trace of aTraces()) expect(res.body, where).not.toContain(trace);
+      // B's session is no key: it opens neither workspace here.
+      const bySession = await t.app.inject({ method: route.method as 'GET', url: route.url, headers: bob.bearer });
+      expect(bySession.statusCode, where).toBe(401);
+      for (const trace of aTraces()) expect(bySession.body, where).not.toContain(trace);
     }
     expect(await snapshotA()).toEqual(before);
   });

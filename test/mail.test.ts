@@ -120,6 +120,14 @@ function messageFor(template: MailMessage['template'], to: string, link = LINK):
       return { template, to, data: { name, minutes: 15, resetLink: link } };
     case 'mfa_changed':
       return { template, to, data: { name, change: 'authenticator app <b>added</b>', when: '2025-03-04T05:06:07.000Z' } };
+    case 'email_change_verify':
+      return { template, to, data: { name, newEmail: `${EVIL_NAME}@example.test`, link, expiresMinutes: 15 } };
+    case 'email_change_requested':
+      return { template, to, data: { name, newEmail: 'new\r\nBcc: x@evil.test', when: '2025-03-04T05:06:07.000Z', ip: '203.0.113.9' } };
+    case 'email_change_taken':
+      return { template, to, data: { name } };
+    case 'email_changed':
+      return { template, to, data: { name, newEmail: 'new@example.test', when: '2025-03-04T05:06:07.000Z' } };
     case 'workspace_invitation':
       return { template, to, data: { name, inviter: EVIL_NAME, workspace: '<i>Acme</i>\r\nBcc: x@evil.test', role: 'Admin', link, expiresDays: 7 } };
     case 'staff_access_requested':
@@ -137,7 +145,7 @@ function messageFor(template: MailMessage['template'], to: string, link = LINK):
   }
 }
 
-const LINKED = new Set(['verify_email', 'signup_existing', 'magic_link', 'password_reset', 'account_locked', 'workspace_invitation', 'staff_access_requested', 'staff_break_glass']);
+const LINKED = new Set(['verify_email', 'email_change_verify', 'signup_existing', 'magic_link', 'password_reset', 'account_locked', 'workspace_invitation', 'staff_access_requested', 'staff_break_glass']);
 
 function addresses(a: AddressObject | AddressObject[] | undefined): string[] {
   if (!a) return [];
@@ -169,7 +177,7 @@ type OutboxRow = {
 
 describe('mail templates', () => {
   it('every template has a subject, a text and an HTML body, with values escaped', () => {
-    expect(TEMPLATE_NAMES).toHaveLength(10);
+    expect(TEMPLATE_NAMES).toHaveLength(14);
     for (const template of TEMPLATE_NAMES) {
       const m = renderMail(messageFor(template, 'a@example.test'));
       expect(m.subject, template).toMatch(/Rampart/);

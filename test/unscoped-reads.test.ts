@@ -406,6 +406,36 @@ describe.each(BACKENDS)('unscoped reads on $name', (backend) => {
       expect(staff).toEqual([{ staff_id: w.staffT }]);
     });
 
+    it("member_has_mfa answers for the transaction's own workspace's members only", async () => {
+      // x (of A), y (of B) and z (of none) each have a confirmed authenticator app and a passkey.
+      const ask = (run: <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>, account: string) =>
+        run(async (tx) => (await tx.query<{ mfa: boolean }>('SELECT member_has_mfa($1) AS mfa', [account])).rows[0]?.mfa);
+      const inA = <T>(fn: (tx: Tx) => Promise<T>) => t.db.withTenant(tenantContext(w.tenantA, null), fn, { readOnly: true });
+      const inB = <T>(fn: (tx: Tx) => Promise<T>) => t.db.withTenant(tenantContext(w.tenantB, null), fn, { readOnly: true });
+      const global = <T>(fn: (tx: Tx) => Promise<T>) => t.db.withGlobal(fn, { readOnly: true });
+      const asX = <T>(fn: (tx: Tx) => Promise<T>) => t.db.withAccount(w.x, fn, { readOnly: true });
+      expect([await ask(inA, w.x), await ask(inA, w.y), await ask(inA, w.z)]).toEqual([true, false, false]);
+      expect([await ask(inB, w.x), await ask(inB, w.y)]).toEqual([false, true]);
+      expect([await ask(global, w.x), await ask(asX, w.x), await ask(asX, w.y)]).toEqual([false, false, false]);
+    });
+
+    it("api_key_workspace answers the workspace of an exact, live key's digest, and nothing else", async () => {
+      const key = (label: string, revokedAt: Date | null, expiresAt: Date | null) =>
+        t.raw(
+          `INSERT INTO api_keys (tenant_id, id, name, display_prefix, secret_hash, scopes, created_by, revoked_at, expires_at)
+           VALUES ($1, $2, $3, 'rk_live_AAAA', $4, '{records:read}', $5, $6, $7)`,
+          [w.tenantA, newId(), label, digest(label), w.x, revokedAt, expiresAt],
+        );
+      await key('key-live', null, new Date(Date.now() + 3_600_000));
+      await key('key-revoked', new Date(), null);
+      await key('key-expired', null, new Date(Date.now() - 1000));
+      const ask = (hash: Buffer | null) => t.db.withGlobal(async (tx) => (await tx.query<{ ws: string | null }>('SELECT api_key_workspace($1) AS ws', [hash])).rows, { readOnly: true });
+      expect(await ask(digest('key-live'))).toEqual([{ ws: w.tenantA }]);
+      for (const hash of [digest('key-revoked'), digest('key-expired'), digest('no such key'), Buffer.alloc(0), null]) expect(await ask(hash)).toEqual([{ ws: null }]);
+      // The key's row itself stays its workspace's: without the tenant, the app role reads none.
+      expect((await t.db.withGlobal(async (tx) => (await tx.query('SELECT id FROM api_keys')).rows, { readOnly: true }))).toEqual([]);
+    });
+
     it.skipIf(backend.name === 'pglite')('cannot be reached by becoming their owner (PostgreSQL server only)', async () => {
       await expect(t.raw('SET ROLE rampart_auth', [], 'app-login')).rejects.toThrow(/permission denied/);
     });

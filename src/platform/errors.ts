@@ -61,6 +61,7 @@ export const ERROR_CATALOG = {
   staff_grant_revoked: { status: 403, message: 'This access grant was revoked.' },
   approval_requires_session: { status: 403, message: 'Staff access is approved by a signed-in member, not an API key.' },
   sso_required: { status: 403, message: 'Accounts of this email domain sign in with single sign-on.' },
+  email_managed: { status: 403, message: "This account's email address is in a domain a workspace manages; its identity provider changes it." },
   // 404
   not_found: { status: 404, message: 'The resource was not found.' },
   workspace_not_found: { status: 404, message: 'The workspace was not found.' },

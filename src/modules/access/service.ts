@@ -88,6 +88,17 @@ export class AccessService {
     };
   }
 
+  /**
+   * Resolves an API key presented without a workspace: its workspace is found by the secret's
+   * digest alone (the definer function answers the tenant id of a live key, nothing else), then
+   * the key is read in that workspace's context exactly as `resolveApiKey` reads it.
+   */
+  async resolveOwnApiKey(secret: string): Promise<KeyAccess | null> {
+    if (!isWellFormedApiKey(secret)) return null;
+    const workspaceId = await this.db.withGlobal((tx) => store.apiKeyWorkspace(tx, sha256(secret)), { readOnly: true });
+    return workspaceId ? this.resolveApiKey(secret, workspaceId) : null;
+  }
+
   /** Records that a key was used, after the response (at most about once a minute per key). */
   touchApiKey(membership: Membership, keyId: string): void {
     this.background.run(() => this.db.withTenant(membership.tenant, (tx) => store.touchApiKey(tx, keyId)));

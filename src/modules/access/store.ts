@@ -70,3 +70,9 @@ export async function apiKey(tx: Tx, secretHash: Buffer): Promise<ApiKeyAccessRo
 export async function touchApiKey(tx: Tx, keyId: string): Promise<void> {
   await tx.query('UPDATE api_keys SET last_used_at = now() WHERE tenant_id = current_tenant_id() AND id = $1', [keyId]);
 }
+
+/** The workspace of the live key behind a secret digest, found without a tenant (definer function). */
+export async function apiKeyWorkspace(tx: Tx, secretHash: Buffer): Promise<string | null> {
+  const { rows } = await tx.query<{ tenant_id: string | null }>('SELECT api_key_workspace($1) AS tenant_id', [secretHash]);
+  return rows[0]?.tenant_id ?? null;
+}

@@ -7,8 +7,12 @@ import { bindingOf, clearSessionCookie, currentSessionBody, ensureBinding, sessi
 import {
   Accepted,
   AuthEventItem,
+  Account,
   ChangePasswordBody,
   EmailBody,
+  EmailChangeBody,
+  EmailChangePending,
+  ProfileBody,
   ResetBody,
   RotatedBearerSession,
   SessionItem,
@@ -165,6 +169,36 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
         await startCookieSession(accounts, request, reply, issued);
         return sessionBody(accounts, issued);
       },
+    });
+
+    app.patch('/api/v1/auth/account', {
+      config: { access: 'account' },
+      schema: { tags, summary: 'Change my name', body: ProfileBody, response: { 200: Account } },
+      handler: async (request) => accounts.updateProfile(requirePrincipal(request), request.body, requestMeta(request)),
+    });
+
+    app.post('/api/v1/auth/account/email', {
+      config: { access: 'account', errors: ['reauthentication_required', 'email_managed', 'sso_required', 'rate_limited'] },
+      schema: {
+        tags,
+        summary: 'Change my email address: a link goes to the new address, a notice to the current one',
+        description:
+          'The address changes only when the link is opened signed in to this account (`…/account/email/confirm`). The answer is the same whether or not another account holds the new address; its holder is told instead of a link being sent.',
+        body: EmailChangeBody,
+        response: { 202: EmailChangePending },
+      },
+      handler: async (request, reply) => reply.status(202).send(await accounts.requestEmailChange(requirePrincipal(request), request.body, requestMeta(request))),
+    });
+
+    app.post('/api/v1/auth/account/email/confirm', {
+      config: { access: 'account', errors: ['invalid_link', 'email_managed', 'sso_required', 'account_exists', 'rate_limited'] },
+      schema: {
+        tags,
+        summary: "Confirm an email change with the token from the new address's link, signed in to the account that asked; other sessions end",
+        body: TokenBody,
+        response: { 200: Account },
+      },
+      handler: async (request) => accounts.confirmEmailChange(requirePrincipal(request), request.body.token, requestMeta(request)),
     });
 
     app.get('/api/v1/auth/session', {

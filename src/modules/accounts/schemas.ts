@@ -33,6 +33,18 @@ export const ChangePasswordBody = z.strictObject({
   newPassword: Password,
 });
 export const SessionParams = z.strictObject({ sessionId: Id });
+export const ProfileBody = z.strictObject({
+  name: displayName(200, { allowEmpty: true }).describe('The name others see in your workspaces; up to 200 characters.'),
+});
+export const EmailChangeBody = z
+  .strictObject({
+    email: Email.describe('The new address; it is used once its link is opened, signed in to this account.'),
+    password: Password.optional().describe('Required when the account has a password. Without one, a sign-in within the last 15 minutes.'),
+  })
+  .meta({ examples: [{ email: 'dana@example.com', password: 'correct horse battery staple' }] });
+export const EmailChangePending = z
+  .object({ pendingEmail: z.string().describe('The address a confirmation link was sent to (the answer is the same whether or not it already has an account).') })
+  .meta({ id: 'EmailChangePending' });
 
 export const Account = z
   .object({ id: Id, email: z.string(), name: z.string(), emailVerified: z.boolean(), createdAt: z.iso.datetime() })

@@ -12,7 +12,7 @@
  */
 import type { BackgroundWork } from '../../platform/background.js';
 import { RampartError } from '../../platform/errors.js';
-import type { Database, Tx } from '../../platform/db/types.js';
+import { isUniqueViolation, type Database, type Tx } from '../../platform/db/types.js';
 import type { Principal, RequestMeta } from '../../platform/http/context.js';
 import { throttleKey, type Throttle } from '../../platform/http/throttle.js';
 import { cleanDisplayName } from '../../platform/http/schemas.js';
@@ -238,21 +238,29 @@ export class AccountsService {
     return result;
   }
 
-  /** Creates a single-use link of `purpose` for the account and queues its email. */
-  private async sendEmailLink(tx: Tx, account: store.AccountRow, purpose: store.EmailPurpose, binding: Binding): Promise<void> {
+  /**
+   * Stores a single-use link of `purpose` for the account, for `email` (the address it proves),
+   * and returns its URL: the console page of the purpose, the token in the fragment.
+   */
+  private async newLinkIn(tx: Tx, accountId: string, email: string, purpose: store.EmailPurpose, binding: Binding): Promise<string> {
     const token = randomToken(EMAIL_TOKEN_PREFIX);
     await store.insertEmailToken(tx, {
       id: newId(),
       purpose,
-      accountId: account.id,
-      email: account.email,
+      accountId,
+      email,
       tokenHash: sha256(token),
       bindingHash: binding,
       ttlSeconds: EMAIL_LINK_TTL_SECONDS,
     });
-    const path = { verify_email: '/verify', magic_link: '/magic', password_reset: '/reset' }[purpose];
+    const path = { verify_email: '/verify', magic_link: '/magic', password_reset: '/reset', change_email: '/email-change' }[purpose];
     // The token travels in the fragment: browsers never send it to a server or in a Referer.
-    const link = this.deps.link(`${path}#token=${token}`);
+    return this.deps.link(`${path}#token=${token}`);
+  }
+
+  /** Creates a single-use link of `purpose` for the account and queues its email. */
+  private async sendEmailLink(tx: Tx, account: store.AccountRow, purpose: Exclude<store.EmailPurpose, 'change_email'>, binding: Binding): Promise<void> {
+    const link = await this.newLinkIn(tx, account.id, account.email, purpose, binding);
     const expiresMinutes = EMAIL_LINK_TTL_SECONDS / 60;
     const message: MailMessage =
       purpose === 'verify_email'
@@ -506,6 +514,148 @@ export class AccountsService {
       await this.deps.events.recordIn(tx, { action: 'auth.password_changed', outcome: 'success', accountId: found.id, details: { sessionsEnded: ended } }, meta);
       return this.rotateIn(tx, principal, false);
     });
+  }
+
+  // --- the profile: name and email address --------------------------------------------------------
+
+  /** Renames the signed-in account (the name others see in workspaces). */
+  async updateProfile(principal: Principal, input: { name: string }, meta: RequestMeta): Promise<AccountView> {
+    return this.db.withAccount(principal.accountId, async (tx) => {
+      const row = await store.setName(tx, principal.accountId, input.name);
+      if (!row) throw new RampartError('unauthenticated');
+      // The name itself stays out of the chain (personal data in an append-only log).
+      await this.deps.events.recordIn(tx, { action: 'auth.name_changed', outcome: 'success', accountId: row.id }, meta);
+      return accountView(row);
+    });
+  }
+
+  /**
+   * Asks to move the account to another address. Proof of the session's owner first: the
+   * password, or for an account without one a sign-in within the last 15 minutes. Refused when a
+   * workspace manages the current address (`email_managed`) or enforces SSO for the new one
+   * (`sso_required`). The answer is the same whether or not another account holds the new address,
+   * and so is what the requester can observe: the work happens after the answer. A free address
+   * gets the link that proves it (any earlier change link of the account is voided either way);
+   * a taken one gets a notice to its holder instead. The current address is told in both cases.
+   */
+  async requestEmailChange(principal: Principal, input: { email: string; password?: string | undefined }, meta: RequestMeta): Promise<{ pendingEmail: string }> {
+    const action = 'auth.email_change_requested';
+    await this.deps.throttle.hitIp(meta.ip);
+    await this.deps.throttle.hit('account', throttleKey('account', principal.accountId));
+    const { account } = await this.describeSession(principal);
+    if (input.email === account.email) {
+      throw new RampartError('validation_failed', {
+        message: 'That is already the address of this account.',
+        details: { issues: [{ path: 'body.email', message: 'email is already the address of this account' }] },
+      });
+    }
+    await this.assertOwnerPresent(principal, input.password, action, meta);
+    const refusal = await this.db.withGlobal((tx) => this.emailChangeRefusalIn(tx, account.email, input.email), { readOnly: true });
+    if (refusal) {
+      await this.recordEmailRefusal(action, account.id, refusal, meta);
+      throw refusal;
+    }
+    await this.deps.throttle.hit('email_link', throttleKey('email', input.email));
+    const newEmail = input.email;
+    this.defer(() =>
+      this.db.withAccount(principal.accountId, async (tx) => {
+        const own = await store.accountById(tx, principal.accountId);
+        if (!own) return;
+        await store.voidEmailTokens(tx, own.id, 'change_email');
+        const holder = await store.accountByEmail(tx, newEmail);
+        if (holder) {
+          await this.deps.mailer.enqueue(tx, { template: 'email_change_taken', to: holder.email, data: { name: holder.name } });
+        } else {
+          const link = await this.newLinkIn(tx, own.id, newEmail, 'change_email', null);
+          await this.deps.mailer.enqueue(tx, {
+            template: 'email_change_verify',
+            to: newEmail,
+            data: { name: own.name, newEmail, link, expiresMinutes: EMAIL_LINK_TTL_SECONDS / 60 },
+          });
+        }
+        await this.deps.mailer.enqueue(tx, {
+          template: 'email_change_requested',
+          to: own.email,
+          data: { name: own.name, newEmail, when: new Date().toISOString(), ip: meta.ip },
+        });
+        await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: own.id, details: { pendingEmail: newEmail } }, meta);
+      }),
+    );
+    return { pendingEmail: newEmail };
+  }
+
+  /**
+   * Confirms an email change with the token from its link, signed in as the account that asked
+   * (another account's token is no token here): the mailbox and the account are both proved. The
+   * address changes and counts as verified, every other session of the account ends, the old
+   * address is told. Refused as the request was if a workspace manages the address or enforces
+   * SSO for the new one by now, and `account_exists` if another account took the new one meanwhile.
+   */
+  async confirmEmailChange(principal: Principal, token: string, meta: RequestMeta): Promise<AccountView> {
+    const action = 'auth.email_changed';
+    await this.deps.throttle.hitIp(meta.ip);
+    try {
+      return await this.db.withAccount(principal.accountId, async (tx) => {
+        const newEmail = await store.consumeEmailChange(tx, sha256(token));
+        if (!newEmail) throw new RampartError('invalid_link');
+        const account = await store.accountById(tx, principal.accountId);
+        if (!account) throw new RampartError('unauthenticated');
+        const refusal = await this.emailChangeRefusalIn(tx, account.email, newEmail);
+        if (refusal) throw refusal;
+        if (await store.accountByEmail(tx, newEmail)) throw new RampartError('account_exists');
+        const changed = await store.setEmail(tx, account.id, newEmail);
+        if (!changed) throw new RampartError('unauthenticated');
+        // The address is how the account is recovered: a session begun before it changed ends.
+        const ended = await store.revokeSessionsExcept(tx, account.id, principal.sessionId);
+        await this.deps.mailer.enqueue(tx, { template: 'email_changed', to: account.email, data: { name: account.name, newEmail, when: new Date().toISOString() } });
+        await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: account.id, details: { from: account.email, to: newEmail, sessionsEnded: ended } }, meta);
+        return accountView(changed);
+      });
+    } catch (err) {
+      const refused = isUniqueViolation(err, 'accounts_email_key') ? new RampartError('account_exists', { cause: err }) : err;
+      // The transaction rolled back (the link is still unused); the refusal is one event of its own.
+      if (refused instanceof RampartError && ['invalid_link', 'account_exists', 'email_managed', 'sso_required'].includes(refused.code)) {
+        await this.recordEmailRefusal(action, principal.accountId, refused, meta);
+      }
+      throw refused;
+    }
+  }
+
+  /**
+   * The person at the keyboard is the account's owner: the password when the account has one
+   * (`reauthentication_required` when missing or wrong), else a sign-in within the last 15 minutes.
+   * A refusal is the request's one event.
+   */
+  private async assertOwnerPresent(principal: Principal, password: string | undefined, action: string, meta: RequestMeta): Promise<void> {
+    const { hasPassword, ok } = await this.checkPassword(principal.accountId, password);
+    try {
+      if (hasPassword && !ok) throw new RampartError('reauthentication_required');
+      if (!hasPassword) await this.assertRecentSignIn(principal, RECENT_SIGN_IN_SECONDS, 'Sign in again to change your email address.');
+    } catch (err) {
+      if (err instanceof RampartError && err.code === 'reauthentication_required') {
+        await this.deps.events.record({ action, outcome: 'failure', accountId: principal.accountId, details: { reason: 'reauthentication' } }, meta);
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Why an email change is not this account's to make, or null: the current address is in a
+   * domain a workspace verified, so that workspace's identity provider owns it (`email_managed`),
+   * or the new one is in a domain that enforces SSO (`sso_required`: discovery tells anyone as much).
+   */
+  private async emailChangeRefusalIn(tx: Tx, current: string, wanted: string): Promise<RampartError | null> {
+    const managed = await this.ssoPolicy(tx, current);
+    if (managed) return new RampartError('email_managed', { details: { workspaceId: managed.workspaceId } });
+    const target = await this.ssoPolicy(tx, wanted);
+    if (target?.enforced) return new RampartError('sso_required', { details: { workspaceId: target.workspaceId } });
+    return null;
+  }
+
+  /** Records a refused email-change step as its request's one event (in a transaction of its own). */
+  private async recordEmailRefusal(action: string, accountId: string, refusal: RampartError, meta: RequestMeta): Promise<void> {
+    await this.deps.events.record({ action, outcome: refusal.status === 403 ? 'denied' : 'failure', accountId, details: { reason: refusal.code } }, meta);
+    refusal.recorded = true;
   }
 
   // --- the sign-in gate ----------------------------------------------------------------------------

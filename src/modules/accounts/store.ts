@@ -23,7 +23,7 @@ export type SessionRow = {
   ip: string | null;
   user_agent: string | null;
 };
-export type EmailPurpose = 'verify_email' | 'magic_link' | 'password_reset';
+export type EmailPurpose = 'verify_email' | 'magic_link' | 'password_reset' | 'change_email';
 /** A consumed email link: its account, and whether the browser that asked for it opened it. */
 export type ConsumedLink = { account_id: string; same_browser: boolean };
 /** Why a link was not consumed (see `consumeEmailToken`). */
@@ -97,6 +97,27 @@ export async function markEmailVerified(tx: Tx, accountId: string): Promise<bool
     accountId,
   ]);
   return rowCount === 1;
+}
+
+/** Renames the transaction's own account; null when it is not that account. */
+export async function setName(tx: Tx, accountId: string, name: string): Promise<AccountRow | null> {
+  const { rows } = await tx.query<AccountRow>(
+    `UPDATE accounts SET name = $2, updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}`,
+    [accountId, name],
+  );
+  return rows[0] ?? null;
+}
+
+/**
+ * Gives the transaction's own account a new, proved address. Throws a unique violation when
+ * another account holds it (the caller looked first; this is the race).
+ */
+export async function setEmail(tx: Tx, accountId: string, email: string): Promise<AccountRow | null> {
+  const { rows } = await tx.query<AccountRow>(
+    `UPDATE accounts SET email = $2, email_verified_at = now(), updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}`,
+    [accountId, email],
+  );
+  return rows[0] ?? null;
 }
 
 export async function clearPassword(tx: Tx, accountId: string): Promise<void> {
@@ -205,6 +226,26 @@ export async function insertEmailToken(
      VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
     [t.id, t.purpose, t.accountId, t.email, t.tokenHash, t.bindingHash, t.ttlSeconds],
   );
+}
+
+/** Voids the account's live links of a purpose (as a new one of the purpose does). */
+export async function voidEmailTokens(tx: Tx, accountId: string, purpose: EmailPurpose): Promise<void> {
+  await tx.query('UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL', [accountId, purpose]);
+}
+
+/**
+ * Consumes the transaction's own account's live email-change link behind a token digest and
+ * returns the address it proves; null (nothing written) for any other token, another account's
+ * included (row-level security hides it).
+ */
+export async function consumeEmailChange(tx: Tx, tokenHash: Buffer): Promise<string | null> {
+  const { rows } = await tx.query<{ email: string }>(
+    `UPDATE email_tokens SET used_at = now()
+      WHERE token_hash = $1 AND purpose = 'change_email' AND account_id = current_account_id() AND used_at IS NULL AND expires_at > now()
+      RETURNING email`,
+    [tokenHash],
+  );
+  return rows[0]?.email ?? null;
 }
 
 /**

@@ -2,13 +2,29 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { callerOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
-import { ApiKey, ApiKeyParams, CreateApiKeyBody, CreatedApiKey } from './schemas.js';
+import type { WorkspacesService } from '../workspaces/index.js';
+import { ApiKey, ApiKeyParams, CreateApiKeyBody, CreatedApiKey, KeyWorkspace } from './schemas.js';
 import type { ApiKeysService } from './service.js';
 
 const tags = ['API keys'];
 
-export function apiKeysRoutes(keys: ApiKeysService): FastifyPluginAsyncZod {
+export function apiKeysRoutes(keys: ApiKeysService, workspaces: WorkspacesService): FastifyPluginAsyncZod {
   return async (app) => {
+    app.get('/api/v1/workspace', {
+      config: { access: 'api_key' },
+      schema: {
+        tags,
+        summary: "The calling API key's workspace, and the key as it acts now",
+        description:
+          'Answers a workspace API key only (`Authorization: Bearer rk_live_…`), whatever its scopes: a key learns which workspace it opens. A session, or an unknown, revoked or expired key, is `401 unauthenticated`.',
+        response: { 200: KeyWorkspace },
+      },
+      handler: async (request) => {
+        const caller = callerOf(request);
+        return keys.own(caller, await workspaces.get(caller.tenant));
+      },
+    });
+
     const base = '/api/v1/workspaces/:workspaceId/api-keys';
 
     app.get(base, {

@@ -32,6 +32,23 @@ export const CreateApiKeyBody = z
 })
   .meta({ examples: [{ name: 'CRM sync', scopes: ['records:read', 'records:write'] }] });
 
+/** What a key learns about itself: its workspace, and the key as it acts now. */
+export const KeyWorkspace = z
+  .object({
+    id: Id.describe('The workspace the key belongs to.'),
+    name: z.string(),
+    region: z.string(),
+    createdAt: z.iso.datetime(),
+    apiKey: z.object({
+      id: Id,
+      name: z.string(),
+      scopes: z.array(ScopeName).describe("What the key may do now: its scopes, cut to what its creator still holds."),
+      createdAt: z.iso.datetime(),
+    }),
+  })
+  .meta({ id: 'KeyWorkspace' });
+
 export const ApiKeyParams = WorkspaceParams.extend({ keyId: Id.describe('API key id.') });
 
 export type ApiKeyView = z.infer<typeof ApiKey>;
+export type KeyWorkspaceView = z.infer<typeof KeyWorkspace>;

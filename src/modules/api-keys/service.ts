@@ -12,7 +12,7 @@ import { sortScopes, scopesOf, type Scope } from '../../platform/http/scopes.js'
 import { newId, sha256 } from '../../platform/ids.js';
 import type { WorkspaceEvents } from '../events/index.js';
 import { assertHolds, type MembersService } from '../members/index.js';
-import type { ApiKeyView } from './schemas.js';
+import type { ApiKeyView, KeyWorkspaceView } from './schemas.js';
 import { displayPrefix, newApiKeySecret } from './secret.js';
 import * as store from './store.js';
 
@@ -83,6 +83,24 @@ export class ApiKeysService {
       );
       return { ...view((await store.byId(tx, id))!), secret };
     });
+  }
+
+  /**
+   * The calling key as it acts now (its effective scopes), for `GET /api/v1/workspace`; `workspace`
+   * is its workspace, read by the caller.
+   */
+  async own(caller: WorkspaceCaller, workspace: { id: string; name: string; region: string; createdAt: string }): Promise<KeyWorkspaceView> {
+    const actor = caller.actor;
+    if (actor.type !== 'api_key') throw new RampartError('unauthenticated');
+    const row = await this.db.withTenant(caller.tenant, (tx) => store.byId(tx, actor.id), { readOnly: true });
+    if (!row) throw new RampartError('unauthenticated');
+    return {
+      id: workspace.id,
+      name: workspace.name,
+      region: workspace.region,
+      createdAt: workspace.createdAt,
+      apiKey: { id: row.id, name: row.name, scopes: sortScopes(caller.scopes), createdAt: row.created_at.toISOString() },
+    };
   }
 
   async revoke(caller: WorkspaceCaller, keyId: string): Promise<void> {

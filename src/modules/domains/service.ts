@@ -134,6 +134,11 @@ export class DomainsService {
     });
   }
 
+  /** The workspace's domains at a glance: verified, waiting, and whether SSO is enforced for any. */
+  summaryIn(tx: Tx): Promise<{ verified: number; pending: number; enforced: boolean }> {
+    return store.summary(tx);
+  }
+
   // --- policy, read by sign-in ---------------------------------------------------------------------
 
   /** Who verified the email's domain and whether they enforce SSO, in any transaction. */

@@ -58,6 +58,16 @@ export async function claimedElsewhere(tx: Tx, domain: string): Promise<boolean>
   return rows.length > 0;
 }
 
+/** How many domains the workspace verified and has waiting, and whether it enforces SSO for any. */
+export async function summary(tx: Tx): Promise<{ verified: number; pending: number; enforced: boolean }> {
+  const { rows } = await tx.query<{ verified: number; pending: number; enforced: boolean }>(
+    `SELECT (count(*) FILTER (WHERE verified_at IS NOT NULL))::int AS verified, (count(*) FILTER (WHERE verified_at IS NULL))::int AS pending,
+            coalesce(bool_or(sso_enforced AND verified_at IS NOT NULL), false) AS enforced
+       FROM workspace_domains WHERE tenant_id = current_tenant_id()`,
+  );
+  return rows[0] ?? { verified: 0, pending: 0, enforced: false };
+}
+
 export type DomainPolicyRow = {
   workspace_id: string;
   sso_enforced: boolean;

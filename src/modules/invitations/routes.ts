@@ -41,9 +41,14 @@ export function invitationsRoutes(invitations: InvitationsService, workspaces: W
     });
 
     app.post('/api/v1/invitations/preview', {
-      config: { access: 'account' },
-      schema: { tags, summary: 'What an invitation link offers', body: InvitationTokenBody, response: { 200: InvitationPreview } },
-      handler: async (request) => invitations.preview(requirePrincipal(request), request.body.token),
+      config: { access: 'public', errors: ['invitation_invalid', 'rate_limited'] },
+      schema: {
+        tags,
+        summary: 'What an invitation link offers: the workspace, the role, who invited, and the invited address (signed in or not)',
+        body: InvitationTokenBody,
+        response: { 200: InvitationPreview },
+      },
+      handler: async (request) => invitations.preview(request.body.token, requestMeta(request)),
     });
 
     app.post('/api/v1/invitations/accept', {

@@ -33,7 +33,7 @@ export const InvitationTokenBody = z.strictObject({
 export const InvitationPreview = z
   .object({
     workspace: z.object({ id: Id, name: z.string() }),
-    email: z.string(),
+    email: z.string().describe('The invited address: the invitation is accepted signed in with it (verified).'),
     role: z.object({ name: z.string() }),
     invitedBy: z.string().nullable(),
     expiresAt: z.iso.datetime(),

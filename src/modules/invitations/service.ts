@@ -8,6 +8,7 @@ import { tenantContext, type Database, type Tx } from '../../platform/db/types.j
 import { RampartError } from '../../platform/errors.js';
 import { accountableAccount, type Principal, type RequestMeta, type WorkspaceCaller } from '../../platform/http/context.js';
 import { newId, sha256, tenantBoundToken, tenantOfToken } from '../../platform/ids.js';
+import type { Throttle } from '../../platform/http/throttle.js';
 import type { Mailer } from '../../platform/mail/index.js';
 import type { AccountsService } from '../accounts/index.js';
 import type { WorkspaceEvents } from '../events/index.js';
@@ -25,6 +26,8 @@ export interface InvitationsDeps {
   readonly accounts: AccountsService;
   readonly events: WorkspaceEvents;
   readonly mailer: Mailer;
+  /** Limits the signed-out preview per address, as the other token routes are. */
+  readonly throttle: Throttle;
   /** An absolute console URL for a path and fragment. */
   readonly link: (pathAndFragment: string) => string;
 }
@@ -119,12 +122,15 @@ export class InvitationsService {
     });
   }
 
-  /** What an invitation link offers, for the signed-in account about to accept it. */
-  async preview(principal: Principal, token: string): Promise<InvitationPreviewView> {
+  /**
+   * What an invitation link offers, to whoever holds it (signed in or not: the token is the only
+   * credential, and the invited address lets the sign-up form be filled in). Every unusable token
+   * is the same 410 `invitation_invalid`; each try counts against the address's rate limit.
+   */
+  async preview(token: string, meta: RequestMeta): Promise<InvitationPreviewView> {
+    await this.deps.throttle.hitIp(meta.ip);
     const tenantId = this.tenantOf(token);
-    const row = this.usable(
-      await this.deps.db.withTenant(tenantContext(tenantId, principal.accountId), (tx) => store.byToken(tx, sha256(token), false), { readOnly: true }),
-    );
+    const row = this.usable(await this.deps.db.withTenant(tenantContext(tenantId, null), (tx) => store.byToken(tx, sha256(token), false), { readOnly: true }));
     const workspace = await this.deps.workspaces.get(tenantContext(tenantId, null));
     return {
       workspace: { id: tenantId, name: workspace.name },

@@ -47,6 +47,18 @@ export class KeysService {
     };
   }
 
+  /** The keys at a glance, without counting the rows under each version (the overview's read). */
+  async summary(caller: Pick<WorkspaceCaller, 'tenant'>): Promise<{ currentVersion: number; versions: number; rotatedAt: Date | null; nextRotationAt: Date | null; rotationDays: number }> {
+    const status = await this.deps.keyring.status(caller.tenant.tenantId);
+    return {
+      currentVersion: status.currentVersion,
+      versions: status.versions.length,
+      rotatedAt: status.exists ? status.rotatedAt : null,
+      nextRotationAt: status.nextRotationAt,
+      rotationDays: this.deps.rotationDays,
+    };
+  }
+
   /** A new version now; content moves to it in the background, then older versions retire. */
   async rotate(caller: WorkspaceCaller): Promise<KeyStatusT> {
     const version = await this.deps.keyring.rotate(caller.tenant.tenantId);

@@ -42,7 +42,14 @@ export const RoleParams = WorkspaceParams.extend({ roleId: Id.describe('Role id.
 export const MemberParams = WorkspaceParams.extend({ accountId: Id.describe("The member's account id.") });
 
 export const Member = z
-  .object({ accountId: Id, email: z.string(), name: z.string(), roles: z.array(RoleRef), joinedAt: z.iso.datetime() })
+  .object({
+    accountId: Id,
+    email: z.string(),
+    name: z.string(),
+    roles: z.array(RoleRef),
+    joinedAt: z.iso.datetime(),
+    mfa: z.boolean().describe('Whether the member has a second factor: a confirmed authenticator app or a passkey.'),
+  })
   .meta({ id: 'Member' });
 
 export const UpdateMemberBody = z.strictObject({

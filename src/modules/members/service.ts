@@ -288,7 +288,14 @@ export class MembersService {
       name: m.name,
       roles: byAccount.get(m.account_id) ?? [],
       joinedAt: m.created_at.toISOString(),
+      mfa: m.mfa,
     }));
+  }
+
+  /** How many members the transaction's workspace has, and how many have a second factor. */
+  async mfaCountsIn(tx: Tx): Promise<{ total: number; withMfa: number }> {
+    const { total, with_mfa } = await store.mfaCounts(tx);
+    return { total, withMfa: with_mfa };
   }
 
   /** Sets a member's roles (replacing them). */

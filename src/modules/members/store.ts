@@ -17,7 +17,7 @@ export type RoleRow = {
   updated_at: Date;
 };
 
-export type MemberRow = { account_id: string; email: string; name: string; created_at: Date };
+export type MemberRow = { account_id: string; email: string; name: string; created_at: Date; mfa: boolean };
 export type MemberRoleRow = { account_id: string; id: string; name: string; builtin: BuiltinRole | null; scopes: string[] };
 
 const ROLE_COLUMNS = `r.id, r.builtin, r.name, r.description, r.scopes, r.created_at, r.updated_at,
@@ -153,13 +153,25 @@ export async function revokeRoles(tx: Tx, accountId: string, roleIds: readonly s
 
 export async function members(tx: Tx, accountId?: string): Promise<MemberRow[]> {
   const { rows } = await tx.query<MemberRow>(
-    `SELECT m.account_id, a.email, a.name, m.created_at
+    `SELECT m.account_id, a.email, a.name, m.created_at, member_has_mfa(m.account_id) AS mfa
        FROM memberships m JOIN accounts a ON a.id = m.account_id
       WHERE m.tenant_id = current_tenant_id() AND ($1::uuid IS NULL OR m.account_id = $1)
       ORDER BY m.created_at, m.account_id`,
     [accountId ?? null],
   );
   return rows;
+}
+
+/**
+ * How many members the workspace has, and how many of them have a second factor (read through
+ * the definer function member_has_mfa: factors are their accounts' rows).
+ */
+export async function mfaCounts(tx: Tx): Promise<{ total: number; with_mfa: number }> {
+  const { rows } = await tx.query<{ total: number; with_mfa: number }>(
+    `SELECT count(*)::int AS total, (count(*) FILTER (WHERE member_has_mfa(m.account_id)))::int AS with_mfa
+       FROM memberships m WHERE m.tenant_id = current_tenant_id()`,
+  );
+  return rows[0] ?? { total: 0, with_mfa: 0 };
 }
 
 /** The roles members hold: all members', or one account's. */

@@ -302,6 +302,11 @@ export class ScimService {
 
   // --- tokens (the admin API) ----------------------------------------------------------------------
 
+  /** How many live SCIM tokens the transaction's workspace has. */
+  liveTokenCountIn(tx: Tx): Promise<number> {
+    return store.liveTokenCount(tx);
+  }
+
   listTokens(caller: Pick<WorkspaceCaller, 'tenant'>): Promise<ScimTokenView[]> {
     return this.deps.db.withTenant(caller.tenant, async (tx) => (await store.tokens(tx)).map(tokenView), { readOnly: true });
   }

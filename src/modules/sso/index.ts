@@ -1,3 +1,3 @@
 export { SAML_COOKIE_PREFIX, ssoRoutes } from './routes.js';
-export { hasSamlConnectionIn, SsoService, spPaths, verifyResponse, type IdpTrust, type SsoDeps } from './service.js';
+export { hasSamlConnectionIn, samlSummaryIn, SsoService, spPaths, verifyResponse, type IdpTrust, type SsoDeps } from './service.js';
 export { SetupLinks } from './setup-links.js';

@@ -58,6 +58,12 @@ export async function hasSamlConnectionIn(tx: Tx): Promise<boolean> {
   return c !== null && c.enabled;
 }
 
+/** The transaction's workspace's SAML connection at a glance (null when there is none): on or off, and its IdP certificates. */
+export async function samlSummaryIn(tx: Tx): Promise<{ enabled: boolean; certificates: Array<{ notAfter: string; fingerprintSha256: string }> } | null> {
+  const c = await store.connection(tx);
+  return c ? { enabled: c.enabled, certificates: c.certificates.map(certificateFacts) } : null;
+}
+
 export function spPaths(workspaceId: string) {
   const base = `/api/v1/sso/saml/${workspaceId}`;
   return { metadata: `${base}/metadata`, acs: `${base}/acs`, login: `${base}/login` };

@@ -359,6 +359,11 @@ export class StaffAccessService {
     return this.db.withTenant(caller.tenant, async (tx) => (await store.requests(tx, options)).map(requestView), { readOnly: true });
   }
 
+  /** How many staff requests wait for the transaction's workspace to decide, and since when. */
+  pendingIn(tx: Tx): Promise<{ pending: number; oldest: Date | null }> {
+    return store.pendingCount(tx);
+  }
+
   async getForWorkspace(caller: WorkspaceCaller, requestId: string): Promise<AccessRequestView> {
     const row = await this.db.withTenant(caller.tenant, (tx) => store.requestById(tx, requestId), { readOnly: true });
     if (!row) throw new RampartError('access_request_not_found');

@@ -309,6 +309,15 @@ export async function requests(tx: Tx, options: { limit: number; status?: Reques
   return rows;
 }
 
+/** How many requests wait for the workspace's decision (pending, not yet expired), and since when the oldest. */
+export async function pendingCount(tx: Tx): Promise<{ pending: number; oldest: Date | null }> {
+  const { rows } = await tx.query<{ pending: number; oldest: Date | null }>(
+    `SELECT count(*)::int AS pending, min(created_at) AS oldest FROM staff_access_requests
+      WHERE tenant_id = current_tenant_id() AND status = 'pending' AND pending_until > now()`,
+  );
+  return rows[0] ?? { pending: 0, oldest: null };
+}
+
 /** Approves a pending, undecided, unexpired request: its grant runs from now. Null if it was not. */
 export async function approve(tx: Tx, id: string, by: string, note: string | null, grantId: string): Promise<AccessRequestRow | null> {
   const { rows } = await tx.query<AccessRequestRow>(

@@ -82,6 +82,13 @@ export class WorkspacesService {
     return info(row);
   }
 
+  /** The transaction's workspace itself, without anyone's roles. */
+  async getIn(tx: Tx): Promise<WorkspaceInfo> {
+    const row = await store.workspace(tx);
+    if (!row) throw new RampartError('workspace_not_found');
+    return info(row);
+  }
+
   /** The workspace as the caller sees it: with the caller's roles and scopes. */
   describe(caller: WorkspaceCaller): Promise<WorkspaceView> {
     return this.db.withTenant(caller.tenant, (tx) => this.describeIn(tx, caller), { readOnly: true });

@@ -21,7 +21,7 @@ import { isUuid, newId } from '../ids.js';
 import { bodyOf, bodyTail, type AuditBody, type AuditEntry } from './entry.js';
 import { GENESIS_HASH, hashRecord, isPlatformChain, microTime, recordOf, type PlatformChain } from './record.js';
 import type { CheckpointSigner } from './signer.js';
-import { ChainVerifier, PruningSchema, type ChainStart, type Checkpoint, type PruningStatement, type PublicKeyInfo, type VerifyReport } from './verify.js';
+import { ChainVerifier, pruningProblem, PruningSchema, type ChainStart, type Checkpoint, type PruningStatement, type PublicKeyInfo, type VerifyReport } from './verify.js';
 
 export interface AuditLogOptions {
   readonly log?: FastifyBaseLogger | undefined;
@@ -55,6 +55,20 @@ export interface PruneResult {
   readonly through: number;
   /** Set when the events to prune failed verification: nothing was deleted. */
   readonly refused?: { readonly seq: number; readonly problem: FirstBad['problem'] };
+}
+
+/**
+ * What a chain's stored state says about its integrity, without verifying it again (a few indexed
+ * reads): its newest checkpoint, the newest verification failure recorded after it (a refused
+ * checkpoint or pruning: the chain failed verification and nothing has been signed since), and,
+ * for a pruned chain, whether a published key signed the statement that its start was pruned.
+ */
+export interface ChainIntegrity {
+  readonly lastCheckpoint: { readonly seq: number; readonly signedAt: string } | null;
+  readonly failure: { readonly at: string; readonly refused: 'checkpoint' | 'pruning' | null } | null;
+  readonly prunedThrough: number;
+  /** Null when nothing was pruned. */
+  readonly pruningProven: boolean | null;
 }
 
 /** A chained event as stored. */
@@ -617,6 +631,44 @@ export class AuditLog {
   private async appendIn(tx: Tx, chain: string, entry: AuditEntry): Promise<void> {
     if (isPlatformChain(chain)) await this.appendPlatformIn(tx, chain, entry, null);
     else await this.appendTenantIn(tx, entry, null);
+  }
+
+  /** See `ChainIntegrity`. */
+  async integrity(chain: string): Promise<ChainIntegrity> {
+    const [head, [last]] = await Promise.all([this.head(chain), this.checkpoints(chain, { limit: 1 })]);
+    const t = tablesOf(chain);
+    // The newest failure chained after the newest checkpoint, or still queued (after it by definition).
+    const { rows } = await this.withChain(
+      chain,
+      (tx) =>
+        tx.query<{ occurred_at: Date | string; body: string }>(
+          `SELECT occurred_at, body FROM (
+             (SELECT occurred_at, body, 1 AS chained, seq FROM ${t.events}
+               WHERE ${t.key} = $1${t.cast} AND action = 'audit.verification_failed' AND seq > $2 ORDER BY seq DESC LIMIT 1)
+             UNION ALL
+             (SELECT occurred_at, body, 0 AS chained, 0 AS seq FROM ${t.queue}
+               WHERE ${t.key} = $1${t.cast} AND action = 'audit.verification_failed' ORDER BY occurred_at DESC LIMIT 1)
+           ) f ORDER BY chained, seq DESC LIMIT 1`,
+          [chain, last?.seq ?? 0],
+        ),
+      { readOnly: true },
+    );
+    const found = rows[0];
+    const refused = found ? (JSON.parse(found.body) as AuditBody).details?.['refused'] : undefined;
+    let pruningProven: boolean | null = null;
+    if (head.prunedThrough > 0) {
+      const statement = await this.pruningAt(chain, head.prunedThrough);
+      const keys = this.options.signer ? await this.options.signer.publicKeys() : [];
+      pruningProven = statement !== null && pruningProblem(statement, chain, head.prunedThrough, keys) === null;
+    }
+    return {
+      lastCheckpoint: last ? { seq: last.seq, signedAt: last.signedAt } : null,
+      failure: found
+        ? { at: new Date(found.occurred_at).toISOString(), refused: refused === 'checkpoint' || refused === 'pruning' ? refused : null }
+        : null,
+      prunedThrough: head.prunedThrough,
+      pruningProven,
+    };
   }
 
   // Verifying ------------------------------------------------------------------------------------

@@ -85,6 +85,21 @@ export function matched<R extends Row>(rows: readonly R[], key: keyof R): R | nu
   return row !== undefined && row[key] !== null ? row : null;
 }
 
+/**
+ * Whether `err`, or what it wraps (a rolled-back transaction's cause), is PostgreSQL's unique
+ * violation (SQLSTATE 23505) on `constraint`: the one constraint failure a store may expect,
+ * when two transactions race for a unique value that each checked was free.
+ */
+export function isUniqueViolation(err: unknown, constraint: string): boolean {
+  let e: unknown = err;
+  for (let depth = 0; e instanceof Error && depth < 5; depth++) {
+    const fields = e as { code?: unknown; constraint?: unknown };
+    if (fields.code === '23505' && fields.constraint === constraint) return true;
+    e = e.cause;
+  }
+  return false;
+}
+
 export interface TxOptions {
   /**
    * Read-only transactions are refused any write by PostgreSQL itself. On the server each of

@@ -15,7 +15,8 @@
  *    by the same statement that authenticated it, must hold it (403 `forbidden`). Deny by
  *    default: a workspace route without a scope stops the server from starting.
  * 6. An API key (`Bearer rk_live_…`) works on workspace routes only, and only in its workspace;
- *    elsewhere it is 401, as an unknown key (decision 0019).
+ *    elsewhere it is 401, as an unknown key (decision 0019). `api_key` routes take a key and
+ *    nothing else: the key names its workspace (found by its digest alone, decision 0026).
  * 7. Sessions end when revoked, at their absolute expiry, or after the idle timeout; the idle
  *    clock (and a key's last-used time) moves at most once a minute, after authentication.
  * 8. Staff routes (`staff`, under /api/v1/staff/) take only a staff session: the `__Host-` staff
@@ -50,6 +51,8 @@ export interface AuthBackend {
   ): Promise<{ principal: Principal; membership: Membership | null; stale: boolean } | null>;
   /** The live API key behind a presented secret, in the workspace it is presented to. */
   resolveApiKey(secret: string, workspaceId: string): Promise<{ actor: Actor & { type: 'api_key' }; membership: Membership; stale: boolean } | null>;
+  /** The live API key behind a presented secret, in its own workspace; without it every `api_key` route answers 401. */
+  resolveOwnApiKey?(secret: string): Promise<{ actor: Actor & { type: 'api_key' }; membership: Membership; stale: boolean } | null>;
   /** Moves a session's idle clock (after the request authenticated, off the request's path). */
   touch(principal: Principal): void;
   /** Moves an API key's last-used time, off the request's path. */
@@ -71,6 +74,8 @@ export const API_KEY_PREFIX = 'rk_live_';
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 const API_KEY_REFUSED = "This API key does not open this workspace: it is unknown, revoked, expired, or another workspace's.";
+const API_KEY_ONLY = 'This route answers a workspace API key only: send Authorization: Bearer rk_live_….';
+const API_KEY_UNKNOWN = 'This API key is unknown, revoked or expired.';
 
 /** Checks each route's declaration as it is registered. */
 export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method' | 'config'>): void {
@@ -81,8 +86,11 @@ export function assertRouteDeclaration(route: Pick<RouteOptions, 'url' | 'method
     throw new Error(`route ${where}: SCIM routes, and only they, are under /scim/ with config.access 'scim'`);
   }
   if (!route.url.startsWith('/api/')) return;
-  if (access !== 'public' && access !== 'account' && access !== 'workspace' && access !== 'staff') {
-    throw new Error(`route ${where} declares no access (config.access: public | account | workspace | staff)`);
+  if (access !== 'public' && access !== 'account' && access !== 'workspace' && access !== 'api_key' && access !== 'staff') {
+    throw new Error(`route ${where} declares no access (config.access: public | account | workspace | api_key | staff)`);
+  }
+  if (access === 'api_key' && route.url.includes(':workspaceId')) {
+    throw new Error(`route ${where} takes API keys only: the key names its workspace, the path does not`);
   }
   const staffPermission = route.config?.staffPermission;
   if (access === 'staff' && !route.url.startsWith('/api/v1/staff/')) {
@@ -175,6 +183,20 @@ export function installAuth(app: FastifyInstance, backend: AuthBackend): void {
     // the way of signing in.
     if (access === 'public') return;
     if (access === 'staff') return authenticateStaff(request, backend.staff, unsafe);
+
+    // A key's own workspace: only a key, never a session (whose workspaces are many).
+    if (access === 'api_key') {
+      const presented = presentedToken(request);
+      if (!presented || presented.kind !== 'bearer' || !presented.token.startsWith(API_KEY_PREFIX)) {
+        throw new RampartError('unauthenticated', { message: API_KEY_ONLY });
+      }
+      const resolved = backend.resolveOwnApiKey ? await backend.resolveOwnApiKey(presented.token) : null;
+      if (!resolved) throw new RampartError('unauthenticated', { message: API_KEY_UNKNOWN });
+      request.actor = resolved.actor;
+      request.membership = resolved.membership;
+      if (resolved.stale) backend.touchApiKey(resolved.membership, resolved.actor.id);
+      return;
+    }
 
     // A workspace route's id is checked before anything is looked up with it.
     let workspaceId: string | null = null;

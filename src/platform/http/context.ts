@@ -15,13 +15,15 @@ import type { Scope } from './scopes.js';
  * - `account`: a signed-in account (a session, never an API key); no workspace.
  * - `workspace`: a member of the workspace named by `:workspaceId`, or one of its API keys,
  *   holding the route's `scope`.
+ * - `api_key`: a live workspace API key and nothing else (a session is 401); the workspace is the
+ *   key's own, so the path names none. Such a route reads only what any key may know about itself.
  * - `staff`: a member of the operator's staff (the staff session cookie or a staff bearer token,
  *   never a customer's), whose session proved TOTP and whose role holds the route's
  *   `staffPermission` (docs/staff-access.md). Only under /api/v1/staff/.
  * - `scim`: the SCIM 2.0 server (under /scim/v2/, docs/scim.md), which authenticates its own
  *   bearer tokens and answers in SCIM's error format; the hook here leaves it alone.
  */
-export type Access = 'public' | 'account' | 'workspace' | 'staff' | 'scim';
+export type Access = 'public' | 'account' | 'workspace' | 'api_key' | 'staff' | 'scim';
 
 export interface Principal {
   readonly accountId: string;

@@ -21,7 +21,7 @@ export function commonErrors(route: Pick<RouteOptions, 'method' | 'url' | 'confi
   if (route.schema?.body !== undefined || unsafe) codes.push('invalid_json', 'validation_failed', 'unsupported_media_type', 'payload_too_large');
   if (route.schema?.querystring !== undefined || route.schema?.headers !== undefined) codes.push('validation_failed');
   if (unsafe) codes.push('csrf_failed');
-  if (access === 'account' || access === 'workspace' || access === 'staff') codes.push('unauthenticated');
+  if (access === 'account' || access === 'workspace' || access === 'api_key' || access === 'staff') codes.push('unauthenticated');
   if (access === 'workspace') codes.push('workspace_not_found', 'forbidden', 'mfa_enrolment_required');
   if (access === 'staff') codes.push('staff_mfa_required', 'forbidden');
   return codes;

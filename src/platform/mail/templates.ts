@@ -14,6 +14,14 @@ export type MailMessage =
   | { template: 'password_changed'; to: string; data: { name: string; when: string; ip: string | null } }
   | { template: 'account_locked'; to: string; data: { name: string; minutes: number; resetLink: string } }
   | { template: 'mfa_changed'; to: string; data: { name: string; change: string; when: string } }
+  /** To the new address of an email change: the link that proves it. */
+  | { template: 'email_change_verify'; to: string; data: { name: string; newEmail: string; link: string; expiresMinutes: number } }
+  /** To the current address when a change is asked for: who asked, for which address. */
+  | { template: 'email_change_requested'; to: string; data: { name: string; newEmail: string; when: string; ip: string | null } }
+  /** To an address another account already holds, when someone asked to move their account to it. */
+  | { template: 'email_change_taken'; to: string; data: { name: string } }
+  /** To the old address once the change is done. */
+  | { template: 'email_changed'; to: string; data: { name: string; newEmail: string; when: string } }
   /** An invitation to join a workspace; `name` is empty (the invitee may have no account yet). */
   | {
       template: 'workspace_invitation';
@@ -54,6 +62,10 @@ export const TEMPLATE_NAMES: readonly TemplateName[] = [
   'password_changed',
   'account_locked',
   'mfa_changed',
+  'email_change_verify',
+  'email_change_requested',
+  'email_change_taken',
+  'email_changed',
   'workspace_invitation',
   'staff_access_requested',
   'staff_break_glass',
@@ -280,6 +292,62 @@ function body(message: MailMessage): { body: Body; links: string[] } {
             [`The two-step verification of your Rampart account changed on ${moment(message.data.when)}: ${plain(message.data.change).replace(/[.\s]+$/, '')}.`],
             ['If you made this change, no action is needed.'],
             ['If you did not, sign in, review your security settings and sessions, change your password, and tell your administrator.'],
+          ],
+        },
+      };
+    case 'email_change_verify': {
+      const link = checkedLink(message.data.link);
+      return {
+        links: [link],
+        body: {
+          subject: 'Confirm your new email address for Rampart',
+          greeting: hello,
+          paragraphs: [
+            [`You asked to use ${plain(message.data.newEmail, 254)} as the email address of your Rampart account. Confirm it while signed in to that account.`],
+            [{ button: link, label: 'Confirm the new address' }],
+            [`This link expires in ${duration(message.data.expiresMinutes)} and works once. Your address does not change until you open it.`],
+            ['If you did not ask for this, you can ignore this email: nothing will change.'],
+          ],
+        },
+      };
+    }
+    case 'email_change_requested': {
+      const where = message.data.ip ? ` from the address ${plain(message.data.ip, 64)}` : '';
+      return {
+        links: [],
+        body: {
+          subject: 'A change of your Rampart email address was asked for',
+          greeting: hello,
+          paragraphs: [
+            [`On ${moment(message.data.when)}${where}, someone signed in to your Rampart account asked to change its email address to ${plain(message.data.newEmail, 254)}.`],
+            ['Nothing changes until the link sent to that address is opened by someone signed in to your account.'],
+            ['If this was not you, sign in, change your password, and end your other sessions in your security settings.'],
+          ],
+        },
+      };
+    }
+    case 'email_change_taken':
+      return {
+        links: [],
+        body: {
+          subject: 'Someone tried to use your email address on Rampart',
+          greeting: hello,
+          paragraphs: [
+            ['Someone signed in to another Rampart account asked to change that account\'s email address to this one. This address already belongs to your account, so nothing changed and no link was sent.'],
+            ['If you expected this (you have two accounts, say), sign in to this one instead. Otherwise you can ignore this email: your account has not changed.'],
+          ],
+        },
+      };
+    case 'email_changed':
+      return {
+        links: [],
+        body: {
+          subject: 'Your Rampart email address was changed',
+          greeting: hello,
+          paragraphs: [
+            [`On ${moment(message.data.when)}, the email address of your Rampart account was changed to ${plain(message.data.newEmail, 254)}. Mail about the account goes there from now on, and your other sessions were ended.`],
+            ['If you made this change, no action is needed.'],
+            ['If you did not, tell your administrator or the operator of this Rampart at once: someone with your password or session, and the new mailbox, changed it.'],
           ],
         },
       };

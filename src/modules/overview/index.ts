@@ -1,0 +1,2 @@
+export { OverviewService, type OverviewDeps } from './service.js';
+export { overviewRoutes } from './routes.js';
