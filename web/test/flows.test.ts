@@ -262,6 +262,17 @@ describe('guided flows in the console (Chromium)', () => {
         await form.getByRole('radio', { name: 'Read-write' }).check();
         await expect.poll(() => listed.allTextContents()).toEqual(['workspace:read', 'records:read', 'records:write', 'documents:read']);
         expect(await scrollsSideways(mia)).toBe(false);
+        expect(await accessibilityViolations(mia)).toEqual([]);
+        // Custom offers the member's own scopes only, one by one.
+        await form.getByRole('radio', { name: 'Custom' }).check();
+        expect(await form.getByRole('checkbox').evaluateAll((boxes) => boxes.map((b) => (b as HTMLInputElement).value))).toEqual([
+          'workspace:read',
+          'api-keys:manage',
+          'records:read',
+          'records:write',
+          'documents:read',
+        ]);
+        await form.getByRole('radio', { name: 'Read-write' }).check();
 
         // The server agrees: the key is made, with exactly those scopes.
         await form.getByLabel('Key name').fill('Sync');
