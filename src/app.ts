@@ -213,7 +213,7 @@ export async function buildApp(deps: AppDeps): Promise<RampartApp> {
             type: 'http',
             scheme: 'bearer',
             description:
-              "A session token from POST /api/v1/auth/tokens, or a workspace API key (rk_live_…). An API key opens its own workspace's routes only; on another workspace's routes: 401 unauthenticated, as an unknown or revoked key, whether or not that workspace exists.",
+              "A session token from POST /api/v1/auth/tokens, or a workspace API key (rk_live_…). An API key opens its own workspace's routes only (and GET /api/v1/workspace, which names that workspace); on another workspace's routes: 401 unauthenticated, as an unknown or revoked key, whether or not that workspace exists.",
           },
           staffSession: { type: 'apiKey', in: 'cookie', name: '__Host-rampart_staff' },
         },

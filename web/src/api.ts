@@ -625,7 +625,7 @@ export function setMfaEnrolmentRequiredHandler(handler: ((path: string) => void)
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-interface RequestOptions {
+export interface RequestOptions {
   readonly json?: unknown;
   readonly form?: FormData;
   readonly headers?: Record<string, string>;
@@ -675,7 +675,27 @@ export async function send<T>(url: string, init: RequestInit, refused: (status: 
   return parsed as T;
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+/** A write the server accepted: its method and API path (under /api/v1). */
+export interface ApiWrite {
+  readonly method: string;
+  readonly path: string;
+}
+
+const writeListeners = new Set<(write: ApiWrite) => void>();
+
+/**
+ * Calls `listener` after every write (POST, PUT, PATCH, DELETE) the server accepted, so a view of
+ * state that the write may have changed (the encryption keys after records were stored) can load
+ * again; returns the unsubscribe function. See live.ts.
+ */
+export function onApiWrite(listener: (write: ApiWrite) => void): () => void {
+  writeListeners.add(listener);
+  return () => {
+    writeListeners.delete(listener);
+  };
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   let body: BodyInit | undefined;
   if (options.json !== undefined) {
@@ -687,11 +707,13 @@ async function request<T>(method: string, path: string, options: RequestOptions 
   }
   if (UNSAFE.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
 
-  return send<T>(`/api/v1${path}`, { method, headers, body }, (status, code) => {
+  const answer = await send<T>(`/api/v1${path}`, { method, headers, body }, (status, code) => {
     // A request for a fresh sign-in (`reauthentication_required`) comes from a session that still works.
     if (status === 401 && !options.quiet401 && code !== 'reauthentication_required') onUnauthenticated?.();
     if (status === 403 && code === 'mfa_enrolment_required' && !options.quietMfa) onMfaEnrolmentRequired?.(path);
   });
+  if (UNSAFE.has(method)) for (const listener of writeListeners) listener({ method, path });
+  return answer;
 }
 
 const enc = encodeURIComponent;
@@ -920,4 +942,94 @@ export const api = {
     request<AccessRequest>('POST', `${ws(workspaceId)}/access-requests/${enc(requestId)}/deny`, { json: decision(note) }),
   revokeAccessRequest: (workspaceId: string, requestId: string, note: string) =>
     request<AccessRequest>('POST', `${ws(workspaceId)}/access-requests/${enc(requestId)}/revoke`, { json: decision(note) }),
+};
+
+// Profile, workspace-for-key, overview
+// (PATCH /auth/account, POST /auth/account/email[/confirm], GET /workspace with an API key,
+// GET /workspaces/:id/overview; members carry `mfa`; the invitation preview works signed out.)
+
+/** Members gain whether they have a second factor (a confirmed authenticator app or a passkey). */
+export interface Member {
+  readonly mfa: boolean;
+}
+
+/** An email change asked for: the link went to this address (the same answer if it is taken). */
+export interface EmailChangePending {
+  readonly pendingEmail: string;
+}
+
+/** What an API key learns about itself: its workspace, and the key as it acts now. */
+export interface KeyWorkspace {
+  readonly id: string;
+  readonly name: string;
+  readonly region: string;
+  readonly createdAt: string;
+  readonly apiKey: {
+    readonly id: string;
+    readonly name: string;
+    /** Its scopes, cut to what its creator still holds. */
+    readonly scopes: Scope[];
+    readonly createdAt: string;
+  };
+}
+
+export type OverviewSeverity = 'critical' | 'warning' | 'info';
+
+/** A console section an alert points to: /w/:workspaceId/<section>. */
+export type OverviewSection =
+  | 'collections'
+  | 'documents'
+  | 'members'
+  | 'invitations'
+  | 'roles'
+  | 'sso'
+  | 'api-keys'
+  | 'encryption'
+  | 'access-requests'
+  | 'access-log'
+  | 'audit'
+  | 'settings';
+
+export interface OverviewAlert {
+  /** Names the condition (`audit.verification_failed`, `keys.rotation_overdue`, …). */
+  readonly id: string;
+  readonly severity: OverviewSeverity;
+  readonly at: string;
+  readonly title: string;
+  readonly section: OverviewSection;
+}
+
+/** A workspace's security posture. A part is null when the caller lacks the scope that reads it. */
+export interface WorkspaceOverview {
+  readonly members: { readonly total: number; readonly withMfa: number; readonly mfaRequired: boolean } | null;
+  readonly sso: {
+    readonly saml: boolean;
+    readonly oidc: boolean;
+    readonly scim: boolean;
+    readonly enforced: boolean;
+    readonly domains: { readonly verified: number; readonly pending: number };
+  } | null;
+  readonly keys: { readonly currentVersion: number; readonly versions: number; readonly rotatedAt: string | null; readonly nextRotationAt: string | null } | null;
+  readonly accessRequests: { readonly pending: number } | null;
+  readonly audit: { readonly chain: 'verified' | 'failed' | 'unknown'; readonly lastCheckpointAt: string | null } | null;
+  /** Most severe first. */
+  readonly alerts: OverviewAlert[];
+}
+
+export const profileApi = {
+  /** Renames the signed-in account; the answer is the Account as in the session. */
+  updateProfile: (name: string) => request<Account>('PATCH', '/auth/account', { json: { name } }),
+  /**
+   * Asks to move the account to `email`. `password` is required when the account has one
+   * (401 `reauthentication_required` otherwise, which is no sign-out); 403 `email_managed` when a
+   * workspace manages the current address, `sso_required` when the new one's domain enforces SSO.
+   */
+  requestEmailChange: (email: string, password?: string) =>
+    request<EmailChangePending>('POST', '/auth/account/email', { json: password === undefined ? { email } : { email, password } }),
+  /** The /email-change#token=… page: confirms, signed in to the account that asked (401 signed out). */
+  confirmEmailChange: (token: string) => request<Account>('POST', '/auth/account/email/confirm', { json: { token } }),
+  /** Which workspace an API key opens (never the session's): 401 for an unknown, revoked or expired key. */
+  workspaceForKey: (secret: string) =>
+    request<KeyWorkspace>('GET', '/workspace', { headers: { authorization: `Bearer ${secret}` }, quiet401: true }),
+  workspaceOverview: (workspaceId: string) => request<WorkspaceOverview>('GET', `${ws(workspaceId)}/overview`),
 };

@@ -113,7 +113,7 @@ describe('audit log and access log in the console (Chromium)', () => {
     await owner.getByRole('form', { name: 'Filter the audit log' }).getByRole('button', { name: 'Clear filters' }).click();
     await expect.poll(() => owner.url()).toBe(url(`/w/${acmeId}/audit`));
     await expect.poll(async () => (await actionsShown(owner)).includes('workspace.created')).toBe(true);
-    await rows(owner).first().getByRole('button', { name: `Only events by this actor (${oliviaId})` }).click();
+    await rows(owner).first().getByRole('button', { name: `Only this actor (${oliviaId})` }).click();
     await expect.poll(() => search(owner).get('actor')).toBe(oliviaId);
     await settled(owner);
     const types = await rows(owner).evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-actor-type')));

@@ -16,7 +16,7 @@ import { useAction, useMemberNames, useNow } from '../hooks';
 import { Link } from '../router';
 import { JUSTIFICATION_LABELS, scopeLabel, STATUS_LABELS, statusClass } from './staff-words';
 import { formatMinutes, ShortTime, timeLeft } from './time';
-import { ErrorMessage, Panel, Status } from './ui';
+import { ErrorMessage, Panel, Status, Table } from './ui';
 
 const sectionPath = (workspaceId: string, section: string) => `/w/${encodeURIComponent(workspaceId)}/${section}`;
 
@@ -194,51 +194,43 @@ function LiveGrant(props: { workspace: Workspace; request: AccessRequest; now: n
 
 function HistoryTable({ requests, names }: { requests: AccessRequest[]; names: ReadonlyMap<string, string> }) {
   return (
-    <div class="matrix" role="region" aria-labelledby="access-history-title" tabIndex={0}>
-      <table class="events">
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Staff member</th>
-            <th scope="col">Access</th>
-            <th scope="col">Justification</th>
-            <th scope="col">Ticket</th>
-            <th scope="col">Requested</th>
-            <th scope="col">Decision</th>
-          </tr>
-        </thead>
-        <tbody>
-          {requests.map((r) => (
-            <tr key={r.id} data-testid="access-history" data-request-id={r.id} data-status={r.status} class={r.breakGlass ? 'break-glass-row' : undefined}>
-              <td>
-                <span class={statusClass(r.status)} data-testid="request-status">
-                  {STATUS_LABELS[r.status]}
-                </span>
-                {r.breakGlass && <span class="badge break-glass">Break-glass</span>}
-              </td>
-              <td>
-                <StaffWho request={r} />
-              </td>
-              <td>
-                {scopeLabel(r.scope)} for {formatMinutes(r.durationMinutes)}
-              </td>
-              <td>
-                {JUSTIFICATION_LABELS[r.justification] ?? r.justification}
-                <br />
-                <q class="reason">{r.reason}</q>
-              </td>
-              <td>{r.ticket ?? '—'}</td>
-              <td>
-                <ShortTime iso={r.createdAt} />
-              </td>
-              <td>
-                <Decision request={r} names={names} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      label="Earlier requests"
+      rows={requests}
+      rowKey={(r) => r.id}
+      rowAttributes={(r) => ({ 'data-testid': 'access-history', 'data-request-id': r.id, 'data-status': r.status, class: r.breakGlass ? 'break-glass-row' : undefined })}
+      columns={[
+        {
+          id: 'status',
+          header: 'Status',
+          cell: (r) => (
+            <>
+              <span class={statusClass(r.status)} data-testid="request-status">
+                {STATUS_LABELS[r.status]}
+              </span>
+              {r.breakGlass && <span class="badge break-glass">Break-glass</span>}
+            </>
+          ),
+        },
+        { id: 'staff', header: 'Staff member', cell: (r) => <StaffWho request={r} /> },
+        { id: 'access', header: 'Access', cell: (r) => `${scopeLabel(r.scope)} for ${formatMinutes(r.durationMinutes)}` },
+        {
+          id: 'why',
+          header: 'Justification',
+          class: 'wrap',
+          cell: (r) => (
+            <>
+              {JUSTIFICATION_LABELS[r.justification] ?? r.justification}
+              <br />
+              <q class="reason">{r.reason}</q>
+            </>
+          ),
+        },
+        { id: 'ticket', header: 'Ticket', class: 'wrap', cell: (r) => r.ticket ?? '—' },
+        { id: 'requested', header: 'Requested', class: 'nowrap', cell: (r) => <ShortTime iso={r.createdAt} /> },
+        { id: 'decision', header: 'Decision', class: 'wrap', cell: (r) => <Decision request={r} names={names} /> },
+      ]}
+    />
   );
 }
 

@@ -45,8 +45,8 @@ export function Table<T>(props: {
   if (rows.length === 0 && props.empty !== undefined) return <>{props.empty}</>;
   const layout = props.layout ?? 'stack';
   return (
-    <div class={`table-wrap ${layout}`} role="region" aria-label={props.label} tabIndex={0}>
-      <table class={['table', layout, props.class].filter(Boolean).join(' ')} data-testid={props.testId} aria-label={props.caption ? undefined : props.label}>
+    <div class={`table-wrap table-${layout}`} role="region" aria-label={props.label} tabIndex={0}>
+      <table class={['table', `table-${layout}`, props.class].filter(Boolean).join(' ')} data-testid={props.testId} aria-label={props.caption ? undefined : props.label}>
         {props.caption && <caption>{props.caption}</caption>}
         <thead>
           <tr>

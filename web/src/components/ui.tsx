@@ -13,7 +13,7 @@
  * Colours, spacing and type are the custom properties at the top of styles.css (dark mode from
  * prefers-color-scheme); nothing sets a style inline (the CSP forbids it).
  */
-import type { ComponentChildren, JSX } from 'preact';
+import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useAction } from '../hooks';
 
@@ -316,16 +316,30 @@ function describedBy(id: string, frame: FieldFrame): string | undefined {
   return ids.length > 0 ? ids.join(' ') : undefined;
 }
 
-type InputAttributes = Omit<JSX.HTMLAttributes<HTMLInputElement>, 'value' | 'onInput' | 'label' | 'id' | 'class'>;
+/** What a text field passes on to its input. */
+interface InputAttributes {
+  readonly type?: 'text' | 'email' | 'password' | 'url' | 'search' | 'tel' | 'number';
+  readonly name?: string;
+  readonly required?: boolean;
+  readonly disabled?: boolean;
+  readonly readOnly?: boolean;
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly pattern?: string;
+  readonly placeholder?: string;
+  readonly autocomplete?: string;
+  readonly spellcheck?: boolean;
+  readonly inputMode?: 'text' | 'email' | 'numeric' | 'decimal' | 'tel' | 'url' | 'search' | 'none';
+}
 
 /** A labelled text input (also email, password, url, search), with its hint and error. */
 export function TextField(props: FieldFrame & InputAttributes & { value: string; onInput: (value: string) => void; testId?: string }) {
-  const { label, hint, error, value, onInput, testId, ...rest } = props;
+  const { label, hint, error, value, onInput, testId, type = 'text', ...rest } = props;
   const id = useId();
   return (
     <Field id={id} label={label} hint={hint} error={error}>
       <input
-        type="text"
+        type={type}
         {...rest}
         id={id}
         value={value}

@@ -1,10 +1,11 @@
 /**
- * The account's security settings (`/settings`, also `/account`): multi-factor authentication
- * (authenticator app, passkeys, recovery codes), password, linked identity provider, sessions
- * and recent security events.
+ * The account's security settings (`/account/security`): multi-factor authentication
+ * (authenticator app, passkeys, recovery codes), password and linked identity provider; and the
+ * panels of `/account/sessions` (sessions, recent security events).
  *
- * `/settings?mfa=required&workspace=<id>` is where the console sends a session that a workspace
- * refused for want of a second factor: the page says why, and what to do.
+ * `/settings?mfa=required&workspace=<id>` (which leads here, keeping its query) is where the
+ * console sends a session that a workspace refused for want of a second factor: the page says
+ * why, and what to do.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import {
@@ -20,9 +21,10 @@ import {
   type SessionItem,
   type Workspace,
 } from '../api';
-import { ConfirmButton, ErrorMessage, formatDate, NewPasswordField, Panel, PASSWORD_MAX, shortPasswordError, Status } from '../components/ui';
+import { ConfirmButton, ErrorMessage, NewPasswordField, Panel, PASSWORD_MAX, shortPasswordError, Status } from '../components/ui';
 import { EventsPanel } from '../components/events';
 import { MfaPanel } from '../components/mfa';
+import { Time } from '../components/time';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
 
@@ -98,7 +100,7 @@ const METHODS: Record<SessionItem['method'], string> = {
   saml: 'single sign-on (SAML)',
 };
 
-function SessionsPanel() {
+export function SessionsPanel() {
   const [sessions, setSessions] = useState<SessionItem[] | null>(null);
   const [status, setStatus] = useState<string | null>(null);
   const loading = useAction();
@@ -125,8 +127,8 @@ function SessionsPanel() {
                   {s.mfa && <span class="badge">MFA</span>} {s.kind === 'bearer' && <span class="badge">API token</span>}
                 </span>
                 <span class="muted">
-                  {[s.place, s.ip].filter(Boolean).join(' · ')} · signed in with {METHODS[s.method] ?? s.method} on {formatDate(s.createdAt)} · last
-                  seen {formatDate(s.lastSeenAt)}
+                  {[s.place, s.ip].filter(Boolean).join(' · ')} · signed in with {METHODS[s.method] ?? s.method} <Time iso={s.createdAt} /> · last
+                  seen <Time iso={s.lastSeenAt} />
                 </span>
               </span>
               {!s.current && (
@@ -202,7 +204,7 @@ function describeEvent(event: AuthEvent): string {
   return how.length > 0 ? `${label} (${how.map((h) => h.replace(/_/g, ' ')).join(', ')})` : label;
 }
 
-function SecurityEventsPanel() {
+export function SecurityEventsPanel() {
   const load = useCallback(async () => (await api.authEvents()).data, []);
   return (
     <EventsPanel<AuthEvent>
@@ -253,8 +255,13 @@ function IdentitiesPanel({ linked, error: redirectError }: { linked: string | nu
               <span class="row-main">
                 <strong>{identity.email ?? identity.subject}</strong>
                 <span class="muted">
-                  Linked {formatDate(identity.createdAt)}
-                  {identity.lastUsedAt ? ` · last used ${formatDate(identity.lastUsedAt)}` : ''}
+                  Linked <Time iso={identity.createdAt} />
+                  {identity.lastUsedAt ? (
+                    <>
+                      {' '}
+                      · last used <Time iso={identity.lastUsedAt} />
+                    </>
+                  ) : null}
                 </span>
               </span>
               <ConfirmButton
@@ -360,13 +367,7 @@ export function AccountPage(props: {
   const [mfa, setMfa] = useState<MfaStatus | null>(null);
   const [passkeys, setPasskeys] = useState<Passkey[] | null>(null);
   const [mfaError, setMfaError] = useState<string | null>(null);
-  // Bumped when the session changes, so the lists below load afresh (other sessions may be gone).
-  const [generation, setGeneration] = useState(0);
-
-  const sessionChanged = (next: Session) => {
-    onSessionChanged(next);
-    setGeneration((n) => n + 1);
-  };
+  const sessionChanged = onSessionChanged;
 
   const loadMfa = useCallback(async () => {
     try {
@@ -385,7 +386,7 @@ export function AccountPage(props: {
 
   return (
     <div class="account-page" data-testid="account-page">
-      <h1>Account and security</h1>
+      <h1>Security</h1>
       <p class="muted">
         Signed in as <strong>{session.account.email}</strong>
         {session.account.name ? ` (${session.account.name})` : ''}.
@@ -402,8 +403,6 @@ export function AccountPage(props: {
       <MfaPanel mfa={mfa} passkeys={passkeys} error={mfaError} reload={loadMfa} onSessionChanged={sessionChanged} />
       <PasswordPanel onSessionChanged={sessionChanged} />
       <IdentitiesPanel linked={search.get('linked')} error={mfaRequired ? null : search.get('error')} />
-      <SessionsPanel key={`sessions-${generation}`} />
-      <SecurityEventsPanel key={`events-${generation}`} />
     </div>
   );
 }
