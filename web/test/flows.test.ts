@@ -11,7 +11,7 @@ import jsQR from 'jsqr';
 import type { Locator, Page } from 'playwright-core';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, PASSWORD, signedInAs, submitPassword, useConsoleHarness } from './harness.js';
+import { accessibilityViolations, PASSWORD, signedInAs, signOutFromMenu, submitPassword, useConsoleHarness } from './harness.js';
 import { totpCodes } from './totp.js';
 
 const OWNER = 'owner@example.test';
@@ -47,7 +47,7 @@ describe('guided flows in the console (Chromium)', () => {
       h.allowHttpErrors(401);
       page = await h.newPage('erin');
       await h.signUpAndVerify(page, ERIN, 'Erin');
-      await page.goto(url('/settings'));
+      await page.goto(url('/account/security'));
       await page.getByRole('button', { name: 'Set up authenticator app' }).click();
       const qr = page.getByTestId('totp-qr');
       await qr.waitFor();
@@ -81,7 +81,7 @@ describe('guided flows in the console (Chromium)', () => {
       await expect.poll(() => page.getByTestId('totp-error').textContent()).toContain('That code is not right');
 
       // Still signed in, on the same page, with the same QR code to try again.
-      expect(pathOf(page)).toBe('/settings');
+      expect(pathOf(page)).toBe('/account/security');
       expect(await signedInAs(page)).toBe(ERIN);
       expect(await page.evaluate(async () => (await fetch('/api/v1/auth/session')).status)).toBe(200);
       expect(await page.getByTestId('totp-qr').count()).toBe(1);
@@ -174,8 +174,8 @@ describe('guided flows in the console (Chromium)', () => {
         await page.goto(link);
         await page.getByTestId('invitation-email-mismatch').waitFor();
         expect(await page.evaluate(() => localStorage.getItem('rampart.invitation'))).not.toBeNull();
-        await page.goto(url('/'));
-        await page.getByRole('button', { name: 'Sign out' }).click();
+        await page.goto(url(`/w/${acmeId}`));
+        await signOutFromMenu(page);
         await expect.poll(() => pathOf(page)).toBe('/sign-in');
         expect(await page.evaluate(() => localStorage.getItem('rampart.invitation'))).toBeNull();
       });
