@@ -4,7 +4,7 @@
  * caller's scopes open, grouped as Data, People and Security. On a phone it is hidden behind the
  * menu button of the top bar (see ConsolePage).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Account, Workspace } from '../api';
 import { Link, navigate, usePath } from '../router';
 import { ACCOUNT_PAGES, opens, SECTION_GROUPS, SECTIONS, sectionPath, type SectionId, type SectionInfo } from '../sections';
@@ -26,7 +26,7 @@ export function AccountMenu(props: { account: Account; current: string | null; o
   // Following one of its links closes the menu.
   useEffect(() => setOpen(false), [path]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!open) return;
     const outside = (event: Event) => {
       if (root.current && event.target instanceof Node && !root.current.contains(event.target)) setOpen(false);
