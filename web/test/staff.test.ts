@@ -209,15 +209,15 @@ describe('staff access in the console (Chromium)', () => {
     const grant = owner.locator(`[data-testid="access-grant"][data-request-id="${requestId}"]`);
     await grant.waitFor();
     grantId = (await grant.getAttribute('data-grant-id'))!;
-    expect(await grant.getByTestId('grant-expiry').textContent()).toMatch(/^Until .+ \(in (29|30|31) min\)\./);
-    expect(await owner.getByTestId('pending-requests-panel').getByRole('status').textContent()).toContain('Approved: Sam Support may read records until');
+    expect(await grant.getByTestId('grant-expiry').textContent()).toMatch(/^Ends in (29|30|31) min\./);
+    expect(await owner.getByTestId('pending-requests-panel').getByRole('status').textContent()).toMatch(/^Approved: Sam Support may read records; the access ends in (29|30|31) min\.$/);
     await owner.getByTestId('no-pending-requests').waitFor();
   });
 
   it('the staff member opens the grant and reads the record; the owner sees every read in the access log', async () => {
     await staff.getByTestId('my-requests-panel').getByRole('button', { name: 'Refresh' }).click();
     await expect.poll(() => myRequest(requestId).getAttribute('data-status')).toBe('approved');
-    expect(await myRequest(requestId).getByTestId('staff-request-state').textContent()).toMatch(/^Access until .+ \(in (29|30|31) min\)\.$/);
+    expect(await myRequest(requestId).getByTestId('staff-request-state').textContent()).toMatch(/^Access ends in (29|30|31) min\.$/);
     expect(await myRequest(requestId).getByTestId('staff-request-note').textContent()).toBe('Only the printer ticket, please.');
     await myRequest(requestId).getByTestId('open-grant').click();
 
@@ -373,7 +373,7 @@ describe('staff access in the console (Chromium)', () => {
     const opened = security.locator('[data-testid="staff-request"][data-status="approved"]');
     await opened.waitFor();
     expect(await opened.getAttribute('class')).toContain('break-glass-row');
-    expect(await opened.getByTestId('staff-request-state').textContent()).toMatch(/^Access until .+ \(in (14|15|16) min\)\.$/);
+    expect(await opened.getByTestId('staff-request-state').textContent()).toMatch(/^Access ends in (14|15|16) min\.$/);
     const bgRequest = (await opened.getAttribute('data-request-id'))!;
 
     // The owners are told at once.

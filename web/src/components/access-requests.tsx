@@ -15,7 +15,7 @@ import { api, can, type AccessRequest, type Member, type Workspace } from '../ap
 import { useAction, useMemberNames, useNow } from '../hooks';
 import { Link } from '../router';
 import { JUSTIFICATION_LABELS, scopeLabel, STATUS_LABELS, statusClass } from './staff-words';
-import { formatMinutes, ShortTime, timeLeft } from './time';
+import { Countdown, formatMinutes, relativeTime, ShortTime } from './time';
 import { ErrorMessage, Panel, Status, Table } from './ui';
 
 const sectionPath = (workspaceId: string, section: string) => `/w/${encodeURIComponent(workspaceId)}/${section}`;
@@ -74,7 +74,7 @@ function PendingRequest(props: { workspace: Workspace; request: AccessRequest; n
       props.onDecided(
         decided,
         approve
-          ? `Approved: ${request.staff.name} may ${scopeLabel(request.scope).toLowerCase()} until ${new Date(decided.grant?.expiresAt ?? Date.now()).toLocaleString()}.`
+          ? `Approved: ${request.staff.name} may ${scopeLabel(request.scope).toLowerCase()}${decided.grant ? `; the access ends ${relativeTime(decided.grant.expiresAt)}` : ''}.`
           : `Denied ${request.staff.name}'s request.`,
       );
     });
@@ -86,7 +86,7 @@ function PendingRequest(props: { workspace: Workspace; request: AccessRequest; n
       </h3>
       <RequestFacts request={request} />
       <p class="muted">
-        Waits for a decision until <ShortTime iso={request.pendingUntil} /> ({timeLeft(request.pendingUntil, props.now)}); then it expires undecided.
+        Waits for a decision; it expires undecided <Countdown iso={request.pendingUntil} now={props.now} />.
       </p>
       <form
         class="stack decision"
@@ -152,7 +152,7 @@ function LiveGrant(props: { workspace: Workspace; request: AccessRequest; now: n
           </>
         ) : (
           <>
-            Until <ShortTime iso={grant.expiresAt} /> ({timeLeft(grant.expiresAt, props.now)}).
+            Ends <Countdown iso={grant.expiresAt} now={props.now} />.
           </>
         )}{' '}
         {request.breakGlass ? 'Opened without approval, for an emergency.' : <>Approved <ShortTime iso={grant.grantedAt} />.</>}

@@ -24,7 +24,7 @@ import { useAction } from '../hooks';
 import { ConnectionSummary, DomainRecord, describeSsoError, SamlForm, SpValues } from './saml';
 import { NewScimTokenForm, ScimTokenList } from './scim';
 import { preferredRole, type RoleChoice, RoleSelect, useRoleChoices } from './scopes';
-import { ShortTime, Time } from './time';
+import { exactLocal, ShortTime, Time } from './time';
 import { ConfirmButton, CopyValue, ErrorMessage, Panel, ShownOnce, Status, Table, Tabs, type TabItem } from './ui';
 import { navigate, useLocation } from '../router';
 
@@ -500,7 +500,7 @@ function NewSetupLink({ link, onDone }: { link: CreatedSetupLink; onDone: () => 
     <ShownOnce title="Your setup link" titleId="setup-link-title" testId="setup-link-created" doneLabel="I have sent it" onDone={onDone}>
       <p>
         <strong>Copy it now: you will not see it again.</strong> Send it to your IT admin over a channel you trust. Anyone with the link can
-        change this workspace's identity provider and create SCIM tokens until <ShortTime iso={link.expiresAt} />.
+        change this workspace's identity provider and create SCIM tokens; it stops working <ShortTime iso={link.expiresAt} />.
       </p>
       <CopyValue label="setup link" value={link.url} testId="setup-link-url" />
     </ShownOnce>
@@ -585,7 +585,7 @@ function SetupLinksPanel({ workspace }: { workspace: Workspace }) {
               <ConfirmButton
                 label="Revoke"
                 confirmLabel="Revoke the link"
-                accessibleName={`Revoke the setup link created ${new Date(l.createdAt).toLocaleString()}`}
+                accessibleName={`Revoke the setup link created ${exactLocal(l.createdAt)}`}
                 testId="revoke-setup-link"
                 onConfirm={async () => {
                   await api.revokeSetupLink(workspace.id, l.id);

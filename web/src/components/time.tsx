@@ -127,6 +127,19 @@ export function Time({ iso, testId, precise = false }: { iso: string; testId?: s
   );
 }
 
+/**
+ * A time still to come, counted down to the second (a grant's end, a request's lapse): `Time`'s
+ * form ("in 29 min", the exact local time in the tooltip), moved on by the caller's `now`.
+ */
+export function Countdown({ iso, now, testId }: { iso: string; now: number; testId?: string }) {
+  if (!parseIsoMicros(iso)) return <span data-testid={testId}>{iso}</span>;
+  return (
+    <time class="time" dateTime={iso} title={exactLocal(iso)} data-testid={testId}>
+      {timeLeft(iso, now)}
+    </time>
+  );
+}
+
 /** A time to the microsecond (audit rows): `Time`, precise. */
 export function MicroTime({ iso, testId }: { iso: string; testId?: string }) {
   return <Time iso={iso} precise {...(testId ? { testId } : {})} />;

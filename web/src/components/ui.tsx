@@ -166,15 +166,6 @@ export function formatBytes(size: number): string {
   return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit] ?? 'B'}`;
 }
 
-/**
- * @deprecated A date as text, in the browser's locale format: use `<Time iso={…} />` from
- * time.tsx, the console's one date format.
- */
-export function formatDate(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
-}
-
 /** The server's password policy, as far as the console can check it before sending. */
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;
