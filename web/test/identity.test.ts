@@ -431,6 +431,14 @@ describe('identity in the console (Chromium)', () => {
         const owner = await h.server.services.accounts.accountByEmail(ERIN);
         const member = await h.server.services.accounts.accountByEmail(CAROL);
         await h.server.services.members.addMember(tenantContext(strictId, owner!.id), member!.id, 'member');
+
+        // Where roles are decided, each member says whether they have a second factor: Carol has none
+        // yet, in a workspace that requires one.
+        await openSection(erin, 'Members');
+        const mfaOf = (email: string) => erin.locator(`[data-testid="member"][data-email="${email}"]`).getByTestId('member-mfa');
+        await expect.poll(() => mfaOf(CAROL).textContent()).toBe('No MFA');
+        expect(await mfaOf(CAROL).getAttribute('class')).toContain('danger');
+        expect(await mfaOf(ERIN).textContent()).toBe('MFA');
       });
 
       it('sends a member without a second factor to enrol before showing the workspace', async () => {

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, openSection, REPO, signedInAs, useConsoleHarness } from './harness.js';
+import { accessibilityViolations, openSection, PASSWORD, REPO, signedInAs, useConsoleHarness } from './harness.js';
 
 const OWNER = 'olivia@example.test';
 const MEMBER = 'mike@example.test';
@@ -190,6 +190,23 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       await checkLayout(page, name);
     });
 
+    it.each([
+      ['overview', ''],
+      ['audit', '/audit'],
+      ['members', '/members'],
+    ] as const)('%s in dark mode (from prefers-color-scheme)', async (name, suffix) => {
+      await page.emulateMedia({ colorScheme: 'dark' });
+      try {
+        await page.goto(url(`/w/${acmeId}${suffix}`));
+        await page.getByTestId('workspace').waitFor();
+        // The colours come from the dark tokens, and still pass axe's contrast checks.
+        expect(await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor)).toBe('rgb(20, 23, 27)');
+        await checkLayout(page, `${name}-dark`);
+      } finally {
+        await page.emulateMedia({ colorScheme: 'light' });
+      }
+    });
+
     it('the phone’s menu, open', async () => {
       h.allowHttpErrors(404);
       await page.setViewportSize(WIDTHS[0]);
@@ -300,7 +317,7 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       expect(await page.getByTestId('workspace-switcher').locator('option').allTextContents()).toEqual(['Acme', 'Beta']);
     });
 
-    it('the profile’s name is edited in place, and the account menu follows', async () => {
+    it('the profile’s name is edited in place, the account menu follows; a new address shows as pending', async () => {
       await page.goto(url('/account'));
       await page.getByRole('heading', { level: 1, name: 'Profile' }).waitFor();
       const form = page.getByRole('form', { name: 'Change your name' });
@@ -314,6 +331,16 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       await page.getByRole('heading', { level: 1, name: 'Profile' }).waitFor();
       expect(await page.getByRole('form', { name: 'Change your name' }).getByLabel('Name').inputValue()).toBe('Olivia O. Owner');
       expect(await signedInAs(page)).toBe(OWNER);
+
+      // A new address waits for its link: shown as pending, the current one unchanged meanwhile.
+      const email = page.getByRole('form', { name: 'Change your email address' });
+      await email.getByLabel('New email address').fill('olivia@new.example.test');
+      await email.getByLabel('Current password').fill(PASSWORD);
+      await email.getByRole('button', { name: 'Send a confirmation link' }).click();
+      await expect.poll(() => page.getByTestId('pending-email').textContent()).toContain('olivia@new.example.test');
+      expect(await page.getByTestId('profile-current-email').textContent()).toContain(OWNER);
+      expect(await signedInAs(page)).toBe(OWNER);
+      await h.emailLink('olivia@new.example.test', '/email-change');
     });
 
     it('the overview shows each state and links to the section where it is changed', async () => {

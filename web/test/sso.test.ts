@@ -222,6 +222,22 @@ describe('single sign-on in Chromium', () => {
     await expect.poll(() => signedInAs(carol), { timeout: 15_000 }).toBe(CAROL);
   });
 
+  it('tells a person of the verified domain, on their profile, that the workspace manages their address', async () => {
+    allowHttpErrors(403);
+    await carol.goto(`${h.origin}/account`);
+    const form = carol.getByRole('form', { name: 'Change your email address' });
+    await form.getByLabel('New email address').fill('carol@personal.example.test');
+    await form.getByLabel('Current password').fill(PASSWORD);
+    await form.getByRole('button', { name: 'Send a confirmation link' }).click();
+    const managed = carol.getByTestId('email-managed');
+    await managed.waitFor();
+    expect(await managed.textContent()).toContain('a workspace verified');
+    // Said once, plainly, in place of a form that would only be refused again.
+    expect(await carol.getByRole('form', { name: 'Change your email address' }).count()).toBe(0);
+    expect(await carol.getByTestId('profile-current-email').textContent()).toContain(CAROL);
+    expect(await carol.getByTestId('pending-email').count()).toBe(0);
+  });
+
   it('lists the successful attempts in the recent SSO attempts', async () => {
     await ssoSection(owner, workspaceId, 'Sign-in attempts');
     const table = owner.getByTestId('sso-attempts');

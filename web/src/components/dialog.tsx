@@ -8,7 +8,7 @@
  * afresh each time.
  */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useId, useLayoutEffect, useRef } from 'preact/hooks';
 
 export interface DialogProps {
   readonly open: boolean;
@@ -32,7 +32,9 @@ function ModalFrame(props: DialogProps & { readonly variant: 'dialog' | 'drawer'
   const titleId = useId();
   const descriptionId = useId();
 
-  useEffect(() => {
+  // A layout effect: opened, closed and the focus handed back in the same task as the render, so
+  // no key or click lands in between.
+  useLayoutEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
     if (open && !dialog.open) {
