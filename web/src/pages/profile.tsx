@@ -65,10 +65,11 @@ function describeEmailError(err: unknown): string {
   return errorMessage(err);
 }
 
-function EmailPanel({ account }: { account: Account & { readonly pendingEmail?: string | null } }) {
+function EmailPanel({ account }: { account: Account }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [pending, setPending] = useState<string | null>(account.pendingEmail ?? null);
+  // The API says which address waits only in its answer to the request: shown until the page is left.
+  const [pending, setPending] = useState<string | null>(null);
   const [managed, setManaged] = useState(false);
   const { busy, error, setError, run } = useAction({ describeError: describeEmailError });
 
