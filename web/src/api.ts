@@ -315,6 +315,27 @@ export interface Collection {
   readonly createdAt: string;
 }
 
+/** The rule collection names follow, as the server states it: a pattern (matched whole) and its words. */
+export interface CollectionNameRule {
+  readonly pattern: string;
+  readonly description: string;
+}
+
+export interface CollectionList {
+  readonly data: Collection[];
+  readonly nameRule: CollectionNameRule;
+}
+
+/** A value a record list can be filtered on: a top-level field equal to this (decision 0004). */
+export type FilterValue = string | number | boolean | null;
+
+export interface RecordQuery {
+  /** Page size, 1–200; PAGE_SIZE unless given. */
+  readonly limit?: number;
+  /** Top-level field → the value it must equal; all must hold. */
+  readonly filters?: ReadonlyArray<readonly [field: string, value: FilterValue]>;
+}
+
 export interface RecordItem {
   readonly id: string;
   readonly collection: string;
@@ -625,7 +646,7 @@ export function setMfaEnrolmentRequiredHandler(handler: ((path: string) => void)
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-interface RequestOptions {
+export interface RequestOptions {
   readonly json?: unknown;
   readonly form?: FormData;
   readonly headers?: Record<string, string>;
@@ -675,7 +696,27 @@ export async function send<T>(url: string, init: RequestInit, refused: (status: 
   return parsed as T;
 }
 
-async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+/** A write the server accepted: its method and API path (under /api/v1). */
+export interface ApiWrite {
+  readonly method: string;
+  readonly path: string;
+}
+
+const writeListeners = new Set<(write: ApiWrite) => void>();
+
+/**
+ * Calls `listener` after every write (POST, PUT, PATCH, DELETE) the server accepted, so a view of
+ * state that the write may have changed (the encryption keys after records were stored) can load
+ * again; returns the unsubscribe function. See live.ts.
+ */
+export function onApiWrite(listener: (write: ApiWrite) => void): () => void {
+  writeListeners.add(listener);
+  return () => {
+    writeListeners.delete(listener);
+  };
+}
+
+export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   let body: BodyInit | undefined;
   if (options.json !== undefined) {
@@ -687,11 +728,13 @@ async function request<T>(method: string, path: string, options: RequestOptions 
   }
   if (UNSAFE.has(method) && csrfToken) headers['x-csrf-token'] = csrfToken;
 
-  return send<T>(`/api/v1${path}`, { method, headers, body }, (status, code) => {
+  const answer = await send<T>(`/api/v1${path}`, { method, headers, body }, (status, code) => {
     // A request for a fresh sign-in (`reauthentication_required`) comes from a session that still works.
     if (status === 401 && !options.quiet401 && code !== 'reauthentication_required') onUnauthenticated?.();
     if (status === 403 && code === 'mfa_enrolment_required' && !options.quietMfa) onMfaEnrolmentRequired?.(path);
   });
+  if (UNSAFE.has(method)) for (const listener of writeListeners) listener({ method, path });
+  return answer;
 }
 
 const enc = encodeURIComponent;
@@ -727,6 +770,8 @@ export const api = {
   signOut: () => request<void>('POST', '/auth/sign-out', { quiet401: true }),
   verifyEmail: (token: string) =>
     request<SignInResult | { status: 'verified' }>('POST', '/auth/verify-email', { json: { token }, quiet401: true }),
+  /** Confirms a new email address from its link; signed in to the account that asked for the change. */
+  confirmEmailChange: (token: string) => request<Account>('POST', '/auth/account/email/confirm', { json: { token }, quiet401: true }),
   resendVerification: () => request<{ status: 'sent' }>('POST', '/auth/verify-email/resend'),
   requestMagicLink: (email: string) => request<{ status: 'sent' }>('POST', '/auth/magic-link', { json: { email }, quiet401: true }),
   consumeMagicLink: (token: string) => request<SignInResult>('POST', '/auth/magic-link/consume', { json: { token }, quiet401: true }),
@@ -755,7 +800,7 @@ export const api = {
   // My factors.
   mfa: () => request<MfaStatus>('GET', '/account/mfa'),
   startTotp: () => request<TotpSetup>('POST', '/account/mfa/totp'),
-  confirmTotp: async (code: string) => adopt(await request<FactorChanged>('POST', '/account/mfa/totp/confirm', { json: { code }, quiet401: true })),
+  confirmTotp: async (code: string) => adopt(await request<FactorChanged>('POST', '/account/mfa/totp/confirm', { json: { code } })),
   removeTotp: async (proof: Reauth) => adopt(await request<FactorChanged>('DELETE', '/account/mfa/totp', { json: proof, quiet401: true })),
   passkeys: () => request<{ data: Passkey[] }>('GET', '/account/mfa/passkeys'),
   passkeyRegistrationOptions: () => request<PublicKeyCredentialCreationOptionsJSON>('POST', '/account/mfa/passkeys/options'),
@@ -833,16 +878,20 @@ export const api = {
     request<VaultSecret>('PUT', secretPath(workspaceId, integration, name), { json: { value } }),
   deleteSecret: (workspaceId: string, integration: string, name: string) => request<void>('DELETE', secretPath(workspaceId, integration, name)),
 
-  collections: (workspaceId: string) => request<{ data: Collection[] }>('GET', `${ws(workspaceId)}/collections`),
+  collections: (workspaceId: string) => request<CollectionList>('GET', `${ws(workspaceId)}/collections`),
   createCollection: (workspaceId: string, name: string) =>
     request<Collection>('POST', `${ws(workspaceId)}/collections`, { json: { name } }),
   deleteCollection: (workspaceId: string, name: string) => request<void>('DELETE', col(workspaceId, name)),
 
-  records: (workspaceId: string, collection: string, cursor: string | null) => {
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  records: (workspaceId: string, collection: string, cursor: string | null, options: RecordQuery = {}) => {
+    const query = new URLSearchParams({ limit: String(options.limit ?? PAGE_SIZE) });
     if (cursor) query.set('cursor', cursor);
+    // Values go as JSON, so a string is never read as a number or a boolean ("1" stays a string).
+    for (const [field, value] of options.filters ?? []) query.append(`filter[${field}]`, JSON.stringify(value));
     return request<Page<RecordItem>>('GET', `${col(workspaceId, collection)}/records?${query.toString()}`);
   },
+  record: (workspaceId: string, collection: string, recordId: string) =>
+    request<RecordItem>('GET', `${col(workspaceId, collection)}/records/${enc(recordId)}`),
   createRecord: (workspaceId: string, collection: string, data: JsonObject) =>
     request<RecordItem>('POST', `${col(workspaceId, collection)}/records`, { json: { data } }),
   replaceRecord: (workspaceId: string, collection: string, recordId: string, data: JsonObject, version: number) =>
@@ -850,8 +899,9 @@ export const api = {
       json: { data },
       headers: { 'if-match': `"${version}"` },
     }),
-  deleteRecord: (workspaceId: string, collection: string, recordId: string) =>
-    request<void>('DELETE', `${col(workspaceId, collection)}/records/${enc(recordId)}`),
+  /** With `version`, only if the record is still at it (else 412 `precondition_failed`). */
+  deleteRecord: (workspaceId: string, collection: string, recordId: string, version?: number) =>
+    request<void>('DELETE', `${col(workspaceId, collection)}/records/${enc(recordId)}`, version === undefined ? {} : { headers: { 'if-match': `"${version}"` } }),
 
   documents: (workspaceId: string, cursor: string | null) => {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });

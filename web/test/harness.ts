@@ -105,7 +105,7 @@ export interface Harness {
   signUpAndVerify: (page: Page, email: string, name?: string) => Promise<void>;
   /** Signs in at /sign-in with the password and waits until the console shows the account. */
   signIn: (page: Page, email: string) => Promise<void>;
-  /** Creates a workspace from the signed-in console's home; returns its id. */
+  /** Creates a workspace through the switcher's "New workspace" dialog; returns its id (the page ends on its overview). */
   createWorkspace: (page: Page, name: string) => Promise<string>;
   /** Adds the account with this email to a workspace in the member role, as one of its owners (`by`) would. */
   addMember: (workspaceId: string, by: string, email: string) => Promise<void>;
@@ -113,8 +113,44 @@ export interface Harness {
   newMemberPage: (workspaceId: string, by: string, email: string, name: string) => Promise<Page>;
 }
 
-/** The workspace's sections an owner's navigation offers, in order. */
-export const OWNER_SECTIONS = ['Data', 'Members', 'Roles', 'Invitations', 'API keys', 'Single sign-on', 'Access requests', 'Access log', 'Audit log'];
+/** The workspace's sections an owner's sidebar offers, in order. */
+export const OWNER_SECTIONS = [
+  'Overview',
+  'Collections',
+  'Documents',
+  'Members',
+  'Invitations',
+  'Roles',
+  'Single sign-on',
+  'API keys',
+  'Encryption and secrets',
+  'Access requests',
+  'Access log',
+  'Audit log',
+  'Settings',
+];
+
+/** The sections a member's sidebar offers (the member role's scopes). */
+export const MEMBER_SECTIONS = ['Overview', 'Collections', 'Documents', 'Members', 'Roles'];
+
+/** Opens a section of the current workspace from the sidebar, by its label. */
+export async function openSection(page: Page, label: string): Promise<void> {
+  await page.getByTestId('workspace-nav').getByRole('link', { name: label, exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: label, exact: true }).waitFor();
+}
+
+/** Opens one of the account's pages (Profile, Security, Sessions) from the account menu. */
+export async function openAccountPage(page: Page, label: 'Profile' | 'Security' | 'Sessions'): Promise<void> {
+  await page.getByTestId('account-menu').click();
+  await page.getByRole('list', { name: 'Account' }).getByRole('link', { name: label, exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: label, exact: true }).waitFor();
+}
+
+/** Signs out from the account menu. */
+export async function signOutFromMenu(page: Page): Promise<void> {
+  await page.getByTestId('account-menu').click();
+  await page.getByRole('list', { name: 'Account' }).getByRole('button', { name: 'Sign out', exact: true }).click();
+}
 
 /** The email address of the account the console shows as signed in. */
 export const signedInAs = (page: Page) => page.getByTestId('account-email').textContent();
@@ -263,8 +299,10 @@ export function useConsoleHarness(options: HarnessOptions = {}): Harness {
     },
 
     createWorkspace: async (page, name) => {
-      await page.getByLabel('New workspace name').fill(name);
-      await page.getByRole('button', { name: 'Create workspace' }).click();
+      await page.getByRole('button', { name: 'New workspace', exact: true }).click();
+      const dialog = page.getByRole('dialog', { name: 'New workspace' });
+      await dialog.getByLabel('Workspace name').fill(name);
+      await dialog.getByRole('button', { name: 'Create workspace' }).click();
       await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe(name);
       return (await page.getByTestId('workspace').getAttribute('data-workspace-id'))!;
     },
@@ -331,18 +369,28 @@ export function useConsoleHarness(options: HarnessOptions = {}): Harness {
 const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 
 /**
- * The accessibility violations axe-core finds on the page as it is now, as `rule: targets` lines.
- * axe is evaluated through the DevTools protocol, which the page's CSP does not govern, so the
- * page keeps its real policy while it is checked.
+ * The accessibility violations axe-core finds on the page as it is now, as `rule: targets` lines;
+ * only those of the given impacts when `impacts` is set. axe is evaluated through the DevTools
+ * protocol, which the page's CSP does not govern, so the page keeps its real policy while it is
+ * checked.
  */
-export async function accessibilityViolations(page: Page): Promise<string[]> {
+export async function accessibilityViolations(page: Page, impacts?: readonly ('minor' | 'moderate' | 'serious' | 'critical')[]): Promise<string[]> {
   const source = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await page.evaluate(source);
-  const violations = await page.evaluate(async (tags) => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
-    return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-  }, AXE_TAGS);
+  const violations = await page.evaluate(
+    async ({ tags, impacts }) => {
+      const axe = (
+        globalThis as unknown as {
+          axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }> }> };
+        }
+      ).axe;
+      const result = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
+      return result.violations
+        .filter((v) => impacts === null || (v.impact !== null && impacts.includes(v.impact)))
+        .map((v) => `${v.id}: ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
+    },
+    { tags: AXE_TAGS, impacts: impacts ? ([...impacts] as string[]) : null },
+  );
   return violations;
 }
 

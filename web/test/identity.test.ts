@@ -10,11 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { generate } from 'otplib';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../../src/platform/db/types.js';
-import { PASSWORD, signedInAs, useConsoleHarness } from './harness.js';
+import { openAccountPage, openSection, PASSWORD, signedInAs, signOutFromMenu, useConsoleHarness } from './harness.js';
+import { totpCodes } from './totp.js';
 
 const CAROL = 'carol@example.test';
 const DAVE = 'dave@example.test';
@@ -28,17 +28,7 @@ describe('identity in the console (Chromium)', () => {
   const h = useConsoleHarness({ localhost: true });
   const url = (p: string) => `${h.origin}${p}`;
 
-  /** The TOTP step last used per secret: each step works once, so the next code is a later step. */
-  const lastStep = new Map<string, number>();
-  async function totpCode(secret: string): Promise<string> {
-    const currentStep = () => Math.floor(Date.now() / 1000 / 30);
-    // The server accepts one step either side of its clock, each step once.
-    const step = Math.max((lastStep.get(secret) ?? -1) + 1, currentStep());
-    // Two steps ahead is too far: wait for the clock to catch up.
-    while (step > currentStep() + 1) await new Promise((resolve) => setTimeout(resolve, 250));
-    lastStep.set(secret, step);
-    return generate({ secret, epoch: step * 30 });
-  }
+  const totpCode = totpCodes();
 
   const pathOf = (page: Page) => new URL(page.url()).pathname;
 
@@ -55,13 +45,13 @@ describe('identity in the console (Chromium)', () => {
   }
 
   async function signOut(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signOutFromMenu(page);
     await expect.poll(() => pathOf(page)).toBe('/sign-in');
   }
 
+  /** The account's security page (second factors, password), from the account menu. */
   async function openSettings(page: Page): Promise<void> {
-    await page.getByTestId('account-link').click();
-    await page.getByRole('heading', { name: 'Account and security' }).waitFor();
+    await openAccountPage(page, 'Security');
     await page.getByTestId('mfa-status').waitFor();
   }
 
@@ -264,7 +254,7 @@ describe('identity in the console (Chromium)', () => {
         h.allowHttpErrors(401);
         carolB = await h.newPage('carol B2');
         await signInWithPassword(carolB, CAROL);
-        await openSettings(carol);
+        await openAccountPage(carol, 'Sessions');
         const sessions = carol.getByTestId('session');
         await expect.poll(() => sessions.count()).toBeGreaterThanOrEqual(2);
         const current = carol.locator('[data-testid="session"][data-current="true"]');
@@ -296,6 +286,7 @@ describe('identity in the console (Chromium)', () => {
         await expect.poll(() => pathOf(carolB)).toBe('/sign-in');
 
         await signInWithPassword(carolB, CAROL);
+        await openSettings(carol);
         const panel = carol.getByTestId('password-panel');
         await panel.getByLabel('Current password').fill('not my password at all');
         await panel.getByLabel('New password').fill(NEW_PASSWORD);
@@ -307,9 +298,7 @@ describe('identity in the console (Chromium)', () => {
         await carolB.reload();
         await expect.poll(() => pathOf(carolB)).toBe('/sign-in');
         // This session carries on with its new token (a write needs the new CSRF token).
-        await carol.getByLabel('New workspace name').fill('Loose');
-        await carol.getByRole('button', { name: 'Create workspace' }).click();
-        await expect.poll(() => carol.getByTestId('workspace-name').textContent()).toBe('Loose');
+        await h.createWorkspace(carol, 'Loose');
       });
     });
   });
@@ -345,9 +334,7 @@ describe('identity in the console (Chromium)', () => {
       expect(await erin.getByTestId('recovery-codes').count()).toBe(0);
       await expect.poll(() => erin.getByTestId('recovery-codes-left').textContent()).toBe('10 left');
       // The session proved the factor (and got a new token): writes still work.
-      await erin.getByLabel('New workspace name').fill('Strict');
-      await erin.getByRole('button', { name: 'Create workspace' }).click();
-      await expect.poll(() => erin.getByTestId('workspace-name').textContent()).toBe('Strict');
+      await h.createWorkspace(erin, 'Strict');
     });
 
     it('asks for the code at sign-in, refusing a wrong one', async () => {
@@ -422,6 +409,7 @@ describe('identity in the console (Chromium)', () => {
         await signInWithPassword(carol, CAROL, NEW_PASSWORD);
         // Carol's own workspace, created in the sessions test.
         await expect.poll(() => carol.getByTestId('workspace-name').textContent()).toBe('Loose');
+        await openSection(carol, 'Settings');
         const settings = carol.getByTestId('workspace-settings');
         await settings.getByLabel('Require MFA for all members').click();
         await expect.poll(() => settings.getByTestId('workspace-settings-error').textContent()).toContain('Set up multi-factor authentication for yourself');
@@ -433,6 +421,7 @@ describe('identity in the console (Chromium)', () => {
         await erin.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Strict' });
         await expect.poll(() => erin.getByTestId('workspace-name').textContent()).toBe('Strict');
         strictId = (await erin.getByTestId('workspace').getAttribute('data-workspace-id'))!;
+        await openSection(erin, 'Settings');
         const settings = erin.getByTestId('workspace-settings');
         await settings.getByLabel('Require MFA for all members').click();
         await expect.poll(() => settings.getByRole('status').textContent()).toBe('Members now need MFA to open this workspace.');
@@ -442,6 +431,14 @@ describe('identity in the console (Chromium)', () => {
         const owner = await h.server.services.accounts.accountByEmail(ERIN);
         const member = await h.server.services.accounts.accountByEmail(CAROL);
         await h.server.services.members.addMember(tenantContext(strictId, owner!.id), member!.id, 'member');
+
+        // Where roles are decided, each member says whether they have a second factor: Carol has none
+        // yet, in a workspace that requires one.
+        await openSection(erin, 'Members');
+        const mfaOf = (email: string) => erin.locator(`[data-testid="member"][data-email="${email}"]`).getByTestId('member-mfa');
+        await expect.poll(() => mfaOf(CAROL).textContent()).toBe('No MFA');
+        expect(await mfaOf(CAROL).getAttribute('class')).toContain('danger');
+        expect(await mfaOf(ERIN).textContent()).toBe('MFA');
       });
 
       it('sends a member without a second factor to enrol before showing the workspace', async () => {
@@ -452,7 +449,8 @@ describe('identity in the console (Chromium)', () => {
 
         const before = h.requestedUrls.length;
         await carol.goto(url(`/w/${strictId}`));
-        await expect.poll(() => pathOf(carol)).toBe('/settings');
+        // The old /settings address the console sends it to leads to the account's security page, with its query.
+        await expect.poll(() => pathOf(carol)).toBe('/account/security');
         expect(new URL(carol.url()).searchParams.get('workspace')).toBe(strictId);
         const notice = carol.getByTestId('mfa-required-notice');
         await notice.waitFor();
@@ -549,12 +547,13 @@ describe('identity in the console (Chromium)', () => {
       expect(await thief.getByTestId('account-email').count()).toBe(0);
       expect(await thief.evaluate(async () => (await fetch('/api/v1/auth/session')).status)).toBe(401);
 
-      // The owner sees it among the security events.
-      await frank.reload();
+      // The owner sees it among the security events, beside the sessions.
+      await openAccountPage(frank, 'Sessions');
       await frank
         .locator('[data-testid="event"][data-action="auth.mfa.passkey_clone_suspected"]')
         .first()
         .waitFor();
+      await openSettings(frank);
     });
 
     it('removes the passkey after confirming the password', async () => {

@@ -15,8 +15,8 @@ import { api, can, type AccessRequest, type Member, type Workspace } from '../ap
 import { useAction, useMemberNames, useNow } from '../hooks';
 import { Link } from '../router';
 import { JUSTIFICATION_LABELS, scopeLabel, STATUS_LABELS, statusClass } from './staff-words';
-import { formatMinutes, ShortTime, timeLeft } from './time';
-import { ErrorMessage, Panel, Status } from './ui';
+import { Countdown, formatMinutes, relativeTime, ShortTime } from './time';
+import { ErrorMessage, Panel, Status, Table } from './ui';
 
 const sectionPath = (workspaceId: string, section: string) => `/w/${encodeURIComponent(workspaceId)}/${section}`;
 
@@ -74,7 +74,7 @@ function PendingRequest(props: { workspace: Workspace; request: AccessRequest; n
       props.onDecided(
         decided,
         approve
-          ? `Approved: ${request.staff.name} may ${scopeLabel(request.scope).toLowerCase()} until ${new Date(decided.grant?.expiresAt ?? Date.now()).toLocaleString()}.`
+          ? `Approved: ${request.staff.name} may ${scopeLabel(request.scope).toLowerCase()}${decided.grant ? `; the access ends ${relativeTime(decided.grant.expiresAt)}` : ''}.`
           : `Denied ${request.staff.name}'s request.`,
       );
     });
@@ -86,7 +86,7 @@ function PendingRequest(props: { workspace: Workspace; request: AccessRequest; n
       </h3>
       <RequestFacts request={request} />
       <p class="muted">
-        Waits for a decision until <ShortTime iso={request.pendingUntil} /> ({timeLeft(request.pendingUntil, props.now)}); then it expires undecided.
+        Waits for a decision; it expires undecided <Countdown iso={request.pendingUntil} now={props.now} />.
       </p>
       <form
         class="stack decision"
@@ -152,7 +152,7 @@ function LiveGrant(props: { workspace: Workspace; request: AccessRequest; now: n
           </>
         ) : (
           <>
-            Until <ShortTime iso={grant.expiresAt} /> ({timeLeft(grant.expiresAt, props.now)}).
+            Ends <Countdown iso={grant.expiresAt} now={props.now} />.
           </>
         )}{' '}
         {request.breakGlass ? 'Opened without approval, for an emergency.' : <>Approved <ShortTime iso={grant.grantedAt} />.</>}
@@ -194,51 +194,43 @@ function LiveGrant(props: { workspace: Workspace; request: AccessRequest; now: n
 
 function HistoryTable({ requests, names }: { requests: AccessRequest[]; names: ReadonlyMap<string, string> }) {
   return (
-    <div class="matrix" role="region" aria-labelledby="access-history-title" tabIndex={0}>
-      <table class="events">
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Staff member</th>
-            <th scope="col">Access</th>
-            <th scope="col">Justification</th>
-            <th scope="col">Ticket</th>
-            <th scope="col">Requested</th>
-            <th scope="col">Decision</th>
-          </tr>
-        </thead>
-        <tbody>
-          {requests.map((r) => (
-            <tr key={r.id} data-testid="access-history" data-request-id={r.id} data-status={r.status} class={r.breakGlass ? 'break-glass-row' : undefined}>
-              <td>
-                <span class={statusClass(r.status)} data-testid="request-status">
-                  {STATUS_LABELS[r.status]}
-                </span>
-                {r.breakGlass && <span class="badge break-glass">Break-glass</span>}
-              </td>
-              <td>
-                <StaffWho request={r} />
-              </td>
-              <td>
-                {scopeLabel(r.scope)} for {formatMinutes(r.durationMinutes)}
-              </td>
-              <td>
-                {JUSTIFICATION_LABELS[r.justification] ?? r.justification}
-                <br />
-                <q class="reason">{r.reason}</q>
-              </td>
-              <td>{r.ticket ?? '—'}</td>
-              <td>
-                <ShortTime iso={r.createdAt} />
-              </td>
-              <td>
-                <Decision request={r} names={names} />
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table
+      label="Earlier requests"
+      rows={requests}
+      rowKey={(r) => r.id}
+      rowAttributes={(r) => ({ 'data-testid': 'access-history', 'data-request-id': r.id, 'data-status': r.status, class: r.breakGlass ? 'break-glass-row' : undefined })}
+      columns={[
+        {
+          id: 'status',
+          header: 'Status',
+          cell: (r) => (
+            <>
+              <span class={statusClass(r.status)} data-testid="request-status">
+                {STATUS_LABELS[r.status]}
+              </span>
+              {r.breakGlass && <span class="badge break-glass">Break-glass</span>}
+            </>
+          ),
+        },
+        { id: 'staff', header: 'Staff member', cell: (r) => <StaffWho request={r} /> },
+        { id: 'access', header: 'Access', cell: (r) => `${scopeLabel(r.scope)} for ${formatMinutes(r.durationMinutes)}` },
+        {
+          id: 'why',
+          header: 'Justification',
+          class: 'wrap',
+          cell: (r) => (
+            <>
+              {JUSTIFICATION_LABELS[r.justification] ?? r.justification}
+              <br />
+              <q class="reason">{r.reason}</q>
+            </>
+          ),
+        },
+        { id: 'ticket', header: 'Ticket', class: 'wrap', cell: (r) => r.ticket ?? '—' },
+        { id: 'requested', header: 'Requested', class: 'nowrap', cell: (r) => <ShortTime iso={r.createdAt} /> },
+        { id: 'decision', header: 'Decision', class: 'wrap', cell: (r) => <Decision request={r} names={names} /> },
+      ]}
+    />
   );
 }
 

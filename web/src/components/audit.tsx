@@ -4,7 +4,8 @@
  * - Audit log (`/w/:id/audit`): every event of the workspace's tamper-evident chain, newest
  *   first, filtered by time range, actor, kind of actor and action. The filters live in the URL
  *   (`?from=…&to=…&actor=…&actorType=…&action=…`, times ISO 8601 UTC), so a filtered view can be
- *   bookmarked and shared. Times show in local time to the microsecond, UTC in the tooltip.
+ *   bookmarked and shared. Times show as how long ago; the tooltip has the local time to the
+ *   microsecond and UTC, and an event's details (a drawer) say both.
  *   Exports (JSON Lines, CSV) with the current time and actor filters; a link to the published
  *   checkpoint keys for verifying an export offline; "Verify integrity" checks the live chain.
  * - Access log (`/w/:id/access-log`): every read or change by the operator's staff — who (name,
@@ -28,8 +29,8 @@ import {
 import { useAction, useMemberNames } from '../hooks';
 import { Link, navigate, useLocation } from '../router';
 import { justificationLabel, scopeLabel } from './staff-words';
-import { isoToLocalInput, localInputToIso, localOffsetLabel, MicroTime, ShortTime } from './time';
-import { ErrorMessage, Panel } from './ui';
+import { exactLocal, isoToLocalInput, localInputToIso, localOffsetLabel, MicroTime, ShortTime, utcLabel } from './time';
+import { Drawer, ErrorMessage, Panel, Table, type Column, type RowAttributes } from './ui';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ACTION = /^[a-z][a-z0-9_.-]{0,63}$/;
@@ -234,7 +235,8 @@ function usePagedLog(load: (before: number | null) => Promise<AuditPage>) {
 
 /**
  * A log's events as a table, newest first, under what the filters select; the older pages on
- * request. The columns after the time are the log's own (`columns`, `row`).
+ * request. The columns after the time are the log's own; the last opens the event's details in a
+ * drawer (the table keeps its width).
  */
 function LogPanel(props: {
   title: string;
@@ -246,12 +248,28 @@ function LogPanel(props: {
   names: ReadonlyMap<string, string>;
   log: ReturnType<typeof usePagedLog>;
   empty: ComponentChildren;
-  columns: ComponentChildren;
-  row: (e: AuditEvent) => ComponentChildren;
+  columns: readonly Column<AuditEvent>[];
+  rowAttributes: (e: AuditEvent) => RowAttributes;
   older: string;
   children?: ComponentChildren;
 }) {
   const { events, nextBefore, busy, error, fetchPage } = props.log;
+  const [open, setOpen] = useState<AuditEvent | null>(null);
+  const columns: Column<AuditEvent>[] = [
+    { id: 'when', header: `When (${localOffsetLabel()})`, class: 'nowrap', cell: (e) => <MicroTime iso={e.time} testId="event-time" /> },
+    ...props.columns,
+    {
+      id: 'details',
+      header: 'Details',
+      hideHeader: true,
+      class: 'actions',
+      cell: (e) => (
+        <button type="button" class="link-button" aria-haspopup="dialog" aria-label={`Details of event ${e.seq}`} data-testid="event-details-open" onClick={() => setOpen(e)}>
+          Details
+        </button>
+      ),
+    },
+  ];
   return (
     <Panel title={props.title} titleId={props.titleId} testId={props.testId}>
       <FilterSummary filters={props.filters} names={props.names} />
@@ -263,17 +281,7 @@ function LogPanel(props: {
         </p>
       )}
       {events !== null && events.length > 0 && (
-        <div class="matrix" role="region" aria-labelledby={props.titleId} tabIndex={0}>
-          <table class="events audit">
-            <thead>
-              <tr>
-                <th scope="col">When ({localOffsetLabel()})</th>
-                {props.columns}
-              </tr>
-            </thead>
-            <tbody>{events.map(props.row)}</tbody>
-          </table>
-        </div>
+        <Table label={props.title} class="audit" rows={events} rowKey={(e) => e.id} rowAttributes={props.rowAttributes} columns={columns} />
       )}
       <div class="actions">
         {nextBefore !== null && (
@@ -286,6 +294,9 @@ function LogPanel(props: {
         </button>
       </div>
       {props.children}
+      <Drawer open={open !== null} title={open ? `Event ${open.seq}: ${open.action}` : ''} onClose={() => setOpen(null)} testId="event-details">
+        {open && <EventDetails event={open} names={props.names} />}
+      </Drawer>
     </Panel>
   );
 }
@@ -355,7 +366,7 @@ function ActorCell(props: { actor: AuditActor; names: ReadonlyMap<string, string
     <div class="actor">
       <span>{who}</span>
       {props.onFilter && actor.id && (
-        <button type="button" class="link-button small" aria-label={`Only events by this actor (${actor.id})`} onClick={() => props.onFilter?.(actor.id as string)}>
+        <button type="button" class="link-button small" aria-label={`Only this actor (${actor.id})`} onClick={() => props.onFilter?.(actor.id as string)}>
           only this actor
         </button>
       )}
@@ -363,12 +374,35 @@ function ActorCell(props: { actor: AuditActor; names: ReadonlyMap<string, string
   );
 }
 
-function EventDetails({ event }: { event: AuditEvent }) {
+/** Everything the chain holds about one event, long values wrapping in their own line. */
+function EventDetails({ event, names }: { event: AuditEvent; names: ReadonlyMap<string, string> }) {
   const hasDetails = Object.keys(event.details).length > 0;
   return (
-    <details class="event-details">
-      <summary>Details</summary>
-      <dl>
+    <>
+      <dl class="facts event-facts">
+        <dt>Local time</dt>
+        <dd data-testid="event-details-local">{exactLocal(event.time, true)}</dd>
+        <dt>UTC</dt>
+        <dd data-testid="event-details-utc">{utcLabel(event.time)}</dd>
+        <dt>Actor</dt>
+        <dd>
+          <ActorCell actor={event.actor} names={names} />
+          {event.actor.id && <code class="hash">{event.actor.id}</code>}
+        </dd>
+        <dt>Outcome</dt>
+        <dd>
+          <span class={outcomeClass(event.outcome)}>{event.outcome}</span>
+        </dd>
+        {event.target && (
+          <>
+            <dt>Target</dt>
+            <dd>
+              {event.target.type} <code>{event.target.id}</code>
+            </dd>
+          </>
+        )}
+        <dt>From</dt>
+        <dd>{event.ip ?? '—'}</dd>
         <dt>Sequence</dt>
         <dd>{event.seq}</dd>
         <dt>Event id</dt>
@@ -398,8 +432,13 @@ function EventDetails({ event }: { event: AuditEvent }) {
           <code class="hash">{event.prevHash}</code>
         </dd>
       </dl>
-      {hasDetails && <pre class="json">{JSON.stringify(event.details, null, 2)}</pre>}
-    </details>
+      {hasDetails && (
+        <>
+          <h3>Details</h3>
+          <pre class="json wrap-json">{JSON.stringify(event.details, null, 2)}</pre>
+        </>
+      )}
+    </>
   );
 }
 
@@ -439,48 +478,36 @@ function AuditEvents(props: { workspace: Workspace; filters: LogFilters; names: 
       names={names}
       log={log}
       empty="No events match these filters."
-      columns={
-        <>
-          <th scope="col">Actor</th>
-          <th scope="col">Action</th>
-          <th scope="col">Target</th>
-          <th scope="col">Outcome</th>
-          <th scope="col">From</th>
-          <th scope="col">
-            <span class="visually-hidden">Details</span>
-          </th>
-        </>
-      }
-      row={(e) => (
-        <tr
-          key={e.id}
-          class={e.actor.type === 'staff' ? 'staff-row' : undefined}
-          data-testid="audit-event"
-          data-seq={e.seq}
-          data-action={e.action}
-          data-actor-type={e.actor.type}
-          data-outcome={e.outcome}
-        >
-          <td class="nowrap">
-            <MicroTime iso={e.time} testId="event-time" />
-          </td>
-          <td>
-            <ActorCell actor={e.actor} names={names} onFilter={(actor) => props.onFilter({ ...filters, actor })} />
-          </td>
-          <td>
-            <code>{e.action}</code>
-            {e.actor.type === 'staff' && <StaffGrounds details={e.details} />}
-          </td>
-          <td>{e.target ? <span title={e.target.id}>{`${e.target.type} ${e.target.id.length > 12 ? short(e.target.id) : e.target.id}`}</span> : '—'}</td>
-          <td>
-            <span class={outcomeClass(e.outcome)}>{e.outcome}</span>
-          </td>
-          <td class="nowrap">{e.ip ?? '—'}</td>
-          <td>
-            <EventDetails event={e} />
-          </td>
-        </tr>
-      )}
+      rowAttributes={(e) => ({
+        class: e.actor.type === 'staff' ? 'staff-row' : undefined,
+        'data-testid': 'audit-event',
+        'data-seq': e.seq,
+        'data-action': e.action,
+        'data-actor-type': e.actor.type,
+        'data-outcome': e.outcome,
+      })}
+      columns={[
+        { id: 'actor', header: 'Actor', cell: (e) => <ActorCell actor={e.actor} names={names} onFilter={(actor) => props.onFilter({ ...filters, actor })} /> },
+        {
+          id: 'action',
+          header: 'Action',
+          class: 'wrap',
+          cell: (e) => (
+            <>
+              <code>{e.action}</code>
+              {e.actor.type === 'staff' && <StaffGrounds details={e.details} />}
+            </>
+          ),
+        },
+        {
+          id: 'target',
+          header: 'Target',
+          class: 'wrap',
+          cell: (e) => (e.target ? <span title={e.target.id}>{`${e.target.type} ${e.target.id.length > 12 ? short(e.target.id) : e.target.id}`}</span> : '—'),
+        },
+        { id: 'outcome', header: 'Outcome', cell: (e) => <span class={outcomeClass(e.outcome)}>{e.outcome}</span> },
+        { id: 'from', header: 'From', class: 'nowrap', cell: (e) => e.ip ?? '—' },
+      ]}
       older="Load older events"
     />
   );
@@ -704,61 +731,38 @@ function AccessLogEntries({ workspace, filters, names }: { workspace: Workspace;
       names={names}
       log={log}
       empty={<>No staff access {filters.from || filters.to ? 'in this time range' : 'yet'}.</>}
-      columns={
-        <>
-          <th scope="col">Staff member</th>
-          <th scope="col">What</th>
-          <th scope="col">Why</th>
-          <th scope="col">Request</th>
-          <th scope="col">Outcome</th>
-          <th scope="col">From</th>
-        </>
-      }
-      row={(e) => {
+      rowAttributes={(e) => {
         const breakGlass = e.details['breakGlass'] === true;
-        const requestId = str(e.details['accessRequestId']);
-        return (
-          <tr
-            key={e.id}
-            class={breakGlass ? 'staff-row break-glass-row' : 'staff-row'}
-            data-testid="access-log-entry"
-            data-action={e.action}
-            data-seq={e.seq}
-            data-break-glass={breakGlass ? 'true' : 'false'}
-          >
-            <td class="nowrap">
-              <MicroTime iso={e.time} testId="event-time" />
-            </td>
-            <td>
-              <ActorCell actor={e.actor} names={names} />
-            </td>
-            <td data-testid="access-what">
-              {describeStaffEvent(e)}
-              <EventDetails event={e} />
-            </td>
-            <td>
-              <StaffGrounds details={e.details} />
-            </td>
-            <td>
-              {requestId ? (
-                approver ? (
-                  <Link href={sectionPath(workspace.id, 'access-requests')} title={requestId} data-testid="access-request-link">
-                    {short(requestId)}
-                  </Link>
-                ) : (
-                  <code title={requestId}>{short(requestId)}</code>
-                )
-              ) : (
-                '—'
-              )}
-            </td>
-            <td>
-              <span class={outcomeClass(e.outcome)}>{e.outcome}</span>
-            </td>
-            <td class="nowrap">{e.ip ?? '—'}</td>
-          </tr>
-        );
+        return {
+          class: breakGlass ? 'staff-row break-glass-row' : 'staff-row',
+          'data-testid': 'access-log-entry',
+          'data-action': e.action,
+          'data-seq': e.seq,
+          'data-break-glass': breakGlass ? 'true' : 'false',
+        };
       }}
+      columns={[
+        { id: 'staff', header: 'Staff member', cell: (e) => <ActorCell actor={e.actor} names={names} /> },
+        { id: 'what', header: 'What', class: 'wrap', cell: (e) => <span data-testid="access-what">{describeStaffEvent(e)}</span> },
+        { id: 'why', header: 'Why', class: 'wrap', cell: (e) => <StaffGrounds details={e.details} /> },
+        {
+          id: 'request',
+          header: 'Request',
+          cell: (e) => {
+            const requestId = str(e.details['accessRequestId']);
+            if (!requestId) return '—';
+            return approver ? (
+              <Link href={sectionPath(workspace.id, 'access-requests')} title={requestId} data-testid="access-request-link">
+                {short(requestId)}
+              </Link>
+            ) : (
+              <code title={requestId}>{short(requestId)}</code>
+            );
+          },
+        },
+        { id: 'outcome', header: 'Outcome', cell: (e) => <span class={outcomeClass(e.outcome)}>{e.outcome}</span> },
+        { id: 'from', header: 'From', class: 'nowrap', cell: (e) => e.ip ?? '—' },
+      ]}
       older="Load older entries"
     >
       <p class="hint">

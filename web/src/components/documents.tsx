@@ -6,7 +6,8 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, type DocumentItem } from '../api';
 import { useAction, usePagedList } from '../hooks';
-import { ConfirmButton, ErrorMessage, formatBytes, formatDate, Panel, Status } from './ui';
+import { ConfirmButton, ErrorMessage, formatBytes, Panel, Status } from './ui';
+import { Time } from './time';
 
 function UploadForm(props: { workspaceId: string; onUploaded: (doc: DocumentItem) => void }) {
   const input = useRef<HTMLInputElement>(null);
@@ -81,7 +82,7 @@ export function DocumentsPanel({ workspaceId, canWrite }: { workspaceId: string;
                 {doc.name}
               </span>
               <span class="muted">
-                {formatBytes(doc.size)} · {doc.contentType} · {formatDate(doc.createdAt)}
+                {formatBytes(doc.size)} · {doc.contentType} · <Time iso={doc.createdAt} />
               </span>
               <span class="actions">
                 <a class="button secondary" href={api.documentContentUrl(workspaceId, doc.id)} download={doc.name} aria-label={`Download ${doc.name}`}>

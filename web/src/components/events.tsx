@@ -5,7 +5,8 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { useAction } from '../hooks';
-import { ErrorMessage, formatDate, Panel } from './ui';
+import { ErrorMessage, Panel, Table, type Column } from './ui';
+import { Time } from './time';
 
 interface EventLike {
   readonly id: string;
@@ -28,8 +29,6 @@ export function EventsPanel<E extends EventLike>(props: {
   rowTestId: string;
   load: () => Promise<E[]>;
   columns: readonly EventColumn<E>[];
-  /** Wrap the table in a scrollable, focusable region (for wide tables). */
-  scrollable?: boolean;
 }) {
   const [events, setEvents] = useState<E[] | null>(null);
   const { busy, error, run } = useAction();
@@ -39,50 +38,27 @@ export function EventsPanel<E extends EventLike>(props: {
     void load();
   }, [load]);
 
-  const table = events !== null && events.length > 0 && (
-    <table class="events">
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          {props.columns.map((c) => (
-            <th scope="col" key={c.header}>
-              {c.header}
-            </th>
-          ))}
-          <th scope="col">Outcome</th>
-          <th scope="col">From</th>
-        </tr>
-      </thead>
-      <tbody>
-        {events.map((e) => (
-          <tr key={e.id} data-testid={props.rowTestId} data-action={e.action} data-outcome={e.outcome}>
-            <td>{formatDate(e.createdAt)}</td>
-            {props.columns.map((c) => (
-              <td key={c.header}>{c.cell(e)}</td>
-            ))}
-            <td>
-              <span class={e.outcome === 'success' ? 'badge ok' : 'badge warn'}>{e.outcome}</span>
-            </td>
-            <td>{e.ip ?? '—'}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
+  const columns: Column<E>[] = [
+    { id: 'when', header: 'When', class: 'nowrap', cell: (e) => <Time iso={e.createdAt} /> },
+    ...props.columns.map((c) => ({ id: c.header, header: c.header, cell: c.cell })),
+    { id: 'outcome', header: 'Outcome', cell: (e) => <span class={e.outcome === 'success' ? 'badge ok' : 'badge warn'}>{e.outcome}</span> },
+    { id: 'from', header: 'From', class: 'nowrap', cell: (e) => e.ip ?? '—' },
+  ];
 
   return (
     <Panel title={props.title} titleId={props.titleId} testId={props.testId}>
       <ErrorMessage error={error} />
       {events === null && !error && <p role="status">Loading…</p>}
       {events !== null && events.length === 0 && <p class="empty">No events yet.</p>}
-      {table &&
-        (props.scrollable ? (
-          <div class="matrix" role="region" aria-labelledby={props.titleId} tabIndex={0}>
-            {table}
-          </div>
-        ) : (
-          table
-        ))}
+      {events !== null && events.length > 0 && (
+        <Table<E>
+          label={props.title}
+          rows={events}
+          rowKey={(e) => e.id}
+          rowAttributes={(e) => ({ 'data-testid': props.rowTestId, 'data-action': e.action, 'data-outcome': e.outcome })}
+          columns={columns}
+        />
+      )}
       <div class="actions">
         <button type="button" class="secondary" disabled={busy} onClick={() => void load()}>
           Refresh

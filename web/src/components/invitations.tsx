@@ -6,7 +6,8 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, can, type Invitation, type Role, type Workspace } from '../api';
 import { useAction } from '../hooks';
-import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
+import { ConfirmButton, ErrorMessage, Panel, Status } from './ui';
+import { Time } from './time';
 import { describeAccessError, preferredRole, roleChoices, RoleSelect } from './scopes';
 
 function InviteForm({ workspace, roles, onInvited }: { workspace: Workspace; roles: Role[] | null; onInvited: (invitation: Invitation) => void }) {
@@ -80,8 +81,8 @@ function InvitationRow(props: { workspace: Workspace; invitation: Invitation; on
           </span>
         </span>
         <span class="muted">
-          {inv.invitedBy ? `Invited by ${inv.invitedBy.name || inv.invitedBy.email}` : 'Invited'} · sent {formatDate(inv.sentAt)}
-          {inv.sendCount > 1 ? ` (${inv.sendCount} times)` : ''} · {inv.status === 'expired' ? 'expired' : 'expires'} {formatDate(inv.expiresAt)}
+          {inv.invitedBy ? `Invited by ${inv.invitedBy.name || inv.invitedBy.email}` : 'Invited'} · sent <Time iso={inv.sentAt} />
+          {inv.sendCount > 1 ? ` (${inv.sendCount} times)` : ''} · {inv.status === 'expired' ? 'expired' : 'expires'} <Time iso={inv.expiresAt} />
         </span>
       </span>
       <span class="actions">

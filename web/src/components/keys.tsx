@@ -5,9 +5,11 @@
  * seconds. The owner (`keys:configure`) may point the workspace at its own KMS key, or back.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, can, errorMessage, KEY_PROVIDERS, type KeyProviderKind, type KeyStatus, type RowCounts, type Workspace } from '../api';
+import { api, ApiError, can, errorMessage, KEY_PROVIDERS, type KeyProviderKind, type KeyStatus, type KeyVersion, type RowCounts, type Workspace } from '../api';
 import { useAction } from '../hooks';
-import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
+import { ConfirmButton, ErrorMessage, Panel, Status, Table } from './ui';
+import { Time } from './time';
+import { useRefreshAfter } from '../live';
 
 /** How often the panel asks again while rows wait for the rewrap. */
 const POLL_MS = 2_000;
@@ -42,51 +44,40 @@ export function describeKeyError(err: unknown): string {
   return err.message;
 }
 
+/** A row of the versions table: a key version, or the rows stored before encryption (version 0). */
+type VersionRow = KeyVersion | { readonly version: 0; readonly rows: RowCounts };
+
 function VersionsTable({ status }: { status: KeyStatus }) {
   const plain = status.plainRows.records + status.plainRows.documents + status.plainRows.secrets;
+  const rows: VersionRow[] = [...status.versions].sort((a, b) => b.version - a.version);
+  if (plain > 0) rows.push({ version: 0, rows: status.plainRows });
   return (
-    <table class="events" data-testid="key-versions">
-      <caption class="hint">Key versions, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">Version</th>
-          <th scope="col">State</th>
-          <th scope="col">Key reference</th>
-          <th scope="col">Created</th>
-          <th scope="col">Rows under it</th>
-        </tr>
-      </thead>
-      <tbody>
-        {[...status.versions]
-          .sort((a, b) => b.version - a.version)
-          .map((v) => (
-            <tr key={v.version} data-testid="key-version" data-version={v.version} data-state={v.state}>
-              <td>{v.version}</td>
-              <td>
-                <span class={v.state === 'active' ? 'badge ok' : 'badge'} data-testid="key-version-state">
-                  {v.state}
-                </span>
-              </td>
-              <td>
-                <code>{v.keyRef}</code>
-              </td>
-              <td>{formatDate(v.createdAt)}</td>
-              <td data-testid="key-version-rows">{describeRows(v.rows)}</td>
-            </tr>
-          ))}
-        {plain > 0 && (
-          <tr data-testid="key-version" data-version="0" data-state="plain">
-            <td>—</td>
-            <td>
+    <Table<VersionRow>
+      label="Key versions"
+      caption="Key versions, newest first"
+      testId="key-versions"
+      rows={rows}
+      rowKey={(v) => String(v.version)}
+      rowAttributes={(v) => ({ 'data-testid': 'key-version', 'data-version': v.version, 'data-state': 'state' in v ? v.state : 'plain' })}
+      columns={[
+        { id: 'version', header: 'Version', class: 'num', cell: (v) => (v.version === 0 ? '—' : v.version) },
+        {
+          id: 'state',
+          header: 'State',
+          cell: (v) =>
+            'state' in v ? (
+              <span class={v.state === 'active' ? 'badge ok' : 'badge'} data-testid="key-version-state">
+                {v.state}
+              </span>
+            ) : (
               <span class="badge warn">not encrypted</span>
-            </td>
-            <td>—</td>
-            <td>—</td>
-            <td data-testid="key-version-rows">{describeRows(status.plainRows)}</td>
-          </tr>
-        )}
-      </tbody>
-    </table>
+            ),
+        },
+        { id: 'ref', header: 'Key reference', class: 'wrap', cell: (v) => ('keyRef' in v ? <code>{v.keyRef}</code> : '—') },
+        { id: 'created', header: 'Created', class: 'nowrap', cell: (v) => ('createdAt' in v ? <Time iso={v.createdAt} /> : '—') },
+        { id: 'rows', header: 'Rows under it', cell: (v) => <span data-testid="key-version-rows">{describeRows(v.rows)}</span> },
+      ]}
+    />
   );
 }
 
@@ -245,6 +236,8 @@ export function KeysPanel({ workspace }: { workspace: Workspace }) {
   useEffect(() => {
     void load();
   }, [load]);
+  // Content stored anywhere on the page (a secret in the vault beside this panel) may create or use a key version.
+  useRefreshAfter(workspace.id, ['records', 'documents', 'secrets'], () => void load());
 
   // Asks again while content waits for the rewrap; stops at zero, or on a failure (Refresh resumes).
   const pending = status?.pendingRewrap ?? 0;
@@ -286,12 +279,14 @@ export function KeysPanel({ workspace }: { workspace: Workspace }) {
             <dt>Readable versions</dt>
             <dd data-testid="key-min-decrypt">decrypts from version {status.minDecryptVersion}</dd>
             <dt>Last rotation</dt>
-            <dd data-testid="key-rotated-at">{status.rotatedAt ? formatDate(status.rotatedAt) : 'never'}</dd>
+            <dd data-testid="key-rotated-at">{status.rotatedAt ? <Time iso={status.rotatedAt} /> : 'never'}</dd>
             <dt>Next rotation</dt>
             <dd data-testid="key-next-rotation">
               {status.rotationDays === 0
                 ? 'automatic rotation off'
-                : `${status.nextRotationAt ? formatDate(status.nextRotationAt) : 'once content is encrypted'} (every ${plural(status.rotationDays, 'day')})`}
+                : <>
+                    {status.nextRotationAt ? <Time iso={status.nextRotationAt} /> : 'once content is encrypted'} (every {plural(status.rotationDays, 'day')})
+                  </>}
             </dd>
           </dl>
           <p data-testid="key-pending-rewrap" data-pending={status.pendingRewrap} class={status.pendingRewrap > 0 ? undefined : 'hint'}>

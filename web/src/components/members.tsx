@@ -7,7 +7,8 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, can, type Member, type Role, type Workspace, type WorkspaceEvent } from '../api';
 import { useAction } from '../hooks';
-import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
+import { Badge, ConfirmButton, ErrorMessage, Panel, Status } from './ui';
+import { Time } from './time';
 import { byRoleOrder, describeAccessError, holdsAll, RoleBadges } from './scopes';
 import { EventsPanel } from './events';
 
@@ -89,6 +90,21 @@ function RolesEditor(props: { workspace: Workspace; member: Member; roles: Role[
   );
 }
 
+/**
+ * Whether the member has a second factor: shown where roles and removal are decided. Without one in a workspace that requires MFA, they cannot open it.
+ */
+function MfaBadge({ member, requireMfa }: { member: Member; requireMfa: boolean }) {
+  return member.mfa ? (
+    <Badge tone="ok" testId="member-mfa" title="Has an authenticator app or a passkey">
+      MFA
+    </Badge>
+  ) : (
+    <Badge tone={requireMfa ? 'danger' : 'warn'} testId="member-mfa" title={requireMfa ? 'Cannot open this workspace until they set up a second factor' : 'Signs in with a password alone'}>
+      No MFA
+    </Badge>
+  );
+}
+
 function MemberRow(props: {
   workspace: Workspace;
   member: Member;
@@ -107,10 +123,11 @@ function MemberRow(props: {
     <li class="row" data-testid="member" data-email={member.email} data-account-id={member.accountId}>
       <span class="row-main">
         <span>
-          <strong data-testid="member-name">{member.name || member.email}</strong> {self && <span class="badge ok">You</span>}
+          <strong data-testid="member-name">{member.name || member.email}</strong> {self && <span class="badge ok">You</span>}{' '}
+          <MfaBadge member={member} requireMfa={workspace.requireMfa} />
         </span>
         <span class="muted">
-          {member.email} · joined {formatDate(member.joinedAt)}
+          {member.email} · joined <Time iso={member.joinedAt} />
         </span>
         <span class="badges" data-testid="member-roles">
           <RoleBadges roles={member.roles} testId="member-role" />
@@ -282,7 +299,6 @@ function WorkspaceEventsPanel({ workspace, members }: { workspace: Workspace; me
       testId="workspace-events-panel"
       rowTestId="workspace-event"
       load={load}
-      scrollable
       columns={[
         { header: 'Who', cell: (e) => describeActor(e, members) },
         {

@@ -9,7 +9,8 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { api, type VaultSecret, type Workspace } from '../api';
 import { useAction } from '../hooks';
-import { ConfirmButton, ErrorMessage, formatDate, Panel, Status } from './ui';
+import { ConfirmButton, ErrorMessage, Panel, Status } from './ui';
+import { Time } from './time';
 
 /** The server's rules for an integration and for each `/`-separated segment of a name. */
 const SEGMENT = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
@@ -148,7 +149,14 @@ function SecretRow(props: { workspace: Workspace; secret: VaultSecret; onRotated
           </span>
         </span>
         <span class="muted">
-          Updated {formatDate(secret.updatedAt)} · {secret.lastUsedAt ? `last used ${formatDate(secret.lastUsedAt)}` : 'never used'}
+          Updated <Time iso={secret.updatedAt} /> ·{' '}
+          {secret.lastUsedAt ? (
+            <>
+              last used <Time iso={secret.lastUsedAt} />
+            </>
+          ) : (
+            'never used'
+          )}
         </span>
       </span>
       {rotating ? (

@@ -1,8 +1,8 @@
 /**
- * A workspace's single sign-on (`sso:manage`): its domains (claimed, proven by a DNS TXT
- * record, and optionally SSO-only), its SAML connection, SCIM provisioning tokens, which
- * directory groups give which roles, setup links for the customer's IT admin, and the recent SSO
- * sign-in attempts with the reason of each failure.
+ * A workspace's single sign-on (`sso:manage`), one tab each: its SAML connection, SCIM
+ * provisioning tokens, its domains (claimed, proven by a DNS TXT record, and optionally
+ * SSO-only), which directory groups give which roles, setup links for the customer's IT admin,
+ * and the recent SSO sign-in attempts with the reason of each failure.
  *
  * A setup link's URL (its token) lives only in this component's state until dismissed: never in
  * storage, never in the address bar.
@@ -24,8 +24,9 @@ import { useAction } from '../hooks';
 import { ConnectionSummary, DomainRecord, describeSsoError, SamlForm, SpValues } from './saml';
 import { NewScimTokenForm, ScimTokenList } from './scim';
 import { preferredRole, type RoleChoice, RoleSelect, useRoleChoices } from './scopes';
-import { localOffsetLabel, MicroTime, ShortTime } from './time';
-import { ConfirmButton, CopyValue, ErrorMessage, Panel, ShownOnce, Status } from './ui';
+import { exactLocal, ShortTime, Time } from './time';
+import { ConfirmButton, CopyValue, ErrorMessage, Panel, ShownOnce, Status, Table, Tabs, type TabItem } from './ui';
+import { navigate, useLocation } from '../router';
 
 // --- domains ---------------------------------------------------------------------------------------
 
@@ -499,7 +500,7 @@ function NewSetupLink({ link, onDone }: { link: CreatedSetupLink; onDone: () => 
     <ShownOnce title="Your setup link" titleId="setup-link-title" testId="setup-link-created" doneLabel="I have sent it" onDone={onDone}>
       <p>
         <strong>Copy it now: you will not see it again.</strong> Send it to your IT admin over a channel you trust. Anyone with the link can
-        change this workspace's identity provider and create SCIM tokens until <ShortTime iso={link.expiresAt} />.
+        change this workspace's identity provider and create SCIM tokens; it stops working <ShortTime iso={link.expiresAt} />.
       </p>
       <CopyValue label="setup link" value={link.url} testId="setup-link-url" />
     </ShownOnce>
@@ -584,7 +585,7 @@ function SetupLinksPanel({ workspace }: { workspace: Workspace }) {
               <ConfirmButton
                 label="Revoke"
                 confirmLabel="Revoke the link"
-                accessibleName={`Revoke the setup link created ${new Date(l.createdAt).toLocaleString()}`}
+                accessibleName={`Revoke the setup link created ${exactLocal(l.createdAt)}`}
                 testId="revoke-setup-link"
                 onConfirm={async () => {
                   await api.revokeSetupLink(workspace.id, l.id);
@@ -622,36 +623,27 @@ function AttemptsPanel({ workspace }: { workspace: Workspace }) {
         </p>
       )}
       {attempts !== null && attempts.length > 0 && (
-        <div class="matrix" role="region" aria-labelledby="sso-attempts-title" tabIndex={0}>
-          <table class="events audit">
-            <thead>
-              <tr>
-                <th scope="col">When ({localOffsetLabel()})</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Reason</th>
-                <th scope="col">NameID</th>
-                <th scope="col">IP</th>
-              </tr>
-            </thead>
-            <tbody>
-              {attempts.map((a, i) => (
-                <tr key={`${a.time}-${a.requestId ?? i}`} data-testid="sso-attempt" data-outcome={a.outcome}>
-                  <td class="nowrap">
-                    <MicroTime iso={a.time} />
-                  </td>
-                  <td>
-                    <span class={OUTCOME_BADGE[a.outcome]} data-testid="sso-attempt-outcome">
-                      {a.outcome}
-                    </span>
-                  </td>
-                  <td data-testid="sso-attempt-reason">{a.reason ? <code>{a.reason}</code> : <span class="muted">—</span>}</td>
-                  <td data-testid="sso-attempt-name-id">{a.nameId ?? <span class="muted">—</span>}</td>
-                  <td>{a.ip ?? <span class="muted">—</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table
+          label="Recent SSO attempts"
+          rows={attempts}
+          rowKey={(a) => `${a.time}-${a.requestId ?? a.nameId ?? ''}`}
+          rowAttributes={(a) => ({ 'data-testid': 'sso-attempt', 'data-outcome': a.outcome })}
+          columns={[
+            { id: 'when', header: 'When', class: 'nowrap', cell: (a) => <Time iso={a.time} precise /> },
+            {
+              id: 'outcome',
+              header: 'Outcome',
+              cell: (a) => (
+                <span class={OUTCOME_BADGE[a.outcome]} data-testid="sso-attempt-outcome">
+                  {a.outcome}
+                </span>
+              ),
+            },
+            { id: 'reason', header: 'Reason', class: 'wrap', cell: (a) => <span data-testid="sso-attempt-reason">{a.reason ? <code>{a.reason}</code> : <span class="muted">—</span>}</span> },
+            { id: 'name-id', header: 'NameID', class: 'wrap', cell: (a) => <span data-testid="sso-attempt-name-id">{a.nameId ?? <span class="muted">—</span>}</span> },
+            { id: 'ip', header: 'IP', class: 'nowrap', cell: (a) => a.ip ?? <span class="muted">—</span> },
+          ]}
+        />
       )}
       <div class="actions">
         <button type="button" class="secondary" disabled={loading.busy} data-testid="refresh-sso-attempts" onClick={() => void load()}>
@@ -662,18 +654,50 @@ function AttemptsPanel({ workspace }: { workspace: Workspace }) {
   );
 }
 
+const SSO_TABS = [
+  { id: 'saml', label: 'SAML' },
+  { id: 'scim', label: 'SCIM' },
+  { id: 'domains', label: 'Domains' },
+  { id: 'groups', label: 'Directory groups' },
+  { id: 'setup-links', label: 'Setup links' },
+  { id: 'attempts', label: 'Sign-in attempts' },
+] as const satisfies readonly TabItem[];
+
+export type SsoTab = (typeof SSO_TABS)[number]['id'];
+
+/** The tab a URL's `?tab=` names, SAML when none (or an unknown one). */
+export function ssoTabOf(search: URLSearchParams): SsoTab {
+  const wanted = search.get('tab');
+  return SSO_TABS.find((t) => t.id === wanted)?.id ?? 'saml';
+}
+
+/** Single sign-on as tabs, the open one in the URL (`?tab=domains`), so it can be linked to. */
 export function SsoSection({ workspace }: { workspace: Workspace }) {
   // The roles the SAML default role and the group mappings choose from, listed once for both.
   const roles = useRoleChoices(workspace);
+  const { path, search } = useLocation();
+  const tab = ssoTabOf(search);
   return (
     <>
       <ErrorMessage error={roles.error} testId="sso-roles-error" />
-      <DomainsPanel workspace={workspace} />
-      <SamlPanel workspace={workspace} roles={roles.choices} />
-      <ScimPanel workspace={workspace} />
-      <GroupRolesPanel workspace={workspace} roles={roles.choices} />
-      <SetupLinksPanel workspace={workspace} />
-      <AttemptsPanel workspace={workspace} />
+      <Tabs
+        label="Single sign-on"
+        tabs={SSO_TABS}
+        selected={tab}
+        testId="sso-tabs"
+        onSelect={(id) => {
+          const query = new URLSearchParams(search);
+          query.set('tab', id);
+          navigate(`${path}?${query.toString()}`, { replace: true });
+        }}
+      >
+        {tab === 'saml' && <SamlPanel workspace={workspace} roles={roles.choices} />}
+        {tab === 'scim' && <ScimPanel workspace={workspace} />}
+        {tab === 'domains' && <DomainsPanel workspace={workspace} />}
+        {tab === 'groups' && <GroupRolesPanel workspace={workspace} roles={roles.choices} />}
+        {tab === 'setup-links' && <SetupLinksPanel workspace={workspace} />}
+        {tab === 'attempts' && <AttemptsPanel workspace={workspace} />}
+      </Tabs>
     </>
   );
 }

@@ -1,8 +1,10 @@
 /**
- * Times as a security console shows them: the audit log's microsecond timestamps in the
- * viewer's local time (to the microsecond), with the exact UTC value in a tooltip; and the
- * conversions between a `datetime-local` field (local time) and the API's ISO 8601 UTC.
+ * Times as the console shows them, in one format everywhere: how long ago (or how soon), with the
+ * exact time in the viewer's time zone in the tooltip (`Time`); an audit row's time also gives
+ * the exact UTC value, to the microsecond (`precise`). And the conversions between a
+ * `datetime-local` field (local time) and the API's ISO 8601 UTC.
  */
+import { useEffect, useState } from 'preact/hooks';
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
@@ -39,24 +41,113 @@ export function utcLabel(iso: string): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${parsed.micros} UTC`;
 }
 
-/** A microsecond time: local on the page, UTC in the tooltip. */
-export function MicroTime({ iso, testId }: { iso: string; testId?: string }) {
+/** The viewer's time zone by name (`Europe/Berlin`), when the browser says. */
+function zoneName(): string | null {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+  } catch {
+    return null;
+  }
+}
+
+/** `2025-11-23 19:21:05 (Europe/Berlin, UTC+01:00)`: the exact local time, to the second or the microsecond. */
+export function exactLocal(iso: string, precise = false): string {
+  const parsed = parseIsoMicros(iso);
+  if (!parsed) return iso;
+  const local = formatLocalMicros(iso);
+  const zone = zoneName();
+  const offset = localOffsetLabel(parsed.date);
+  return `${precise ? local : local.slice(0, 19)} (${zone ? `${zone}, ${offset}` : offset})`;
+}
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** "just now", "3 min ago", "2 h ago", "5 days ago", "4 months ago"; "in 3 min", "in 2 days" for what is to come. */
+export function relativeTime(iso: string, now: number = Date.now()): string {
+  const at = parseIsoMicros(iso)?.date.getTime();
+  if (at === undefined) return iso;
+  const ms = at - now;
+  const abs = Math.abs(ms);
+  if (abs < 45_000) return ms <= 0 ? 'just now' : 'in under a minute';
+  let amount: string;
+  if (abs < HOUR) amount = `${Math.max(1, Math.round(abs / MINUTE))} min`;
+  else if (abs < DAY) amount = `${Math.round(abs / HOUR)} h`;
+  else if (abs < 30 * DAY) {
+    const days = Math.round(abs / DAY);
+    amount = `${days} ${days === 1 ? 'day' : 'days'}`;
+  } else if (abs < 365 * DAY) {
+    const months = Math.max(1, Math.round(abs / (30.44 * DAY)));
+    amount = `${months} ${months === 1 ? 'month' : 'months'}`;
+  } else {
+    const years = Math.round(abs / (365.25 * DAY));
+    amount = `${years} ${years === 1 ? 'year' : 'years'}`;
+  }
+  return ms < 0 ? `${amount} ago` : `in ${amount}`;
+}
+
+// One clock for every Time on the page, so relative times move on without a timer each.
+const TICK_MS = 30_000;
+const ticking = new Set<(now: number) => void>();
+let clock: ReturnType<typeof setInterval> | null = null;
+
+function useClock(): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    ticking.add(setNow);
+    clock ??= setInterval(() => {
+      const at = Date.now();
+      for (const tick of ticking) tick(at);
+    }, TICK_MS);
+    return () => {
+      ticking.delete(setNow);
+      if (ticking.size === 0 && clock !== null) {
+        clearInterval(clock);
+        clock = null;
+      }
+    };
+  }, []);
+  return now;
+}
+
+/**
+ * A point in time, the one way the console shows it: relative on the page ("3 min ago"), the
+ * exact local time in the tooltip; `precise` (audit rows) gives it to the microsecond, and the
+ * UTC value too.
+ */
+export function Time({ iso, testId, precise = false }: { iso: string; testId?: string; precise?: boolean }) {
+  const now = useClock();
+  if (!parseIsoMicros(iso)) return <span data-testid={testId}>{iso}</span>;
+  const title = precise ? `${exactLocal(iso, true)}\n${utcLabel(iso)}` : exactLocal(iso);
   return (
-    <time dateTime={iso} title={utcLabel(iso)} data-testid={testId}>
-      {formatLocalMicros(iso)}
+    <time class="time" dateTime={iso} title={title} data-testid={testId}>
+      {relativeTime(iso, now)}
     </time>
   );
 }
 
-/** A time to the minute, local, with UTC in the tooltip (expiries, decisions). */
-export function ShortTime({ iso, testId }: { iso: string; testId?: string }) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return <span data-testid={testId}>{iso}</span>;
+/**
+ * A time still to come, counted down to the second (a grant's end, a request's lapse): `Time`'s
+ * form ("in 29 min", the exact local time in the tooltip), moved on by the caller's `now`.
+ */
+export function Countdown({ iso, now, testId }: { iso: string; now: number; testId?: string }) {
+  if (!parseIsoMicros(iso)) return <span data-testid={testId}>{iso}</span>;
   return (
-    <time dateTime={iso} title={utcLabel(iso)} data-testid={testId}>
-      {date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
+    <time class="time" dateTime={iso} title={exactLocal(iso)} data-testid={testId}>
+      {timeLeft(iso, now)}
     </time>
   );
+}
+
+/** A time to the microsecond (audit rows): `Time`, precise. */
+export function MicroTime({ iso, testId }: { iso: string; testId?: string }) {
+  return <Time iso={iso} precise {...(testId ? { testId } : {})} />;
+}
+
+/** A time (expiries, decisions): `Time`. */
+export function ShortTime({ iso, testId }: { iso: string; testId?: string }) {
+  return <Time iso={iso} {...(testId ? { testId } : {})} />;
 }
 
 /** A `datetime-local` field's value (local time) as ISO 8601 UTC; null when empty or invalid. */

@@ -5,7 +5,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type MailboxItem } from '../api';
-import { ErrorMessage, formatDate } from '../components/ui';
+import { ErrorMessage } from '../components/ui';
+import { Time } from '../components/time';
 import { useAction } from '../hooks';
 import { Link } from '../router';
 
@@ -84,7 +85,7 @@ export function MailboxPage() {
                 <span>
                   To <span data-testid="mail-to">{item.to}</span>
                 </span>
-                <span>{formatDate(item.createdAt)}</span>
+                <Time iso={item.createdAt} />
                 <span class="badge">{item.template}</span>
               </p>
               <LinkifiedText text={item.text} />

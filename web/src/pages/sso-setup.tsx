@@ -82,7 +82,7 @@ export function SsoSetupPage() {
     <SetupLayout title={`Set up single sign-on for ${view.workspace.name}`}>
       <p>
         You were sent this link to connect <strong data-testid="sso-setup-workspace">{view.workspace.name}</strong> to your organisation's
-        identity provider. It works until <ShortTime iso={view.expiresAt} testId="sso-setup-expires" />; keep it to yourself.
+        identity provider. It stops working <ShortTime iso={view.expiresAt} testId="sso-setup-expires" />; keep it to yourself.
       </p>
       <section class="panel" aria-labelledby="setup-sp-title">
         <h2 id="setup-sp-title">1. Create a SAML application in your identity provider</h2>

@@ -13,7 +13,7 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, errorMessage, type AccessRequest, type Justification } from '../api';
 import { JUSTIFICATIONS, JUSTIFICATION_LABELS, MAX_BREAK_GLASS_MINUTES, MAX_REQUEST_MINUTES, REQUESTABLE_SCOPES, scopeLabel, STATUS_LABELS, statusClass } from '../components/staff-words';
-import { formatMinutes, ShortTime, timeLeft } from '../components/time';
+import { Countdown, formatMinutes, ShortTime } from '../components/time';
 import { ErrorMessage, formatBytes, Panel, Status } from '../components/ui';
 import { useAction, useNow } from '../hooks';
 import { Link } from '../router';
@@ -222,7 +222,7 @@ function RequestState({ request: r, now }: { request: AccessRequest; now: number
   if (r.grant && isLive(r, now)) {
     return (
       <>
-        Access until <ShortTime iso={r.grant.expiresAt} testId="request-expires" /> ({timeLeft(r.grant.expiresAt, now)}).
+        Access ends <Countdown iso={r.grant.expiresAt} now={now} testId="request-expires" />.
       </>
     );
   }

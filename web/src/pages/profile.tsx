@@ -1,0 +1,174 @@
+/**
+ * The account's profile (`/account`): the name others see, and the email address. Changing the
+ * address sends a link to the new one (the old one is told) and changes nothing until the link is
+ * opened; an address in a domain a workspace verified is that workspace's to manage, and the page
+ * says so rather than offering a change that would be refused.
+ */
+import { useState } from 'preact/hooks';
+import { ApiError, errorMessage, profileApi, type Account, type Session } from '../api';
+import { Badge, ErrorMessage, PageHeader, Panel, PASSWORD_MAX, Status, TextField } from '../components/ui';
+import { Time } from '../components/time';
+import { useAction } from '../hooks';
+
+/** The most a display name may be (the server's rule; it cleans what it accepts). */
+const NAME_MAX = 100;
+
+function NamePanel({ account, onChanged }: { account: Account; onChanged: (account: Account) => void }) {
+  const [name, setName] = useState(account.name);
+  const [status, setStatus] = useState<string | null>(null);
+  const { busy, error, run } = useAction();
+  const unchanged = name.trim() === account.name;
+  return (
+    <Panel title="Name" titleId="profile-name-title" testId="profile-name">
+      <form
+        class="stack narrow"
+        aria-label="Change your name"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setStatus(null);
+          void run(async () => {
+            const updated = await profileApi.updateProfile(name.trim());
+            setName(updated.name);
+            onChanged(updated);
+            setStatus(updated.name ? `Your name is now ${updated.name}.` : 'Your name was removed.');
+          });
+        }}
+      >
+        <TextField
+          label="Name"
+          name="name"
+          autocomplete="name"
+          maxLength={NAME_MAX}
+          value={name}
+          onInput={setName}
+          hint="Shown to the members of your workspaces and in their audit logs."
+        />
+        <ErrorMessage error={error} testId="profile-name-error" />
+        <div class="actions">
+          <button type="submit" disabled={busy || unchanged}>
+            Save name
+          </button>
+        </div>
+        <Status message={status} />
+      </form>
+    </Panel>
+  );
+}
+
+function describeEmailError(err: unknown): string {
+  if (err instanceof ApiError) {
+    if (err.code === 'email_managed') {
+      return 'Your address belongs to a domain that a workspace verified: that workspace manages it through its single sign-on or directory, so its administrators change it, not you.';
+    }
+    if (err.code === 'reauthentication_required') return 'The current password is not right.';
+  }
+  return errorMessage(err);
+}
+
+function EmailPanel({ account }: { account: Account }) {
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  // The API says which address waits only in its answer to the request: shown until the page is left.
+  const [pending, setPending] = useState<string | null>(null);
+  const [managed, setManaged] = useState(false);
+  const { busy, error, setError, run } = useAction({ describeError: describeEmailError });
+
+  const submit = async () => {
+    const wanted = email.trim();
+    if (!/^[^\s@]+@[^\s@]+$/.test(wanted)) {
+      setError('Enter the new address, such as name@example.com.');
+      return;
+    }
+    if (wanted.toLowerCase() === account.email.toLowerCase()) {
+      setError('That is already your address.');
+      return;
+    }
+    await run(async () => {
+      try {
+        const { pendingEmail } = await profileApi.requestEmailChange(wanted, password || undefined);
+        setPending(pendingEmail);
+        setEmail('');
+        setPassword('');
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'email_managed') setManaged(true);
+        throw err;
+      }
+    });
+  };
+
+  return (
+    <Panel title="Email address" titleId="profile-email-title" testId="profile-email">
+      <dl class="facts">
+        <dt>Address</dt>
+        <dd data-testid="profile-current-email">
+          {account.email}{' '}
+          {account.emailVerified ? <Badge tone="ok">verified</Badge> : <Badge tone="warn">not verified</Badge>}
+        </dd>
+        {pending && (
+          <>
+            <dt>Waiting for</dt>
+            <dd data-testid="pending-email">
+              {pending} <Badge tone="warn">not confirmed</Badge>
+            </dd>
+          </>
+        )}
+      </dl>
+      {pending && (
+        <p class="hint" role="status">
+          We sent a link to {pending}. Open it to make it your address; until then you sign in and receive mail at {account.email}.
+        </p>
+      )}
+      {managed ? (
+        <p class="notice" data-testid="email-managed">
+          {describeEmailError(new ApiError(403, 'email_managed', ''))}
+        </p>
+      ) : (
+        <form
+          class="stack narrow"
+          aria-label="Change your email address"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void submit();
+          }}
+        >
+          <input type="text" name="username" autocomplete="username" hidden readOnly value={account.email} />
+          <TextField label="New email address" type="email" name="new-email" autocomplete="email" required maxLength={254} value={email} onInput={setEmail} />
+          <TextField
+            label="Current password"
+            type="password"
+            name="current-password"
+            autocomplete="current-password"
+            maxLength={PASSWORD_MAX}
+            value={password}
+            onInput={setPassword}
+            hint="Leave it empty only if your account has no password (you sign in with an identity provider or a link)."
+          />
+          <ErrorMessage error={error} testId="profile-email-error" />
+          <div class="actions">
+            <button type="submit" disabled={busy}>
+              Send a confirmation link
+            </button>
+          </div>
+        </form>
+      )}
+    </Panel>
+  );
+}
+
+export function ProfilePage({ session, onSessionChanged }: { session: Session; onSessionChanged: (session: Session) => void }) {
+  const { account } = session;
+  return (
+    <div class="page-stack" data-testid="profile-page">
+      <PageHeader
+        title="Profile"
+        description={
+          <>
+            Your account since <Time iso={account.createdAt} />.
+          </>
+        }
+      />
+      <NamePanel key={account.id} account={account} onChanged={(updated) => onSessionChanged({ ...session, account: updated })} />
+      <EmailPanel key={account.email} account={account} />
+    </div>
+  );
+}
