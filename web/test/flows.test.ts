@@ -299,10 +299,15 @@ describe('guided flows in the console (Chromium)', () => {
       expect(await scrollsSideways(page)).toBe(false);
       expect(await accessibilityViolations(page)).toEqual([]);
 
-      // 1. A workspace, from the guide itself.
-      const form = guide.getByRole('form', { name: 'Create a workspace' });
-      await form.getByLabel('Workspace name').fill('Gus Co');
-      await form.getByRole('button', { name: 'Create workspace' }).click();
+      // 1. A workspace, where the guide leads: the console's own "New workspace".
+      await guide.getByRole('link', { name: 'Create a workspace' }).click();
+      await expect.poll(() => pathOf(page)).toBe('/');
+      await page.getByTestId('no-workspaces').getByRole('button', { name: 'Create a workspace' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New workspace' });
+      await dialog.getByLabel('Workspace name').fill('Gus Co');
+      await dialog.getByRole('button', { name: 'Create workspace' }).click();
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Gus Co');
+      await page.goto(url('/get-started'));
       await expect.poll(() => state('workspace')).toBe('done');
       const { data } = (await h.apiCall(page, 'GET', '/api/v1/workspaces')).json as { data: { id: string }[] };
       const id = data[0]!.id;
