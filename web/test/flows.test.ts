@@ -165,6 +165,25 @@ describe('guided flows in the console (Chromium)', () => {
         expect(await second.evaluate(() => localStorage.getItem('rampart.invitation'))).toBeNull();
       });
 
+      it('is not used once expired, nor when what storage holds is not one', async () => {
+        h.allowHttpErrors(401);
+        const page = await h.newPage('stale storage');
+        await page.goto(url('/sign-up'));
+        for (const held of [
+          { token: 'inv_abc', email: 'old@example.test', expiresAt: Date.now() - 1_000 },
+          { token: 'inv_abc', email: 'old@example.test', expiresAt: Date.now() + 30 * 24 * 3600 * 1000 },
+          { token: 'inv abc <script>', email: 'old@example.test', expiresAt: Date.now() + 60_000 },
+          'not json',
+        ]) {
+          await page.evaluate((value) => localStorage.setItem('rampart.invitation', typeof value === 'string' ? value : JSON.stringify(value)), held);
+          await page.reload();
+          await page.getByLabel('Email').waitFor();
+          expect(await page.getByLabel('Email').inputValue(), JSON.stringify(held)).toBe('');
+          expect(await page.getByTestId('invited-address').count()).toBe(0);
+          expect(await page.evaluate(() => localStorage.getItem('rampart.invitation'))).toBeNull();
+        }
+      });
+
       it('is forgotten when the browser signs out', async () => {
         h.allowHttpErrors(401);
         await asOwner('POST', `/workspaces/${acmeId}/invitations`, { email: 'zed@example.test', roleId: await roleId(acmeId, 'member') });
