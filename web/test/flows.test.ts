@@ -140,6 +140,7 @@ describe('guided flows in the console (Chromium)', () => {
         // Signed out, the preview names the workspace and the invited address.
         await expect.poll(() => first.getByTestId('invitation-for').textContent()).toBe(IVY);
         expect(await first.getByTestId('invitation-workspace').textContent()).toBe('Acme');
+        expect(await first.getByTestId('invitation-preview').textContent()).toContain('Olga');
         expect(new URL(first.url()).hash).toBe('');
         expect(await scrollsSideways(first)).toBe(false);
         expect(await accessibilityViolations(first)).toEqual([]);
