@@ -247,5 +247,5 @@ export const GET_STARTED_PATH = '/get-started';
 
 /** Where a session without a second factor goes when a workspace requires one. */
 export function mfaEnrolmentPath(workspaceId: string | null): string {
-  return `/settings?mfa=required${workspaceId ? `&workspace=${encodeURIComponent(workspaceId)}` : ''}`;
+  return `/account/security?mfa=required${workspaceId ? `&workspace=${encodeURIComponent(workspaceId)}` : ''}`;
 }
