@@ -221,6 +221,23 @@ describe.each(BACKENDS)('API on $name', (backend) => {
       expect(bad.json().error.code).toBe('validation_failed');
     });
 
+    it('lists collections with the rule their names follow: the rule it enforces, in words and as a pattern', async () => {
+      const listed = await t.app.inject({ method: 'GET', url: base, headers: alice.bearer });
+      expect(listed.statusCode).toBe(200);
+      const { data, nameRule } = listed.json<{ data: Array<{ name: string }>; nameRule: { pattern: string; description: string } }>();
+      expect(data.map((c) => c.name)).toContain('tickets');
+      expect(nameRule.description).toBe('a collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter');
+      // A client checking names with the pattern agrees with the server on every one of these.
+      const pattern = new RegExp(nameRule.pattern);
+      const names = ['a', 'x'.repeat(63), 'x'.repeat(64), 'Bad', '1st', '_x', 'ok_name-2', 'with space', 'été', 'a.b', ''];
+      for (const name of names) {
+        const res = await t.app.inject({ method: 'POST', url: base, headers: alice.bearer, payload: { name } });
+        expect(res.statusCode === 201, `${JSON.stringify(name)}: ${res.body}`).toBe(pattern.test(name));
+        // A refused name's message is the same rule, word for word.
+        if (res.statusCode !== 201) expect(res.json().error.message).toBe(`${nameRule.description}.`);
+      }
+    });
+
     it('creates, reads, replaces with If-Match, and deletes a record', async () => {
       const created = await t.app.inject({ method: 'POST', url: `${base}/tickets/records`, headers: alice.bearer, payload: { data: { title: 'Hi', n: 1 } } });
       expect(created.statusCode).toBe(201);

@@ -315,6 +315,27 @@ export interface Collection {
   readonly createdAt: string;
 }
 
+/** The rule collection names follow, as the server states it: a pattern (matched whole) and its words. */
+export interface CollectionNameRule {
+  readonly pattern: string;
+  readonly description: string;
+}
+
+export interface CollectionList {
+  readonly data: Collection[];
+  readonly nameRule: CollectionNameRule;
+}
+
+/** A value a record list can be filtered on: a top-level field equal to this (decision 0004). */
+export type FilterValue = string | number | boolean | null;
+
+export interface RecordQuery {
+  /** Page size, 1–200; PAGE_SIZE unless given. */
+  readonly limit?: number;
+  /** Top-level field → the value it must equal; all must hold. */
+  readonly filters?: ReadonlyArray<readonly [field: string, value: FilterValue]>;
+}
+
 export interface RecordItem {
   readonly id: string;
   readonly collection: string;
@@ -855,16 +876,20 @@ export const api = {
     request<VaultSecret>('PUT', secretPath(workspaceId, integration, name), { json: { value } }),
   deleteSecret: (workspaceId: string, integration: string, name: string) => request<void>('DELETE', secretPath(workspaceId, integration, name)),
 
-  collections: (workspaceId: string) => request<{ data: Collection[] }>('GET', `${ws(workspaceId)}/collections`),
+  collections: (workspaceId: string) => request<CollectionList>('GET', `${ws(workspaceId)}/collections`),
   createCollection: (workspaceId: string, name: string) =>
     request<Collection>('POST', `${ws(workspaceId)}/collections`, { json: { name } }),
   deleteCollection: (workspaceId: string, name: string) => request<void>('DELETE', col(workspaceId, name)),
 
-  records: (workspaceId: string, collection: string, cursor: string | null) => {
-    const query = new URLSearchParams({ limit: String(PAGE_SIZE) });
+  records: (workspaceId: string, collection: string, cursor: string | null, options: RecordQuery = {}) => {
+    const query = new URLSearchParams({ limit: String(options.limit ?? PAGE_SIZE) });
     if (cursor) query.set('cursor', cursor);
+    // Values go as JSON, so a string is never read as a number or a boolean ("1" stays a string).
+    for (const [field, value] of options.filters ?? []) query.append(`filter[${field}]`, JSON.stringify(value));
     return request<Page<RecordItem>>('GET', `${col(workspaceId, collection)}/records?${query.toString()}`);
   },
+  record: (workspaceId: string, collection: string, recordId: string) =>
+    request<RecordItem>('GET', `${col(workspaceId, collection)}/records/${enc(recordId)}`),
   createRecord: (workspaceId: string, collection: string, data: JsonObject) =>
     request<RecordItem>('POST', `${col(workspaceId, collection)}/records`, { json: { data } }),
   replaceRecord: (workspaceId: string, collection: string, recordId: string, data: JsonObject, version: number) =>
@@ -872,8 +897,9 @@ export const api = {
       json: { data },
       headers: { 'if-match': `"${version}"` },
     }),
-  deleteRecord: (workspaceId: string, collection: string, recordId: string) =>
-    request<void>('DELETE', `${col(workspaceId, collection)}/records/${enc(recordId)}`),
+  /** With `version`, only if the record is still at it (else 412 `precondition_failed`). */
+  deleteRecord: (workspaceId: string, collection: string, recordId: string, version?: number) =>
+    request<void>('DELETE', `${col(workspaceId, collection)}/records/${enc(recordId)}`, version === undefined ? {} : { headers: { 'if-match': `"${version}"` } }),
 
   documents: (workspaceId: string, cursor: string | null) => {
     const query = new URLSearchParams({ limit: String(PAGE_SIZE) });

@@ -7,7 +7,7 @@
  */
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OWNER_SECTIONS, signedInAs, submitPassword, useConsoleHarness } from './harness.js';
+import { MEMBER_SECTIONS, openSection, OWNER_SECTIONS, signedInAs, submitPassword, useConsoleHarness } from './harness.js';
 
 const OWNER = 'olivia@example.test';
 const BOB = 'bob@example.test';
@@ -47,11 +47,6 @@ describe('workspace access in the console (Chromium)', () => {
   let owner: Page;
   let acmeId: string;
 
-  /** Opens a section of the current workspace from its navigation. */
-  async function openSection(page: Page, name: 'Data' | 'Members' | 'Roles' | 'Invitations' | 'API keys'): Promise<void> {
-    await page.getByTestId('workspace-nav').getByRole('link', { name, exact: true }).click();
-  }
-
   /** The scopes the matrix shows as granted to a role, in row order. */
   async function matrixScopes(page: Page, role: string): Promise<string[]> {
     return page
@@ -76,15 +71,19 @@ describe('workspace access in the console (Chromium)', () => {
     acmeId = await h.createWorkspace(owner, 'Acme');
     expect(await owner.getByTestId('workspace-role').allTextContents()).toEqual(['Owner']);
     expect(await owner.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(OWNER_SECTIONS);
+    await openSection(owner, 'Settings');
     await owner.getByTestId('workspace-settings').getByLabel('Workspace name', { exact: true }).waitFor();
     await owner.getByTestId('workspace-settings').getByLabel('Type the workspace name to confirm').waitFor();
 
     // Something for the others to read.
+    await openSection(owner, 'Collections');
     await owner.getByLabel('New collection name').fill('tickets');
     await owner.getByRole('button', { name: 'Create collection' }).click();
-    await owner.getByLabel('New record (JSON)').fill('{"title": "Printer on fire"}');
-    await owner.getByRole('button', { name: 'Create record' }).click();
-    await expect.poll(() => owner.getByTestId('record').count()).toBe(1);
+    await owner.getByTestId('new-record').click();
+    await owner.getByTestId('record-drawer').getByLabel('Record JSON').fill('{"title": "Printer on fire"}');
+    await owner.getByTestId('record-drawer').getByRole('button', { name: 'Create record' }).click();
+    await expect.poll(() => owner.getByTestId('record-row').count()).toBe(1);
+    await owner.keyboard.press('Escape');
   });
 
   it('creates a custom role in the roles page and shows its scopes in the matrix', async () => {
@@ -187,14 +186,25 @@ describe('workspace access in the console (Chromium)', () => {
       expect(await bob.getByTestId('workspace-switcher').locator('option:not([disabled])').allTextContents()).toEqual(['Acme']);
 
       // Records and documents to read, nothing to change.
+      await openSection(bob, 'Collections');
       await bob.getByTestId('collection-link').filter({ hasText: 'tickets' }).click();
-      await expect.poll(() => bob.getByTestId('record').count()).toBe(1);
+      await expect.poll(() => bob.getByTestId('record-row').count()).toBe(1);
+      for (const name of ['Create collection', 'New record', 'Upload', 'Delete collection']) {
+        expect(await bob.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+      }
+      // The record opens to be read, not changed.
+      await bob.getByTestId('open-record').click();
+      expect(JSON.parse((await bob.getByTestId('record-json-view').textContent())!)).toEqual({ title: 'Printer on fire' });
+      for (const name of ['Save', 'Delete record']) expect(await bob.getByRole('button', { name, exact: true }).count(), name).toBe(0);
+      await bob.keyboard.press('Escape');
+      await openSection(bob, 'Documents');
       await bob.getByTestId('documents-empty').waitFor();
-      for (const name of ['Create collection', 'Create record', 'Edit', 'Upload', 'Delete collection']) {
+      for (const name of ['Create collection', 'New record', 'Upload', 'Delete collection']) {
         expect(await bob.getByRole('button', { name, exact: true }).count(), name).toBe(0);
       }
       expect(await bob.getByTestId('workspace-settings').count()).toBe(0);
-      expect(await bob.getByTestId('workspace-nav').count()).toBe(0);
+      // Only the sections a viewer's scopes open are offered.
+      expect(await bob.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(['Overview', 'Collections', 'Documents']);
       // The settings pages say why they are closed, and ask the server for nothing.
       const before = h.requestedUrls.length;
       await bob.goto(url(`/w/${acmeId}/members`));
@@ -270,10 +280,12 @@ describe('workspace access in the console (Chromium)', () => {
       await submitPassword(carol, CAROL);
       await expect.poll(() => carol.getByTestId('workspace-name').textContent()).toBe('Acme');
       // A member works with records and documents, and sees who is here.
+      expect(await carol.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(MEMBER_SECTIONS);
+      await openSection(carol, 'Collections');
       await carol.getByRole('button', { name: 'Create collection' }).waitFor();
+      await openSection(carol, 'Documents');
       await carol.getByRole('button', { name: 'Upload' }).waitFor();
       expect(await carol.getByTestId('workspace-settings').count()).toBe(0);
-      expect(await carol.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(['Data', 'Members', 'Roles']);
 
       await openSection(carol, 'Members');
       await expect.poll(() => carol.getByTestId('member').count()).toBe(3);
@@ -324,7 +336,7 @@ describe('workspace access in the console (Chromium)', () => {
       // Bob's console now offers what a member may do.
       const bob = await h.newPage('bob (member)');
       h.allowHttpErrors(401); // the signed-out session check, which may answer before goto returns
-      await bob.goto(url(`/w/${acmeId}`));
+      await bob.goto(url(`/w/${acmeId}/collections`));
       await submitPassword(bob, BOB);
       await expect.poll(() => bob.getByTestId('workspace-role').allTextContents()).toEqual(['Member', 'Viewer']);
       await bob.getByRole('button', { name: 'Create collection' }).waitFor();
@@ -461,7 +473,7 @@ describe('workspace access in the console (Chromium)', () => {
     await expect.poll(() => memberRow(owner, CAROL).getByTestId('member-role').allTextContents()).toEqual(['Owner', 'Member']);
     expect(await owner.getByTestId('members-panel').getByRole('status').textContent()).toBe(`${CAROL} is now the owner of Handover. You are an admin.`);
     // An admin may not delete the workspace.
-    await openSection(owner, 'Data');
+    await openSection(owner, 'Settings');
     await owner.getByTestId('workspace-settings').getByLabel('Workspace name', { exact: true }).waitFor();
     expect(await owner.getByTestId('workspace-settings').getByLabel('Type the workspace name to confirm').count()).toBe(0);
   });

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useConsoleHarness } from './harness.js';
+import { MEMBER_SECTIONS, useConsoleHarness } from './harness.js';
 import { staffScript, superuser } from './staff-helpers.js';
 
 const OWNER = 'olivia@example.test';
@@ -299,7 +299,7 @@ describe('audit log and access log in the console (Chromium)', () => {
     const before = h.requestedUrls.length;
     await mike.goto(url(`/w/${acmeId}`));
     await expect.poll(() => mike.getByTestId('workspace-role').allTextContents()).toEqual(['Member']);
-    expect(await mike.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(['Data', 'Members', 'Roles']);
+    expect(await mike.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(MEMBER_SECTIONS);
     for (const section of ['audit', 'access-log']) {
       await mike.goto(url(`/w/${acmeId}/${section}`));
       await mike.getByTestId('section-forbidden').waitFor();

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INDEX, PASSWORD, useConsoleHarness } from './harness.js';
+import { INDEX, openSection, PASSWORD, signOutFromMenu, useConsoleHarness } from './harness.js';
 
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
@@ -23,6 +23,13 @@ describe('console in Chromium', () => {
     const match = /\/w\/([0-9a-f-]{36})/.exec(new URL(page.url()).pathname);
     if (!match) throw new Error(`not on a workspace page: ${page.url()}`);
     return match[1]!;
+  }
+
+  /** The cells of one column of the records grid, by its header. */
+  async function gridColumn(page: Page, header: string): Promise<string[]> {
+    const index = (await page.getByTestId('records-table').locator('thead th').allTextContents()).indexOf(header);
+    if (index < 0) throw new Error(`no column ${header}`);
+    return page.getByTestId('record-row').evaluateAll((rows, i) => rows.map((r) => r.children[i]?.textContent ?? ''), index);
   }
 
   async function switcherLabels(page: Page): Promise<string[]> {
@@ -87,10 +94,9 @@ describe('console in Chromium', () => {
     });
 
     it('creates workspaces, each with its own collections, and switches between them', async () => {
-      await page.getByLabel('New workspace name').fill('Acme');
-      await page.getByRole('button', { name: 'Create workspace' }).click();
-      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
-      acmeId = workspaceIdOf(page);
+      acmeId = await h.createWorkspace(page, 'Acme');
+      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}`);
+      await openSection(page, 'Collections');
       await page.getByTestId('collections-empty').waitFor();
 
       // A collection name the server would refuse is caught before any request.
@@ -109,20 +115,20 @@ describe('console in Chromium', () => {
       await page.getByRole('button', { name: 'Create collection' }).click();
       await expect.poll(() => page.getByTestId('collections-panel').getByRole('alert').textContent()).toContain('already exists');
 
-      await page.getByLabel('New workspace name').fill('Beta');
-      await page.getByRole('button', { name: 'Create workspace' }).click();
-      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Beta');
-      betaId = workspaceIdOf(page);
+      betaId = await h.createWorkspace(page, 'Beta');
+      expect(workspaceIdOf(page)).toBe(betaId);
       expect(betaId).not.toBe(acmeId);
+      await openSection(page, 'Collections');
       await page.getByTestId('collections-empty').waitFor();
       await page.getByLabel('New collection name').fill('leads');
       await page.getByRole('button', { name: 'Create collection' }).click();
       await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['leads']);
 
       expect(await switcherLabels(page)).toEqual(['Acme', 'Beta']);
+      // The switcher keeps the section: Acme's collections.
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Acme' });
       await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
-      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}`);
+      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}/collections`);
       await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['tickets']);
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Beta' });
       await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['leads']);
@@ -134,52 +140,60 @@ describe('console in Chromium', () => {
     it('creates records from JSON, validating it first, and lists them', async () => {
       await page.getByTestId('collection-link').filter({ hasText: 'tickets' }).click();
       await page.getByTestId('records-empty').waitFor();
-      const json = page.getByLabel('New record (JSON)');
-      const create = page.getByRole('button', { name: 'Create record' });
+      await page.getByTestId('new-record').click();
+      const drawer = page.getByTestId('record-drawer');
+      const json = drawer.getByLabel('Record JSON');
+      const create = drawer.getByRole('button', { name: 'Create record' });
 
       await json.fill('{"title": ');
-      await create.click();
-      await expect.poll(() => page.getByTestId('new-record-error').textContent()).toContain('Invalid JSON');
+      await expect.poll(() => drawer.getByTestId('json-error').textContent()).toContain('Invalid JSON');
+      expect(await create.isDisabled()).toBe(true);
       await json.fill('[1, 2]');
-      await create.click();
-      await expect.poll(() => page.getByTestId('new-record-error').textContent()).toContain('must be a JSON object');
-      await expect.poll(() => page.getByTestId('record').count()).toBe(0);
+      await expect.poll(() => drawer.getByTestId('json-error').textContent()).toContain('must be a JSON object');
+      expect(await create.isDisabled()).toBe(true);
+      expect(await page.getByTestId('record-row').count()).toBe(0);
 
       await json.fill('{"title": "Printer on fire", "status": "open"}');
       await create.click();
-      await expect.poll(() => page.getByTestId('record').count()).toBe(1);
-      await json.fill('{"title": "Coffee machine"}');
-      await create.click();
-      await expect.poll(() => page.getByTestId('record').count()).toBe(2);
-      expect(await page.getByTestId('new-record-error').count()).toBe(0);
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(1);
+      expect(await drawer.getByTestId('record-version').textContent()).toBe('v1');
+      firstRecordId = (await drawer.getByTestId('drawer-record-id').textContent())!;
+      await page.keyboard.press('Escape');
+      await page.getByTestId('new-record').click();
+      await drawer.getByLabel('Record JSON').fill('{"title": "Coffee machine"}');
+      await drawer.getByRole('button', { name: 'Create record' }).click();
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(2);
+      expect(await drawer.getByTestId('json-error').count()).toBe(0);
+      await page.keyboard.press('Escape');
 
-      const first = page.getByTestId('record').first();
-      firstRecordId = (await first.getAttribute('data-record-id'))!;
-      expect(await first.getByTestId('record-version').textContent()).toBe('v1');
-      expect(JSON.parse((await first.getByTestId('record-data').textContent())!)).toEqual({ title: 'Printer on fire', status: 'open' });
+      const first = page.getByTestId('record-row').first();
+      expect(await first.getAttribute('data-record-id')).toBe(firstRecordId);
+      await first.getByTestId('open-record').click();
+      expect(await drawer.getByTestId('record-version').textContent()).toBe('v1');
+      expect(JSON.parse(await drawer.getByLabel('Record JSON').inputValue())).toEqual({ title: 'Printer on fire', status: 'open' });
+      await page.keyboard.press('Escape');
 
       // They are stored: a reload shows them again, oldest first.
       await page.reload();
-      await expect.poll(() => page.getByTestId('record-data').allTextContents()).toEqual([
-        JSON.stringify({ title: 'Printer on fire', status: 'open' }, null, 2),
-        JSON.stringify({ title: 'Coffee machine' }, null, 2),
-      ]);
+      await expect.poll(() => gridColumn(page, 'title')).toEqual(['Printer on fire', 'Coffee machine']);
+      expect(await gridColumn(page, 'status')).toEqual(['open', '—']);
     });
 
     it('edits a record, saving over the version shown, and refuses to overwrite a newer one', async () => {
       const row = page.locator(`[data-record-id="${firstRecordId}"]`);
-      await row.getByRole('button', { name: 'Edit' }).click();
-      const editor = row.getByLabel('Record JSON');
+      const drawer = page.getByTestId('record-drawer');
+      await row.getByTestId('open-record').click();
+      const editor = drawer.getByLabel('Record JSON');
       expect(JSON.parse(await editor.inputValue())).toEqual({ title: 'Printer on fire', status: 'open' });
 
       await editor.fill('{"title": "Printer on fire", "status": ');
-      await row.getByRole('button', { name: 'Save' }).click();
-      await expect.poll(() => row.getByRole('alert').textContent()).toContain('Invalid JSON');
+      await expect.poll(() => drawer.getByTestId('json-error').textContent()).toContain('Invalid JSON');
+      expect(await drawer.getByRole('button', { name: 'Save' }).isDisabled()).toBe(true);
 
       await editor.fill('{"title": "Printer on fire", "status": "closed"}');
-      await row.getByRole('button', { name: 'Save' }).click();
-      await expect.poll(() => row.getByTestId('record-version').textContent()).toBe('v2');
-      expect(JSON.parse((await row.getByTestId('record-data').textContent())!)).toEqual({ title: 'Printer on fire', status: 'closed' });
+      await drawer.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => drawer.getByTestId('record-version').textContent()).toBe('v2');
+      await expect.poll(() => gridColumn(page, 'status')).toEqual(['closed', '—']);
       const stored = await apiCall(page, 'GET', `/api/v1/workspaces/${acmeId}/collections/tickets/records/${firstRecordId}`);
       expect(stored.json).toMatchObject({ version: 2, data: { status: 'closed' } });
 
@@ -189,54 +203,63 @@ describe('console in Chromium', () => {
         data: { title: 'Printer on fire', status: 'reopened' },
       });
       expect(other).toMatchObject({ status: 200, json: { version: 3 } });
-      await row.getByRole('button', { name: 'Edit' }).click();
-      await row.getByLabel('Record JSON').fill('{"title": "mine"}');
-      await row.getByRole('button', { name: 'Save' }).click();
-      await expect.poll(() => row.getByRole('alert').textContent()).toContain('has changed since it was read');
+      await editor.fill('{"title": "mine"}');
+      await drawer.getByRole('button', { name: 'Save' }).click();
+      await expect.poll(() => drawer.getByRole('alert').textContent()).toContain('has changed since it was read');
       const after = await apiCall(page, 'GET', `/api/v1/workspaces/${acmeId}/collections/tickets/records/${firstRecordId}`);
       expect(after.json).toMatchObject({ version: 3, data: { status: 'reopened' } });
-      await row.getByRole('button', { name: 'Cancel' }).click();
-      expect(await row.getByTestId('record-version').textContent()).toBe('v2');
+      expect(await drawer.getByTestId('record-version').textContent()).toBe('v2');
+      await page.keyboard.press('Escape');
 
       await page.reload();
-      await expect.poll(() => page.locator(`[data-record-id="${firstRecordId}"]`).getByTestId('record-version').textContent()).toBe('v3');
+      await page.locator(`[data-record-id="${firstRecordId}"]`).getByTestId('open-record').click();
+      await expect.poll(() => drawer.getByTestId('record-version').textContent()).toBe('v3');
+      await page.keyboard.press('Escape');
     });
 
     it('deletes a record after confirmation', async () => {
-      const second = page.getByTestId('record').nth(1);
+      const second = page.getByTestId('record-row').nth(1);
       const secondId = (await second.getAttribute('data-record-id'))!;
-      await second.getByTestId('delete-record').click();
+      const drawer = page.getByTestId('record-drawer');
+      await second.getByTestId('open-record').click();
+      await drawer.getByTestId('delete-record').click();
       // The first click only asks.
-      expect(await page.getByTestId('record').count()).toBe(2);
-      await second.getByTestId('delete-record-confirm').click();
-      await expect.poll(() => page.getByTestId('record').count()).toBe(1);
+      expect(await page.getByTestId('record-row').count()).toBe(2);
+      await drawer.getByTestId('delete-record-confirm').click();
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(1);
       allowHttpErrors(404);
       const gone = await apiCall(page, 'GET', `/api/v1/workspaces/${acmeId}/collections/tickets/records/${secondId}`);
       expect(gone.status).toBe(404);
       await page.reload();
-      await expect.poll(() => page.getByTestId('record').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-record-id')))).toEqual([
+      await expect.poll(() => page.getByTestId('record-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-record-id')))).toEqual([
         firstRecordId,
       ]);
     });
 
-    it('pages through records with "load more"', async () => {
+    it('pages through records with the API’s cursors', async () => {
       for (let i = 0; i < 55; i += 1) {
         const res = await apiCall(page, 'POST', `/api/v1/workspaces/${acmeId}/collections/tickets/records`, { data: { n: i } });
         expect(res.status).toBe(201);
       }
       await page.reload();
-      await expect.poll(() => page.getByTestId('record').count()).toBe(50);
-      await page.getByRole('button', { name: 'Load more records' }).click();
-      await expect.poll(() => page.getByTestId('record').count()).toBe(56);
-      expect(await page.getByRole('button', { name: 'Load more records' }).count()).toBe(0);
-      const ids = await page.getByTestId('record').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-record-id')));
+      const rowIds = () => page.getByTestId('record-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-record-id')));
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(25);
+      const ids = await rowIds();
+      await page.getByRole('button', { name: 'Next' }).click();
+      await expect.poll(async () => (await rowIds())[0]).not.toBe(ids[0]);
+      ids.push(...(await rowIds()));
+      await page.getByRole('button', { name: 'Next' }).click();
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(6);
+      ids.push(...(await rowIds()));
+      expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
       expect(new Set(ids).size).toBe(56);
       expect(ids[0]).toBe(firstRecordId);
-      expect(JSON.parse((await page.getByTestId('record-data').last().textContent())!)).toEqual({ n: 54 });
+      expect((await gridColumn(page, 'n')).at(-1)).toBe('54');
     });
 
     it('uploads, lists, downloads and deletes documents', async () => {
       const content = `Quarterly notes\nline 2 ${randomBytes(4).toString('hex')}\n`;
+      await openSection(page, 'Documents');
       await page.getByTestId('documents-empty').waitFor();
       await page.getByLabel('Document file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(content) });
       await page.getByRole('button', { name: 'Upload' }).click();
@@ -270,23 +293,26 @@ describe('console in Chromium', () => {
 
     it('lets the owner delete a collection with its records', async () => {
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Beta' });
+      await openSection(page, 'Collections');
       await page.getByTestId('collection-link').filter({ hasText: 'leads' }).click();
-      await page.getByLabel('New record (JSON)').fill('{"name": "Initech"}');
-      await page.getByRole('button', { name: 'Create record' }).click();
-      await expect.poll(() => page.getByTestId('record').count()).toBe(1);
+      await page.getByTestId('new-record').click();
+      await page.getByTestId('record-drawer').getByLabel('Record JSON').fill('{"name": "Initech"}');
+      await page.getByTestId('record-drawer').getByRole('button', { name: 'Create record' }).click();
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(1);
+      await page.keyboard.press('Escape');
       await page.getByTestId('delete-collection').click();
       await page.getByTestId('delete-collection-confirm').click();
       await page.getByTestId('collections-empty').waitFor();
-      expect(new URL(page.url()).pathname).toBe(`/w/${betaId}`);
+      expect(new URL(page.url()).pathname).toBe(`/w/${betaId}/collections`);
       const listed = await apiCall(page, 'GET', `/api/v1/workspaces/${betaId}/collections`);
-      expect(listed.json).toEqual({ data: [] });
+      expect((listed.json as { data: unknown[] }).data).toEqual([]);
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Acme' });
       await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['tickets']);
     });
 
     it('signs out, refuses a wrong password, and signs back in to where it was sent', async () => {
       allowHttpErrors(401);
-      await page.getByRole('button', { name: 'Sign out' }).click();
+      await signOutFromMenu(page);
       await expect.poll(() => new URL(page.url()).pathname).toBe('/sign-in');
       const session = await fetch(`${h.server.url}/api/v1/auth/session`);
       expect(session.status).toBe(401);
@@ -307,7 +333,7 @@ describe('console in Chromium', () => {
       await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
       expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}/c/tickets`);
       expect(await switcherLabels(page)).toEqual(['Acme', 'Beta']);
-      await expect.poll(() => page.getByTestId('record').count()).toBe(50);
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(25);
     });
 
     describe('and a second account', () => {
@@ -357,9 +383,7 @@ describe('console in Chromium', () => {
         await bob.getByTestId('page-not-found').waitFor();
 
         // Its own workspace works as usual, and Alice still does not see it.
-        await bob.getByLabel('New workspace name').fill('Bob Co');
-        await bob.getByRole('button', { name: 'Create workspace' }).click();
-        await expect.poll(() => bob.getByTestId('workspace-name').textContent()).toBe('Bob Co');
+        await h.createWorkspace(bob, 'Bob Co');
         expect(await switcherLabels(bob)).toEqual(['Bob Co']);
         await page.reload();
         await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../../src/platform/db/types.js';
-import { PASSWORD, signedInAs, useConsoleHarness } from './harness.js';
+import { openAccountPage, openSection, PASSWORD, signedInAs, signOutFromMenu, useConsoleHarness } from './harness.js';
 import { totpCodes } from './totp.js';
 
 const CAROL = 'carol@example.test';
@@ -45,13 +45,13 @@ describe('identity in the console (Chromium)', () => {
   }
 
   async function signOut(page: Page): Promise<void> {
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    await signOutFromMenu(page);
     await expect.poll(() => pathOf(page)).toBe('/sign-in');
   }
 
+  /** The account's security page (second factors, password), from the account menu. */
   async function openSettings(page: Page): Promise<void> {
-    await page.getByTestId('account-link').click();
-    await page.getByRole('heading', { name: 'Account and security' }).waitFor();
+    await openAccountPage(page, 'Security');
     await page.getByTestId('mfa-status').waitFor();
   }
 
@@ -254,7 +254,7 @@ describe('identity in the console (Chromium)', () => {
         h.allowHttpErrors(401);
         carolB = await h.newPage('carol B2');
         await signInWithPassword(carolB, CAROL);
-        await openSettings(carol);
+        await openAccountPage(carol, 'Sessions');
         const sessions = carol.getByTestId('session');
         await expect.poll(() => sessions.count()).toBeGreaterThanOrEqual(2);
         const current = carol.locator('[data-testid="session"][data-current="true"]');
@@ -286,6 +286,7 @@ describe('identity in the console (Chromium)', () => {
         await expect.poll(() => pathOf(carolB)).toBe('/sign-in');
 
         await signInWithPassword(carolB, CAROL);
+        await openSettings(carol);
         const panel = carol.getByTestId('password-panel');
         await panel.getByLabel('Current password').fill('not my password at all');
         await panel.getByLabel('New password').fill(NEW_PASSWORD);
@@ -297,9 +298,7 @@ describe('identity in the console (Chromium)', () => {
         await carolB.reload();
         await expect.poll(() => pathOf(carolB)).toBe('/sign-in');
         // This session carries on with its new token (a write needs the new CSRF token).
-        await carol.getByLabel('New workspace name').fill('Loose');
-        await carol.getByRole('button', { name: 'Create workspace' }).click();
-        await expect.poll(() => carol.getByTestId('workspace-name').textContent()).toBe('Loose');
+        await h.createWorkspace(carol, 'Loose');
       });
     });
   });
@@ -335,9 +334,7 @@ describe('identity in the console (Chromium)', () => {
       expect(await erin.getByTestId('recovery-codes').count()).toBe(0);
       await expect.poll(() => erin.getByTestId('recovery-codes-left').textContent()).toBe('10 left');
       // The session proved the factor (and got a new token): writes still work.
-      await erin.getByLabel('New workspace name').fill('Strict');
-      await erin.getByRole('button', { name: 'Create workspace' }).click();
-      await expect.poll(() => erin.getByTestId('workspace-name').textContent()).toBe('Strict');
+      await h.createWorkspace(erin, 'Strict');
     });
 
     it('asks for the code at sign-in, refusing a wrong one', async () => {
@@ -412,6 +409,7 @@ describe('identity in the console (Chromium)', () => {
         await signInWithPassword(carol, CAROL, NEW_PASSWORD);
         // Carol's own workspace, created in the sessions test.
         await expect.poll(() => carol.getByTestId('workspace-name').textContent()).toBe('Loose');
+        await openSection(carol, 'Settings');
         const settings = carol.getByTestId('workspace-settings');
         await settings.getByLabel('Require MFA for all members').click();
         await expect.poll(() => settings.getByTestId('workspace-settings-error').textContent()).toContain('Set up multi-factor authentication for yourself');
@@ -423,6 +421,7 @@ describe('identity in the console (Chromium)', () => {
         await erin.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Strict' });
         await expect.poll(() => erin.getByTestId('workspace-name').textContent()).toBe('Strict');
         strictId = (await erin.getByTestId('workspace').getAttribute('data-workspace-id'))!;
+        await openSection(erin, 'Settings');
         const settings = erin.getByTestId('workspace-settings');
         await settings.getByLabel('Require MFA for all members').click();
         await expect.poll(() => settings.getByRole('status').textContent()).toBe('Members now need MFA to open this workspace.');
@@ -442,7 +441,8 @@ describe('identity in the console (Chromium)', () => {
 
         const before = h.requestedUrls.length;
         await carol.goto(url(`/w/${strictId}`));
-        await expect.poll(() => pathOf(carol)).toBe('/settings');
+        // The old /settings address the console sends it to leads to the account's security page, with its query.
+        await expect.poll(() => pathOf(carol)).toBe('/account/security');
         expect(new URL(carol.url()).searchParams.get('workspace')).toBe(strictId);
         const notice = carol.getByTestId('mfa-required-notice');
         await notice.waitFor();
@@ -539,12 +539,13 @@ describe('identity in the console (Chromium)', () => {
       expect(await thief.getByTestId('account-email').count()).toBe(0);
       expect(await thief.evaluate(async () => (await fetch('/api/v1/auth/session')).status)).toBe(401);
 
-      // The owner sees it among the security events.
-      await frank.reload();
+      // The owner sees it among the security events, beside the sessions.
+      await openAccountPage(frank, 'Sessions');
       await frank
         .locator('[data-testid="event"][data-action="auth.mfa.passkey_clone_suspected"]')
         .first()
         .waitFor();
+      await openSettings(frank);
     });
 
     it('removes the passkey after confirming the password', async () => {

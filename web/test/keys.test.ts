@@ -3,12 +3,13 @@
  * harness.ts): the owner sees the workspace's key (provider, versions, rows under each), rotates
  * it and watches the background rewrap finish, is told why retiring is refused, is refused an
  * own key that does not exist (and can use one that does, and stop); adds, rotates and deletes a
- * secret whose value never comes back to the page; a member is offered neither panel.
+ * secret whose value never comes back to the page; a member is offered neither panel (nor the
+ * section that holds them).
  */
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useConsoleHarness } from './harness.js';
+import { MEMBER_SECTIONS, openSection, useConsoleHarness } from './harness.js';
 
 const OWNER = 'olivia@example.test';
 const MEMBER = 'mike@example.test';
@@ -38,6 +39,7 @@ describe('encryption keys and secrets in the console (Chromium)', () => {
     owner.on('response', (response) => bodies.push(response.text().catch(() => '')));
     await h.signIn(owner, OWNER);
     acmeId = await h.createWorkspace(owner, 'Acme');
+    await openSection(owner, 'Encryption and secrets');
 
     await keys().getByTestId('key-status').waitFor();
     expect(await keys().getByTestId('key-provider').textContent()).toBe('local');
@@ -195,14 +197,19 @@ describe('encryption keys and secrets in the console (Chromium)', () => {
     const mike = await h.newMemberPage(acmeId, oliviaId, MEMBER, 'Mike');
 
     const before = h.requestedUrls.length;
-    await mike.goto(url(`/w/${acmeId}`));
+    await mike.goto(url(`/w/${acmeId}/collections`));
     await expect.poll(() => mike.getByTestId('workspace-role').allTextContents()).toEqual(['Member']);
-    await mike.getByTestId('documents-empty').waitFor();
     await mike.getByTestId('collection-link').filter({ hasText: 'tickets' }).waitFor();
+    expect(await mike.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(MEMBER_SECTIONS);
+    await openSection(mike, 'Documents');
+    await mike.getByTestId('documents-empty').waitFor();
+    // Opened by its address, the section says which scopes it needs, and shows neither panel.
+    await mike.goto(url(`/w/${acmeId}/encryption`));
+    await expect.poll(() => mike.getByTestId('section-forbidden').textContent()).toContain('keys:manage');
     expect(await mike.getByTestId('keys-panel').count()).toBe(0);
     expect(await mike.getByTestId('secrets-panel').count()).toBe(0);
-    // Nor does the page ask for them.
-    expect(h.requestedUrls.slice(before).filter((u) => /\/(keys|secrets)\b/.test(u))).toEqual([]);
+    // Nor does any page ask for them.
+    expect(h.requestedUrls.slice(before).filter((u) => /\/api\/.*\/(keys|secrets)\b/.test(u))).toEqual([]);
 
     expect((await h.apiCall(mike, 'GET', `/api/v1/workspaces/${acmeId}/keys`)).status).toBe(403);
     expect((await h.apiCall(mike, 'GET', `/api/v1/workspaces/${acmeId}/secrets`)).status).toBe(403);

@@ -131,6 +131,7 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       expect((await h.apiCall(page, 'POST', `${base}/api-keys`, { name: 'Reporting job', scopes: ['records:read'] })).status).toBe(201);
       expect((await h.apiCall(page, 'POST', `${base}/domains`, { domain: 'acme-corp.test' })).status).toBe(201);
       expect((await h.apiCall(page, 'POST', `${base}/roles`, { name: 'Support', description: 'Reads records', scopes: ['records:read', 'members:read'] })).status).toBe(201);
+      h.allowHttpErrors(401); // the new member's signed-out session check
       const member = await h.newMemberPage(acmeId, ownerId, MEMBER, 'Mike Member');
       await member.close();
     });
@@ -374,8 +375,11 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       expect(await strip.textContent()).toContain('No content is encrypted yet');
       await page.getByLabel('New collection name').fill('notes');
       await page.getByRole('button', { name: 'Create collection' }).click();
-      await page.getByLabel('New record (JSON)').fill('{"note": "first"}');
-      await page.getByRole('button', { name: 'Create record' }).click();
+      await page.getByTestId('new-record').click();
+      await page.getByTestId('record-drawer').getByLabel('Record JSON').fill('{"note": "first"}');
+      await page.getByTestId('record-drawer').getByRole('button', { name: 'Create record' }).click();
+      await expect.poll(() => page.getByTestId('record-row').count()).toBe(1);
+      await page.keyboard.press('Escape');
       await expect.poll(() => strip.getAttribute('data-version')).toBe('1');
       expect(await strip.textContent()).toContain('under key version 1');
     });

@@ -39,9 +39,20 @@ describe('single sign-on in Chromium', () => {
     await dns.close();
   });
 
-  const ssoSection = async (page: Page, id: string) => {
-    await page.goto(`${h.origin}/w/${id}/sso`);
-    await page.getByTestId('sso-domains').waitFor();
+  /** The SSO tabs, by label, and the panel each shows. */
+  const TABS = { SAML: 'sso-saml', SCIM: 'sso-scim', Domains: 'sso-domains', 'Directory groups': 'sso-group-roles', 'Setup links': 'sso-setup-links', 'Sign-in attempts': 'sso-attempts' } as const;
+  type TabName = keyof typeof TABS;
+  const TAB_IDS: Record<TabName, string> = { SAML: 'saml', SCIM: 'scim', Domains: 'domains', 'Directory groups': 'groups', 'Setup links': 'setup-links', 'Sign-in attempts': 'attempts' };
+
+  /** Opens the workspace's single sign-on at one tab, by its address. */
+  const ssoSection = async (page: Page, id: string, tab: TabName) => {
+    await page.goto(`${h.origin}/w/${id}/sso?tab=${TAB_IDS[tab]}`);
+    await page.getByTestId(TABS[tab]).waitFor();
+  };
+  /** Chooses a tab of the single sign-on page. */
+  const openTab = async (page: Page, tab: TabName) => {
+    await page.getByRole('tab', { name: tab, exact: true }).click();
+    await page.getByTestId(TABS[tab]).waitFor();
   };
 
   type Answer = { id?: string; connection?: { defaultRoleId: string } | null; data?: { id: string; builtin: string | null }[] };
@@ -69,14 +80,28 @@ describe('single sign-on in Chromium', () => {
     await h.signIn(owner, OWNER);
     workspaceId = await h.createWorkspace(owner, 'Acme');
     await owner.getByTestId('nav-sso').click();
-    await owner.getByTestId('sso-domains').waitFor();
+    // SAML first.
+    await owner.getByTestId('sso-saml').waitFor();
     expect(new URL(owner.url()).pathname).toBe(`/w/${workspaceId}/sso`);
-    await owner.getByTestId('domains-empty').waitFor();
     await owner.getByTestId('saml-none').waitFor();
-    await owner.getByTestId('sso-attempts-empty').waitFor();
     // Rampart's SP values, to give the IdP.
     expect(await owner.getByTestId('sp-entity-id').textContent()).toContain(workspaceId);
     expect(await owner.getByTestId('sp-acs-url').textContent()).toMatch(new RegExp(`/api/v1/sso/saml/${workspaceId}/acs$`));
+    // The other parts are tabs, each in the address; the arrow keys move between them.
+    expect(await owner.getByRole('tab').allTextContents()).toEqual(Object.keys(TABS));
+    await owner.getByRole('tab', { name: 'SAML' }).focus();
+    await owner.keyboard.press('ArrowRight');
+    await owner.getByTestId('sso-scim').waitFor();
+    expect(await owner.getByRole('tab', { name: 'SCIM' }).getAttribute('aria-selected')).toBe('true');
+    expect(await owner.evaluate(() => document.activeElement?.textContent)).toBe('SCIM');
+    expect(new URL(owner.url()).searchParams.get('tab')).toBe('scim');
+    expect(await owner.getByTestId('sso-saml').count()).toBe(0);
+    await owner.keyboard.press('End');
+    await owner.getByTestId('sso-attempts-empty').waitFor();
+    await owner.keyboard.press('ArrowRight');
+    await owner.getByTestId('sso-saml').waitFor();
+    await openTab(owner, 'Domains');
+    await owner.getByTestId('domains-empty').waitFor();
   });
 
   it('lets a person of the domain sign up with a password while SSO is not enforced', async () => {
@@ -118,6 +143,7 @@ describe('single sign-on in Chromium', () => {
   });
 
   it('saves the IdP from its metadata XML and lists its certificate', async () => {
+    await openTab(owner, 'SAML');
     const saml = owner.getByTestId('sso-saml');
     // Bad metadata: the server's reason is shown.
     allowHttpErrors(400);
@@ -142,6 +168,7 @@ describe('single sign-on in Chromium', () => {
   });
 
   it('enforces SSO for the domain after a confirmation, ending the domain’s other sessions', async () => {
+    await openTab(owner, 'Domains');
     const row = owner.locator(`[data-testid="domain"][data-domain="${DOMAIN}"]`);
     await row.getByTestId('enforce-sso').check();
     const confirm = row.getByTestId('enforce-confirm');
@@ -196,7 +223,7 @@ describe('single sign-on in Chromium', () => {
   });
 
   it('lists the successful attempts in the recent SSO attempts', async () => {
-    await ssoSection(owner, workspaceId);
+    await ssoSection(owner, workspaceId, 'Sign-in attempts');
     const table = owner.getByTestId('sso-attempts');
     await owner.getByTestId('refresh-sso-attempts').click();
     await expect.poll(() => table.locator('[data-testid="sso-attempt"][data-outcome="success"]').count()).toBeGreaterThanOrEqual(2);
@@ -205,7 +232,7 @@ describe('single sign-on in Chromium', () => {
   });
 
   it('maps a directory group to a role, refuses the same group twice, and removes the mapping', async () => {
-    await ssoSection(owner, workspaceId);
+    await ssoSection(owner, workspaceId, 'Directory groups');
     const panel = owner.getByTestId('sso-group-roles');
     await panel.getByTestId('group-roles-empty').waitFor();
     // The owner role is never the directory's to give.
@@ -236,16 +263,17 @@ describe('single sign-on in Chromium', () => {
     // The owner makes Erin an SSO admin, first without members:read.
     const ssoOnly = await holdOnly(workspaceId, 'erin@example.test', 'SSO only', ['workspace:read', 'sso:manage']);
 
-    await ssoSection(erin, workspaceId);
+    await ssoSection(erin, workspaceId, 'Directory groups');
     const panel = erin.getByTestId('sso-group-roles');
     await panel.getByLabel('Role').waitFor();
     expect(await panel.getByLabel('Role').locator('option').allTextContents()).toEqual(['SSO only']);
     expect(await erin.getByTestId('sso-roles-error').count()).toBe(0);
+    await openTab(erin, 'SAML');
     await erin.getByTestId('sp-entity-id').waitFor();
 
     // With members:read it sees every role but the owner's; those beyond its scopes cannot be chosen.
     await holdOnly(workspaceId, 'erin@example.test', 'SSO readers', ['workspace:read', 'sso:manage', 'members:read']);
-    await ssoSection(erin, workspaceId);
+    await ssoSection(erin, workspaceId, 'Directory groups');
     const options = panel.getByLabel('Role').locator('option');
     await expect.poll(() => options.count()).toBeGreaterThan(1);
     expect(await options.allTextContents()).not.toContain('Owner');
@@ -266,7 +294,7 @@ describe('single sign-on in Chromium', () => {
     await holdOnly(fresh, 'fay@example.test', 'SSO only', ['workspace:read', 'sso:manage']);
 
     // Fay cannot list the roles: her own is all the select offers, and it is not chosen for her.
-    await ssoSection(fay, fresh);
+    await ssoSection(fay, fresh, 'SAML');
     const saml = fay.getByTestId('sso-saml');
     const role = saml.getByLabel('Default role');
     await role.waitFor();
@@ -280,7 +308,7 @@ describe('single sign-on in Chromium', () => {
 
     // With members:read, the member role is listed: beyond her scopes, yet the one kept, so offered and chosen.
     await holdOnly(fresh, 'fay@example.test', 'SSO readers', ['workspace:read', 'sso:manage', 'members:read']);
-    await ssoSection(fay, fresh);
+    await ssoSection(fay, fresh, 'SAML');
     await saml.getByRole('button', { name: 'Change the connection' }).click();
     await expect.poll(() => role.inputValue()).toBe(member);
     expect(await role.locator('option', { hasText: 'Member' }).isDisabled()).toBe(false);
@@ -309,7 +337,7 @@ describe('single sign-on in Chromium', () => {
     it('creates a setup link in the console, shown once, and lists it', async () => {
       await owner.goto(`${h.origin}/`);
       setupWorkspace = await h.createWorkspace(owner, 'Beta');
-      await ssoSection(owner, setupWorkspace);
+      await ssoSection(owner, setupWorkspace, 'Setup links');
       const panel = owner.getByTestId('sso-setup-links');
       await panel.getByTestId('setup-links-empty').waitFor();
       await panel.getByLabel('Expires after (hours)').fill('24');
@@ -366,13 +394,14 @@ describe('single sign-on in Chromium', () => {
     });
 
     it('shows the connection in the owner’s console, and a revoked link no longer opens', async () => {
-      await ssoSection(owner, setupWorkspace);
+      await ssoSection(owner, setupWorkspace, 'SAML');
       const saml = owner.getByTestId('sso-saml');
       await saml.getByTestId('saml-connection').waitFor();
       expect(await saml.getByTestId('saml-idp-entity-id').textContent()).toBe(otherIdp.entityId);
       expect(await saml.getByTestId('saml-idp-sso-url').textContent()).toBe(otherIdp.ssoUrl);
 
       // The owner sees the IT admin's SCIM token, creates another (shown once), and revokes the first.
+      await openTab(owner, 'SCIM');
       const scim = owner.getByTestId('sso-scim');
       await scim.getByTestId('scim-token').waitFor();
       expect(await scim.getByTestId('scim-token').textContent()).toContain('through a setup link');
@@ -389,6 +418,7 @@ describe('single sign-on in Chromium', () => {
       expect((await scimUsers(scimToken)).status).toBe(401);
       expect((await scimUsers(rotated)).status).toBe(200);
 
+      await openTab(owner, 'Setup links');
       const panel = owner.getByTestId('sso-setup-links');
       await panel.getByTestId('revoke-setup-link').click();
       await panel.getByTestId('revoke-setup-link-confirm').click();

@@ -14,7 +14,7 @@
  */
 import type { BrowserContext, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { OWNER_SECTIONS, useConsoleHarness } from './harness.js';
+import { MEMBER_SECTIONS, openSection, OWNER_SECTIONS, useConsoleHarness } from './harness.js';
 import { addStaff, STAFF_PASSWORD, staffCode, superuser, type AddedStaff } from './staff-helpers.js';
 
 const OWNER = 'olivia@example.test';
@@ -79,12 +79,15 @@ describe('staff access in the console (Chromium)', () => {
     owner = await h.newPage('owner');
     await h.signIn(owner, OWNER);
     acmeId = await h.createWorkspace(owner, 'Acme');
+    await openSection(owner, 'Collections');
     await owner.getByLabel('New collection name').fill('tickets');
     await owner.getByRole('button', { name: 'Create collection' }).click();
-    await owner.getByLabel('New record (JSON)').fill(JSON.stringify({ title: RECORD_TITLE, customer: 'Dana' }));
-    await owner.getByRole('button', { name: 'Create record' }).click();
-    await expect.poll(() => owner.getByTestId('record').count()).toBe(1);
-    recordId = (await owner.getByTestId('record').first().getAttribute('data-record-id'))!;
+    await owner.getByTestId('new-record').click();
+    await owner.getByTestId('record-drawer').getByLabel('Record JSON').fill(JSON.stringify({ title: RECORD_TITLE, customer: 'Dana' }));
+    await owner.getByTestId('record-drawer').getByRole('button', { name: 'Create record' }).click();
+    await expect.poll(() => owner.getByTestId('record-row').count()).toBe(1);
+    await owner.keyboard.press('Escape');
+    recordId = (await owner.getByTestId('record-row').first().getAttribute('data-record-id'))!;
     expect(recordId).toMatch(/^[0-9a-f-]{36}$/);
     // The owner's nav offers the approval screen and both logs; nothing waits yet.
     expect(await owner.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(OWNER_SECTIONS);
@@ -350,7 +353,7 @@ describe('staff access in the console (Chromium)', () => {
   it('security staff open break-glass access without approval: flagged in red, owners emailed at once, documents readable', async () => {
     h.allowHttpErrors(401);
     // A document to read.
-    await owner.goto(url(`/w/${acmeId}`));
+    await owner.goto(url(`/w/${acmeId}/documents`));
     await owner.getByTestId('document-file').setInputFiles({ name: 'contract.txt', mimeType: 'text/plain', buffer: Buffer.from('The contract text.') });
     await owner.getByRole('button', { name: 'Upload' }).click();
     await owner.getByTestId('documents-panel').getByText('contract.txt').first().waitFor();
@@ -461,10 +464,10 @@ describe('staff access in the console (Chromium)', () => {
     expect(pending).toBe(201);
 
     const before = h.requestedUrls.length;
-    await mike.goto(url(`/w/${acmeId}`));
+    await mike.goto(url(`/w/${acmeId}/collections`));
     await expect.poll(() => mike.getByTestId('workspace-role').allTextContents()).toEqual(['Member']);
     await mike.getByTestId('collection-link').filter({ hasText: 'tickets' }).waitFor();
-    expect(await mike.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(['Data', 'Members', 'Roles']);
+    expect(await mike.getByTestId('workspace-nav').getByRole('link').allTextContents()).toEqual(MEMBER_SECTIONS);
     expect(await mike.getByTestId('pending-access-notice').count()).toBe(0);
     await mike.goto(url(`/w/${acmeId}/access-requests`));
     await mike.getByTestId('section-forbidden').waitFor();

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { z } from 'zod';
 import { callerOf, tenantOf } from '../../platform/http/context.js';
 import { NoContent, WorkspaceParams } from '../../platform/http/schemas.js';
 import {
   Collection,
+  COLLECTION_NAME_RULE_VIEW,
+  CollectionList,
   CollectionParams,
   CreateCollectionBody,
   IfMatchHeaders,
@@ -29,8 +30,13 @@ export function recordsRoutes(records: RecordsService): FastifyPluginAsyncZod {
 
     app.get(base, {
       config: { access: 'workspace', scope: 'records:read' },
-      schema: { tags, summary: 'Collections of a workspace', params: WorkspaceParams, response: { 200: z.object({ data: z.array(Collection) }) } },
-      handler: async (request) => ({ data: await records.listCollections(tenantOf(request)) }),
+      schema: {
+        tags,
+        summary: 'Collections of a workspace, and the rule their names follow',
+        params: WorkspaceParams,
+        response: { 200: CollectionList },
+      },
+      handler: async (request) => ({ data: await records.listCollections(tenantOf(request)), nameRule: COLLECTION_NAME_RULE_VIEW }),
     });
 
     app.post(base, {

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import { filterParam, Id, page, PageQuery, WorkspaceParams } from '../../platform/http/schemas.js';
 
 export const COLLECTION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+/**
+ * COLLECTION_NAME in words: the message a refused name gets, the OpenAPI description, and what the
+ * console shows beside its field (it reads both from the collection list, `nameRule`).
+ */
+export const COLLECTION_NAME_RULE = 'a collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter';
 /** Top-level fields a record may have; each scalar one is filterable. */
 export const MAX_FIELDS = 256;
 export const MAX_FILTERS = 8;
@@ -13,9 +18,7 @@ const Json: z.ZodType<JsonValueT> = z
   .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(Json), z.record(z.string(), Json)]))
   .meta({ id: 'JsonValue' });
 
-const CollectionName = z
-  .string()
-  .regex(COLLECTION_NAME, 'a collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter');
+const CollectionName = z.string().regex(COLLECTION_NAME, COLLECTION_NAME_RULE).describe(`${COLLECTION_NAME_RULE}.`);
 
 export const CollectionParams = WorkspaceParams.extend({ collection: CollectionName });
 export const RecordParams = CollectionParams.extend({ recordId: Id });
@@ -32,6 +35,24 @@ export const CreateCollectionBody = z.strictObject({ name: CollectionName });
 export const Collection = z
   .object({ id: Id, name: z.string(), createdAt: z.iso.datetime() })
   .meta({ id: 'Collection' });
+
+/** The rule collection names follow, for a client to show and check before it sends one. */
+export const CollectionNameRule = z
+  .object({
+    pattern: z.string().describe('A regular expression (ECMAScript syntax) a name must match whole.'),
+    description: z.string().describe('The rule in words.'),
+  })
+  .meta({ id: 'CollectionNameRule' });
+
+export const CollectionList = z.object({
+  data: z.array(Collection),
+  nameRule: CollectionNameRule,
+});
+
+export const COLLECTION_NAME_RULE_VIEW: z.infer<typeof CollectionNameRule> = {
+  pattern: COLLECTION_NAME.source,
+  description: COLLECTION_NAME_RULE,
+};
 
 export const RecordView = z
   .object({

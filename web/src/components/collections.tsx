@@ -1,17 +1,215 @@
-/** The collections of a workspace: a list of links and, for those who may, a form to create one. */
-import { useState } from 'preact/hooks';
-import { api, type Collection } from '../api';
+/**
+ * The collections of a workspace: a page (`CollectionsPage`, at /w/:workspaceId/collections) or a
+ * panel (`CollectionsPanel`) listing them, and for those who may, a form to create one that shows
+ * the server's naming rule beside the field before anything is typed and checks a name against
+ * that same rule before sending it (the rule comes with the list: `nameRule`).
+ */
+import { useEffect, useId, useState } from 'preact/hooks';
+import { api, can, errorMessage, type Collection, type CollectionNameRule, type Workspace } from '../api';
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
-import { ErrorMessage, Panel } from './ui';
+import { EmptyState, ErrorMessage, PageHeader, Panel, Table, Time } from './ui';
 
-/** The server's rule for collection names, checked here first for a quicker answer. */
-export const COLLECTION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+import './records-grid.css';
 
 export function collectionPath(workspaceId: string, name: string): string {
   return `/w/${encodeURIComponent(workspaceId)}/c/${encodeURIComponent(name)}`;
 }
 
+export function collectionsPath(workspaceId: string): string {
+  return `/w/${encodeURIComponent(workspaceId)}/collections`;
+}
+
+/** The rule as a sentence: "A collection name is …, starting with a letter." */
+export function ruleSentence(rule: CollectionNameRule): string {
+  const words = rule.description.trim().replace(/\.$/, '');
+  return `${words.charAt(0).toUpperCase()}${words.slice(1)}.`;
+}
+
+/** A check of names by the server's rule, its pattern read as the server reads it; null if this browser cannot. */
+export function nameChecker(rule: CollectionNameRule): ((name: string) => boolean) | null {
+  try {
+    const pattern = new RegExp(rule.pattern);
+    return (name) => pattern.test(name);
+  } catch {
+    return null;
+  }
+}
+
+/** Why a name cannot be used, in the rule's words; null when it may. */
+export function nameProblem(rule: CollectionNameRule, name: string): string | null {
+  const check = nameChecker(rule);
+  if (!check || check(name)) return null;
+  return name === '' ? `Give the collection a name. ${ruleSentence(rule)}` : `“${name}” cannot be used. ${ruleSentence(rule)}`;
+}
+
+/** The form that creates a collection, with the naming rule as the field's hint. */
+export function NewCollectionForm(props: { workspaceId: string; rule: CollectionNameRule | null; ruleError?: string | null; onCreated: (collection: Collection) => void }) {
+  const { rule } = props;
+  const [name, setName] = useState('');
+  // The name is checked as it is typed once the field was left or the form sent, not at the first key.
+  const [touched, setTouched] = useState(false);
+  const { busy, error, setError, run } = useAction();
+  const id = useId();
+  const problem = rule && touched ? nameProblem(rule, name) : null;
+
+  const create = async () => {
+    setTouched(true);
+    const wanted = name;
+    const refused = rule ? nameProblem(rule, wanted) : null;
+    if (refused) {
+      setError(null);
+      return;
+    }
+    await run(async () => {
+      const created = await api.createCollection(props.workspaceId, wanted);
+      setName('');
+      setTouched(false);
+      props.onCreated(created);
+    });
+  };
+
+  return (
+    <form
+      class="collection-form"
+      aria-label="New collection"
+      noValidate
+      onSubmit={(event) => {
+        event.preventDefault();
+        void create();
+      }}
+    >
+      <div class="field">
+        <label for={id}>New collection name</label>
+        <input
+          id={id}
+          type="text"
+          name="collection"
+          autocomplete="off"
+          autocapitalize="off"
+          spellcheck={false}
+          placeholder="tickets"
+          value={name}
+          aria-invalid={problem ? 'true' : undefined}
+          aria-describedby={`${id}-rule${problem ? ` ${id}-problem` : ''}`}
+          data-testid="collection-name"
+          onInput={(e) => setName(e.currentTarget.value)}
+          onBlur={() => name !== '' && setTouched(true)}
+        />
+        <p class="hint" id={`${id}-rule`} data-testid="collection-name-rule">
+          {rule ? ruleSentence(rule) : props.ruleError ? 'The naming rule could not be loaded; the server will still check the name.' : 'Loading the naming rule…'}
+        </p>
+        {problem && (
+          <p class="error field-error" id={`${id}-problem`} role="alert" data-testid="collection-name-error">
+            {problem}
+          </p>
+        )}
+      </div>
+      <button type="submit" disabled={busy}>
+        Create collection
+      </button>
+      <ErrorMessage error={error} testId="create-collection-error" />
+    </form>
+  );
+}
+
+/** The list of a workspace's collections and the naming rule, loaded together. */
+function useCollections(workspaceId: string, enabled: boolean) {
+  const [list, setList] = useState<{ collections: Collection[]; rule: CollectionNameRule } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [generation, setGeneration] = useState(0);
+  useEffect(() => {
+    if (!enabled) return;
+    let live = true;
+    api
+      .collections(workspaceId)
+      .then((answer) => {
+        if (!live) return;
+        setList({ collections: answer.data, rule: answer.nameRule });
+        setError(null);
+      })
+      .catch((err: unknown) => {
+        if (live) setError(errorMessage(err));
+      });
+    return () => {
+      live = false;
+    };
+  }, [workspaceId, enabled, generation]);
+  return { list, setList, error, retry: () => setGeneration((g) => g + 1) };
+}
+
+/** The collections of a workspace as a page of their own. */
+export function CollectionsPage({ workspace }: { workspace: Pick<Workspace, 'id' | 'scopes'> }) {
+  const readable = can(workspace, 'records:read');
+  const { list, setList, error, retry } = useCollections(workspace.id, readable);
+  const collections = list?.collections ?? null;
+
+  return (
+    <section class="collections-page stack" aria-labelledby="collections-title" data-testid="collections-panel">
+      <PageHeader
+        title={<span id="collections-title">Collections</span>}
+        description="Named sets of JSON records, each encrypted under this workspace's keys. Open one to see its records."
+      />
+      {!readable ? (
+        <p class="empty" data-testid="records-closed">
+          Your roles in this workspace do not include reading records.
+        </p>
+      ) : (
+        <>
+          {can(workspace, 'records:write') && (
+            <NewCollectionForm
+              workspaceId={workspace.id}
+              rule={list?.rule ?? null}
+              ruleError={error}
+              onCreated={(created) => {
+                setList((previous) => previous && { ...previous, collections: [...previous.collections.filter((c) => c.id !== created.id), created] });
+                navigate(collectionPath(workspace.id, created.name));
+              }}
+            />
+          )}
+          {error && (
+            <div class="stack">
+              <ErrorMessage error={error} testId="collections-error" />
+              <div class="actions">
+                <button type="button" class="secondary" onClick={retry}>
+                  Try again
+                </button>
+              </div>
+            </div>
+          )}
+          {collections === null && !error && <p role="status">Loading collections…</p>}
+          {collections !== null && (
+            <Table
+              label="Collections"
+              columns={[
+                {
+                  id: 'name',
+                  header: 'Name',
+                  cell: (c: Collection) => (
+                    <Link href={collectionPath(workspace.id, c.name)} data-testid="collection-link">
+                      {c.name}
+                    </Link>
+                  ),
+                },
+                { id: 'created', header: 'Created', class: 'nowrap', cell: (c: Collection) => <Time iso={c.createdAt} /> },
+              ]}
+              rows={collections}
+              rowKey={(c) => c.id}
+              testId="collections"
+              empty={
+                <EmptyState title="No collections yet" testId="collections-empty">
+                  {can(workspace, 'records:write') ? 'Name the first one above.' : 'Members who may write records can create one.'}
+                </EmptyState>
+              }
+            />
+          )}
+        </>
+      )}
+    </section>
+  );
+}
+
+/** The collections as a panel (a list of links) beside the records of the one selected. */
 export function CollectionsPanel(props: {
   workspaceId: string;
   collections: Collection[] | null;
@@ -22,28 +220,18 @@ export function CollectionsPanel(props: {
   onCreated: (collection: Collection) => void;
 }) {
   const { workspaceId, collections, selected } = props;
-  const [name, setName] = useState('');
-  const { busy, error, setError, run } = useAction();
-
-  const create = async () => {
-    const wanted = name.trim();
-    if (!COLLECTION_NAME.test(wanted)) {
-      setError('A collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter.');
-      return;
-    }
-    await run(async () => {
-      const created = await api.createCollection(workspaceId, wanted);
-      setName('');
-      props.onCreated(created);
-      navigate(collectionPath(workspaceId, created.name));
-    });
-  };
+  // The list comes from the caller; the naming rule comes with the list from the server.
+  const { list, error } = useCollections(workspaceId, props.canCreate);
 
   return (
     <Panel title="Collections" titleId="collections-title" testId="collections-panel">
       <ErrorMessage error={props.loadError} />
       {collections === null && !props.loadError && <p role="status">Loading…</p>}
-      {collections !== null && collections.length === 0 && <p class="empty" data-testid="collections-empty">No collections yet.</p>}
+      {collections !== null && collections.length === 0 && (
+        <p class="empty" data-testid="collections-empty">
+          No collections yet.
+        </p>
+      )}
       {collections !== null && collections.length > 0 && (
         <ul class="nav-list" data-testid="collections">
           {collections.map((c) => (
@@ -61,33 +249,16 @@ export function CollectionsPanel(props: {
         </ul>
       )}
       {props.canCreate && (
-        <form
-          class="inline-form"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void create();
+        <NewCollectionForm
+          workspaceId={workspaceId}
+          rule={list?.rule ?? null}
+          ruleError={error}
+          onCreated={(created) => {
+            props.onCreated(created);
+            navigate(collectionPath(workspaceId, created.name));
           }}
-        >
-          <label>
-            New collection name
-            <input
-              type="text"
-              name="collection"
-              required
-              maxLength={63}
-              autocomplete="off"
-              spellcheck={false}
-              placeholder="tickets"
-              value={name}
-              onInput={(e) => setName(e.currentTarget.value)}
-            />
-          </label>
-          <button type="submit" disabled={busy}>
-            Create collection
-          </button>
-        </form>
+        />
       )}
-      <ErrorMessage error={error} />
     </Panel>
   );
 }

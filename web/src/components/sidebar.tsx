@@ -4,7 +4,7 @@
  * caller's scopes open, grouped as Data, People and Security. On a phone it is hidden behind the
  * menu button of the top bar (see ConsolePage).
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Account, Workspace } from '../api';
 import { Link, navigate, usePath } from '../router';
 import { ACCOUNT_PAGES, opens, SECTION_GROUPS, SECTIONS, sectionPath, type SectionId, type SectionInfo } from '../sections';
@@ -26,7 +26,7 @@ export function AccountMenu(props: { account: Account; current: string | null; o
   // Following one of its links closes the menu.
   useEffect(() => setOpen(false), [path]);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!open) return;
     const outside = (event: Event) => {
       if (root.current && event.target instanceof Node && !root.current.contains(event.target)) setOpen(false);
@@ -92,9 +92,12 @@ export function AccountMenu(props: { account: Account; current: string | null; o
   );
 }
 
-/** Which workspace the console shows, and the way to a new one. */
-export function WorkspaceSwitcher(props: { workspaces: Workspace[] | null; currentId: string | null; onNewWorkspace: () => void }) {
-  const { workspaces, currentId } = props;
+/**
+ * Which workspace the console shows, and the way to a new one. Switching keeps the section (the
+ * members of one workspace, then of the other) when the other workspace opens it to the caller.
+ */
+export function WorkspaceSwitcher(props: { workspaces: Workspace[] | null; currentId: string | null; section: SectionId | null; onNewWorkspace: () => void }) {
+  const { workspaces, currentId, section } = props;
   const known = workspaces?.some((w) => w.id === currentId) ?? false;
   return (
     <div class="switcher">
@@ -106,8 +109,8 @@ export function WorkspaceSwitcher(props: { workspaces: Workspace[] | null; curre
           value={known && currentId ? currentId : ''}
           disabled={workspaces === null}
           onChange={(e) => {
-            const id = e.currentTarget.value;
-            if (id) navigate(sectionPath(id));
+            const target = workspaces?.find((w) => w.id === e.currentTarget.value);
+            if (target) navigate(sectionPath(target.id, section && opens(target, section) ? section : 'overview'));
           }}
         >
           {!known && (

@@ -14,7 +14,7 @@
  * MFA of a session without it sends the person to set it up instead. What the page offers follows
  * the caller's scopes in the workspace; the server still decides, and its refusals are shown.
  */
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, can, errorMessage, type Session, type Workspace } from '../api';
 import { AccessRequestsSection, PendingAccessNotice } from '../components/access-requests';
 import { ApiKeysSection } from '../components/api-keys';
@@ -29,7 +29,7 @@ import { AccountMenu, AccountNav, WorkspaceNav, WorkspaceSwitcher } from '../com
 import { SsoSection } from '../components/sso';
 import { Badge, Dialog, EmptyState, ErrorMessage, PageHeader, TextField, toast, Toaster } from '../components/ui';
 import { useAction } from '../hooks';
-import { clearInvitationToken, INVITATION_PATH, invitationToken } from '../flow';
+import { clearInvitationToken, GET_STARTED_PATH, INVITATION_PATH, invitationToken } from '../flow';
 import { Link, matchRoute, navigate, Redirect, useLocation } from '../router';
 import { isSectionId, opens, sectionInfo, sectionPath, type SectionId } from '../sections';
 import { AccountPage, SecurityEventsPanel, SessionsPanel } from './account';
@@ -395,7 +395,8 @@ export function ConsolePage(props: {
 
   // A phone's menu closes once a link in it is followed.
   useEffect(() => setMenuOpen(false), [path]);
-  useEffect(() => {
+  // Attached as the menu opens (a layout effect, so that no key pressed meanwhile is missed).
+  useLayoutEffect(() => {
     if (!menuOpen) return;
     const escape = (event: KeyboardEvent) => {
       if (event.key !== 'Escape') return;
@@ -403,7 +404,7 @@ export function ConsolePage(props: {
       menuButton.current?.focus();
     };
     document.addEventListener('keydown', escape);
-    document.querySelector<HTMLElement>('#sidebar a, #sidebar button, #sidebar select')?.focus();
+    document.querySelector<HTMLElement>('#sidebar .account-button')?.focus();
     return () => document.removeEventListener('keydown', escape);
   }, [menuOpen]);
 
@@ -460,9 +461,14 @@ export function ConsolePage(props: {
           <EmptyState
             title="You are not in any workspace yet"
             action={
-              <button type="button" onClick={() => setCreating(true)}>
-                Create a workspace
-              </button>
+              <>
+                <button type="button" onClick={() => setCreating(true)}>
+                  Create a workspace
+                </button>
+                <Link href={GET_STARTED_PATH} class="button secondary">
+                  Follow the first-run guide
+                </Link>
+              </>
             }
           >
             A workspace holds collections, records and documents, encrypted under its own keys, with its own members, single sign-on and
@@ -506,7 +512,12 @@ export function ConsolePage(props: {
           Rampart
         </Link>
         <AccountMenu account={account} current={accountPage} onSignOut={signOut} />
-        <WorkspaceSwitcher workspaces={workspaces} currentId={currentId} onNewWorkspace={() => setCreating(true)} />
+        <WorkspaceSwitcher
+          workspaces={workspaces}
+          currentId={currentId}
+          section={route.kind === 'workspace' ? route.section : null}
+          onNewWorkspace={() => setCreating(true)}
+        />
         {workspace && <WorkspaceNav workspace={workspace} current={route.kind === 'workspace' ? route.section : null} />}
         {accountPage && <AccountNav current={accountPage} />}
       </aside>
