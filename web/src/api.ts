@@ -770,8 +770,6 @@ export const api = {
   signOut: () => request<void>('POST', '/auth/sign-out', { quiet401: true }),
   verifyEmail: (token: string) =>
     request<SignInResult | { status: 'verified' }>('POST', '/auth/verify-email', { json: { token }, quiet401: true }),
-  /** Confirms a new email address from its link; signed in to the account that asked for the change. */
-  confirmEmailChange: (token: string) => request<Account>('POST', '/auth/account/email/confirm', { json: { token }, quiet401: true }),
   resendVerification: () => request<{ status: 'sent' }>('POST', '/auth/verify-email/resend'),
   requestMagicLink: (email: string) => request<{ status: 'sent' }>('POST', '/auth/magic-link', { json: { email }, quiet401: true }),
   consumeMagicLink: (token: string) => request<SignInResult>('POST', '/auth/magic-link/consume', { json: { token }, quiet401: true }),

@@ -5,9 +5,9 @@
  * anything else leads to sign-in (or to the setup notice while no account exists). The pages
  * that email links and redirects open (`/verify`, `/magic`, `/reset`, `/mfa`, `/link`,
  * `/email-change`, `/invitations/accept`, `/sso-setup`) and the development mailbox work either
- * way; signing in with an invitation pending in this browser resumes it. Signed in, the console is shown and the signed-out pages
- * lead back to it. Everything under `/staff` is the staff console (pages/staff.tsx), which never
- * reads the customer session.
+ * way; signing in with an invitation pending in this browser resumes it. Signed in, the console
+ * is shown and the signed-out pages lead back to it. Everything under `/staff` is the staff
+ * console (pages/staff.tsx), which never reads the customer session.
  */
 import { useEffect, useState } from 'preact/hooks';
 import {

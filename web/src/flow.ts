@@ -145,7 +145,9 @@ const INVITATION_KEPT_MS = 7 * 24 * 60 * 60 * 1000;
 /** Tokens are URL-safe base64 (or an id and one); anything else in storage is not ours to send. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_.~-]{1,512}$/;
 
+/** Where the pending invitation lives when the browser refuses storage (privacy settings). */
 let invitationInMemory: PendingInvitation | null = null;
+let storageRefused = false;
 
 /** What storage holds under the key, if it is a pending invitation that has not expired. */
 function parseInvitation(raw: string | null, now: number): PendingInvitation | null {
@@ -171,25 +173,27 @@ function storeInvitation(pending: PendingInvitation | null): void {
   try {
     if (pending) localStorage.setItem(INVITATION_KEY, JSON.stringify(pending));
     else localStorage.removeItem(INVITATION_KEY);
+    storageRefused = false;
   } catch {
-    // Storage refused (privacy settings): kept in memory, for as long as the page lasts.
+    // Kept in memory, for as long as the page lasts.
+    storageRefused = true;
   }
 }
 
 /** The pending invitation, or null; an expired or unreadable one is forgotten. */
 export function pendingInvitation(): PendingInvitation | null {
   const now = Date.now();
-  let raw: string | null = null;
-  let readable = true;
-  try {
-    raw = localStorage.getItem(INVITATION_KEY);
-  } catch {
-    readable = false;
+  if (!storageRefused) {
+    try {
+      const raw = localStorage.getItem(INVITATION_KEY);
+      const pending = parseInvitation(raw, now);
+      if (!pending && raw !== null) localStorage.removeItem(INVITATION_KEY);
+      return pending;
+    } catch {
+      storageRefused = true;
+    }
   }
-  if (!readable) return invitationInMemory && invitationInMemory.expiresAt > now ? invitationInMemory : null;
-  const pending = parseInvitation(raw, now);
-  if (!pending && raw !== null) storeInvitation(null);
-  return pending;
+  return invitationInMemory && invitationInMemory.expiresAt > now ? invitationInMemory : null;
 }
 
 /** Keeps an invitation opened from its link (the address it is for comes with its preview). */
@@ -243,5 +247,5 @@ export const GET_STARTED_PATH = '/get-started';
 
 /** Where a session without a second factor goes when a workspace requires one. */
 export function mfaEnrolmentPath(workspaceId: string | null): string {
-  return `/settings?mfa=required${workspaceId ? `&workspace=${encodeURIComponent(workspaceId)}` : ''}`;
+  return `/account/security?mfa=required${workspaceId ? `&workspace=${encodeURIComponent(workspaceId)}` : ''}`;
 }

@@ -140,6 +140,7 @@ describe('guided flows in the console (Chromium)', () => {
         // Signed out, the preview names the workspace and the invited address.
         await expect.poll(() => first.getByTestId('invitation-for').textContent()).toBe(IVY);
         expect(await first.getByTestId('invitation-workspace').textContent()).toBe('Acme');
+        expect(await first.getByTestId('invitation-preview').textContent()).toContain('Olga');
         expect(new URL(first.url()).hash).toBe('');
         expect(await scrollsSideways(first)).toBe(false);
         expect(await accessibilityViolations(first)).toEqual([]);
@@ -163,6 +164,25 @@ describe('guided flows in the console (Chromium)', () => {
         expect(mine.data.map((w) => [w.id, w.roles.map((r) => r.builtin)])).toEqual([[acmeId, ['member']]]);
         // Answered: no tab of this browser keeps it.
         expect(await second.evaluate(() => localStorage.getItem('rampart.invitation'))).toBeNull();
+      });
+
+      it('is not used once expired, nor when what storage holds is not one', async () => {
+        h.allowHttpErrors(401);
+        const page = await h.newPage('stale storage');
+        await page.goto(url('/sign-up'));
+        for (const held of [
+          { token: 'inv_abc', email: 'old@example.test', expiresAt: Date.now() - 1_000 },
+          { token: 'inv_abc', email: 'old@example.test', expiresAt: Date.now() + 30 * 24 * 3600 * 1000 },
+          { token: 'inv abc <script>', email: 'old@example.test', expiresAt: Date.now() + 60_000 },
+          'not json',
+        ]) {
+          await page.evaluate((value) => localStorage.setItem('rampart.invitation', typeof value === 'string' ? value : JSON.stringify(value)), held);
+          await page.reload();
+          await page.getByLabel('Email').waitFor();
+          expect(await page.getByLabel('Email').inputValue(), JSON.stringify(held)).toBe('');
+          expect(await page.getByTestId('invited-address').count()).toBe(0);
+          expect(await page.evaluate(() => localStorage.getItem('rampart.invitation'))).toBeNull();
+        }
       });
 
       it('is forgotten when the browser signs out', async () => {
@@ -299,10 +319,15 @@ describe('guided flows in the console (Chromium)', () => {
       expect(await scrollsSideways(page)).toBe(false);
       expect(await accessibilityViolations(page)).toEqual([]);
 
-      // 1. A workspace, from the guide itself.
-      const form = guide.getByRole('form', { name: 'Create a workspace' });
-      await form.getByLabel('Workspace name').fill('Gus Co');
-      await form.getByRole('button', { name: 'Create workspace' }).click();
+      // 1. A workspace, where the guide leads: the console's own "New workspace".
+      await guide.getByRole('link', { name: 'Create a workspace' }).click();
+      await expect.poll(() => pathOf(page)).toBe('/');
+      await page.getByTestId('no-workspaces').getByRole('button', { name: 'Create a workspace' }).click();
+      const dialog = page.getByRole('dialog', { name: 'New workspace' });
+      await dialog.getByLabel('Workspace name').fill('Gus Co');
+      await dialog.getByRole('button', { name: 'Create workspace' }).click();
+      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Gus Co');
+      await page.goto(url('/get-started'));
       await expect.poll(() => state('workspace')).toBe('done');
       const { data } = (await h.apiCall(page, 'GET', '/api/v1/workspaces')).json as { data: { id: string }[] };
       const id = data[0]!.id;

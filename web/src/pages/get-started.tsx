@@ -87,39 +87,6 @@ async function readProgress(): Promise<Progress> {
   return { workspace, steps };
 }
 
-function NewWorkspaceStep({ onCreated }: { onCreated: () => Promise<void> }) {
-  const [name, setName] = useState('');
-  const { busy, error, setError, run } = useAction();
-  return (
-    <form
-      class="inline-form"
-      aria-label="Create a workspace"
-      onSubmit={(event) => {
-        event.preventDefault();
-        const wanted = name.trim();
-        if (!wanted) {
-          setError('Give the workspace a name.');
-          return;
-        }
-        void run(async () => {
-          await api.createWorkspace({ name: wanted });
-          setName('');
-          await onCreated();
-        });
-      }}
-    >
-      <label>
-        Workspace name
-        <input type="text" name="get-started-workspace" required maxLength={100} placeholder="e.g. Acme" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-      </label>
-      <button type="submit" disabled={busy}>
-        Create workspace
-      </button>
-      <ErrorMessage error={error} testId="get-started-workspace-error" />
-    </form>
-  );
-}
-
 function Step(props: { id: StepId; state: StepState; title: string; children: ComponentChildren }) {
   const { id, state } = props;
   const label = state === 'done' ? 'Done' : state === 'closed' ? 'Not open to your roles' : 'To do';
@@ -143,7 +110,11 @@ function Step(props: { id: StepId; state: StepState; title: string; children: Co
 
 const sectionPath = (workspace: Workspace, section: string) => `/w/${encodeURIComponent(workspace.id)}/${section}`;
 
-export function GetStartedPage({ session }: { session: Session }) {
+/**
+ * The guide. `onNewWorkspace` opens the console's own "New workspace" dialog, when the shell
+ * that shows the guide has one; otherwise the first step links to the console's home, which offers it.
+ */
+export function GetStartedPage({ session, onNewWorkspace }: { session: Session; onNewWorkspace?: () => void }) {
   const accountId = session.account.id;
   const [progress, setProgress] = useState<Progress | null>(null);
   const [dismissed, setDismissed] = useState(() => getStartedDismissed(accountId));
@@ -191,7 +162,17 @@ export function GetStartedPage({ session }: { session: Session }) {
               ) : (
                 <>
                   <p>A workspace holds your collections, records and documents, apart from every other workspace.</p>
-                  <NewWorkspaceStep onCreated={load} />
+                  <p class="actions">
+                    {onNewWorkspace ? (
+                      <button type="button" onClick={onNewWorkspace}>
+                        Create a workspace
+                      </button>
+                    ) : (
+                      <Link href="/" class="button">
+                        Create a workspace
+                      </Link>
+                    )}
+                  </p>
                 </>
               )}
             </Step>

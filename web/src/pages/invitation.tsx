@@ -89,6 +89,26 @@ function InvitationProblem(props: {
   );
 }
 
+/** What an invitation offers, as its preview says. */
+function InvitationFacts({ preview }: { preview: InvitationPreview }) {
+  return (
+    <dl class="facts" data-testid="invitation-preview">
+      <dt>Workspace</dt>
+      <dd data-testid="invitation-workspace">{preview.workspace.name}</dd>
+      <dt>Role</dt>
+      <dd data-testid="invitation-role">{preview.role.name}</dd>
+      <dt>Invited by</dt>
+      <dd>{preview.invitedBy ?? 'someone who has since left'}</dd>
+      <dt>For</dt>
+      <dd data-testid="invitation-for">{preview.email}</dd>
+      <dt>Expires</dt>
+      <dd>
+        <Time iso={preview.expiresAt} />
+      </dd>
+    </dl>
+  );
+}
+
 function SignedInInvitation({ token, session, onSignOut }: { token: string; session: Session; onSignOut: (then?: string) => Promise<void> }) {
   const [state, setState] = useState<PreviewState>({ status: 'loading' });
   const accepting = useAction({ staysBusy: true });
@@ -148,20 +168,7 @@ function SignedInInvitation({ token, session, onSignOut }: { token: string; sess
 
   return (
     <AuthLayout title={`Join ${preview.workspace.name}`}>
-      <dl class="facts" data-testid="invitation-preview">
-        <dt>Workspace</dt>
-        <dd data-testid="invitation-workspace">{preview.workspace.name}</dd>
-        <dt>Role</dt>
-        <dd data-testid="invitation-role">{preview.role.name}</dd>
-        <dt>Invited by</dt>
-        <dd>{preview.invitedBy ?? 'someone who has since left'}</dd>
-        <dt>For</dt>
-        <dd data-testid="invitation-for">{preview.email}</dd>
-        <dt>Expires</dt>
-        <dd>
-          <Time iso={preview.expiresAt} />
-        </dd>
-      </dl>
+      <InvitationFacts preview={preview} />
       {acceptError ? (
         <InvitationProblem error={acceptError} me={me} workspace={preview.workspace} onSignOut={onSignOut} />
       ) : mismatch ? (
@@ -235,20 +242,7 @@ function SignedOutInvitation({ token }: { token: string }) {
   }
   return (
     <AuthLayout title={preview ? `Join ${preview.workspace.name}` : 'You are invited to a workspace'}>
-      {preview && (
-        <dl class="facts" data-testid="invitation-preview">
-          <dt>Workspace</dt>
-          <dd data-testid="invitation-workspace">{preview.workspace.name}</dd>
-          <dt>Role</dt>
-          <dd data-testid="invitation-role">{preview.role.name}</dd>
-          <dt>For</dt>
-          <dd data-testid="invitation-for">{preview.email}</dd>
-          <dt>Expires</dt>
-          <dd>
-            <Time iso={preview.expiresAt} />
-          </dd>
-        </dl>
-      )}
+      {preview && <InvitationFacts preview={preview} />}
       <p data-testid="invitation-sign-in-first">
         Sign in with {preview ? <strong>{preview.email}</strong> : 'the email address the invitation was sent to'} to accept the invitation. No
         account yet? Create one with that address.

@@ -7,7 +7,7 @@
  * Each reads its token once (see flow.ts) and sends it only in a request body.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, type Account, type OidcStatus, type Session, type SignInResult } from '../api';
+import { api, ApiError, errorMessage, profileApi, type Account, type OidcStatus, type Session, type SignInResult } from '../api';
 import { ErrorMessage, NewPasswordField, shortPasswordError, Status, TotpCodeField } from '../components/ui';
 import {
   clearEmailChangeToken,
@@ -451,7 +451,7 @@ export function EmailChangePage({ session, onSessionChanged }: { session: Sessio
     if (!token || !signedIn) return;
     let live = true;
     setState({ status: 'working' });
-    api
+    profileApi
       .confirmEmailChange(token)
       .then(async (account) => {
         clearEmailChangeToken();
@@ -461,7 +461,8 @@ export function EmailChangePage({ session, onSessionChanged }: { session: Sessio
         if (live) setState({ status: 'done', account });
       })
       .catch((error: unknown) => {
-        // The link works once: whatever it answered, it will not answer better another time.
+        // The link works once: whatever it answered, it will not answer better another time. A 401
+        // (the session ended meanwhile) signs the console out, and the page asks to sign in again.
         if (!(error instanceof ApiError && (error.status === 401 || error.code === 'rate_limited'))) clearEmailChangeToken();
         if (live) setState({ status: 'failed', error });
       });
