@@ -770,6 +770,8 @@ export const api = {
   signOut: () => request<void>('POST', '/auth/sign-out', { quiet401: true }),
   verifyEmail: (token: string) =>
     request<SignInResult | { status: 'verified' }>('POST', '/auth/verify-email', { json: { token }, quiet401: true }),
+  /** Confirms a new email address from its link; signed in to the account that asked for the change. */
+  confirmEmailChange: (token: string) => request<Account>('POST', '/auth/account/email/confirm', { json: { token }, quiet401: true }),
   resendVerification: () => request<{ status: 'sent' }>('POST', '/auth/verify-email/resend'),
   requestMagicLink: (email: string) => request<{ status: 'sent' }>('POST', '/auth/magic-link', { json: { email }, quiet401: true }),
   consumeMagicLink: (token: string) => request<SignInResult>('POST', '/auth/magic-link/consume', { json: { token }, quiet401: true }),
@@ -798,7 +800,7 @@ export const api = {
   // My factors.
   mfa: () => request<MfaStatus>('GET', '/account/mfa'),
   startTotp: () => request<TotpSetup>('POST', '/account/mfa/totp'),
-  confirmTotp: async (code: string) => adopt(await request<FactorChanged>('POST', '/account/mfa/totp/confirm', { json: { code }, quiet401: true })),
+  confirmTotp: async (code: string) => adopt(await request<FactorChanged>('POST', '/account/mfa/totp/confirm', { json: { code } })),
   removeTotp: async (proof: Reauth) => adopt(await request<FactorChanged>('DELETE', '/account/mfa/totp', { json: proof, quiet401: true })),
   passkeys: () => request<{ data: Passkey[] }>('GET', '/account/mfa/passkeys'),
   passkeyRegistrationOptions: () => request<PublicKeyCredentialCreationOptionsJSON>('POST', '/account/mfa/passkeys/options'),

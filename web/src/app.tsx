@@ -4,7 +4,8 @@
  * Signed out, `/setup`, `/sign-in`, `/sign-up` and `/forgot-password` are available and
  * anything else leads to sign-in (or to the setup notice while no account exists). The pages
  * that email links and redirects open (`/verify`, `/magic`, `/reset`, `/mfa`, `/link`,
- * `/invitations/accept`, `/sso-setup`) and the development mailbox work either way. Signed in, the console is shown and the signed-out pages
+ * `/email-change`, `/invitations/accept`, `/sso-setup`) and the development mailbox work either
+ * way; signing in with an invitation pending in this browser resumes it. Signed in, the console is shown and the signed-out pages
  * lead back to it. Everything under `/staff` is the staff console (pages/staff.tsx), which never
  * reads the customer session.
  */
@@ -20,11 +21,12 @@ import {
   type SignInResult,
 } from './api';
 import { ErrorMessage } from './components/ui';
-import { INVITATION_PATH, mfaEnrolmentPath, setPendingMfa } from './flow';
+import { forgetOnSignOut, GET_STARTED_PATH, INVITATION_PATH, mfaEnrolmentPath, resumePath, setPendingMfa } from './flow';
 import { ForgotPasswordPage, SetupPage, SignInPage, SignUpPage } from './pages/auth';
 import { ConsolePage } from './pages/console';
+import { GetStartedPage } from './pages/get-started';
 import { AcceptInvitationPage } from './pages/invitation';
-import { LinkIdentityPage, MagicLinkPage, ResetPasswordPage, SecondFactorPage, VerifyEmailPage } from './pages/links';
+import { EmailChangePage, LinkIdentityPage, MagicLinkPage, ResetPasswordPage, SecondFactorPage, VerifyEmailPage } from './pages/links';
 import { MailboxPage } from './pages/mailbox';
 import { SsoSetupPage } from './pages/sso-setup';
 import { isStaffPath, StaffApp } from './pages/staff';
@@ -43,7 +45,7 @@ const FLOW_PAGES = new Set(['/verify', '/magic', '/reset', '/mfa']);
 /** Where to go after signing in: a same-origin path only, never a protocol-relative URL. */
 function nextPath(): string {
   const next = new URLSearchParams(location.search).get('next');
-  return next && /^\/(?![/\\])/.test(next) && !SIGNED_OUT_PAGES.has(next) && !FLOW_PAGES.has(next) ? next : '/';
+  return next && /^\/(?![/\\])/.test(next) && !SIGNED_OUT_PAGES.has(next) && !FLOW_PAGES.has(next) ? next : resumePath();
 }
 
 /** The `?next=` to carry from one sign-in step to the next. */
@@ -123,6 +125,7 @@ function CustomerApp({ path }: { path: string }) {
   };
 
   const signOut = async (then = '/sign-in') => {
+    forgetOnSignOut(then);
     await api.signOut().catch((err: unknown) => {
       // An already-ended session is signed out all the same.
       if (!(err instanceof ApiError && err.status === 401)) throw err;
@@ -159,6 +162,8 @@ function CustomerApp({ path }: { path: string }) {
       return <SecondFactorPage onResult={onResult} />;
     case '/link':
       return <LinkIdentityPage session={session} />;
+    case '/email-change':
+      return <EmailChangePage session={session} onSessionChanged={sessionChanged} />;
     case INVITATION_PATH:
       return <AcceptInvitationPage session={session} onSignOut={signOut} />;
     case '/dev/mailbox':
@@ -171,6 +176,7 @@ function CustomerApp({ path }: { path: string }) {
 
   if (session) {
     if (SIGNED_OUT_PAGES.has(path)) return <Redirect to="/" />;
+    if (path === GET_STARTED_PATH) return <main id="main" class="content"><GetStartedPage session={session} /></main>;
     return <ConsolePage session={session} path={path} onSignOut={signOut} onSessionChanged={sessionChanged} />;
   }
 

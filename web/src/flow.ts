@@ -116,12 +116,130 @@ export const saveLinkOffer = linkOffer.save;
 export const linkOfferToken = linkOffer.get;
 export const clearLinkOffer = linkOffer.clear;
 
+/** A new email address to confirm (`/email-change#token=…`), which needs the account signed in. */
+const emailChange = tabToken('rampart.emailChange');
+export const saveEmailChangeToken = emailChange.save;
+export const emailChangeToken = emailChange.get;
+export const clearEmailChangeToken = emailChange.clear;
+
 /** An invitation to a workspace (`/invitations/accept#token=…`). */
 export const INVITATION_PATH = '/invitations/accept';
-const invitation = tabToken('rampart.invitation');
-export const saveInvitationToken = invitation.save;
-export const invitationToken = invitation.get;
-export const clearInvitationToken = invitation.clear;
+
+/**
+ * The invitation opened in this browser and not answered yet. It must outlive signing up, whose
+ * verification link the invitee may open in another tab (or after closing this one), so it is
+ * kept in the browser's storage, shared by its tabs, and not only for the tab's session. It is
+ * kept at most a week, and no longer than the invitation itself once the preview said when that
+ * ends; accepting, declining or signing out forgets it (see `forgetOnSignOut`).
+ */
+export interface PendingInvitation {
+  readonly token: string;
+  /** The invited address, once the preview named it: what sign-up and sign-in fill in. */
+  readonly email: string | null;
+  /** Milliseconds since the epoch. */
+  readonly expiresAt: number;
+}
+
+const INVITATION_KEY = 'rampart.invitation';
+const INVITATION_KEPT_MS = 7 * 24 * 60 * 60 * 1000;
+/** Tokens are URL-safe base64 (or an id and one); anything else in storage is not ours to send. */
+const TOKEN_SHAPE = /^[A-Za-z0-9_.~-]{1,512}$/;
+
+let invitationInMemory: PendingInvitation | null = null;
+
+/** What storage holds under the key, if it is a pending invitation that has not expired. */
+function parseInvitation(raw: string | null, now: number): PendingInvitation | null {
+  if (!raw) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const token = 'token' in value ? value.token : null;
+  const email = 'email' in value ? value.email : null;
+  const expiresAt = 'expiresAt' in value ? value.expiresAt : null;
+  if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) return null;
+  if (typeof expiresAt !== 'number' || !Number.isFinite(expiresAt) || expiresAt <= now || expiresAt > now + INVITATION_KEPT_MS) return null;
+  if (email !== null && (typeof email !== 'string' || email.length > 320)) return null;
+  return { token, email, expiresAt };
+}
+
+function storeInvitation(pending: PendingInvitation | null): void {
+  invitationInMemory = pending;
+  try {
+    if (pending) localStorage.setItem(INVITATION_KEY, JSON.stringify(pending));
+    else localStorage.removeItem(INVITATION_KEY);
+  } catch {
+    // Storage refused (privacy settings): kept in memory, for as long as the page lasts.
+  }
+}
+
+/** The pending invitation, or null; an expired or unreadable one is forgotten. */
+export function pendingInvitation(): PendingInvitation | null {
+  const now = Date.now();
+  let raw: string | null = null;
+  let readable = true;
+  try {
+    raw = localStorage.getItem(INVITATION_KEY);
+  } catch {
+    readable = false;
+  }
+  if (!readable) return invitationInMemory && invitationInMemory.expiresAt > now ? invitationInMemory : null;
+  const pending = parseInvitation(raw, now);
+  if (!pending && raw !== null) storeInvitation(null);
+  return pending;
+}
+
+/** Keeps an invitation opened from its link (the address it is for comes with its preview). */
+export function saveInvitationToken(token: string): void {
+  const known = pendingInvitation();
+  if (known?.token === token) return;
+  storeInvitation({ token, email: null, expiresAt: Date.now() + INVITATION_KEPT_MS });
+}
+
+/** Records what the invitation's preview said: the invited address, and when it expires. */
+export function notePreviewedInvitation(token: string, preview: { email: string; expiresAt: string }): void {
+  const known = pendingInvitation();
+  if (!known || known.token !== token) return;
+  const ends = Date.parse(preview.expiresAt);
+  storeInvitation({ token, email: preview.email, expiresAt: Number.isFinite(ends) ? Math.min(known.expiresAt, ends) : known.expiresAt });
+}
+
+export function invitationToken(): string | null {
+  return pendingInvitation()?.token ?? null;
+}
+
+/** The address the pending invitation was sent to, when its preview named it. */
+export function invitedEmail(): string | null {
+  return pendingInvitation()?.email ?? null;
+}
+
+export function clearInvitationToken(): void {
+  storeInvitation(null);
+}
+
+/**
+ * Signing out forgets the pending invitation, so that whoever signs in next in this browser is
+ * not offered it; unless the sign-out is to switch to the invited account (`then` returns to the
+ * invitation).
+ */
+export function forgetOnSignOut(then: string): void {
+  const next = new URL(then, location.origin).searchParams.get('next');
+  if (next !== INVITATION_PATH) clearInvitationToken();
+}
+
+/**
+ * Where signing in leads when nothing asked for a place (no `?next=`): the pending invitation, so
+ * that verifying the address in a new tab resumes it; else the console's home.
+ */
+export function resumePath(): string {
+  return invitationToken() ? INVITATION_PATH : '/';
+}
+
+/** The first-run guide (pages/get-started.tsx). */
+export const GET_STARTED_PATH = '/get-started';
 
 /** Where a session without a second factor goes when a workspace requires one. */
 export function mfaEnrolmentPath(workspaceId: string | null): string {

@@ -389,7 +389,8 @@ describe('workspace access in the console (Chromium)', () => {
     h.allowHttpErrors(401, 403);
     await openSection(owner, 'API keys');
     const form = owner.getByRole('form', { name: 'New API key' });
-    // The key's scopes come from the caller's, never the owner-only ones.
+    // Scopes one by one: the key's come from the caller's, never the owner-only ones.
+    await form.getByRole('radio', { name: 'Custom' }).check();
     await form.getByRole('checkbox', { name: 'records:read', exact: true }).waitFor();
     expect(await form.getByRole('checkbox', { name: 'ownership:transfer' }).count()).toBe(0);
     await form.getByLabel('Key name').fill('Nightly export');

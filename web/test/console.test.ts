@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { INDEX, PASSWORD, useConsoleHarness } from './harness.js';
+import { INDEX, openSection, PASSWORD, signOutFromMenu, useConsoleHarness } from './harness.js';
 
 const ALICE = 'alice@example.test';
 const BOB = 'bob@example.test';
@@ -94,10 +94,9 @@ describe('console in Chromium', () => {
     });
 
     it('creates workspaces, each with its own collections, and switches between them', async () => {
-      await page.getByLabel('New workspace name').fill('Acme');
-      await page.getByRole('button', { name: 'Create workspace' }).click();
-      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
-      acmeId = workspaceIdOf(page);
+      acmeId = await h.createWorkspace(page, 'Acme');
+      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}`);
+      await openSection(page, 'Collections');
       await page.getByTestId('collections-empty').waitFor();
 
       // A collection name the server would refuse is caught before any request.
@@ -116,20 +115,20 @@ describe('console in Chromium', () => {
       await page.getByRole('button', { name: 'Create collection' }).click();
       await expect.poll(() => page.getByTestId('collections-panel').getByRole('alert').textContent()).toContain('already exists');
 
-      await page.getByLabel('New workspace name').fill('Beta');
-      await page.getByRole('button', { name: 'Create workspace' }).click();
-      await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Beta');
-      betaId = workspaceIdOf(page);
+      betaId = await h.createWorkspace(page, 'Beta');
+      expect(workspaceIdOf(page)).toBe(betaId);
       expect(betaId).not.toBe(acmeId);
+      await openSection(page, 'Collections');
       await page.getByTestId('collections-empty').waitFor();
       await page.getByLabel('New collection name').fill('leads');
       await page.getByRole('button', { name: 'Create collection' }).click();
       await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['leads']);
 
       expect(await switcherLabels(page)).toEqual(['Acme', 'Beta']);
+      // The switcher keeps the section: Acme's collections.
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Acme' });
       await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');
-      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}`);
+      expect(new URL(page.url()).pathname).toBe(`/w/${acmeId}/collections`);
       await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['tickets']);
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Beta' });
       await expect.poll(() => page.getByTestId('collection-link').allTextContents()).toEqual(['leads']);
@@ -260,6 +259,7 @@ describe('console in Chromium', () => {
 
     it('uploads, lists, downloads and deletes documents', async () => {
       const content = `Quarterly notes\nline 2 ${randomBytes(4).toString('hex')}\n`;
+      await openSection(page, 'Documents');
       await page.getByTestId('documents-empty').waitFor();
       await page.getByLabel('Document file').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(content) });
       await page.getByRole('button', { name: 'Upload' }).click();
@@ -293,6 +293,7 @@ describe('console in Chromium', () => {
 
     it('lets the owner delete a collection with its records', async () => {
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Beta' });
+      await openSection(page, 'Collections');
       await page.getByTestId('collection-link').filter({ hasText: 'leads' }).click();
       await page.getByTestId('new-record').click();
       await page.getByTestId('record-drawer').getByLabel('Record JSON').fill('{"name": "Initech"}');
@@ -302,7 +303,7 @@ describe('console in Chromium', () => {
       await page.getByTestId('delete-collection').click();
       await page.getByTestId('delete-collection-confirm').click();
       await page.getByTestId('collections-empty').waitFor();
-      expect(new URL(page.url()).pathname).toBe(`/w/${betaId}`);
+      expect(new URL(page.url()).pathname).toBe(`/w/${betaId}/collections`);
       const listed = await apiCall(page, 'GET', `/api/v1/workspaces/${betaId}/collections`);
       expect((listed.json as { data: unknown[] }).data).toEqual([]);
       await page.getByLabel('Workspace', { exact: true }).selectOption({ label: 'Acme' });
@@ -311,7 +312,7 @@ describe('console in Chromium', () => {
 
     it('signs out, refuses a wrong password, and signs back in to where it was sent', async () => {
       allowHttpErrors(401);
-      await page.getByRole('button', { name: 'Sign out' }).click();
+      await signOutFromMenu(page);
       await expect.poll(() => new URL(page.url()).pathname).toBe('/sign-in');
       const session = await fetch(`${h.server.url}/api/v1/auth/session`);
       expect(session.status).toBe(401);
@@ -382,9 +383,7 @@ describe('console in Chromium', () => {
         await bob.getByTestId('page-not-found').waitFor();
 
         // Its own workspace works as usual, and Alice still does not see it.
-        await bob.getByLabel('New workspace name').fill('Bob Co');
-        await bob.getByRole('button', { name: 'Create workspace' }).click();
-        await expect.poll(() => bob.getByTestId('workspace-name').textContent()).toBe('Bob Co');
+        await h.createWorkspace(bob, 'Bob Co');
         expect(await switcherLabels(bob)).toEqual(['Bob Co']);
         await page.reload();
         await expect.poll(() => page.getByTestId('workspace-name').textContent()).toBe('Acme');

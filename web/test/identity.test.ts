@@ -10,11 +10,11 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { generate } from 'otplib';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tenantContext } from '../../src/platform/db/types.js';
 import { PASSWORD, signedInAs, useConsoleHarness } from './harness.js';
+import { totpCodes } from './totp.js';
 
 const CAROL = 'carol@example.test';
 const DAVE = 'dave@example.test';
@@ -28,17 +28,7 @@ describe('identity in the console (Chromium)', () => {
   const h = useConsoleHarness({ localhost: true });
   const url = (p: string) => `${h.origin}${p}`;
 
-  /** The TOTP step last used per secret: each step works once, so the next code is a later step. */
-  const lastStep = new Map<string, number>();
-  async function totpCode(secret: string): Promise<string> {
-    const currentStep = () => Math.floor(Date.now() / 1000 / 30);
-    // The server accepts one step either side of its clock, each step once.
-    const step = Math.max((lastStep.get(secret) ?? -1) + 1, currentStep());
-    // Two steps ahead is too far: wait for the clock to catch up.
-    while (step > currentStep() + 1) await new Promise((resolve) => setTimeout(resolve, 250));
-    lastStep.set(secret, step);
-    return generate({ secret, epoch: step * 30 });
-  }
+  const totpCode = totpCodes();
 
   const pathOf = (page: Page) => new URL(page.url()).pathname;
 

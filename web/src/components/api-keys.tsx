@@ -1,15 +1,24 @@
 /**
- * A workspace's API keys (`api-keys:manage`): a form to create one (a name, some of the caller's
- * own scopes, an optional expiry), its secret shown once, and the list with each key's prefix,
- * scopes, status and last use, with revoke.
+ * A workspace's API keys (`api-keys:manage`): a form to create one (a name, its scopes from a
+ * preset — read-only, read-write — or chosen one by one, never more than the caller's own, an
+ * optional expiry), its secret shown once with what a program needs to use it (the base URL, the
+ * workspace id, a curl command to try), and the list with each key's prefix, scopes, status and
+ * last use, with revoke.
  *
  * The secret lives only in this component's state until dismissed: never in storage.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, type ApiKey, type CreatedApiKey, type Scope, type ScopeInfo, type Workspace } from '../api';
 import { useAction } from '../hooks';
-import { ConfirmButton, CopyValue, ErrorMessage, formatDate, Panel, ShownOnce, Status } from './ui';
-import { describeAccessError, ScopeCheckboxes, useScopeCatalogue } from './scopes';
+import { Badge, ConfirmButton, CopyValue, ErrorMessage, Panel, ShownOnce, Status, Time, type BadgeTone } from './ui';
+import { describeAccessError, presetScopes, ScopeCheckboxes, useScopeCatalogue, type KeyPreset } from './scopes';
+import '../flows.css';
+
+const PRESETS: readonly { id: KeyPreset; label: string; hint: string }[] = [
+  { id: 'read-only', label: 'Read-only', hint: 'Reads what you can read (every “:read” scope you hold); changes nothing.' },
+  { id: 'read-write', label: 'Read-write', hint: 'Also creates, changes and deletes records and documents; no admin scope.' },
+  { id: 'custom', label: 'Custom', hint: 'Choose the scopes one by one.' },
+];
 
 /** `YYYY-MM-DD` in local time. */
 function localDate(date: Date): string {
@@ -19,6 +28,12 @@ function localDate(date: Date): string {
 
 function NewKeyForm({ workspace, catalogue, onCreated }: { workspace: Workspace; catalogue: ScopeInfo[]; onCreated: (key: CreatedApiKey) => void }) {
   const [name, setName] = useState('');
+  const presets = {
+    'read-only': presetScopes('read-only', catalogue, workspace.scopes),
+    'read-write': presetScopes('read-write', catalogue, workspace.scopes),
+  };
+  const initialPreset: KeyPreset = presets['read-only'].length > 0 ? 'read-only' : 'custom';
+  const [preset, setPreset] = useState<KeyPreset>(initialPreset);
   const [scopes, setScopes] = useState<ReadonlySet<Scope>>(new Set());
   const [expires, setExpires] = useState('');
   const { busy, error, setError, run } = useAction({ describeError: describeAccessError });
@@ -31,7 +46,7 @@ function NewKeyForm({ workspace, catalogue, onCreated }: { workspace: Workspace;
       setError('Give the key a name that says what it is for.');
       return;
     }
-    const chosen = catalogue.map((s) => s.scope).filter((s) => scopes.has(s));
+    const chosen = preset === 'custom' ? catalogue.map((s) => s.scope).filter((s) => scopes.has(s)) : presets[preset];
     if (chosen.length === 0) {
       setError('Choose at least one scope.');
       return;
@@ -49,6 +64,7 @@ function NewKeyForm({ workspace, catalogue, onCreated }: { workspace: Workspace;
     await run(async () => {
       const created = await api.createApiKey(workspace.id, { name: wanted, scopes: chosen, ...(expiresAt ? { expiresAt } : {}) });
       setName('');
+      setPreset(initialPreset);
       setScopes(new Set());
       setExpires('');
       onCreated(created);
@@ -77,16 +93,57 @@ function NewKeyForm({ workspace, catalogue, onCreated }: { workspace: Workspace;
           onInput={(e) => setName(e.currentTarget.value)}
         />
       </label>
-      <ScopeCheckboxes
-        idPrefix="api-key-scope"
-        legend="Scopes of the key"
-        catalogue={catalogue}
-        held={workspace.scopes}
-        onlyHeld
-        selected={scopes}
-        onChange={setScopes}
-        disabled={busy}
-      />
+      <fieldset class="presets" data-testid="api-key-presets">
+        <legend>Access</legend>
+        {PRESETS.map((p) => {
+          const given = p.id === 'custom' ? null : presets[p.id];
+          const empty = given !== null && given.length === 0;
+          return (
+            <div class="preset" key={p.id}>
+              <label class="checkbox">
+                <input
+                  type="radio"
+                  name="api-key-preset"
+                  value={p.id}
+                  checked={preset === p.id}
+                  disabled={busy || empty}
+                  aria-describedby={`api-key-preset-${p.id}-hint`}
+                  onChange={() => setPreset(p.id)}
+                />
+                {p.label}
+              </label>
+              <p class="hint" id={`api-key-preset-${p.id}-hint`}>
+                {empty ? 'You hold none of its scopes.' : p.hint}
+              </p>
+            </div>
+          );
+        })}
+      </fieldset>
+      {preset === 'custom' ? (
+        <ScopeCheckboxes
+          idPrefix="api-key-scope"
+          legend="Scopes of the key"
+          catalogue={catalogue}
+          held={workspace.scopes}
+          onlyHeld
+          selected={scopes}
+          onChange={setScopes}
+          disabled={busy}
+        />
+      ) : (
+        <div>
+          <p class="hint" id="api-key-preset-scopes-title">
+            The key gets these scopes:
+          </p>
+          <ul class="preset-scopes" aria-labelledby="api-key-preset-scopes-title" data-testid="api-key-preset-scopes">
+            {presets[preset].map((scope) => (
+              <li key={scope}>
+                <code>{scope}</code>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       <p class="hint">A key can only hold scopes you hold yourself. Give it no more than its job needs.</p>
       <label>
         Expires on (optional)
@@ -105,22 +162,42 @@ function NewKeyForm({ workspace, catalogue, onCreated }: { workspace: Workspace;
   );
 }
 
-/** The new key's secret, shown once, with a way to copy it. */
-function NewSecret({ apiKey, onDone }: { apiKey: CreatedApiKey; onDone: () => void }) {
+/**
+ * The new key's secret, shown once, with what a program needs beside it: the base URL, the
+ * workspace id, and a curl command that asks the API which workspace the key opens.
+ */
+function NewSecret({ workspace, apiKey, onDone }: { workspace: Workspace; apiKey: CreatedApiKey; onDone: () => void }) {
+  const origin = location.origin;
+  const curl = `curl -H "Authorization: Bearer ${apiKey.secret}" ${origin}/api/v1/workspace`;
   return (
     <ShownOnce title={`Your new API key “${apiKey.name}”`} titleId="api-key-secret-title" testId="api-key-secret" doneLabel="I have saved it" onDone={onDone}>
       <p>
         <strong>Copy it now: you will not see it again.</strong> It is shown only this once; if you lose it, revoke the key and create another.
       </p>
-      <CopyValue label="API key" value={apiKey.secret} testId="api-key-secret-value" />
-      <p class="hint">
-        Send it as <code>Authorization: Bearer {'<key>'}</code> to this workspace's API.
-      </p>
+      <dl class="key-reveal">
+        <dt>API key</dt>
+        <dd>
+          <CopyValue label="API key" value={apiKey.secret} testId="api-key-secret-value" />
+        </dd>
+        <dt>Base URL</dt>
+        <dd>
+          <CopyValue label="base URL" value={origin} testId="api-key-base-url" />
+        </dd>
+        <dt>Workspace id</dt>
+        <dd>
+          <CopyValue label="workspace id" value={workspace.id} testId="api-key-workspace-id" />
+        </dd>
+        <dt>Try it</dt>
+        <dd>
+          <CopyValue label="curl command" value={curl} testId="api-key-curl" />
+          <p class="hint">Answers with this workspace and the key, whatever the key's scopes. Every request sends the key the same way.</p>
+        </dd>
+      </dl>
     </ShownOnce>
   );
 }
 
-const STATUS_BADGE: Record<ApiKey['status'], string> = { active: 'badge ok', expired: 'badge warn', revoked: 'badge warn' };
+const STATUS_TONE: Record<ApiKey['status'], BadgeTone> = { active: 'ok', expired: 'warn', revoked: 'warn' };
 
 function KeyRow({ workspace, apiKey: key, onRevoked }: { workspace: Workspace; apiKey: ApiKey; onRevoked: (key: ApiKey) => void }) {
   const creator = key.createdBy ? key.createdBy.name || key.createdBy.email : key.createdByKey ? 'another API key' : 'a former member';
@@ -129,20 +206,35 @@ function KeyRow({ workspace, apiKey: key, onRevoked }: { workspace: Workspace; a
       <span class="row-main">
         <span>
           <strong data-testid="api-key-name">{key.name}</strong> <code data-testid="api-key-prefix">{key.prefix}…</code>{' '}
-          <span class={STATUS_BADGE[key.status]} data-testid="api-key-status">
+          <Badge tone={STATUS_TONE[key.status]} testId="api-key-status">
             {key.status}
-          </span>
+          </Badge>
         </span>
         <span class="muted" data-testid="api-key-scopes">
           {key.scopes.join(', ')}
         </span>
         <span class="muted">
-          Created by {creator} on {formatDate(key.createdAt)} · {key.lastUsedAt ? `last used ${formatDate(key.lastUsedAt)}` : 'never used'}
-          {key.revokedAt
-            ? ` · revoked ${formatDate(key.revokedAt)}`
-            : key.expiresAt
-              ? ` · ${key.status === 'expired' ? 'expired' : 'expires'} ${formatDate(key.expiresAt)}`
-              : ' · no expiry'}
+          Created by {creator} <Time iso={key.createdAt} /> ·{' '}
+          {key.lastUsedAt ? (
+            <>
+              last used <Time iso={key.lastUsedAt} />
+            </>
+          ) : (
+            'never used'
+          )}
+          {key.revokedAt ? (
+            <>
+              {' · revoked '}
+              <Time iso={key.revokedAt} />
+            </>
+          ) : key.expiresAt ? (
+            <>
+              {` · ${key.status === 'expired' ? 'expired' : 'expires'} `}
+              <Time iso={key.expiresAt} />
+            </>
+          ) : (
+            ' · no expiry'
+          )}
         </span>
       </span>
       {key.status === 'active' && (
@@ -181,6 +273,7 @@ export function ApiKeysSection({ workspace }: { workspace: Workspace }) {
         <ErrorMessage error={catalogueError} />
         {created ? (
           <NewSecret
+            workspace={workspace}
             apiKey={created}
             onDone={() => {
               setCreated(null);

@@ -41,16 +41,17 @@ function ModalFrame(props: DialogProps & { readonly variant: 'dialog' | 'drawer'
       // The first field, or else the dialog's own close button (never something behind it).
       const first = dialog.querySelector<HTMLElement>(`.dialog-body :is(${FOCUSABLE})`);
       (first ?? dialog.querySelector<HTMLElement>('.dialog-close'))?.focus();
-    } else if (!open && dialog.open) {
-      dialog.close();
+    } else if (!open) {
+      if (dialog.open) dialog.close();
+      // Back to what opened it, at once (the close event comes a task later).
+      const back = opener.current;
+      opener.current = null;
+      if (back && back.isConnected) back.focus();
     }
   }, [open]);
 
-  // Closed by the platform (Esc held, a close watcher) or by us: hand the focus back.
+  // Closed by the platform (a close watcher) rather than through `open`: tell the caller.
   const closed = () => {
-    const back = opener.current;
-    opener.current = null;
-    if (back && back.isConnected) back.focus();
     if (open) onClose();
   };
 

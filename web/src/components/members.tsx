@@ -9,7 +9,6 @@ import { api, ApiError, can, type Member, type Role, type Workspace, type Worksp
 import { useAction } from '../hooks';
 import { Badge, ConfirmButton, ErrorMessage, Panel, Status } from './ui';
 import { Time } from './time';
-import type { MemberWithMfa } from '../api-profile';
 import { byRoleOrder, describeAccessError, holdsAll, RoleBadges } from './scopes';
 import { EventsPanel } from './events';
 
@@ -92,13 +91,10 @@ function RolesEditor(props: { workspace: Workspace; member: Member; roles: Role[
 }
 
 /**
- * Whether the member has a second factor (the server says, as `mfa`): shown where roles and
- * removal are decided. Without one in a workspace that requires MFA, they cannot open it.
+ * Whether the member has a second factor: shown where roles and removal are decided. Without one in a workspace that requires MFA, they cannot open it.
  */
 function MfaBadge({ member, requireMfa }: { member: Member; requireMfa: boolean }) {
-  const mfa = (member as Partial<MemberWithMfa>).mfa;
-  if (typeof mfa !== 'boolean') return null;
-  return mfa ? (
+  return member.mfa ? (
     <Badge tone="ok" testId="member-mfa" title="Has an authenticator app or a passkey">
       MFA
     </Badge>

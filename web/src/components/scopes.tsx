@@ -1,7 +1,8 @@
 /**
  * What the access-control pages share: the scope catalogue (loaded once), the words for the
- * server's access errors, the scope checkboxes of the role and API key forms, role badges, and
- * the roles a caller may give (invitations, SSO's default role, directory groups) with their select.
+ * server's access errors, the scope checkboxes of the role and API key forms, the API key
+ * presets, role badges, and the roles a caller may give (invitations, SSO's default role,
+ * directory groups) with their select.
  *
  * The console hides or disables what the caller's scopes do not allow, but the server decides:
  * whatever it refuses is shown as it says.
@@ -109,6 +110,21 @@ export function ScopeCheckboxes(props: {
       </ul>
     </fieldset>
   );
+}
+
+/** Ready-made scope sets for an API key; `custom` is chosen one by one. */
+export type KeyPreset = 'read-only' | 'read-write' | 'custom';
+
+/**
+ * The scopes a preset gives, in catalogue order, of those the creator may give (held, never
+ * owner-only, as the server allows no more): `read-only` every `:read` scope, `read-write` also
+ * the `:write` scopes of the data (records, documents) and no admin scope (`:manage` and the
+ * like); `custom` none until chosen.
+ */
+export function presetScopes(preset: KeyPreset, catalogue: readonly ScopeInfo[], held: readonly Scope[]): Scope[] {
+  if (preset === 'custom') return [];
+  const grantable = catalogue.filter((s) => !s.ownerOnly && held.includes(s.scope)).map((s) => s.scope);
+  return grantable.filter((s) => s.endsWith(':read') || (preset === 'read-write' && s.endsWith(':write')));
 }
 
 const BUILTIN_ORDER = { owner: 0, admin: 1, member: 2 } as const;

@@ -92,9 +92,12 @@ export function AccountMenu(props: { account: Account; current: string | null; o
   );
 }
 
-/** Which workspace the console shows, and the way to a new one. */
-export function WorkspaceSwitcher(props: { workspaces: Workspace[] | null; currentId: string | null; onNewWorkspace: () => void }) {
-  const { workspaces, currentId } = props;
+/**
+ * Which workspace the console shows, and the way to a new one. Switching keeps the section (the
+ * members of one workspace, then of the other) when the other workspace opens it to the caller.
+ */
+export function WorkspaceSwitcher(props: { workspaces: Workspace[] | null; currentId: string | null; section: SectionId | null; onNewWorkspace: () => void }) {
+  const { workspaces, currentId, section } = props;
   const known = workspaces?.some((w) => w.id === currentId) ?? false;
   return (
     <div class="switcher">
@@ -106,8 +109,8 @@ export function WorkspaceSwitcher(props: { workspaces: Workspace[] | null; curre
           value={known && currentId ? currentId : ''}
           disabled={workspaces === null}
           onChange={(e) => {
-            const id = e.currentTarget.value;
-            if (id) navigate(sectionPath(id));
+            const target = workspaces?.find((w) => w.id === e.currentTarget.value);
+            if (target) navigate(sectionPath(target.id, section && opens(target, section) ? section : 'overview'));
           }}
         >
           {!known && (

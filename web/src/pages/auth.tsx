@@ -11,7 +11,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type OidcStatus, type SignInResult } from '../api';
 import { CopyValue, ErrorMessage, NewPasswordField, PasswordField, shortPasswordError } from '../components/ui';
-import { useFragmentToken } from '../flow';
+import { invitedEmail, useFragmentToken } from '../flow';
 import { useAction } from '../hooks';
 import { Link, useLocation } from '../router';
 import { assertPasskey, browserSupportsWebAuthn } from '../webauthn';
@@ -41,12 +41,14 @@ export function AuthLayout({ title, children }: { title: string; children: Compo
 }
 
 interface NewAccountFormProps {
+  /** The address to start from (an invitation's). */
+  readonly initialEmail?: string | null;
   readonly onSubmit: (values: { email: string; password: string; name: string }) => Promise<void>;
 }
 
 /** Email, optional name and a new password: the first account (setup) and sign-up. */
-function NewAccountForm({ onSubmit }: NewAccountFormProps) {
-  const [email, setEmail] = useState('');
+function NewAccountForm({ initialEmail, onSubmit }: NewAccountFormProps) {
+  const [email, setEmail] = useState(initialEmail ?? '');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
   // Success signs in or moves on to "check your email", so the form stays busy until then.
@@ -316,13 +318,15 @@ function SsoSignIn({ initialEmail, returnTo, onBack }: { initialEmail: string; r
 
 export function SignInPage({ onResult }: AuthPageProps) {
   const { search } = useLocation();
+  // An invitation opened in this browser names the address it is for.
+  const [invited] = useState(invitedEmail);
   const oidc = useOidcStatus();
   const providerError = search.get('error');
   const [mode, setMode] = useState<'password' | 'sso'>('password');
   // A password sign-in refused because the email's domain signs in with a workspace's SSO.
   const [ssoRequired, setSsoRequired] = useState<{ readonly email: string; readonly workspaceId: string } | null>(null);
   const goingToSso = useAction({ staysBusy: true });
-  const [email, setEmail] = useState('');
+  const [email, setEmail] = useState(invited ?? '');
   const [password, setPassword] = useState('');
   const [linkSentTo, setLinkSentTo] = useState<string | null>(null);
   // Success signs in and replaces this page, so the form stays busy until then.
@@ -465,11 +469,13 @@ export function SignInPage({ onResult }: AuthPageProps) {
 export function SignUpPage({ onResult }: AuthPageProps) {
   const { search } = useLocation();
   const [sentTo, setSentTo] = useState<string | null>(null);
+  // An invitation opened in this browser names the address it is for.
+  const [invited] = useState(invitedEmail);
   if (sentTo) {
     return (
       <AuthLayout title="Check your email">
         <CheckEmail email={sentTo} onBack={() => setSentTo(null)}>
-          <p>Open the link in it to confirm your address and finish creating your account.</p>
+          <p>Open the link in it to confirm your address and finish creating your account{invited ? ' and join the workspace you were invited to' : ''}. Opening it in another tab of this browser is fine.</p>
         </CheckEmail>
         <p class="aside">
           Already confirmed? <Link href={`/sign-in${carriedNext(search)}`}>Sign in</Link>.
@@ -479,7 +485,13 @@ export function SignUpPage({ onResult }: AuthPageProps) {
   }
   return (
     <AuthLayout title="Create an account">
+      {invited && (
+        <p data-testid="invited-address">
+          Your invitation was sent to <strong>{invited}</strong>: create the account with that address to accept it.
+        </p>
+      )}
       <NewAccountForm
+        initialEmail={invited}
         onSubmit={async ({ email, password, name }) => {
           const result = await api.signUp({ email, password, ...(name ? { name } : {}) });
           if (result.status === 'signed_in') onResult(result);

@@ -506,7 +506,12 @@ export function ConsolePage(props: {
           Rampart
         </Link>
         <AccountMenu account={account} current={accountPage} onSignOut={signOut} />
-        <WorkspaceSwitcher workspaces={workspaces} currentId={currentId} onNewWorkspace={() => setCreating(true)} />
+        <WorkspaceSwitcher
+          workspaces={workspaces}
+          currentId={currentId}
+          section={route.kind === 'workspace' ? route.section : null}
+          onNewWorkspace={() => setCreating(true)}
+        />
         {workspace && <WorkspaceNav workspace={workspace} current={route.kind === 'workspace' ? route.section : null} />}
         {accountPage && <AccountNav current={accountPage} />}
       </aside>

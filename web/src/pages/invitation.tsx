@@ -1,15 +1,16 @@
 /**
  * An invitation to a workspace, opened from its email (`/invitations/accept#token=…`).
  *
- * The token is read from the fragment once and kept for this tab (see flow.ts), so it survives
- * signing in or up first; it is sent only in request bodies. Signed in, the page shows what the
- * invitation offers (the server's preview) and accepts it, then opens the workspace. An
- * invitation is accepted by the account with the address it was sent to.
+ * The token is read from the fragment once and kept in this browser (see flow.ts), so it survives
+ * signing up, and verifying the address in another tab; it is sent only in request bodies. Signed
+ * out, the page shows what the invitation offers and for which address (which sign-up and sign-in
+ * then fill in); signed in, it accepts it, then opens the workspace. An invitation is accepted by
+ * the account with the address it was sent to.
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, errorMessage, type InvitationPreview, type Session } from '../api';
-import { ErrorMessage, formatDate } from '../components/ui';
-import { clearInvitationToken, INVITATION_PATH, invitationToken, saveInvitationToken, useFragmentToken } from '../flow';
+import { ErrorMessage, Time } from '../components/ui';
+import { clearInvitationToken, INVITATION_PATH, invitationToken, notePreviewedInvitation, saveInvitationToken, useFragmentToken } from '../flow';
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
 import { AuthLayout } from './auth';
@@ -44,7 +45,7 @@ function WrongAccount(props: { invited: string | null; me: string; message: stri
           </>
         )}
       </p>
-      <p>Sign out, then sign in (or create an account) with the address the invitation was sent to. This tab keeps the invitation meanwhile.</p>
+      <p>Sign out, then sign in (or create an account) with the address the invitation was sent to. This browser keeps the invitation meanwhile.</p>
       <button
         type="button"
         onClick={() => {
@@ -100,6 +101,7 @@ function SignedInInvitation({ token, session, onSignOut }: { token: string; sess
     api
       .previewInvitation(token)
       .then((preview) => {
+        notePreviewedInvitation(token, preview);
         if (live) setState({ status: 'ready', preview });
       })
       .catch((error: unknown) => {
@@ -156,7 +158,9 @@ function SignedInInvitation({ token, session, onSignOut }: { token: string; sess
         <dt>For</dt>
         <dd data-testid="invitation-for">{preview.email}</dd>
         <dt>Expires</dt>
-        <dd>{formatDate(preview.expiresAt)}</dd>
+        <dd>
+          <Time iso={preview.expiresAt} />
+        </dd>
       </dl>
       {acceptError ? (
         <InvitationProblem error={acceptError} me={me} workspace={preview.workspace} onSignOut={onSignOut} />
@@ -189,6 +193,82 @@ function SignedInInvitation({ token, session, onSignOut }: { token: string; sess
   );
 }
 
+/**
+ * Signed out: what the invitation offers and the address it is for (when the server's preview
+ * answers signed out), and the ways in: sign in, or create an account with that address.
+ */
+function SignedOutInvitation({ token }: { token: string }) {
+  const [preview, setPreview] = useState<InvitationPreview | null>(null);
+  const [invalid, setInvalid] = useState<unknown>(null);
+
+  useEffect(() => {
+    let live = true;
+    setPreview(null);
+    setInvalid(null);
+    api
+      .previewInvitation(token)
+      .then((found) => {
+        notePreviewedInvitation(token, found);
+        if (live) setPreview(found);
+      })
+      .catch((error: unknown) => {
+        if (!live) return;
+        // A used, revoked or expired invitation will not come back: say so, and forget it.
+        if (error instanceof ApiError && error.code === 'invitation_invalid') {
+          clearInvitationToken();
+          setInvalid(error);
+        }
+        // Otherwise the preview is not available signed out: the page says less, and works the same.
+      });
+    return () => {
+      live = false;
+    };
+  }, [token]);
+
+  if (invalid) {
+    return (
+      <AuthLayout title="Invitation">
+        <ErrorMessage error={errorMessage(invalid)} testId="invitation-error" />
+        <p>Ask whoever invited you to send a new invitation.</p>
+      </AuthLayout>
+    );
+  }
+  return (
+    <AuthLayout title={preview ? `Join ${preview.workspace.name}` : 'You are invited to a workspace'}>
+      {preview && (
+        <dl class="facts" data-testid="invitation-preview">
+          <dt>Workspace</dt>
+          <dd data-testid="invitation-workspace">{preview.workspace.name}</dd>
+          <dt>Role</dt>
+          <dd data-testid="invitation-role">{preview.role.name}</dd>
+          <dt>For</dt>
+          <dd data-testid="invitation-for">{preview.email}</dd>
+          <dt>Expires</dt>
+          <dd>
+            <Time iso={preview.expiresAt} />
+          </dd>
+        </dl>
+      )}
+      <p data-testid="invitation-sign-in-first">
+        Sign in with {preview ? <strong>{preview.email}</strong> : 'the email address the invitation was sent to'} to accept the invitation. No
+        account yet? Create one with that address.
+      </p>
+      <div class="actions">
+        <Link href={`/sign-in${RETURN}`} class="button">
+          Sign in to accept
+        </Link>
+        <Link href={`/sign-up${RETURN}`} class="button secondary">
+          Create an account
+        </Link>
+      </div>
+      <p class="hint">
+        After creating an account, confirm your address from the email we send, in any tab of this browser: the invitation waits for you
+        here.
+      </p>
+    </AuthLayout>
+  );
+}
+
 export function AcceptInvitationPage({ session, onSignOut }: { session: Session | null; onSignOut: (then?: string) => Promise<void> }) {
   const fragment = useFragmentToken();
   useEffect(() => {
@@ -206,27 +286,6 @@ export function AcceptInvitationPage({ session, onSignOut }: { session: Session 
       </AuthLayout>
     );
   }
-  if (!session) {
-    return (
-      <AuthLayout title="You are invited to a workspace">
-        <p data-testid="invitation-sign-in-first">
-          Sign in with the email address the invitation was sent to, to see the invitation and accept it. No account yet? Create one with
-          that address.
-        </p>
-        <div class="actions">
-          <Link href={`/sign-in${RETURN}`} class="button">
-            Sign in to accept
-          </Link>
-          <Link href={`/sign-up${RETURN}`} class="button secondary">
-            Create an account
-          </Link>
-        </div>
-        <p class="hint">
-          After creating an account, confirm your address from the email we send; this tab remembers the invitation, or open the invitation
-          link again.
-        </p>
-      </AuthLayout>
-    );
-  }
+  if (!session) return <SignedOutInvitation token={token} />;
   return <SignedInInvitation token={token} session={session} onSignOut={onSignOut} />;
 }

@@ -1,14 +1,26 @@
 /**
  * Pages that email links and redirects open, each with a token in the URL fragment: email
  * verification (`/verify`), sign-in links (`/magic`), password reset (`/reset`), the second
- * factor of a sign-in (`/mfa`), and the offer to link an identity provider's account (`/link`).
+ * factor of a sign-in (`/mfa`), the offer to link an identity provider's account (`/link`), and
+ * the confirmation of a new email address (`/email-change`).
  *
  * Each reads its token once (see flow.ts) and sends it only in a request body.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, errorMessage, type OidcStatus, type Session, type SignInResult } from '../api';
+import { api, ApiError, errorMessage, type Account, type OidcStatus, type Session, type SignInResult } from '../api';
 import { ErrorMessage, NewPasswordField, shortPasswordError, Status, TotpCodeField } from '../components/ui';
-import { clearLinkOffer, linkOfferToken, saveLinkOffer, takePendingMfa, useFragment, useFragmentToken, type PendingMfa } from '../flow';
+import {
+  clearEmailChangeToken,
+  clearLinkOffer,
+  emailChangeToken,
+  linkOfferToken,
+  saveEmailChangeToken,
+  saveLinkOffer,
+  takePendingMfa,
+  useFragment,
+  useFragmentToken,
+  type PendingMfa,
+} from '../flow';
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
 import { assertPasskey, browserSupportsWebAuthn, PasskeyError } from '../webauthn';
@@ -404,6 +416,105 @@ export function LinkIdentityPage({ session }: { session: Session | null }) {
           Do not link
         </button>
       </div>
+    </AuthLayout>
+  );
+}
+
+type EmailChangeState =
+  | { readonly status: 'working' }
+  | { readonly status: 'done'; readonly account: Account }
+  | { readonly status: 'failed'; readonly error: unknown };
+
+/** Why a new address was not confirmed, in words. */
+function describeEmailChangeError(error: unknown, session: Session): string {
+  if (error instanceof ApiError && error.code === 'invalid_link') {
+    return `${error.message} The link works once, for the account that asked for the change, signed in (you are signed in as ${session.account.email}).`;
+  }
+  return errorMessage(error);
+}
+
+/**
+ * A new email address, confirmed from the link sent to it (`/email-change#token=…`). The change
+ * is made signed in to the account that asked for it: signed out, the token waits in this tab
+ * while the person signs in, and the page comes back to it.
+ */
+export function EmailChangePage({ session, onSessionChanged }: { session: Session | null; onSessionChanged: (session: Session) => void }) {
+  const fragment = useFragmentToken();
+  const [state, setState] = useState<EmailChangeState>({ status: 'working' });
+  useEffect(() => {
+    if (fragment) saveEmailChangeToken(fragment);
+  }, [fragment]);
+  const token = fragment ?? emailChangeToken();
+  const signedIn = session !== null;
+
+  useEffect(() => {
+    if (!token || !signedIn) return;
+    let live = true;
+    setState({ status: 'working' });
+    api
+      .confirmEmailChange(token)
+      .then(async (account) => {
+        clearEmailChangeToken();
+        // The session now names the new address (and the other sessions have ended).
+        const fresh = await api.session().catch(() => null);
+        if (fresh) onSessionChanged(fresh);
+        if (live) setState({ status: 'done', account });
+      })
+      .catch((error: unknown) => {
+        // The link works once: whatever it answered, it will not answer better another time.
+        if (!(error instanceof ApiError && (error.status === 401 || error.code === 'rate_limited'))) clearEmailChangeToken();
+        if (live) setState({ status: 'failed', error });
+      });
+    return () => {
+      live = false;
+    };
+  }, [token, signedIn]);
+
+  if (!token && state.status !== 'done') return <MissingToken title="Confirm your new email address" what="the email sent to your new address" />;
+  if (!session) {
+    return (
+      <AuthLayout title="Confirm your new email address">
+        <p data-testid="email-change-sign-in-first">
+          To change your account's email address, sign in to that account in this browser (with your current address); the change is then
+          confirmed at once.
+        </p>
+        <p>
+          <Link href={`/sign-in?next=${encodeURIComponent('/email-change')}`} class="button">
+            Sign in to confirm
+          </Link>
+        </p>
+      </AuthLayout>
+    );
+  }
+  if (state.status === 'done') {
+    return (
+      <AuthLayout title="Email address changed">
+        <p data-testid="email-changed">
+          Your account's email address is now <strong>{state.account.email}</strong>. Sign in with it from now on; your other sessions were
+          signed out.
+        </p>
+        <p>
+          <Link href="/" class="button">
+            Continue to the console
+          </Link>
+        </p>
+      </AuthLayout>
+    );
+  }
+  if (state.status === 'failed') {
+    return (
+      <AuthLayout title="Confirm your new email address">
+        <ErrorMessage error={describeEmailChangeError(state.error, session)} testId="link-error" />
+        <p>Ask for the change again from your account page: a new link replaces the old one.</p>
+        <p>
+          <Link href="/account">Go to your account</Link>
+        </p>
+      </AuthLayout>
+    );
+  }
+  return (
+    <AuthLayout title="Confirm your new email address">
+      <p role="status">Confirming your new email address…</p>
     </AuthLayout>
   );
 }

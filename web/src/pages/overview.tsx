@@ -7,8 +7,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { type Workspace } from '../api';
-import { profileApi, type Overview, type OverviewAlert } from '../api-profile';
+import { profileApi, type OverviewAlert, type Workspace, type WorkspaceOverview as Overview } from '../api';
 import { Badge, EmptyState, ErrorMessage, type BadgeTone } from '../components/ui';
 import { Time } from '../components/time';
 import { useAction } from '../hooks';
@@ -45,8 +44,6 @@ function Card(props: { id: string; title: string; state: ComponentChildren; work
   );
 }
 
-const yesNo = (on: boolean) => (on ? 'on' : 'off');
-
 function MfaCard({ workspace, members }: { workspace: Workspace; members: NonNullable<Overview['members']> }) {
   const all = members.withMfa === members.total;
   return (
@@ -77,7 +74,7 @@ function MfaCard({ workspace, members }: { workspace: Workspace; members: NonNul
 }
 
 function SsoCard({ workspace, sso }: { workspace: Workspace; sso: NonNullable<Overview['sso']> }) {
-  const connected = sso.saml || sso.oidc;
+  const connected = sso.saml;
   return (
     <Card
       id="sso"
@@ -95,11 +92,11 @@ function SsoCard({ workspace, sso }: { workspace: Workspace; sso: NonNullable<Ov
     >
       <dl class="facts compact">
         <dt>SAML</dt>
-        <dd>{yesNo(sso.saml)}</dd>
+        <dd>{sso.saml ? 'connected' : 'not connected'}</dd>
         <dt>OpenID Connect</dt>
-        <dd>{yesNo(sso.oidc)}</dd>
+        <dd>{sso.oidc ? 'available (a server setting)' : 'not configured on this server'}</dd>
         <dt>SCIM provisioning</dt>
-        <dd>{yesNo(sso.scim)}</dd>
+        <dd>{sso.scim ? 'on (a live token)' : 'off'}</dd>
         <dt>Enforced</dt>
         <dd>{sso.enforced ? 'yes, for verified domains' : 'no'}</dd>
         <dt>Domains</dt>
@@ -234,7 +231,7 @@ function Alerts({ workspace, alerts }: { workspace: Workspace; alerts: readonly 
 export function OverviewPage({ workspace }: { workspace: Workspace }) {
   const [overview, setOverview] = useState<Overview | null>(null);
   const { error, run } = useAction();
-  const load = useCallback(() => run(async () => setOverview(await profileApi.overview(workspace.id))), [workspace.id]);
+  const load = useCallback(() => run(async () => setOverview(await profileApi.workspaceOverview(workspace.id))), [workspace.id]);
   useEffect(() => {
     void load();
   }, [load]);

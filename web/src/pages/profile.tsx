@@ -5,8 +5,7 @@
  * says so rather than offering a change that would be refused.
  */
 import { useState } from 'preact/hooks';
-import { ApiError, errorMessage, type Account, type Session } from '../api';
-import { profileApi } from '../api-profile';
+import { ApiError, errorMessage, profileApi, type Account, type Session } from '../api';
 import { Badge, ErrorMessage, PageHeader, Panel, PASSWORD_MAX, Status, TextField } from '../components/ui';
 import { Time } from '../components/time';
 import { useAction } from '../hooks';
@@ -28,7 +27,7 @@ function NamePanel({ account, onChanged }: { account: Account; onChanged: (accou
           event.preventDefault();
           setStatus(null);
           void run(async () => {
-            const updated = await profileApi.updateAccount({ name: name.trim() });
+            const updated = await profileApi.updateProfile(name.trim());
             setName(updated.name);
             onChanged(updated);
             setStatus(updated.name ? `Your name is now ${updated.name}.` : 'Your name was removed.');
@@ -85,7 +84,7 @@ function EmailPanel({ account }: { account: Account & { readonly pendingEmail?: 
     }
     await run(async () => {
       try {
-        const { pendingEmail } = await profileApi.changeEmail({ email: wanted, ...(password ? { password } : {}) });
+        const { pendingEmail } = await profileApi.requestEmailChange(wanted, password || undefined);
         setPending(pendingEmail);
         setEmail('');
         setPassword('');

@@ -5,7 +5,6 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, can, type Workspace } from '../api';
-import type { MemberWithMfa } from '../api-profile';
 import { ConfirmButton, ErrorMessage, Panel, Status, TextField } from '../components/ui';
 import { Time } from '../components/time';
 import { useAction } from '../hooks';
@@ -13,7 +12,7 @@ import { mfaEnrolmentPath } from '../flow';
 import { Link } from '../router';
 import { sectionPath } from '../sections';
 
-/** How many members have a second factor, when the caller may list members and the server says. */
+/** How many members have a second factor, when the caller may list members. */
 function useMfaCoverage(workspace: Workspace): { total: number; withMfa: number } | null {
   const [coverage, setCoverage] = useState<{ total: number; withMfa: number } | null>(null);
   const allowed = can(workspace, 'members:read');
@@ -23,9 +22,7 @@ function useMfaCoverage(workspace: Workspace): { total: number; withMfa: number 
     api
       .members(workspace.id)
       .then(({ data }) => {
-        const members = data as Partial<MemberWithMfa>[];
-        if (!live || members.some((m) => typeof m.mfa !== 'boolean')) return;
-        setCoverage({ total: members.length, withMfa: members.filter((m) => m.mfa).length });
+        if (live) setCoverage({ total: data.length, withMfa: data.filter((m) => m.mfa).length });
       })
       // The members page reports errors; here the count is only context for the decision.
       .catch(() => undefined);
