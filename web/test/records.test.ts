@@ -29,7 +29,7 @@ describe('the JSON checker of the record editor', () => {
   const invalid: Array<[text: string, line: number, column: number, words: RegExp]> = [
     ['{"title": "Printer", "status": }', 1, 32, /Expected a value/],
     ['{\n  "title": "Printer",\n  "status": "open",\n}', 3, 19, /trailing comma/],
-    ['{\n  "a": 1\n  "b": 2\n}', 3, 3, /Expected "," or "}" after a property value, found """/],
+    ['{\n  "a": 1\n  "b": 2\n}', 3, 3, /Expected "," or "}" after a property value, found a double quote/],
     ["{'a': 1}", 1, 2, /double quotes/],
     ['{"a": tru}', 1, 10, /Expected true, found "}"/],
     ['{"a": True}', 1, 7, /lowercase/],
