@@ -1,23 +1,19 @@
 /**
- * The collections of a workspace: a page (`CollectionsPage`, at /w/:workspaceId/collections) or a
- * panel (`CollectionsPanel`) listing them, and for those who may, a form to create one that shows
- * the server's naming rule beside the field before anything is typed and checks a name against
- * that same rule before sending it (the rule comes with the list: `nameRule`).
+ * The collections of a workspace (the console's collections page shows this panel beside the
+ * records), and for those who may, a form to create one that shows the server's naming rule
+ * beside the field before anything is typed and checks a name against that same rule before
+ * sending it (the rule comes with the list: `nameRule`).
  */
 import { useEffect, useId, useState } from 'preact/hooks';
-import { api, can, errorMessage, type Collection, type CollectionNameRule, type Workspace } from '../api';
+import { api, errorMessage, type Collection, type CollectionNameRule } from '../api';
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
-import { EmptyState, ErrorMessage, PageHeader, Panel, Table, Time } from './ui';
+import { ErrorMessage, Panel } from './ui';
 
 import './records-grid.css';
 
 export function collectionPath(workspaceId: string, name: string): string {
   return `/w/${encodeURIComponent(workspaceId)}/c/${encodeURIComponent(name)}`;
-}
-
-export function collectionsPath(workspaceId: string): string {
-  return `/w/${encodeURIComponent(workspaceId)}/collections`;
 }
 
 /** The rule as a sentence: "A collection name is …, starting with a letter." */
@@ -113,11 +109,10 @@ export function NewCollectionForm(props: { workspaceId: string; rule: Collection
   );
 }
 
-/** The list of a workspace's collections and the naming rule, loaded together. */
-function useCollections(workspaceId: string, enabled: boolean) {
-  const [list, setList] = useState<{ collections: Collection[]; rule: CollectionNameRule } | null>(null);
+/** The naming rule, which comes with the list of collections. */
+function useNameRule(workspaceId: string, enabled: boolean) {
+  const [rule, setRule] = useState<CollectionNameRule | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [generation, setGeneration] = useState(0);
   useEffect(() => {
     if (!enabled) return;
     let live = true;
@@ -125,7 +120,7 @@ function useCollections(workspaceId: string, enabled: boolean) {
       .collections(workspaceId)
       .then((answer) => {
         if (!live) return;
-        setList({ collections: answer.data, rule: answer.nameRule });
+        setRule(answer.nameRule);
         setError(null);
       })
       .catch((err: unknown) => {
@@ -134,79 +129,8 @@ function useCollections(workspaceId: string, enabled: boolean) {
     return () => {
       live = false;
     };
-  }, [workspaceId, enabled, generation]);
-  return { list, setList, error, retry: () => setGeneration((g) => g + 1) };
-}
-
-/** The collections of a workspace as a page of their own. */
-export function CollectionsPage({ workspace }: { workspace: Pick<Workspace, 'id' | 'scopes'> }) {
-  const readable = can(workspace, 'records:read');
-  const { list, setList, error, retry } = useCollections(workspace.id, readable);
-  const collections = list?.collections ?? null;
-
-  return (
-    <section class="collections-page stack" aria-labelledby="collections-title" data-testid="collections-panel">
-      <PageHeader
-        title={<span id="collections-title">Collections</span>}
-        description="Named sets of JSON records, each encrypted under this workspace's keys. Open one to see its records."
-      />
-      {!readable ? (
-        <p class="empty" data-testid="records-closed">
-          Your roles in this workspace do not include reading records.
-        </p>
-      ) : (
-        <>
-          {can(workspace, 'records:write') && (
-            <NewCollectionForm
-              workspaceId={workspace.id}
-              rule={list?.rule ?? null}
-              ruleError={error}
-              onCreated={(created) => {
-                setList((previous) => previous && { ...previous, collections: [...previous.collections.filter((c) => c.id !== created.id), created] });
-                navigate(collectionPath(workspace.id, created.name));
-              }}
-            />
-          )}
-          {error && (
-            <div class="stack">
-              <ErrorMessage error={error} testId="collections-error" />
-              <div class="actions">
-                <button type="button" class="secondary" onClick={retry}>
-                  Try again
-                </button>
-              </div>
-            </div>
-          )}
-          {collections === null && !error && <p role="status">Loading collections…</p>}
-          {collections !== null && (
-            <Table
-              label="Collections"
-              columns={[
-                {
-                  id: 'name',
-                  header: 'Name',
-                  cell: (c: Collection) => (
-                    <Link href={collectionPath(workspace.id, c.name)} data-testid="collection-link">
-                      {c.name}
-                    </Link>
-                  ),
-                },
-                { id: 'created', header: 'Created', class: 'nowrap', cell: (c: Collection) => <Time iso={c.createdAt} /> },
-              ]}
-              rows={collections}
-              rowKey={(c) => c.id}
-              testId="collections"
-              empty={
-                <EmptyState title="No collections yet" testId="collections-empty">
-                  {can(workspace, 'records:write') ? 'Name the first one above.' : 'Members who may write records can create one.'}
-                </EmptyState>
-              }
-            />
-          )}
-        </>
-      )}
-    </section>
-  );
+  }, [workspaceId, enabled]);
+  return { rule, error };
 }
 
 /** The collections as a panel (a list of links) beside the records of the one selected. */
@@ -221,7 +145,7 @@ export function CollectionsPanel(props: {
 }) {
   const { workspaceId, collections, selected } = props;
   // The list comes from the caller; the naming rule comes with the list from the server.
-  const { list, error } = useCollections(workspaceId, props.canCreate);
+  const { rule, error } = useNameRule(workspaceId, props.canCreate);
 
   return (
     <Panel title="Collections" titleId="collections-title" testId="collections-panel">
@@ -251,7 +175,7 @@ export function CollectionsPanel(props: {
       {props.canCreate && (
         <NewCollectionForm
           workspaceId={workspaceId}
-          rule={list?.rule ?? null}
+          rule={rule}
           ruleError={error}
           onCreated={(created) => {
             props.onCreated(created);

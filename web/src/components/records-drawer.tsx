@@ -120,7 +120,8 @@ function RecordEditor(props: {
     return (
       <>
         {record && <RecordFacts record={record} />}
-        <pre class="json" data-testid="record-json-view" aria-label="Record JSON">
+        <h3 class="record-json-title">Record JSON</h3>
+        <pre class="json" data-testid="record-json-view">
           {text}
         </pre>
         <p class="hint">Your roles in this workspace let you read records, not change them.</p>

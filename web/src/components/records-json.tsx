@@ -46,6 +46,7 @@ function shown(ch: string): string {
   if (code === 0x0a) return 'a line break';
   if (code === 0x09) return 'a tab';
   if (code < 0x20 || code === 0x7f) return `the control character U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (ch === '"') return 'a double quote (")';
   return `"${ch}"`;
 }
 
