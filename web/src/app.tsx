@@ -21,16 +21,19 @@ import {
   type SignInResult,
 } from './api';
 import { ErrorMessage } from './components/ui';
-import { forgetOnSignOut, GET_STARTED_PATH, INVITATION_PATH, mfaEnrolmentPath, resumePath, setPendingMfa } from './flow';
+import { forgetOnSignOut, INVITATION_PATH, mfaEnrolmentPath, resumePath, setPendingMfa } from './flow';
 import { ForgotPasswordPage, SetupPage, SignInPage, SignUpPage } from './pages/auth';
-import { ConsolePage } from './pages/console';
-import { GetStartedPage } from './pages/get-started';
 import { AcceptInvitationPage } from './pages/invitation';
 import { EmailChangePage, LinkIdentityPage, MagicLinkPage, ResetPasswordPage, SecondFactorPage, VerifyEmailPage } from './pages/links';
 import { MailboxPage } from './pages/mailbox';
 import { SsoSetupPage } from './pages/sso-setup';
-import { isStaffPath, StaffApp } from './pages/staff';
+import { lazyPage } from './lazy';
 import { navigate, Redirect, usePath } from './router';
+import { isStaffPath } from './staff-path';
+
+// The signed-in console and the staff console load when first needed (see lazy.tsx).
+const Console = lazyPage(() => import('./pages/console').then((m) => m.ConsolePage));
+const Staff = lazyPage(() => import('./pages/staff').then((m) => m.StaffApp));
 
 type AuthState =
   | { readonly status: 'loading' }
@@ -72,7 +75,7 @@ function SignedOutRedirect({ path }: { path: string }) {
 /** The customer console and the staff console (`/staff`, its own realm and session) share the page. */
 export function App() {
   const path = usePath();
-  return isStaffPath(path) ? <StaffApp path={path} /> : <CustomerApp path={path} />;
+  return isStaffPath(path) ? <Staff.Page path={path} /> : <CustomerApp path={path} />;
 }
 
 function CustomerApp({ path }: { path: string }) {
@@ -106,6 +109,13 @@ function CustomerApp({ path }: { path: string }) {
         else setAuth({ status: 'error', message: errorMessage(err) });
       });
   }, [attempt]);
+
+  // Signed out, the console's chunk is fetched while the person signs in (after the first paint).
+  useEffect(() => {
+    if (auth.status !== 'signed-out') return;
+    const timer = setTimeout(Console.preload, 500);
+    return () => clearTimeout(timer);
+  }, [auth.status]);
 
   /** The session changed under the same person (a new token after a password or factor change). */
   const sessionChanged = (session: Session) => {
@@ -176,8 +186,7 @@ function CustomerApp({ path }: { path: string }) {
 
   if (session) {
     if (SIGNED_OUT_PAGES.has(path)) return <Redirect to="/" />;
-    if (path === GET_STARTED_PATH) return <main id="main" class="content"><GetStartedPage session={session} /></main>;
-    return <ConsolePage session={session} path={path} onSignOut={signOut} onSessionChanged={sessionChanged} />;
+    return <Console.Page session={session} path={path} onSignOut={signOut} onSessionChanged={sessionChanged} />;
   }
 
   if (path === '/setup') return <SetupPage onResult={onResult} />;

@@ -319,10 +319,11 @@ describe('guided flows in the console (Chromium)', () => {
       expect(await scrollsSideways(page)).toBe(false);
       expect(await accessibilityViolations(page)).toEqual([]);
 
-      // 1. A workspace, where the guide leads: the console's own "New workspace".
-      await guide.getByRole('link', { name: 'Create a workspace' }).click();
-      await expect.poll(() => pathOf(page)).toBe('/');
-      await page.getByTestId('no-workspaces').getByRole('button', { name: 'Create a workspace' }).click();
+      // The sidebar offers the guide while it is not hidden.
+      expect(await page.getByTestId('get-started-link').getAttribute('aria-current')).toBe('page');
+
+      // 1. A workspace, from the guide itself: the console's own "New workspace" dialog.
+      await guide.getByRole('button', { name: 'Create a workspace' }).click();
       const dialog = page.getByRole('dialog', { name: 'New workspace' });
       await dialog.getByLabel('Workspace name').fill('Gus Co');
       await dialog.getByRole('button', { name: 'Create workspace' }).click();
@@ -363,6 +364,8 @@ describe('guided flows in the console (Chromium)', () => {
       // Hidden for this account, and still reachable.
       await guide.getByRole('button', { name: 'Hide this guide' }).click();
       await expect.poll(() => pathOf(page)).not.toBe('/get-started');
+      await expect.poll(() => page.getByTestId('workspace-name').count()).toBe(1);
+      expect(await page.getByTestId('get-started-link').count()).toBe(0);
       await page.goto(url('/get-started'));
       await expect.poll(() => guide.getByRole('status').last().textContent()).toContain('You hid this guide');
       expect(await guide.getByRole('button', { name: 'Hide this guide' }).count()).toBe(0);

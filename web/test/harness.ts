@@ -41,7 +41,9 @@ function newestSource(): number {
 /** Builds the console unless web/dist is present and newer than its sources. */
 export function ensureBuilt(): void {
   if (existsSync(INDEX) && statSync(INDEX).mtimeMs >= newestSource()) return;
-  execFileSync('npm', ['run', 'build:web'], { cwd: REPO, stdio: 'pipe' });
+  // As `npm run build` makes it: Vitest sets NODE_ENV=test, and Vite would build an unminified
+  // development bundle under it, which web/dist would keep for `npm start` after the tests.
+  execFileSync('npm', ['run', 'build:web'], { cwd: REPO, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production' } });
 }
 
 /** A TCP port free right now on the loopback interface. */

@@ -184,6 +184,7 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       ['account', '/account', 'Profile'],
       ['account-security', '/account/security', 'Security'],
       ['account-sessions', '/account/sessions', 'Sessions'],
+      ['get-started', '/get-started', 'Get started with Rampart'],
     ] as const)('%s', async (name, where, title) => {
       await page.goto(url(where));
       await page.getByRole('heading', { level: 1, name: title, exact: true }).waitFor();

@@ -34,6 +34,7 @@ import { Link, matchRoute, navigate, Redirect, useLocation } from '../router';
 import { isSectionId, opens, sectionInfo, sectionPath, type SectionId } from '../sections';
 import { AccountPage, SecurityEventsPanel, SessionsPanel } from './account';
 import { CollectionsPage, DocumentsPage } from './data';
+import { GetStartedPage, getStartedDismissed, GettingStartedLink } from './get-started';
 import { OverviewPage } from './overview';
 import { ProfilePage } from './profile';
 import { WorkspaceSettingsPage } from './workspace-settings';
@@ -47,6 +48,7 @@ type Route =
   | { readonly kind: 'home' }
   | { readonly kind: 'account'; readonly page: '/account' | '/account/security' | '/account/sessions' }
   | { readonly kind: 'legacy-settings' }
+  | { readonly kind: 'get-started' }
   | { readonly kind: 'workspace'; readonly workspaceId: string; readonly section: SectionId; readonly collection: string | null }
   | { readonly kind: 'not-found' };
 
@@ -54,6 +56,7 @@ function routeOf(path: string): Route {
   if (path === '/') return { kind: 'home' };
   if (path === '/account' || path === '/account/security' || path === '/account/sessions') return { kind: 'account', page: path };
   if (path === '/settings') return { kind: 'legacy-settings' };
+  if (path === GET_STARTED_PATH) return { kind: 'get-started' };
   const collection = matchRoute('/w/:workspaceId/c/:collection', path);
   if (collection) return { kind: 'workspace', workspaceId: collection['workspaceId']!, section: 'collections', collection: collection['collection']! };
   const overview = matchRoute('/w/:workspaceId', path);
@@ -417,7 +420,9 @@ export function ConsolePage(props: {
   };
 
   let content;
-  if (route.kind === 'account') {
+  if (route.kind === 'get-started') {
+    content = <GetStartedPage session={session} onNewWorkspace={() => setCreating(true)} />;
+  } else if (route.kind === 'account') {
     content = <AccountPages page={route.page} session={session} workspaces={workspaces} onSessionChanged={props.onSessionChanged} onSignOut={onSignOut} />;
   } else if (route.kind === 'workspace') {
     if (workspace) {
@@ -512,6 +517,15 @@ export function ConsolePage(props: {
           Rampart
         </Link>
         <AccountMenu account={account} current={accountPage} onSignOut={signOut} />
+        {(route.kind === 'get-started' || !getStartedDismissed(account.id)) && (
+          <nav class="side-nav" aria-label="First run" data-testid="get-started-nav">
+            <ul>
+              <li>
+                <GettingStartedLink current={route.kind === 'get-started'} />
+              </li>
+            </ul>
+          </nav>
+        )}
         <WorkspaceSwitcher
           workspaces={workspaces}
           currentId={currentId}

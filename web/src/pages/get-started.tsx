@@ -3,9 +3,9 @@
  * a workspace, some data or an API key, a second person, a second factor — each ticked from
  * what the API says now (never from a flag kept here), and each linked to where it is done.
  *
- * The console's shell leads an account here while it has not hidden the guide
- * (`getStartedDismissed`) and has no workspace yet, or one with nothing in it; hidden, the guide
- * stays reachable through `GettingStartedLink`. Hiding is remembered per account, in this browser.
+ * The console's sidebar offers it (`GettingStartedLink`) until the account hides it
+ * (`getStartedDismissed`), and the welcome page of an account without a workspace links to it;
+ * hidden, it stays reachable at its address. Hiding is remembered per account, in this browser.
  */
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
@@ -37,9 +37,9 @@ function setGetStartedDismissed(accountId: string, dismissed: boolean): void {
 }
 
 /** A link to the guide, for the console's shell (the guide stays reachable after it is hidden). */
-export function GettingStartedLink({ class: className }: { class?: string }) {
+export function GettingStartedLink({ class: className, current = false }: { class?: string; current?: boolean }) {
   return (
-    <Link href={GET_STARTED_PATH} class={className} data-testid="get-started-link">
+    <Link href={GET_STARTED_PATH} class={className} aria-current={current ? 'page' : undefined} data-testid="get-started-link">
       Get started
     </Link>
   );

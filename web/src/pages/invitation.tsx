@@ -14,7 +14,7 @@ import { clearInvitationToken, INVITATION_PATH, invitationToken, notePreviewedIn
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
 import { AuthLayout } from './auth';
-import { workspacePath } from './console';
+import { sectionPath } from '../sections';
 
 const RETURN = `?next=${encodeURIComponent(INVITATION_PATH)}`;
 
@@ -78,7 +78,7 @@ function InvitationProblem(props: {
       {code === 'email_not_verified' && <p>Confirm your email address with the link we sent you, then open the invitation again.</p>}
       <p>
         {code === 'already_member' && workspace ? (
-          <Link href={workspacePath(workspace.id)} class="button">
+          <Link href={sectionPath(workspace.id)} class="button">
             Open {workspace.name}
           </Link>
         ) : (
@@ -158,7 +158,7 @@ function SignedInInvitation({ token, session, onSignOut }: { token: string; sess
       try {
         const workspace = await api.acceptInvitation(token);
         clearInvitationToken();
-        navigate(workspacePath(workspace.id), { replace: true });
+        navigate(sectionPath(workspace.id), { replace: true });
       } catch (err) {
         if (err instanceof ApiError && (err.code === 'invitation_invalid' || err.code === 'already_member')) clearInvitationToken();
         setAcceptError(err);

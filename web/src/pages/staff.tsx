@@ -28,11 +28,9 @@ import {
 } from '../staff-api';
 import { StaffGrantPage, StaffHome } from './staff-access';
 
-export const STAFF_HOME = '/staff';
+import { STAFF_HOME } from '../staff-path';
 
-export function isStaffPath(path: string): boolean {
-  return path === STAFF_HOME || path.startsWith(`${STAFF_HOME}/`);
-}
+export { isStaffPath, STAFF_HOME } from '../staff-path';
 
 type StaffAuth =
   | { readonly status: 'loading' }
