@@ -18,7 +18,7 @@ const Json: z.ZodType<JsonValueT> = z
   .lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(Json), z.record(z.string(), Json)]))
   .meta({ id: 'JsonValue' });
 
-const CollectionName = z.string().regex(COLLECTION_NAME, COLLECTION_NAME_RULE).describe(`${COLLECTION_NAME_RULE}.`);
+export const CollectionName = z.string().regex(COLLECTION_NAME, COLLECTION_NAME_RULE).describe(`${COLLECTION_NAME_RULE}.`);
 
 export const CollectionParams = WorkspaceParams.extend({ collection: CollectionName });
 export const RecordParams = CollectionParams.extend({ recordId: Id });

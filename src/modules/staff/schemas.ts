@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { displayName, filterParam, Id, page, PageQuery, WorkspaceParams } from '../../platform/http/schemas.js';
 import { Email, OpaqueToken, Password } from '../accounts/schemas.js';
 import { normaliseTotpCode } from '../mfa/totp.js';
+import { CollectionName } from '../records/schemas.js';
 import { JUSTIFICATIONS, MAX_BREAK_GLASS_MINUTES, STAFF_PERMISSIONS, STAFF_ROLES } from './permissions.js';
 
 const Role = z.enum(STAFF_ROLES).describe('support, engineer, security or staff-admin (docs/staff-access.md).');
@@ -124,7 +125,6 @@ export const WorkspaceRequestsQuery = z.strictObject({
 });
 
 export const GrantParams = z.strictObject({ grantId: Id });
-const CollectionName = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, 'a collection name is 1–63 lowercase letters, digits, "_" or "-", starting with a letter');
 export const GrantCollectionParams = GrantParams.extend({ collection: CollectionName });
 export const GrantRecordParams = GrantCollectionParams.extend({ recordId: Id });
 export const GrantDocumentParams = GrantParams.extend({ documentId: Id });
