@@ -254,6 +254,17 @@ describe.each(BACKENDS)('every write is one audit event, on $name', (backend) =>
       },
     },
     {
+      route: 'DELETE /api/v1/auth/account/email',
+      action: 'auth.email_change_cancelled',
+      status: 204,
+      prepare: async () => {
+        const c = await signUp(t, 'email-cancel');
+        await call('POST', '/api/v1/auth/account/email', c.bearer, { email: `cancelled-${Date.now()}@example.test`, password: c.password }, 202);
+        await t.services.accounts.settle();
+        return send('DELETE', '/api/v1/auth/account/email', c.bearer);
+      },
+    },
+    {
       route: 'POST /api/v1/auth/account/email/confirm',
       action: 'auth.email_changed',
       status: 200,

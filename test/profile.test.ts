@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tenantContext } from '../src/platform/db/types.js';
 import { auditEventsOfRequest } from './helpers/audit.js';
 import { BACKENDS } from './helpers/backends.js';
 import { buildTestApp, createWorkspace, latestLinkToken, latestMail, sessionCookie, signUp, type Caller, type TestApp } from './helpers/app.js';
@@ -32,6 +33,16 @@ describe.each(BACKENDS)('the profile on $name', (backend) => {
   const rename = (headers: Headers, payload: unknown) => t.app.inject({ method: 'PATCH', url: '/api/v1/auth/account', headers, payload: payload as object });
   const askChange = (headers: Headers, payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/auth/account/email', headers, payload: payload as object });
   const confirm = (headers: Headers, token: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/account/email/confirm', headers, payload: { token } });
+  const cancel = (headers: Headers) => t.app.inject({ method: 'DELETE', url: '/api/v1/auth/account/email', headers });
+  /** The pending address the account reads back in its session, once the request's work is done. */
+  const pendingOf = async (headers: Headers) => {
+    await t.services.accounts.settle();
+    const res = await session(headers);
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json<{ account: { pendingEmail: string | null } }>().account.pendingEmail;
+  };
+  const expireChangeLinks = (accountId: string) =>
+    t.database.raw(`UPDATE rampart.email_tokens SET expires_at = now() - interval '1 second' WHERE account_id = $1 AND purpose = 'change_email'`, [accountId]);
   const signIn = (email: string, password: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/tokens', payload: { email, password } });
   /** The mail held for an address, newest first (the outbox, as the development mailbox reads it). */
   const mailTo = async (to: string) => {
@@ -72,7 +83,7 @@ describe.each(BACKENDS)('the profile on $name', (backend) => {
       const ws = (await createWorkspace(t, c, 'Names')).id;
       const res = await rename(c.cookie, { name: '  Dana  Scully ' });
       expect(res.statusCode, res.body).toBe(200);
-      expect(res.json()).toEqual({ id: c.accountId, email: c.email, name: 'Dana  Scully', emailVerified: true, createdAt: expect.any(String) });
+      expect(res.json()).toEqual({ id: c.accountId, email: c.email, name: 'Dana  Scully', emailVerified: true, createdAt: expect.any(String), pendingEmail: null });
       expect((await session(c.bearer)).json().account.name).toBe('Dana  Scully');
       const members = (await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${ws}/members`, headers: c.bearer })).json<{ data: Array<{ name: string }> }>().data;
       expect(members.map((m) => m.name)).toEqual(['Dana  Scully']);
@@ -117,7 +128,7 @@ describe.each(BACKENDS)('the profile on $name', (backend) => {
 
       const confirmed = await confirm(c.bearer, token);
       expect(confirmed.statusCode, confirmed.body).toBe(200);
-      expect(confirmed.json()).toEqual({ id: c.accountId, email: newEmail, name: expect.any(String), emailVerified: true, createdAt: expect.any(String) });
+      expect(confirmed.json()).toEqual({ id: c.accountId, email: newEmail, name: expect.any(String), emailVerified: true, createdAt: expect.any(String), pendingEmail: null });
       expect(await auditEventsOfRequest(t, confirmed.headers['x-request-id'] as string)).toEqual([{ action: 'auth.email_changed', outcome: 'success' }]);
       expect((await ownEvents(c))[0]).toMatchObject({ action: 'auth.email_changed', details: { from: c.email, to: newEmail, sessionsEnded: 1 } });
       // This session goes on; the cookie session signUp also opened has ended.
@@ -306,6 +317,120 @@ describe.each(BACKENDS)('the profile on $name', (backend) => {
         const opened = await confirm(c.bearer, token);
         expect(code(opened)).toBe('sso_required');
         expect((await session(c.bearer)).json().account.email).toBe(c.email);
+      });
+    });
+
+    describe('the pending change, as the account reads it back', () => {
+      it('is on the Account of every answer of its own until confirmed: the session, a sign-in, a rename; then null', async () => {
+        const c = await signUp(t, 'pending');
+        expect(await pendingOf(c.bearer)).toBeNull();
+        const newEmail = `${unique('pending')}@example.test`;
+        const token = await changeLink(c, newEmail);
+        expect(await pendingOf(c.bearer)).toBe(newEmail);
+        expect(await pendingOf(c.cookie)).toBe(newEmail);
+        const signedIn = await signIn(c.email, c.password);
+        expect(signedIn.json().account).toMatchObject({ email: c.email, pendingEmail: newEmail });
+        expect((await rename(c.bearer, { name: 'Pending Person' })).json()).toMatchObject({ email: c.email, pendingEmail: newEmail });
+        const confirmed = await confirm(c.bearer, token);
+        expect(confirmed.json()).toMatchObject({ email: newEmail, pendingEmail: null });
+        expect(await pendingOf(c.bearer)).toBeNull();
+      });
+
+      it('is null once its link expired', async () => {
+        const c = await signUp(t, 'pending-expired');
+        await changeLink(c, `${unique('expiring')}@example.test`);
+        await expireChangeLinks(c.accountId);
+        expect(await pendingOf(c.bearer)).toBeNull();
+      });
+
+      it('is the newest request: asking again, the same address or another, shows that one and voids the earlier link', async () => {
+        const c = await signUp(t, 'pending-again');
+        const first = `${unique('first')}@example.test`;
+        const firstToken = await changeLink(c, first);
+        // "Send the link again": the same address, with the password again.
+        const resent = await changeLink(c, first);
+        expect(resent).not.toBe(firstToken);
+        expect(await pendingOf(c.bearer)).toBe(first);
+        expect(code(await confirm(c.bearer, firstToken))).toBe('invalid_link');
+        const second = `${unique('second')}@example.test`;
+        await changeLink(c, second);
+        expect(await pendingOf(c.bearer)).toBe(second);
+        expect(code(await confirm(c.bearer, resent))).toBe('invalid_link');
+      });
+
+      it('DELETE /auth/account/email cancels it: 204, its link stops working, one event naming the address; again is 204 too', async () => {
+        const c = await signUp(t, 'canceller');
+        const newEmail = `${unique('cancelled')}@example.test`;
+        const token = await changeLink(c, newEmail);
+        const res = await cancel(c.cookie);
+        expect(res.statusCode, res.body).toBe(204);
+        expect(res.body).toBe('');
+        expect(await auditEventsOfRequest(t, res.headers['x-request-id'] as string)).toEqual([{ action: 'auth.email_change_cancelled', outcome: 'success' }]);
+        expect((await ownEvents(c))[0]).toMatchObject({ action: 'auth.email_change_cancelled', outcome: 'success', details: { pendingEmail: newEmail } });
+        expect(await pendingOf(c.bearer)).toBeNull();
+        const opened = await confirm(c.bearer, token);
+        expect(code(opened)).toBe('invalid_link');
+        expect((await session(c.bearer)).json().account.email).toBe(c.email);
+        // Nothing pending: the same answer; the event says nothing was.
+        const again = await cancel(c.bearer);
+        expect(again.statusCode).toBe(204);
+        expect(await auditEventsOfRequest(t, again.headers['x-request-id'] as string)).toEqual([{ action: 'auth.email_change_cancelled', outcome: 'failure' }]);
+        expect((await ownEvents(c))[0]).toMatchObject({ action: 'auth.email_change_cancelled', details: { reason: 'nothing_pending' } });
+      });
+
+      it('cancelling needs the session: without the CSRF token or signed out nothing is cancelled', async () => {
+        const c = await signUp(t, 'cancel-refused');
+        const newEmail = `${unique('kept')}@example.test`;
+        await changeLink(c, newEmail);
+        expect(code(await cancel({ cookie: c.cookie['cookie'] as string }))).toBe('csrf_failed');
+        expect(code(await cancel({}))).toBe('unauthenticated');
+        expect(await pendingOf(c.bearer)).toBe(newEmail);
+      });
+
+      it('an address another account holds reads exactly as a free one: present, expired, cancelled', async () => {
+        const asker = await signUp(t, 'pending-asker');
+        const holder = await signUp(t, 'pending-holder');
+        const free = `${unique('free')}@example.test`;
+        const seen: Array<{ account: unknown; cancelled: unknown }> = [];
+        for (const email of [free, holder.email]) {
+          expect((await askChange(asker.bearer, { email, password: asker.password })).statusCode).toBe(202);
+          await t.services.accounts.settle();
+          const account = (await session(asker.bearer)).json().account;
+          expect(account.pendingEmail).toBe(email);
+          const res = await cancel(asker.bearer);
+          expect(res.statusCode).toBe(204);
+          const [event] = await ownEvents(asker);
+          seen.push({ account: { ...account, pendingEmail: '(asked)' }, cancelled: [event?.action, event?.outcome, Object.keys(event?.details ?? {})] });
+          expect(await pendingOf(asker.bearer)).toBeNull();
+          // Asked again, then expired: gone the same way.
+          expect((await askChange(asker.bearer, { email, password: asker.password })).statusCode).toBe(202);
+          expect(await pendingOf(asker.bearer)).toBe(email);
+          await expireChangeLinks(asker.accountId);
+          expect(await pendingOf(asker.bearer)).toBeNull();
+        }
+        expect(seen[0]).toEqual(seen[1]);
+        // The holder's own account shows nothing of it, and still no link went to the holder.
+        expect(await pendingOf(holder.bearer)).toBeNull();
+        expect((await mailTo(holder.email)).filter((m) => m.template === 'email_change_verify')).toEqual([]);
+      });
+
+      it("is the account's own only: not in member lists, not in another account's answers", async () => {
+        const owner = await signUp(t, 'pending-owner');
+        const ws = (await createWorkspace(t, owner, 'Pending')).id;
+        const member = await signUp(t, 'pending-member');
+        await t.services.members.addMember(tenantContext(ws, owner.accountId), member.accountId, 'member');
+        const newEmail = `${unique('secret-move')}@example.test`;
+        await changeLink(member, newEmail);
+        expect(await pendingOf(member.bearer)).toBe(newEmail);
+        for (const viewer of [owner, member]) {
+          const res = await t.app.inject({ method: 'GET', url: `/api/v1/workspaces/${ws}/members`, headers: viewer.bearer });
+          expect(res.statusCode, res.body).toBe(200);
+          const listed = res.json<{ data: Array<Record<string, unknown>> }>().data;
+          expect(listed.map((m) => m['email']).sort()).toEqual([owner.email, member.email].sort());
+          expect(listed.every((m) => !('pendingEmail' in m))).toBe(true);
+          expect(res.body).not.toContain(newEmail);
+        }
+        expect(JSON.stringify((await session(owner.bearer)).json())).not.toContain(newEmail);
       });
     });
 

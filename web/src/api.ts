@@ -22,6 +22,8 @@ export interface Account {
   readonly name: string;
   readonly emailVerified: boolean;
   readonly createdAt: string;
+  /** The address of an email change asked for and not yet confirmed, cancelled or expired. */
+  readonly pendingEmail: string | null;
 }
 
 export interface Session {
@@ -969,7 +971,7 @@ export const api = {
 };
 
 // Profile, workspace-for-key, overview
-// (PATCH /auth/account, POST /auth/account/email[/confirm], GET /workspace with an API key,
+// (PATCH /auth/account, POST and DELETE /auth/account/email, POST …/email/confirm, GET /workspace with an API key,
 // GET /workspaces/:id/overview; members carry `mfa`; the invitation preview works signed out.)
 
 /** Members gain whether they have a second factor (a confirmed authenticator app or a passkey). */
@@ -1050,6 +1052,8 @@ export const profileApi = {
    */
   requestEmailChange: (email: string, password?: string) =>
     request<EmailChangePending>('POST', '/auth/account/email', { json: password === undefined ? { email } : { email, password } }),
+  /** Cancels the pending email change (its link stops working); 204 whether or not one was pending. */
+  cancelEmailChange: () => request<void>('DELETE', '/auth/account/email'),
   /** The /email-change#token=… page: confirms, signed in to the account that asked (401 signed out). */
   confirmEmailChange: (token: string) => request<Account>('POST', '/auth/account/email/confirm', { json: { token } }),
   /** Which workspace an API key opens (never the session's): 401 for an unknown, revoked or expired key. */

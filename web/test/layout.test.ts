@@ -318,7 +318,7 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       expect(await page.getByTestId('workspace-switcher').locator('option').allTextContents()).toEqual(['Acme', 'Beta']);
     });
 
-    it('the profile’s name is edited in place, the account menu follows; a new address shows as pending', async () => {
+    it('the profile’s name is edited in place, the account menu follows; a new address shows as pending, after a reload too, until cancelled', async () => {
       await page.goto(url('/account'));
       await page.getByRole('heading', { level: 1, name: 'Profile' }).waitFor();
       const form = page.getByRole('form', { name: 'Change your name' });
@@ -341,7 +341,40 @@ describe('console layout at phone and laptop widths, and its structure (Chromium
       await expect.poll(() => page.getByTestId('pending-email').textContent()).toContain('olivia@new.example.test');
       expect(await page.getByTestId('profile-current-email').textContent()).toContain(OWNER);
       expect(await signedInAs(page)).toBe(OWNER);
-      await h.emailLink('olivia@new.example.test', '/email-change');
+      const first = await h.emailLink('olivia@new.example.test', '/email-change');
+
+      // The pending change is the account's: a reload still shows it, with the ways on from it.
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Profile' }).waitFor();
+      await expect.poll(() => page.getByTestId('pending-email').textContent()).toContain('olivia@new.example.test');
+      expect(await page.getByTestId('profile-current-email').textContent()).toContain(OWNER);
+      await checkLayout(page, 'account-pending-email');
+
+      // Sending the link again needs the password, as asking did; the new link replaces the first.
+      const again = page.getByRole('form', { name: 'Send the link again' });
+      h.allowHttpErrors(401);
+      await again.getByRole('button', { name: 'Send the link again' }).click();
+      await expect.poll(() => page.getByTestId('pending-email-error').textContent()).toBe('The current password is not right.');
+      await again.getByLabel('Current password').fill(PASSWORD);
+      await again.getByRole('button', { name: 'Send the link again' }).click();
+      await expect.poll(() => again.getByRole('status').textContent()).toBe('A new link went to olivia@new.example.test; the earlier one no longer works.');
+      expect(await page.getByTestId('pending-email-error').count()).toBe(0);
+      expect(await h.emailLink('olivia@new.example.test', '/email-change')).not.toBe(first);
+
+      // Cancelled: gone from the page, and still gone after a reload; the address is unchanged.
+      await again.getByRole('button', { name: 'Cancel this change' }).click();
+      await expect.poll(() => page.getByTestId('pending-email').count()).toBe(0);
+      expect(await page.getByTestId('profile-email').getByRole('status').last().textContent()).toBe(
+        'The change to olivia@new.example.test was cancelled; its link no longer works.',
+      );
+      expect(await page.getByRole('form', { name: 'Send the link again' }).count()).toBe(0);
+      await page.reload();
+      await page.getByRole('heading', { level: 1, name: 'Profile' }).waitFor();
+      await page.getByRole('form', { name: 'Change your email address' }).waitFor();
+      expect(await page.getByTestId('pending-email').count()).toBe(0);
+      expect(await page.getByTestId('profile-current-email').textContent()).toContain(OWNER);
+      const account = ((await h.apiCall(page, 'GET', '/api/v1/auth/session')).json as { account: { email: string; pendingEmail: string | null } }).account;
+      expect(account).toMatchObject({ email: OWNER, pendingEmail: null });
     });
 
     it('the overview shows each state and links to the section where it is changed', async () => {

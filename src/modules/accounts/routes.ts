@@ -190,6 +190,20 @@ export function accountsRoutes(accounts: AccountsService, events: AuthEvents): F
       handler: async (request, reply) => reply.status(202).send(await accounts.requestEmailChange(requirePrincipal(request), request.body, requestMeta(request))),
     });
 
+    app.delete('/api/v1/auth/account/email', {
+      config: { access: 'account' },
+      schema: {
+        tags,
+        summary: 'Cancel my pending email change: its link stops working',
+        description: 'Answers the same whether or not a change was pending. The address stays as it is; `pendingEmail` on the Account becomes null.',
+        response: { 204: NoContent },
+      },
+      handler: async (request, reply) => {
+        await accounts.cancelEmailChange(requirePrincipal(request), requestMeta(request));
+        return reply.status(204).send();
+      },
+    });
+
     app.post('/api/v1/auth/account/email/confirm', {
       config: { access: 'account', errors: ['invalid_link', 'email_managed', 'sso_required', 'account_exists', 'rate_limited'] },
       schema: {

@@ -46,9 +46,18 @@ export const EmailChangePending = z
   .object({ pendingEmail: z.string().describe('The address a confirmation link was sent to (the answer is the same whether or not it already has an account).') })
   .meta({ id: 'EmailChangePending' });
 
-export const Account = z
-  .object({ id: Id, email: z.string(), name: z.string(), emailVerified: z.boolean(), createdAt: z.iso.datetime() })
-  .meta({ id: 'Account' });
+/** An account as the modules that look one up use it (never serialized as such). */
+const AccountFields = z.object({ id: Id, email: z.string(), name: z.string(), emailVerified: z.boolean(), createdAt: z.iso.datetime() });
+
+/** The signed-in account, in its own answers only (the session, sign-ins, its profile). */
+export const Account = AccountFields.extend({
+  pendingEmail: z
+    .string()
+    .nullable()
+    .describe(
+      'The address of an email change asked for and not yet confirmed, cancelled or expired; else null. The same whether or not another account holds it.',
+    ),
+}).meta({ id: 'Account' });
 
 const SessionInfo = z.object({
   id: Id,
@@ -140,5 +149,8 @@ export const AuthEventItem = z
 
 export const SetupStatus = z.object({ setupRequired: z.boolean() });
 
+/** The signed-in account as its own answers carry it, with its pending email change. */
 export type AccountView = z.infer<typeof Account>;
+/** Any account, as another module looks it up (no pending email change: that is the account's own). */
+export type AccountSummary = z.infer<typeof AccountFields>;
 export type SessionView = z.infer<typeof SessionItem>;

@@ -20,7 +20,7 @@ import { deriveKey, hmacSha256, newId, randomToken, sha256 } from '../../platfor
 import type { Mailer, MailMessage } from '../../platform/mail/index.js';
 import type { AuthEvent, AuthEvents } from '../events/index.js';
 import { assertPasswordPolicy, Passwords, type PasswordParams } from './passwords.js';
-import type { AccountView, SessionView } from './schemas.js';
+import type { AccountSummary, AccountView, SessionView } from './schemas.js';
 import { describeDevice, describePlace } from './devices.js';
 import * as store from './store.js';
 
@@ -97,7 +97,7 @@ const SETUP_TOKEN_PREFIX = 'rsu';
 const EMAIL_TOKEN_PREFIX = 'rel';
 const PENDING_TOKEN_PREFIX = 'rmf';
 
-export function accountView(row: store.AccountRow): AccountView {
+export function accountView(row: store.AccountRow): AccountSummary {
   return {
     id: row.id,
     email: row.email,
@@ -105,6 +105,14 @@ export function accountView(row: store.AccountRow): AccountView {
     emailVerified: row.email_verified_at !== null,
     createdAt: row.created_at.toISOString(),
   };
+}
+
+/**
+ * The account as its own answers carry it, read in a transaction of that account: with the
+ * address of its pending email change (the same whether or not another account holds it).
+ */
+async function ownAccountIn(tx: Tx, row: store.AccountRow): Promise<AccountView> {
+  return { ...accountView(row), pendingEmail: await store.pendingEmailChange(tx, row.id) };
 }
 
 /** What an event says about a sign-in the gate let through: the session, or the second factor asked for. */
@@ -525,7 +533,7 @@ export class AccountsService {
       if (!row) throw new RampartError('unauthenticated');
       // The name itself stays out of the chain (personal data in an append-only log).
       await this.deps.events.recordIn(tx, { action: 'auth.name_changed', outcome: 'success', accountId: row.id }, meta);
-      return accountView(row);
+      return ownAccountIn(tx, row);
     });
   }
 
@@ -534,9 +542,11 @@ export class AccountsService {
    * password, or for an account without one a sign-in within the last 15 minutes. Refused when a
    * workspace manages the current address (`email_managed`) or enforces SSO for the new one
    * (`sso_required`). The answer is the same whether or not another account holds the new address,
-   * and so is what the requester can observe: the work happens after the answer. A free address
-   * gets the link that proves it (any earlier change link of the account is voided either way);
-   * a taken one gets a notice to its holder instead. The current address is told in both cases.
+   * and so is what the requester can observe: the work happens after the answer, and the request is
+   * kept the same way in both cases (voiding the account's earlier one), so the pending change the
+   * account reads back (`pendingEmail`) is the same too. A free address gets the link that proves
+   * it; a taken one gets a notice to its holder instead, and its token is dropped unsent, so that
+   * request can never be confirmed. The current address is told in both cases.
    */
   async requestEmailChange(principal: Principal, input: { email: string; password?: string | undefined }, meta: RequestMeta): Promise<{ pendingEmail: string }> {
     const action = 'auth.email_change_requested';
@@ -561,12 +571,13 @@ export class AccountsService {
       this.db.withAccount(principal.accountId, async (tx) => {
         const own = await store.accountById(tx, principal.accountId);
         if (!own) return;
-        await store.voidEmailTokens(tx, own.id, 'change_email');
         const holder = await store.accountByEmail(tx, newEmail);
+        // Stored alike for a free and a taken address (a new request voids the earlier one); only a
+        // free one is sent its link.
+        const link = await this.newLinkIn(tx, own.id, newEmail, 'change_email', null);
         if (holder) {
           await this.deps.mailer.enqueue(tx, { template: 'email_change_taken', to: holder.email, data: { name: holder.name } });
         } else {
-          const link = await this.newLinkIn(tx, own.id, newEmail, 'change_email', null);
           await this.deps.mailer.enqueue(tx, {
             template: 'email_change_verify',
             to: newEmail,
@@ -582,6 +593,24 @@ export class AccountsService {
       }),
     );
     return { pendingEmail: newEmail };
+  }
+
+  /**
+   * Cancels the account's pending email change: its link stops working. Answers the same whether
+   * or not a change was pending; the event says which (`pendingEmail`, or the reason nothing was).
+   */
+  async cancelEmailChange(principal: Principal, meta: RequestMeta): Promise<void> {
+    const action = 'auth.email_change_cancelled';
+    await this.db.withAccount(principal.accountId, async (tx) => {
+      const [pendingEmail] = await store.voidEmailTokens(tx, principal.accountId, 'change_email');
+      await this.deps.events.recordIn(
+        tx,
+        pendingEmail
+          ? { action, outcome: 'success', accountId: principal.accountId, details: { pendingEmail } }
+          : { action, outcome: 'failure', accountId: principal.accountId, details: { reason: 'nothing_pending' } },
+        meta,
+      );
+    });
   }
 
   /**
@@ -609,7 +638,7 @@ export class AccountsService {
         const ended = await store.revokeSessionsExcept(tx, account.id, principal.sessionId);
         await this.deps.mailer.enqueue(tx, { template: 'email_changed', to: account.email, data: { name: account.name, newEmail, when: new Date().toISOString() } });
         await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: account.id, details: { from: account.email, to: newEmail, sessionsEnded: ended } }, meta);
-        return accountView(changed);
+        return ownAccountIn(tx, changed);
       });
     } catch (err) {
       const refused = isUniqueViolation(err, 'accounts_email_key') ? new RampartError('account_exists', { cause: err }) : err;
@@ -807,12 +836,12 @@ export class AccountsService {
       userAgent: meta.userAgent?.slice(0, 512) ?? null,
       ssoWorkspaceId,
     });
-    return { account: accountView(account), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
+    return { account: await ownAccountIn(tx, account), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
   }
 
   // --- accounts created through an identity provider ---------------------------------------------
 
-  async accountByEmail(email: string): Promise<AccountView | null> {
+  async accountByEmail(email: string): Promise<AccountSummary | null> {
     const row = await this.db.withGlobal((tx) => store.accountByEmail(tx, email), { readOnly: true });
     return row ? accountView(row) : null;
   }
@@ -823,7 +852,7 @@ export class AccountsService {
    * null if the email is taken. Records no event: the sign-in that follows in the same request
    * records one, saying the account was created.
    */
-  async createExternalAccountIn(tx: Tx, input: { email: string; name: string; emailVerified: boolean }): Promise<AccountView | null> {
+  async createExternalAccountIn(tx: Tx, input: { email: string; name: string; emailVerified: boolean }): Promise<AccountSummary | null> {
     if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
     if (this.config.signup === 'closed') throw new RampartError('signup_closed');
     const account = await this.insertAccountIn(tx, { email: input.email, name: cleanDisplayName(input.name, 200), passwordHash: null, emailVerified: input.emailVerified });
@@ -840,12 +869,12 @@ export class AccountsService {
     return store.insertAccount(tx, { id, ...a });
   }
 
-  async accountByEmailIn(tx: Tx, email: string): Promise<AccountView | null> {
+  async accountByEmailIn(tx: Tx, email: string): Promise<AccountSummary | null> {
     const row = await store.accountByEmail(tx, email);
     return row ? accountView(row) : null;
   }
 
-  async accountByIdIn(tx: Tx, accountId: string): Promise<AccountView | null> {
+  async accountByIdIn(tx: Tx, accountId: string): Promise<AccountSummary | null> {
     const row = await store.accountById(tx, accountId);
     return row ? accountView(row) : null;
   }
@@ -855,7 +884,7 @@ export class AccountsService {
    * in a domain the workspace verified: the email counts as verified, and closed sign-up does not
    * apply (nobody signs themselves up). Records no event: the provisioning request records one.
    */
-  async createDirectoryAccountIn(tx: Tx, input: { email: string; name: string }): Promise<AccountView> {
+  async createDirectoryAccountIn(tx: Tx, input: { email: string; name: string }): Promise<AccountSummary> {
     if (!(await store.anyAccount(tx))) throw new RampartError('setup_token_invalid');
     const account = await this.insertAccountIn(tx, { email: input.email, name: cleanDisplayName(input.name, 200), passwordHash: null, emailVerified: true });
     if (!account) throw new RampartError('account_exists');
@@ -893,7 +922,7 @@ export class AccountsService {
       async (tx) => {
         const [account, session] = await Promise.all([store.accountById(tx, principal.accountId), store.sessionById(tx, principal.sessionId)]);
         if (!account || !session) throw new RampartError('unauthenticated');
-        return { account: accountView(account), session };
+        return { account: await ownAccountIn(tx, account), session };
       },
       { readOnly: true },
     );
@@ -972,7 +1001,7 @@ export class AccountsService {
     const row = await store.rotateSession(tx, principal.sessionId, sha256(token), mfa);
     const account = await store.accountById(tx, principal.accountId);
     if (!row || !account) throw new RampartError('unauthenticated');
-    return { account: accountView(account), sessionId: row.id, token, kind: row.kind, expiresAt: row.expires_at, mfa: row.mfa_at !== null };
+    return { account: await ownAccountIn(tx, account), sessionId: row.id, token, kind: row.kind, expiresAt: row.expires_at, mfa: row.mfa_at !== null };
   }
 
   /** Moves a session's idle clock (at most once a minute). Called after a request authenticates. */

@@ -220,7 +220,7 @@ export async function insertEmailToken(
   t: { id: string; purpose: EmailPurpose; accountId: string; email: string; tokenHash: Buffer; bindingHash: Buffer | null; ttlSeconds: number },
 ): Promise<void> {
   // A new link of a purpose voids the account's earlier ones of that purpose.
-  await tx.query('UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL', [t.accountId, t.purpose]);
+  await voidEmailTokens(tx, t.accountId, t.purpose);
   await tx.query(
     `INSERT INTO email_tokens (id, purpose, account_id, email, token_hash, binding_hash, expires_at)
      VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7))`,
@@ -228,9 +228,34 @@ export async function insertEmailToken(
   );
 }
 
-/** Voids the account's live links of a purpose (as a new one of the purpose does). */
-export async function voidEmailTokens(tx: Tx, accountId: string, purpose: EmailPurpose): Promise<void> {
-  await tx.query('UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL', [accountId, purpose]);
+/**
+ * Voids the account's unused links of a purpose (as a new one of the purpose does); returns the
+ * addresses of those that were still live (unexpired), newest first.
+ */
+export async function voidEmailTokens(tx: Tx, accountId: string, purpose: EmailPurpose): Promise<string[]> {
+  const { rows } = await tx.query<{ email: string; live: boolean; created_at: Date }>(
+    `UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL
+      RETURNING email, expires_at > now() AS live, created_at`,
+    [accountId, purpose],
+  );
+  return rows
+    .filter((r) => r.live)
+    .sort((a, b) => b.created_at.getTime() - a.created_at.getTime())
+    .map((r) => r.email);
+}
+
+/**
+ * The address of the account's newest live email-change request (unused, unexpired), or null.
+ * Only the transaction's own account's: row-level security hides every other account's links.
+ */
+export async function pendingEmailChange(tx: Tx, accountId: string): Promise<string | null> {
+  const { rows } = await tx.query<{ email: string }>(
+    `SELECT email FROM email_tokens
+      WHERE account_id = $1 AND purpose = 'change_email' AND used_at IS NULL AND expires_at > now()
+      ORDER BY created_at DESC, id DESC LIMIT 1`,
+    [accountId],
+  );
+  return rows[0]?.email ?? null;
 }
 
 /**

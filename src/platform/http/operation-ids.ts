@@ -20,6 +20,7 @@ export const OPERATION_IDS: Readonly<Record<string, string>> = {
   'POST /api/v1/auth/password': 'changePassword',
   'PATCH /api/v1/auth/account': 'updateProfile',
   'POST /api/v1/auth/account/email': 'requestEmailChange',
+  'DELETE /api/v1/auth/account/email': 'cancelEmailChange',
   'POST /api/v1/auth/account/email/confirm': 'confirmEmailChange',
   'GET /api/v1/auth/session': 'getCurrentSession',
   'POST /api/v1/auth/sign-out': 'signOut',

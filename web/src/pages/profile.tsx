@@ -1,8 +1,9 @@
 /**
  * The account's profile (`/account`): the name others see, and the email address. Changing the
  * address sends a link to the new one (the old one is told) and changes nothing until the link is
- * opened; an address in a domain a workspace verified is that workspace's to manage, and the page
- * says so rather than offering a change that would be refused.
+ * opened; the change waiting for it is part of the Account, so it shows after a reload too, and can
+ * be sent again or cancelled. An address in a domain a workspace verified is that workspace's to
+ * manage, and the page says so rather than offering a change that would be refused.
  */
 import { useState } from 'preact/hooks';
 import { ApiError, errorMessage, profileApi, type Account, type Session } from '../api';
@@ -65,16 +66,88 @@ function describeEmailError(err: unknown): string {
   return errorMessage(err);
 }
 
-function EmailPanel({ account }: { account: Account }) {
+/**
+ * The change waiting for its link: the address it goes to (read from the Account, so it is there
+ * after a reload too), and the two ways on from it. Sending the link again asks again for the same
+ * address, which needs the password as the first request did; cancelling needs nothing more.
+ */
+function PendingChange({ account, pending, onChanged }: { account: Account; pending: string; onChanged: (account: Account) => void }) {
+  const [password, setPassword] = useState('');
+  const [status, setStatus] = useState<string | null>(null);
+  const resend = useAction({ describeError: describeEmailError });
+  const cancel = useAction();
+  const busy = resend.busy || cancel.busy;
+  return (
+    <div class="stack" data-testid="pending-change">
+      <p class="hint">
+        We sent a link to {pending}. Open it, signed in to this account, within 15 minutes to make it your address; until then you sign in and
+        receive mail at {account.email}.
+      </p>
+      <form
+        class="stack narrow"
+        aria-label="Send the link again"
+        onSubmit={(event) => {
+          event.preventDefault();
+          setStatus(null);
+          cancel.setError(null);
+          void resend.run(async () => {
+            const { pendingEmail } = await profileApi.requestEmailChange(pending, password || undefined);
+            setPassword('');
+            onChanged({ ...account, pendingEmail });
+            setStatus(`A new link went to ${pendingEmail}; the earlier one no longer works.`);
+          });
+        }}
+      >
+        <input type="text" name="username" autocomplete="username" hidden readOnly value={account.email} />
+        <TextField
+          label="Current password"
+          type="password"
+          name="resend-password"
+          autocomplete="current-password"
+          maxLength={PASSWORD_MAX}
+          value={password}
+          onInput={setPassword}
+          hint="Sending the link again needs your current password, as asking did (leave it empty if your account has none)."
+        />
+        <ErrorMessage error={resend.error ?? cancel.error} testId="pending-email-error" />
+        <div class="actions">
+          <button type="submit" class="secondary" disabled={busy}>
+            Send the link again
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy}
+            onClick={() => {
+              setStatus(null);
+              resend.setError(null);
+              void cancel.run(async () => {
+                await profileApi.cancelEmailChange();
+                onChanged({ ...account, pendingEmail: null });
+              });
+            }}
+          >
+            Cancel this change
+          </button>
+        </div>
+        <Status message={status} />
+      </form>
+    </div>
+  );
+}
+
+function EmailPanel({ account, onChanged }: { account: Account; onChanged: (account: Account) => void }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  // The API says which address waits only in its answer to the request: shown until the page is left.
-  const [pending, setPending] = useState<string | null>(null);
+  // What the page last did, said once the pending change it concerns has gone (cancelled).
+  const [status, setStatus] = useState<string | null>(null);
   const [managed, setManaged] = useState(false);
   const { busy, error, setError, run } = useAction({ describeError: describeEmailError });
+  const pending = account.pendingEmail;
 
   const submit = async () => {
     const wanted = email.trim();
+    setStatus(null);
     if (!/^[^\s@]+@[^\s@]+$/.test(wanted)) {
       setError('Enter the new address, such as name@example.com.');
       return;
@@ -86,7 +159,7 @@ function EmailPanel({ account }: { account: Account }) {
     await run(async () => {
       try {
         const { pendingEmail } = await profileApi.requestEmailChange(wanted, password || undefined);
-        setPending(pendingEmail);
+        onChanged({ ...account, pendingEmail });
         setEmail('');
         setPassword('');
       } catch (err) {
@@ -114,42 +187,61 @@ function EmailPanel({ account }: { account: Account }) {
         )}
       </dl>
       {pending && (
-        <p class="hint" role="status">
-          We sent a link to {pending}. Open it to make it your address; until then you sign in and receive mail at {account.email}.
-        </p>
+        <PendingChange
+          key={pending}
+          account={account}
+          pending={pending}
+          onChanged={(updated) => {
+            if (!updated.pendingEmail) setStatus(`The change to ${pending} was cancelled; its link no longer works.`);
+            onChanged(updated);
+          }}
+        />
       )}
+      <Status message={status} />
       {managed ? (
         <p class="notice" data-testid="email-managed">
           {describeEmailError(new ApiError(403, 'email_managed', ''))}
         </p>
       ) : (
-        <form
-          class="stack narrow"
-          aria-label="Change your email address"
-          onSubmit={(event) => {
-            event.preventDefault();
-            void submit();
-          }}
-        >
-          <input type="text" name="username" autocomplete="username" hidden readOnly value={account.email} />
-          <TextField label="New email address" type="email" name="new-email" autocomplete="email" required maxLength={254} value={email} onInput={setEmail} />
-          <TextField
-            label="Current password"
-            type="password"
-            name="current-password"
-            autocomplete="current-password"
-            maxLength={PASSWORD_MAX}
-            value={password}
-            onInput={setPassword}
-            hint="Leave it empty only if your account has no password (you sign in with an identity provider or a link)."
-          />
-          <ErrorMessage error={error} testId="profile-email-error" />
-          <div class="actions">
-            <button type="submit" disabled={busy}>
-              Send a confirmation link
-            </button>
-          </div>
-        </form>
+        <>
+          {pending && <h3 class="part-title">Or change to another address</h3>}
+          <form
+            class="stack narrow"
+            aria-label="Change your email address"
+            onSubmit={(event) => {
+              event.preventDefault();
+              void submit();
+            }}
+          >
+            <input type="text" name="username" autocomplete="username" hidden readOnly value={account.email} />
+            <TextField
+              label="New email address"
+              type="email"
+              name="new-email"
+              autocomplete="email"
+              required
+              maxLength={254}
+              value={email}
+              onInput={setEmail}
+            />
+            <TextField
+              label="Current password"
+              type="password"
+              name="current-password"
+              autocomplete="current-password"
+              maxLength={PASSWORD_MAX}
+              value={password}
+              onInput={setPassword}
+              hint="Leave it empty only if your account has no password (you sign in with an identity provider or a link)."
+            />
+            <ErrorMessage error={error} testId="profile-email-error" />
+            <div class="actions">
+              <button type="submit" disabled={busy}>
+                Send a confirmation link
+              </button>
+            </div>
+          </form>
+        </>
       )}
     </Panel>
   );
@@ -168,7 +260,7 @@ export function ProfilePage({ session, onSessionChanged }: { session: Session; o
         }
       />
       <NamePanel key={account.id} account={account} onChanged={(updated) => onSessionChanged({ ...session, account: updated })} />
-      <EmailPanel key={account.email} account={account} />
+      <EmailPanel key={account.email} account={account} onChanged={(updated) => onSessionChanged({ ...session, account: updated })} />
     </div>
   );
 }
