@@ -358,6 +358,24 @@ describe.each(BACKENDS)('the profile on $name', (backend) => {
         expect(code(await confirm(c.bearer, resent))).toBe('invalid_link');
       });
 
+      it('takes effect in the order answered: a cancel right after a request leaves nothing pending; requests at once leave one live link', async () => {
+        const c = await signUp(t, 'pending-order');
+        // No waiting between the two: the request's work must be done when it answers.
+        expect((await askChange(c.bearer, { email: `${unique('asked')}@example.test`, password: c.password })).statusCode).toBe(202);
+        expect((await cancel(c.bearer)).statusCode).toBe(204);
+        await t.services.accounts.settle();
+        expect(await pendingOf(c.bearer)).toBeNull();
+        const live = async () =>
+          (await t.database.raw<{ n: number }>(`SELECT count(*)::int AS n FROM rampart.email_tokens WHERE account_id = $1 AND purpose = 'change_email' AND used_at IS NULL`, [c.accountId]))[0]!.n;
+        expect(await live()).toBe(0);
+        const asked = Array.from({ length: 6 }, (_, i) => `${unique(`at-once-${i}`)}@example.test`);
+        const answers = await Promise.all(asked.map((email) => askChange(c.bearer, { email, password: c.password })));
+        expect(answers.map((r) => r.statusCode)).toEqual(asked.map(() => 202));
+        await t.services.accounts.settle();
+        expect(await live()).toBe(1);
+        expect(asked).toContain(await pendingOf(c.bearer));
+      });
+
       it('DELETE /auth/account/email cancels it: 204, its link stops working, one event naming the address; again is 204 too', async () => {
         const c = await signUp(t, 'canceller');
         const newEmail = `${unique('cancelled')}@example.test`;

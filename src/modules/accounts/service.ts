@@ -542,8 +542,8 @@ export class AccountsService {
    * password, or for an account without one a sign-in within the last 15 minutes. Refused when a
    * workspace manages the current address (`email_managed`) or enforces SSO for the new one
    * (`sso_required`). The answer is the same whether or not another account holds the new address,
-   * and so is what the requester can observe: the work happens after the answer, and the request is
-   * kept the same way in both cases (voiding the account's earlier one), so the pending change the
+   * and so is what the requester can observe: the same work happens before the answer in both
+   * cases, and the request is kept the same way (voiding the account's earlier one), so the pending change the
    * account reads back (`pendingEmail`) is the same too. A free address gets the link that proves
    * it; a taken one gets a notice to its holder instead, and its token is dropped unsent, so that
    * request can never be confirmed. The current address is told in both cases.
@@ -567,31 +567,32 @@ export class AccountsService {
     }
     await this.deps.throttle.hit('email_link', throttleKey('email', input.email));
     const newEmail = input.email;
-    this.defer(() =>
-      this.db.withAccount(principal.accountId, async (tx) => {
-        const own = await store.accountById(tx, principal.accountId);
-        if (!own) return;
-        const holder = await store.accountByEmail(tx, newEmail);
-        // Stored alike for a free and a taken address (a new request voids the earlier one); only a
-        // free one is sent its link.
-        const link = await this.newLinkIn(tx, own.id, newEmail, 'change_email', null);
-        if (holder) {
-          await this.deps.mailer.enqueue(tx, { template: 'email_change_taken', to: holder.email, data: { name: holder.name } });
-        } else {
-          await this.deps.mailer.enqueue(tx, {
-            template: 'email_change_verify',
-            to: newEmail,
-            data: { name: own.name, newEmail, link, expiresMinutes: EMAIL_LINK_TTL_SECONDS / 60 },
-          });
-        }
+    // In the request, not after the answer: requests (and a cancel) of one account then take
+    // effect in the order they were answered, and the newest is the one live link. A free and a
+    // taken address do the same work here; only which message goes out differs.
+    await this.db.withAccount(principal.accountId, async (tx) => {
+      const own = await store.accountById(tx, principal.accountId);
+      if (!own) throw new RampartError('unauthenticated');
+      const holder = await store.accountByEmail(tx, newEmail);
+      // Stored alike for a free and a taken address (a new request voids the earlier one); only a
+      // free one is sent its link.
+      const link = await this.newLinkIn(tx, own.id, newEmail, 'change_email', null);
+      if (holder) {
+        await this.deps.mailer.enqueue(tx, { template: 'email_change_taken', to: holder.email, data: { name: holder.name } });
+      } else {
         await this.deps.mailer.enqueue(tx, {
-          template: 'email_change_requested',
-          to: own.email,
-          data: { name: own.name, newEmail, when: new Date().toISOString(), ip: meta.ip },
+          template: 'email_change_verify',
+          to: newEmail,
+          data: { name: own.name, newEmail, link, expiresMinutes: EMAIL_LINK_TTL_SECONDS / 60 },
         });
-        await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: own.id, details: { pendingEmail: newEmail } }, meta);
-      }),
-    );
+      }
+      await this.deps.mailer.enqueue(tx, {
+        template: 'email_change_requested',
+        to: own.email,
+        data: { name: own.name, newEmail, when: new Date().toISOString(), ip: meta.ip },
+      });
+      await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: own.id, details: { pendingEmail: newEmail } }, meta);
+    });
     return { pendingEmail: newEmail };
   }
 

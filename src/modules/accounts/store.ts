@@ -233,6 +233,9 @@ export async function insertEmailToken(
  * addresses of those that were still live (unexpired), newest first.
  */
 export async function voidEmailTokens(tx: Tx, accountId: string, purpose: EmailPurpose): Promise<string[]> {
+  // One writer of an account's links of a purpose at a time, until its transaction ends: two
+  // requests at once would each void what is there and each add one, leaving two live links.
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('rampart.email_tokens:' || $1 || ':' || $2, 0))`, [accountId, purpose]);
   const { rows } = await tx.query<{ email: string; live: boolean; created_at: Date }>(
     `UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND purpose = $2 AND used_at IS NULL
       RETURNING email, expires_at > now() AS live, created_at`,
