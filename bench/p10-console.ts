@@ -19,15 +19,16 @@
  * Sides alternate in every round (who goes first rotates); the figure is the median round.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser } from 'playwright-core';
+import { ensureConsoleBuilt } from '../scripts/console-build.js';
 import { loadConfig } from '../src/config.js';
 import { startServer, type RunningServer } from '../src/server.js';
-import { measure, type Measure } from './report.js';
-import { median, pgUrl, progress, recreateDatabase, ROOT, rotate, run, type BenchSettings } from './util.js';
+import { measure, type Goal, type Measure } from './report.js';
+import { median, pgUrl, progress, recreateDatabase, ROOT, rotate, type BenchSettings } from './util.js';
 
 export const P10_DATABASE = 'rampart_bench_console';
 const DIST = path.join(ROOT, 'web', 'dist');
@@ -65,27 +66,6 @@ export interface P10Result {
   readonly measures: Measure[];
 }
 
-/** Builds the console unless web/dist is newer than its sources. */
-async function ensureConsoleBuilt(): Promise<void> {
-  const newest = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((max, entry) => {
-      const full = path.join(dir, entry.name);
-      return Math.max(max, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
-    }, 0);
-  const index = path.join(DIST, 'index.html');
-  const sources = Math.max(newest(path.join(ROOT, 'web', 'src')), statSync(path.join(ROOT, 'web', 'index.html')).mtimeMs);
-  if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  progress('P10: building the console (npm run build:web)');
-  const inherited = process.env['NODE_ENV'];
-  process.env['NODE_ENV'] = 'production'; // as `npm run build` makes it, whatever this shell set
-  try {
-    await run('npm', ['run', 'build:web'], ROOT);
-  } finally {
-    if (inherited === undefined) delete process.env['NODE_ENV'];
-    else process.env['NODE_ENV'] = inherited;
-  }
-}
-
 function fileFigures(relative: string): P10File {
   const bytes = readFileSync(path.join(DIST, relative));
   return { file: relative, bytes: bytes.length, gzipBytes: gzipSync(bytes, { level: 9 }).length };
@@ -115,10 +95,6 @@ export function firstScreenFiles(): { first: string[]; later: string[] } {
   return { first: [...first], later: all.filter((f) => !first.has(f)) };
 }
 
-async function chromiumVersion(browser: Browser): Promise<string> {
-  return `Chromium ${browser.version()}`;
-}
-
 /** One cold load in a fresh context: FCP, and for the console when its sign-in form shows. */
 async function load(browser: Browser, url: string, readySelector: string | null): Promise<{ fcp: number; ready: number | null }> {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -141,7 +117,7 @@ async function load(browser: Browser, url: string, readySelector: string | null)
 
 export async function runP10(settings: BenchSettings): Promise<P10Result> {
   if (!existsSync(CHROMIUM)) throw new Error(`P10 needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
-  await ensureConsoleBuilt();
+  if (ensureConsoleBuilt()) progress('P10: built the console (its sources were newer than web/dist)');
   const checks: string[] = [];
   const invalid: string[] = [];
 
@@ -193,7 +169,7 @@ export async function runP10(settings: BenchSettings): Promise<P10Result> {
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
     });
-    const chromiumLabel = await chromiumVersion(browser);
+    const chromiumLabel = `Chromium ${browser.version()}`;
     const targets = [
       { key: 'bare' as const, url: `${base}${BLANK_PATH}`, ready: null },
       { key: 'rampart' as const, url: `${base}/sign-in`, ready: 'input[type=email]' },
@@ -228,6 +204,9 @@ export async function runP10(settings: BenchSettings): Promise<P10Result> {
     }));
     const side = (key: P10Side['key']) => sides.find((s) => s.key === key)!;
     const fig = (s: P10Side) => ({ label: s.label, value: s.fcpMs, unit: 'ms' });
+    /** The console's first contentful paint against another side's. */
+    const fcpAgainst = (key: P10Side['key'], id: string, what: string, goal: Goal) =>
+      measure({ id, title: `P10 console first contentful paint vs ${what}`, figure: fig(side('rampart')), reference: fig(side(key)), goal }, invalid);
 
     const measures: Measure[] = [
       measure(
@@ -240,26 +219,8 @@ export async function runP10(settings: BenchSettings): Promise<P10Result> {
         },
         invalid,
       ),
-      measure(
-        {
-          id: 'p10-fcp-bare',
-          title: 'P10 console first contentful paint vs a blank page',
-          figure: fig(side('rampart')),
-          reference: fig(side('bare')),
-          goal: { op: '<=', value: 1.5, unit: 'x', source: 'project brief (1.0× to 1.5× of a blank page)' },
-        },
-        invalid,
-      ),
-      measure(
-        {
-          id: 'p10-fcp-peer',
-          title: 'P10 console first contentful paint vs Swagger UI',
-          figure: fig(side('rampart')),
-          reference: fig(side('peer')),
-          goal: { op: '<=', value: 1, unit: 'x', source: 'harness default (no slower than the peer)' },
-        },
-        invalid,
-      ),
+      fcpAgainst('bare', 'p10-fcp-bare', 'a blank page', { op: '<=', value: 1.5, unit: 'x', source: 'project brief (1.0× to 1.5× of a blank page)' }),
+      fcpAgainst('peer', 'p10-fcp-peer', 'Swagger UI', { op: '<=', value: 1, unit: 'x', source: 'harness default (no slower than the peer)' }),
     ];
     return {
       firstScreen,

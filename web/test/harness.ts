@@ -7,9 +7,8 @@
  * `useConsoleHarness` registers the suite's hooks (call it inside a `describe`); its fields are
  * set once `beforeAll` has run.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { CONSOLE_INDEX, ensureConsoleBuilt } from '../../scripts/console-build.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { tenantContext } from '../../src/platform/db/types.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -24,26 +24,13 @@ import { capturingLogger, instrumentApp, registerConfigSecrets, registerKeyFile 
 
 export const WEB = fileURLToPath(new URL('..', import.meta.url));
 export const REPO = path.resolve(WEB, '..');
-export const INDEX = path.join(WEB, 'dist', 'index.html');
+export const INDEX = CONSOLE_INDEX;
 
 export const PASSWORD = 'correct horse battery staple';
 
-/** Newest modification time under the console's sources. */
-function newestSource(): number {
-  const walk = (dir: string): number =>
-    readdirSync(dir, { withFileTypes: true }).reduce((newest, entry) => {
-      const full = path.join(dir, entry.name);
-      return Math.max(newest, entry.isDirectory() ? walk(full) : statSync(full).mtimeMs);
-    }, 0);
-  return Math.max(walk(path.join(WEB, 'src')), walk(path.join(WEB, 'public')), statSync(path.join(WEB, 'index.html')).mtimeMs);
-}
-
 /** Builds the console unless web/dist is present and newer than its sources. */
 export function ensureBuilt(): void {
-  if (existsSync(INDEX) && statSync(INDEX).mtimeMs >= newestSource()) return;
-  // As `npm run build` makes it: Vitest sets NODE_ENV=test, and Vite would build an unminified
-  // development bundle under it, which web/dist would keep for `npm start` after the tests.
-  execFileSync('npm', ['run', 'build:web'], { cwd: REPO, stdio: 'pipe', env: { ...process.env, NODE_ENV: 'production' } });
+  ensureConsoleBuilt();
 }
 
 /** A TCP port free right now on the loopback interface. */
