@@ -112,7 +112,12 @@ export function accountView(row: store.AccountRow): AccountSummary {
  * address of its pending email change (the same whether or not another account holds it).
  */
 async function ownAccountIn(tx: Tx, row: store.AccountRow): Promise<AccountView> {
-  return { ...accountView(row), pendingEmail: await store.pendingEmailChange(tx, row.id) };
+  return ownAccountView({ ...row, pending_email: await store.pendingEmailChange(tx, row.id) });
+}
+
+/** The same, from a row read with its pending change (`store.ownAccountById`). */
+function ownAccountView(row: store.OwnAccountRow): AccountView {
+  return { ...accountView(row), pendingEmail: row.pending_email };
 }
 
 /** What an event says about a sign-in the gate let through: the session, or the second factor asked for. */
@@ -921,9 +926,9 @@ export class AccountsService {
     return this.db.withAccount(
       principal.accountId,
       async (tx) => {
-        const [account, session] = await Promise.all([store.accountById(tx, principal.accountId), store.sessionById(tx, principal.sessionId)]);
+        const [account, session] = await Promise.all([store.ownAccountById(tx, principal.accountId), store.sessionById(tx, principal.sessionId)]);
         if (!account || !session) throw new RampartError('unauthenticated');
-        return { account: await ownAccountIn(tx, account), session };
+        return { account: ownAccountView(account), session };
       },
       { readOnly: true },
     );
@@ -1000,9 +1005,9 @@ export class AccountsService {
   async rotateIn(tx: Tx, principal: Principal, mfa: boolean): Promise<IssuedSession> {
     const token = randomToken(SESSION_TOKEN_PREFIX);
     const row = await store.rotateSession(tx, principal.sessionId, sha256(token), mfa);
-    const account = await store.accountById(tx, principal.accountId);
+    const account = await store.ownAccountById(tx, principal.accountId);
     if (!row || !account) throw new RampartError('unauthenticated');
-    return { account: await ownAccountIn(tx, account), sessionId: row.id, token, kind: row.kind, expiresAt: row.expires_at, mfa: row.mfa_at !== null };
+    return { account: ownAccountView(account), sessionId: row.id, token, kind: row.kind, expiresAt: row.expires_at, mfa: row.mfa_at !== null };
   }
 
   /** Moves a session's idle clock (at most once a minute). Called after a request authenticates. */

@@ -9,6 +9,8 @@ import { matched, type Tx } from '../../platform/db/types.js';
 
 export type AccountRow = { id: string; email: string; name: string; created_at: Date; email_verified_at: Date | null };
 export type CredentialRow = AccountRow & { password_hash: string | null };
+/** An account with the address of its pending email change (`ownAccountById`). */
+export type OwnAccountRow = AccountRow & { pending_email: string | null };
 export type SessionKind = 'cookie' | 'bearer';
 export type AuthMethod = 'setup' | 'password' | 'email_link' | 'oidc' | 'passkey' | 'saml';
 export type SessionRow = {
@@ -79,6 +81,12 @@ export async function ownCredentials(tx: Tx): Promise<CredentialRow | null> {
 
 export async function accountById(tx: Tx, id: string): Promise<AccountRow | null> {
   const { rows } = await tx.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** The account as its own answers carry it: with the address of its pending email change, in the same read. */
+export async function ownAccountById(tx: Tx, id: string): Promise<OwnAccountRow | null> {
+  const { rows } = await tx.query<OwnAccountRow>(`SELECT ${ACCOUNT_COLUMNS}, ${pendingEmailOf('accounts.id')} AS pending_email FROM accounts WHERE id = $1`, [id]);
   return rows[0] ?? null;
 }
 
@@ -248,16 +256,20 @@ export async function voidEmailTokens(tx: Tx, accountId: string, purpose: EmailP
 }
 
 /**
- * The address of the account's newest live email-change request (unused, unexpired), or null.
- * Only the transaction's own account's: row-level security hides every other account's links.
+ * The address of the newest live email-change request (unused, unexpired) of the account whose id
+ * `accountId` (an SQL expression) names, or NULL: a column expression, so the account's own read
+ * carries it without a round trip of its own. Only the transaction's own account's: row-level
+ * security hides every other account's links.
  */
+function pendingEmailOf(accountId: string): string {
+  return `(SELECT t.email FROM email_tokens t
+            WHERE t.account_id = ${accountId} AND t.purpose = 'change_email' AND t.used_at IS NULL AND t.expires_at > now()
+            ORDER BY t.created_at DESC, t.id DESC LIMIT 1)`;
+}
+
+/** The address of the account's newest live email-change request, or null. */
 export async function pendingEmailChange(tx: Tx, accountId: string): Promise<string | null> {
-  const { rows } = await tx.query<{ email: string }>(
-    `SELECT email FROM email_tokens
-      WHERE account_id = $1 AND purpose = 'change_email' AND used_at IS NULL AND expires_at > now()
-      ORDER BY created_at DESC, id DESC LIMIT 1`,
-    [accountId],
-  );
+  const { rows } = await tx.query<{ email: string | null }>(`SELECT ${pendingEmailOf('$1')} AS email`, [accountId]);
   return rows[0]?.email ?? null;
 }
 
