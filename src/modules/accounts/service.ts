@@ -108,14 +108,10 @@ export function accountView(row: store.AccountRow): AccountSummary {
 }
 
 /**
- * The account as its own answers carry it, read in a transaction of that account: with the
- * address of its pending email change (the same whether or not another account holds it).
+ * The account as its own answers carry it: with the address of its pending email change (the same
+ * whether or not another account holds it), read with the row (`store.ownAccountById`, and what
+ * setName, setEmail and insertSession return).
  */
-async function ownAccountIn(tx: Tx, row: store.AccountRow): Promise<AccountView> {
-  return ownAccountView({ ...row, pending_email: await store.pendingEmailChange(tx, row.id) });
-}
-
-/** The same, from a row read with its pending change (`store.ownAccountById`). */
 function ownAccountView(row: store.OwnAccountRow): AccountView {
   return { ...accountView(row), pendingEmail: row.pending_email };
 }
@@ -538,7 +534,7 @@ export class AccountsService {
       if (!row) throw new RampartError('unauthenticated');
       // The name itself stays out of the chain (personal data in an append-only log).
       await this.deps.events.recordIn(tx, { action: 'auth.name_changed', outcome: 'success', accountId: row.id }, meta);
-      return ownAccountIn(tx, row);
+      return ownAccountView(row);
     });
   }
 
@@ -644,7 +640,7 @@ export class AccountsService {
         const ended = await store.revokeSessionsExcept(tx, account.id, principal.sessionId);
         await this.deps.mailer.enqueue(tx, { template: 'email_changed', to: account.email, data: { name: account.name, newEmail, when: new Date().toISOString() } });
         await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: account.id, details: { from: account.email, to: newEmail, sessionsEnded: ended } }, meta);
-        return ownAccountIn(tx, changed);
+        return ownAccountView(changed);
       });
     } catch (err) {
       const refused = isUniqueViolation(err, 'accounts_email_key') ? new RampartError('account_exists', { cause: err }) : err;
@@ -842,7 +838,7 @@ export class AccountsService {
       userAgent: meta.userAgent?.slice(0, 512) ?? null,
       ssoWorkspaceId,
     });
-    return { account: await ownAccountIn(tx, account), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
+    return { account: ownAccountView({ ...account, pending_email: row.pending_email }), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
   }
 
   // --- accounts created through an identity provider ---------------------------------------------

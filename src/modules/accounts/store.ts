@@ -108,9 +108,9 @@ export async function markEmailVerified(tx: Tx, accountId: string): Promise<bool
 }
 
 /** Renames the transaction's own account; null when it is not that account. */
-export async function setName(tx: Tx, accountId: string, name: string): Promise<AccountRow | null> {
-  const { rows } = await tx.query<AccountRow>(
-    `UPDATE accounts SET name = $2, updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}`,
+export async function setName(tx: Tx, accountId: string, name: string): Promise<OwnAccountRow | null> {
+  const { rows } = await tx.query<OwnAccountRow>(
+    `UPDATE accounts SET name = $2, updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}, ${pendingEmailOf('accounts.id')} AS pending_email`,
     [accountId, name],
   );
   return rows[0] ?? null;
@@ -120,9 +120,9 @@ export async function setName(tx: Tx, accountId: string, name: string): Promise<
  * Gives the transaction's own account a new, proved address. Throws a unique violation when
  * another account holds it (the caller looked first; this is the race).
  */
-export async function setEmail(tx: Tx, accountId: string, email: string): Promise<AccountRow | null> {
-  const { rows } = await tx.query<AccountRow>(
-    `UPDATE accounts SET email = $2, email_verified_at = now(), updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}`,
+export async function setEmail(tx: Tx, accountId: string, email: string): Promise<OwnAccountRow | null> {
+  const { rows } = await tx.query<OwnAccountRow>(
+    `UPDATE accounts SET email = $2, email_verified_at = now(), updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}, ${pendingEmailOf('accounts.id')} AS pending_email`,
     [accountId, email],
   );
   return rows[0] ?? null;
@@ -134,6 +134,7 @@ export async function clearPassword(tx: Tx, accountId: string): Promise<void> {
 
 // --- sessions ---------------------------------------------------------------------------------
 
+/** Begins a session; the row carries the account's pending email change (the sign-in's answer shows it). */
 export async function insertSession(
   tx: Tx,
   s: {
@@ -149,14 +150,14 @@ export async function insertSession(
     /** The workspace whose IdP vouched for a SAML sign-in. */
     ssoWorkspaceId?: string | null;
   },
-): Promise<SessionRow> {
-  const { rows } = await tx.query<SessionRow>(
+): Promise<SessionRow & { pending_email: string | null }> {
+  const { rows } = await tx.query<SessionRow & { pending_email: string | null }>(
     `INSERT INTO sessions (id, token_hash, account_id, kind, expires_at, auth_method, mfa_at, ip, user_agent, sso_workspace_id)
      VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, CASE WHEN $7 THEN now() END, $8, $9, $10)
-     RETURNING ${SESSION_COLUMNS}`,
+     RETURNING ${SESSION_COLUMNS}, ${pendingEmailOf('sessions.account_id')} AS pending_email`,
     [s.id, s.tokenHash, s.accountId, s.kind, s.ttlSeconds, s.method, s.mfa, s.ip, s.userAgent, s.ssoWorkspaceId ?? null],
   );
-  return rows[0] as SessionRow;
+  return rows[0] as SessionRow & { pending_email: string | null };
 }
 
 /** Live sessions of an account (not revoked, within both timeouts), most recently used first. */
@@ -265,12 +266,6 @@ function pendingEmailOf(accountId: string): string {
   return `(SELECT t.email FROM email_tokens t
             WHERE t.account_id = ${accountId} AND t.purpose = 'change_email' AND t.used_at IS NULL AND t.expires_at > now()
             ORDER BY t.created_at DESC, t.id DESC LIMIT 1)`;
-}
-
-/** The address of the account's newest live email-change request, or null. */
-export async function pendingEmailChange(tx: Tx, accountId: string): Promise<string | null> {
-  const { rows } = await tx.query<{ email: string | null }>(`SELECT ${pendingEmailOf('$1')} AS email`, [accountId]);
-  return rows[0]?.email ?? null;
 }
 
 /**
