@@ -108,11 +108,12 @@ export function accountView(row: store.AccountRow): AccountSummary {
 }
 
 /**
- * The account as its own answers carry it, read in a transaction of that account: with the
- * address of its pending email change (the same whether or not another account holds it).
+ * The account as its own answers carry it: with the address of its pending email change (the same
+ * whether or not another account holds it), read with the row (`store.ownAccountById`, and what
+ * setName, setEmail and insertSession return).
  */
-async function ownAccountIn(tx: Tx, row: store.AccountRow): Promise<AccountView> {
-  return { ...accountView(row), pendingEmail: await store.pendingEmailChange(tx, row.id) };
+function ownAccountView(row: store.OwnAccountRow): AccountView {
+  return { ...accountView(row), pendingEmail: row.pending_email };
 }
 
 /** What an event says about a sign-in the gate let through: the session, or the second factor asked for. */
@@ -533,7 +534,7 @@ export class AccountsService {
       if (!row) throw new RampartError('unauthenticated');
       // The name itself stays out of the chain (personal data in an append-only log).
       await this.deps.events.recordIn(tx, { action: 'auth.name_changed', outcome: 'success', accountId: row.id }, meta);
-      return ownAccountIn(tx, row);
+      return ownAccountView(row);
     });
   }
 
@@ -639,7 +640,7 @@ export class AccountsService {
         const ended = await store.revokeSessionsExcept(tx, account.id, principal.sessionId);
         await this.deps.mailer.enqueue(tx, { template: 'email_changed', to: account.email, data: { name: account.name, newEmail, when: new Date().toISOString() } });
         await this.deps.events.recordIn(tx, { action, outcome: 'success', accountId: account.id, details: { from: account.email, to: newEmail, sessionsEnded: ended } }, meta);
-        return ownAccountIn(tx, changed);
+        return ownAccountView(changed);
       });
     } catch (err) {
       const refused = isUniqueViolation(err, 'accounts_email_key') ? new RampartError('account_exists', { cause: err }) : err;
@@ -837,7 +838,7 @@ export class AccountsService {
       userAgent: meta.userAgent?.slice(0, 512) ?? null,
       ssoWorkspaceId,
     });
-    return { account: await ownAccountIn(tx, account), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
+    return { account: ownAccountView({ ...account, pending_email: row.pending_email }), sessionId: row.id, token, kind, expiresAt: row.expires_at, mfa };
   }
 
   // --- accounts created through an identity provider ---------------------------------------------
@@ -921,9 +922,9 @@ export class AccountsService {
     return this.db.withAccount(
       principal.accountId,
       async (tx) => {
-        const [account, session] = await Promise.all([store.accountById(tx, principal.accountId), store.sessionById(tx, principal.sessionId)]);
+        const [account, session] = await Promise.all([store.ownAccountById(tx, principal.accountId), store.sessionById(tx, principal.sessionId)]);
         if (!account || !session) throw new RampartError('unauthenticated');
-        return { account: await ownAccountIn(tx, account), session };
+        return { account: ownAccountView(account), session };
       },
       { readOnly: true },
     );
@@ -1000,9 +1001,9 @@ export class AccountsService {
   async rotateIn(tx: Tx, principal: Principal, mfa: boolean): Promise<IssuedSession> {
     const token = randomToken(SESSION_TOKEN_PREFIX);
     const row = await store.rotateSession(tx, principal.sessionId, sha256(token), mfa);
-    const account = await store.accountById(tx, principal.accountId);
+    const account = await store.ownAccountById(tx, principal.accountId);
     if (!row || !account) throw new RampartError('unauthenticated');
-    return { account: await ownAccountIn(tx, account), sessionId: row.id, token, kind: row.kind, expiresAt: row.expires_at, mfa: row.mfa_at !== null };
+    return { account: ownAccountView(account), sessionId: row.id, token, kind: row.kind, expiresAt: row.expires_at, mfa: row.mfa_at !== null };
   }
 
   /** Moves a session's idle clock (at most once a minute). Called after a request authenticates. */

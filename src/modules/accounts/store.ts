@@ -9,6 +9,8 @@ import { matched, type Tx } from '../../platform/db/types.js';
 
 export type AccountRow = { id: string; email: string; name: string; created_at: Date; email_verified_at: Date | null };
 export type CredentialRow = AccountRow & { password_hash: string | null };
+/** An account with the address of its pending email change (`ownAccountById`). */
+export type OwnAccountRow = AccountRow & { pending_email: string | null };
 export type SessionKind = 'cookie' | 'bearer';
 export type AuthMethod = 'setup' | 'password' | 'email_link' | 'oidc' | 'passkey' | 'saml';
 export type SessionRow = {
@@ -82,6 +84,12 @@ export async function accountById(tx: Tx, id: string): Promise<AccountRow | null
   return rows[0] ?? null;
 }
 
+/** The account as its own answers carry it: with the address of its pending email change, in the same read. */
+export async function ownAccountById(tx: Tx, id: string): Promise<OwnAccountRow | null> {
+  const { rows } = await tx.query<OwnAccountRow>(`SELECT ${ACCOUNT_COLUMNS}, ${pendingEmailOf('accounts.id')} AS pending_email FROM accounts WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
 export async function setPasswordHash(tx: Tx, accountId: string, passwordHash: string, changed: boolean): Promise<void> {
   await tx.query(
     `UPDATE accounts SET password_hash = $2, updated_at = now(),
@@ -100,9 +108,9 @@ export async function markEmailVerified(tx: Tx, accountId: string): Promise<bool
 }
 
 /** Renames the transaction's own account; null when it is not that account. */
-export async function setName(tx: Tx, accountId: string, name: string): Promise<AccountRow | null> {
-  const { rows } = await tx.query<AccountRow>(
-    `UPDATE accounts SET name = $2, updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}`,
+export async function setName(tx: Tx, accountId: string, name: string): Promise<OwnAccountRow | null> {
+  const { rows } = await tx.query<OwnAccountRow>(
+    `UPDATE accounts SET name = $2, updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}, ${pendingEmailOf('accounts.id')} AS pending_email`,
     [accountId, name],
   );
   return rows[0] ?? null;
@@ -112,9 +120,9 @@ export async function setName(tx: Tx, accountId: string, name: string): Promise<
  * Gives the transaction's own account a new, proved address. Throws a unique violation when
  * another account holds it (the caller looked first; this is the race).
  */
-export async function setEmail(tx: Tx, accountId: string, email: string): Promise<AccountRow | null> {
-  const { rows } = await tx.query<AccountRow>(
-    `UPDATE accounts SET email = $2, email_verified_at = now(), updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}`,
+export async function setEmail(tx: Tx, accountId: string, email: string): Promise<OwnAccountRow | null> {
+  const { rows } = await tx.query<OwnAccountRow>(
+    `UPDATE accounts SET email = $2, email_verified_at = now(), updated_at = now() WHERE id = $1 AND id = current_account_id() RETURNING ${ACCOUNT_COLUMNS}, ${pendingEmailOf('accounts.id')} AS pending_email`,
     [accountId, email],
   );
   return rows[0] ?? null;
@@ -126,6 +134,7 @@ export async function clearPassword(tx: Tx, accountId: string): Promise<void> {
 
 // --- sessions ---------------------------------------------------------------------------------
 
+/** Begins a session; the row carries the account's pending email change (the sign-in's answer shows it). */
 export async function insertSession(
   tx: Tx,
   s: {
@@ -141,14 +150,14 @@ export async function insertSession(
     /** The workspace whose IdP vouched for a SAML sign-in. */
     ssoWorkspaceId?: string | null;
   },
-): Promise<SessionRow> {
-  const { rows } = await tx.query<SessionRow>(
+): Promise<SessionRow & { pending_email: string | null }> {
+  const { rows } = await tx.query<SessionRow & { pending_email: string | null }>(
     `INSERT INTO sessions (id, token_hash, account_id, kind, expires_at, auth_method, mfa_at, ip, user_agent, sso_workspace_id)
      VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, CASE WHEN $7 THEN now() END, $8, $9, $10)
-     RETURNING ${SESSION_COLUMNS}`,
+     RETURNING ${SESSION_COLUMNS}, ${pendingEmailOf('sessions.account_id')} AS pending_email`,
     [s.id, s.tokenHash, s.accountId, s.kind, s.ttlSeconds, s.method, s.mfa, s.ip, s.userAgent, s.ssoWorkspaceId ?? null],
   );
-  return rows[0] as SessionRow;
+  return rows[0] as SessionRow & { pending_email: string | null };
 }
 
 /** Live sessions of an account (not revoked, within both timeouts), most recently used first. */
@@ -248,17 +257,15 @@ export async function voidEmailTokens(tx: Tx, accountId: string, purpose: EmailP
 }
 
 /**
- * The address of the account's newest live email-change request (unused, unexpired), or null.
- * Only the transaction's own account's: row-level security hides every other account's links.
+ * The address of the newest live email-change request (unused, unexpired) of the account whose id
+ * `accountId` (an SQL expression) names, or NULL: a column expression, so the account's own read
+ * carries it without a round trip of its own. Only the transaction's own account's: row-level
+ * security hides every other account's links.
  */
-export async function pendingEmailChange(tx: Tx, accountId: string): Promise<string | null> {
-  const { rows } = await tx.query<{ email: string }>(
-    `SELECT email FROM email_tokens
-      WHERE account_id = $1 AND purpose = 'change_email' AND used_at IS NULL AND expires_at > now()
-      ORDER BY created_at DESC, id DESC LIMIT 1`,
-    [accountId],
-  );
-  return rows[0]?.email ?? null;
+function pendingEmailOf(accountId: string): string {
+  return `(SELECT t.email FROM email_tokens t
+            WHERE t.account_id = ${accountId} AND t.purpose = 'change_email' AND t.used_at IS NULL AND t.expires_at > now()
+            ORDER BY t.created_at DESC, t.id DESC LIMIT 1)`;
 }
 
 /**
