@@ -1,5 +1,5 @@
 /** Hooks shared by the console's forms, buttons and lists. */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, can, errorMessage, type Member, type Page, type Workspace } from './api';
 
 export interface ActionOptions {
@@ -96,12 +96,12 @@ export function useNow(ms: number, on: boolean): number {
 }
 
 /**
- * Names for the account ids a page mentions, as `label` writes a member, when the caller may see
- * the members (`members:read`). Names are a convenience: without them (not allowed, or not read)
- * the map is empty and the page shows ids.
+ * The workspace's members, when the caller may see them (`members:read`); null until read, when
+ * not allowed, or when reading failed. Pages that use them only as context (names, counts) show
+ * without them; the members page reads and reports its own.
  */
-export function useMemberNames(workspace: Workspace, label: (member: Member) => string): ReadonlyMap<string, string> {
-  const [names, setNames] = useState<ReadonlyMap<string, string>>(new Map());
+export function useMembers(workspace: Workspace): readonly Member[] | null {
+  const [members, setMembers] = useState<readonly Member[] | null>(null);
   const allowed = can(workspace, 'members:read');
   useEffect(() => {
     if (!allowed) return;
@@ -109,12 +109,22 @@ export function useMemberNames(workspace: Workspace, label: (member: Member) => 
     api
       .members(workspace.id)
       .then(({ data }) => {
-        if (live) setNames(new Map(data.map((m) => [m.accountId, label(m)])));
+        if (live) setMembers(data);
       })
       .catch(() => undefined);
     return () => {
       live = false;
     };
   }, [workspace.id, allowed]);
-  return names;
+  return members;
+}
+
+/**
+ * Names for the account ids a page mentions, as `label` writes a member, when the caller may see
+ * the members (`members:read`). Names are a convenience: without them (not allowed, or not read)
+ * the map is empty and the page shows ids.
+ */
+export function useMemberNames(workspace: Workspace, label: (member: Member) => string): ReadonlyMap<string, string> {
+  const members = useMembers(workspace);
+  return useMemo(() => new Map((members ?? []).map((m) => [m.accountId, label(m)])), [members]);
 }

@@ -4,22 +4,10 @@
  * offered; opened by its URL anyway, it says which scope it needs, and the server decides all the
  * same.
  */
-import { can, type Scope, type Workspace } from './api';
+import { can, type OverviewSection, type Scope, type Workspace } from './api';
 
-export type SectionId =
-  | 'overview'
-  | 'collections'
-  | 'documents'
-  | 'members'
-  | 'invitations'
-  | 'roles'
-  | 'sso'
-  | 'api-keys'
-  | 'encryption'
-  | 'access-requests'
-  | 'access-log'
-  | 'audit'
-  | 'settings';
+/** The overview, and every section an overview alert can point to. */
+export type SectionId = 'overview' | OverviewSection;
 
 export type SectionGroup = 'Data' | 'People' | 'Security' | null;
 

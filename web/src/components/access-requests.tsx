@@ -14,11 +14,10 @@ import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, can, type AccessRequest, type Member, type Workspace } from '../api';
 import { useAction, useMemberNames, useNow } from '../hooks';
 import { Link } from '../router';
+import { sectionPath } from '../sections';
 import { JUSTIFICATION_LABELS, scopeLabel, STATUS_LABELS, statusClass } from './staff-words';
 import { Countdown, formatMinutes, relativeTime, ShortTime } from './time';
 import { ErrorMessage, Panel, Status, Table } from './ui';
-
-const sectionPath = (workspaceId: string, section: string) => `/w/${encodeURIComponent(workspaceId)}/${section}`;
 
 /** Who decided, by name (`useMemberNames`). */
 const deciderName = (m: Member) => m.name || m.email;

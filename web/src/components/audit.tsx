@@ -28,6 +28,7 @@ import {
 } from '../api';
 import { useAction, useMemberNames } from '../hooks';
 import { Link, navigate, useLocation } from '../router';
+import { sectionPath } from '../sections';
 import { justificationLabel, scopeLabel } from './staff-words';
 import { exactLocal, isoToLocalInput, localInputToIso, localOffsetLabel, MicroTime, ShortTime, utcLabel } from './time';
 import { Drawer, ErrorMessage, Panel, Table, type Column, type RowAttributes } from './ui';
@@ -73,7 +74,6 @@ function filtersQuery(f: LogFilters): string {
 }
 
 const withQuery = (path: string, query: string) => (query ? `${path}?${query}` : path);
-const sectionPath = (workspaceId: string, section: string) => `/w/${encodeURIComponent(workspaceId)}/${section}`;
 /** Ids are UUIDv7: their first characters are a timestamp, the last ones tell them apart. */
 const short = (id: string) => `…${id.slice(-8)}`;
 

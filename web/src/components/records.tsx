@@ -3,6 +3,7 @@
  * /w/:workspaceId/c/:collection): the grid of records-grid.tsx, with columns chosen per
  * collection, keyset pages, filters, and a drawer per record.
  */
+import { sectionPath } from '../sections';
 import { Panel } from './ui';
 import { collectionPath } from './collections';
 import { RecordsBrowser } from './records-grid';
@@ -26,7 +27,7 @@ export function RecordsPanel(props: {
         canWrite={props.canWrite}
         canDeleteCollection={props.canDeleteCollection}
         onCollectionDeleted={props.onCollectionDeleted}
-        collectionsHref={`/w/${encodeURIComponent(props.workspaceId)}/collections`}
+        collectionsHref={sectionPath(props.workspaceId, 'collections')}
       />
     </Panel>
   );

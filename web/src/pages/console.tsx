@@ -39,11 +39,6 @@ import { OverviewPage } from './overview';
 import { ProfilePage } from './profile';
 import { WorkspaceSettingsPage } from './workspace-settings';
 
-/** A workspace's overview, or one of its sections. */
-export function workspacePath(workspaceId: string, section?: SectionId): string {
-  return sectionPath(workspaceId, section);
-}
-
 type Route =
   | { readonly kind: 'home' }
   | { readonly kind: 'account'; readonly page: '/account' | '/account/security' | '/account/sessions' }

@@ -15,6 +15,7 @@ import { GET_STARTED_PATH } from '../flow';
 import '../flows.css';
 import { useAction } from '../hooks';
 import { Link, navigate } from '../router';
+import { sectionPath } from '../sections';
 
 const DISMISSED_KEY = (accountId: string) => `rampart.getStarted.dismissed.${accountId}`;
 
@@ -108,8 +109,6 @@ function Step(props: { id: StepId; state: StepState; title: string; children: Co
   );
 }
 
-const sectionPath = (workspace: Workspace, section: string) => `/w/${encodeURIComponent(workspace.id)}/${section}`;
-
 /**
  * The guide. `onNewWorkspace` opens the console's own "New workspace" dialog, when the shell
  * that shows the guide has one; otherwise the first step links to the console's home, which offers it.
@@ -180,8 +179,8 @@ export function GetStartedPage({ session, onNewWorkspace }: { session: Session; 
               <p>Store a collection of records or a document, or create an API key so that your own program can.</p>
               {workspace && steps.data !== 'closed' && (
                 <p class="actions">
-                  {can(workspace, 'records:read') && <Link href={sectionPath(workspace, 'collections')}>Open collections</Link>}
-                  {can(workspace, 'api-keys:manage') && <Link href={sectionPath(workspace, 'api-keys')}>Create an API key</Link>}
+                  {can(workspace, 'records:read') && <Link href={sectionPath(workspace.id, 'collections')}>Open collections</Link>}
+                  {can(workspace, 'api-keys:manage') && <Link href={sectionPath(workspace.id, 'api-keys')}>Create an API key</Link>}
                 </p>
               )}
               {!workspace && <p class="hint">Create a workspace first.</p>}
@@ -190,7 +189,7 @@ export function GetStartedPage({ session, onNewWorkspace }: { session: Session; 
               <p>Invite a colleague by email, with the role that fits what they will do.</p>
               {workspace && can(workspace, 'invitations:manage') && (
                 <p class="actions">
-                  <Link href={sectionPath(workspace, 'invitations')}>Invite someone</Link>
+                  <Link href={sectionPath(workspace.id, 'invitations')}>Invite someone</Link>
                 </p>
               )}
               {!workspace && <p class="hint">Create a workspace first.</p>}

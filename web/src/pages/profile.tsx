@@ -56,11 +56,12 @@ function NamePanel({ account, onChanged }: { account: Account; onChanged: (accou
   );
 }
 
+const EMAIL_MANAGED =
+  'Your address belongs to a domain that a workspace verified: that workspace manages it through its single sign-on or directory, so its administrators change it, not you.';
+
 function describeEmailError(err: unknown): string {
   if (err instanceof ApiError) {
-    if (err.code === 'email_managed') {
-      return 'Your address belongs to a domain that a workspace verified: that workspace manages it through its single sign-on or directory, so its administrators change it, not you.';
-    }
+    if (err.code === 'email_managed') return EMAIL_MANAGED;
     if (err.code === 'reauthentication_required') return 'The current password is not right.';
   }
   return errorMessage(err);
@@ -200,7 +201,7 @@ function EmailPanel({ account, onChanged }: { account: Account; onChanged: (acco
       <Status message={status} />
       {managed ? (
         <p class="notice" data-testid="email-managed">
-          {describeEmailError(new ApiError(403, 'email_managed', ''))}
+          {EMAIL_MANAGED}
         </p>
       ) : (
         <>

@@ -3,35 +3,14 @@
  * factor (`settings:manage`), shown with how many members have one now; its data region; and,
  * apart, the danger zone: deleting the workspace (`workspace:delete`).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { api, ApiError, can, type Workspace } from '../api';
 import { ConfirmButton, ErrorMessage, Panel, Status, TextField } from '../components/ui';
 import { Time } from '../components/time';
-import { useAction } from '../hooks';
+import { useAction, useMembers } from '../hooks';
 import { mfaEnrolmentPath } from '../flow';
 import { Link } from '../router';
 import { sectionPath } from '../sections';
-
-/** How many members have a second factor, when the caller may list members. */
-function useMfaCoverage(workspace: Workspace): { total: number; withMfa: number } | null {
-  const [coverage, setCoverage] = useState<{ total: number; withMfa: number } | null>(null);
-  const allowed = can(workspace, 'members:read');
-  useEffect(() => {
-    if (!allowed) return;
-    let live = true;
-    api
-      .members(workspace.id)
-      .then(({ data }) => {
-        if (live) setCoverage({ total: data.length, withMfa: data.filter((m) => m.mfa).length });
-      })
-      // The members page reports errors; here the count is only context for the decision.
-      .catch(() => undefined);
-    return () => {
-      live = false;
-    };
-  }, [workspace.id, allowed]);
-  return coverage;
-}
 
 function GeneralPanel(props: { workspace: Workspace; onUpdated: (workspace: Workspace) => void }) {
   const { workspace, onUpdated } = props;
@@ -42,7 +21,9 @@ function GeneralPanel(props: { workspace: Workspace; onUpdated: (workspace: Work
   const [name, setName] = useState(workspace.name);
   const { busy, error, run } = useAction();
   const renaming = useAction();
-  const coverage = useMfaCoverage(workspace);
+  // How many members have a second factor, when the caller may list members: context for the decision.
+  const members = useMembers(workspace);
+  const coverage = members && { total: members.length, withMfa: members.filter((m) => m.mfa).length };
 
   const toggle = (requireMfa: boolean) =>
     run(async () => {
