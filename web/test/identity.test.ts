@@ -411,6 +411,8 @@ describe('identity in the console (Chromium)', () => {
         await expect.poll(() => carol.getByTestId('workspace-name').textContent()).toBe('Loose');
         await openSection(carol, 'Settings');
         const settings = carol.getByTestId('workspace-settings');
+        // Where MFA is required, how many members already have it: Carol alone, without one.
+        await expect.poll(() => settings.getByTestId('settings-mfa-coverage').textContent()).toContain('Now 0 of 1 member has one;');
         await settings.getByLabel('Require MFA for all members').click();
         await expect.poll(() => settings.getByTestId('workspace-settings-error').textContent()).toContain('Set up multi-factor authentication for yourself');
         await settings.getByRole('link', { name: 'Set up MFA' }).waitFor();
@@ -423,6 +425,7 @@ describe('identity in the console (Chromium)', () => {
         strictId = (await erin.getByTestId('workspace').getAttribute('data-workspace-id'))!;
         await openSection(erin, 'Settings');
         const settings = erin.getByTestId('workspace-settings');
+        await expect.poll(() => settings.getByTestId('settings-mfa-coverage').textContent()).toBe('Now 1 of 1 member has one.');
         await settings.getByLabel('Require MFA for all members').click();
         await expect.poll(() => settings.getByRole('status').textContent()).toBe('Members now need MFA to open this workspace.');
         await erin.getByTestId('requires-mfa').waitFor();
